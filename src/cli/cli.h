@@ -1,0 +1,43 @@
+/*
+ * cli.h - what every pkictl subcommand shares: rendering errors, exit codes,
+ * option helpers. Only cli/ and pkid.c print.
+ */
+#ifndef PKID_CLI_CLI_H
+#define PKID_CLI_CLI_H
+
+#include <stdio.h>
+
+#include "core/err.h"
+
+/* Exit status: 0 success, 1 the operation or check failed, 2 usage/config. */
+enum pkictl_exit {
+	PKICTL_EXIT_OK = 0,
+	PKICTL_EXIT_FAIL = 1,
+	PKICTL_EXIT_USAGE = 2,
+};
+
+/*
+ * Print an error as
+ *   error: <code>: <message>
+ *   fix: <remedy>
+ * on stderr, or as one JSON object {"code","message","remedy",...} on
+ * stdout when json is set. Returns the exit status the error maps to
+ * (2 for USAGE-category codes, 1 otherwise).
+ */
+int pkictl_print_err(const struct pkid_err *e, int json);
+/* Exit status for a code (as pkictl_print_err). */
+int pkictl_exit_for(enum pkid_code code);
+/* Print "error: usage: <msg>" and the usage text; returns 2. */
+int pkictl_usage_err(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The CA directory: --dir value, else $PKID_DIR, else ./var/demo. */
+const char *pkictl_dir(const char *opt);
+
+/* Each subcommand: argv[0] is the subcommand's own name. */
+int pkictl_cmd_ca(int argc, char **argv);
+int pkictl_cmd_show(int argc, char **argv);
+int pkictl_cmd_verify(int argc, char **argv);
+int pkictl_cmd_explain(int argc, char **argv);
+
+#endif

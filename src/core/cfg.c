@@ -1,0 +1,637 @@
+/*
+ * cfg.c - pkid.conf parsing (inih), defaults, --set and serialisation.
+ */
+#include "core/cfg.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <ini.h>
+#include <openssl/x509v3.h>
+
+#include "core/clock.h"
+
+/* inih (Debian build) splits lines longer than this; we refuse them. */
+#define CFG_MAX_LINE 199
+
+struct named_bit {
+	const char *name;	/* the word in pkid.conf */
+	unsigned bit;		/* the bit it sets */
+};
+
+static const struct named_bit ku_names[] = {
+	{ "digitalSignature", KU_DIGITAL_SIGNATURE },
+	{ "nonRepudiation", KU_NON_REPUDIATION },
+	{ "keyEncipherment", KU_KEY_ENCIPHERMENT },
+	{ "dataEncipherment", KU_DATA_ENCIPHERMENT },
+	{ "keyAgreement", KU_KEY_AGREEMENT },
+	{ NULL, 0 },
+};
+
+static const struct named_bit eku_names[] = {
+	{ "serverAuth", PKID_EKU_SERVER },
+	{ "clientAuth", PKID_EKU_CLIENT },
+	{ "codeSigning", PKID_EKU_CODE },
+	{ "emailProtection", PKID_EKU_EMAIL },
+	{ "OCSPSigning", PKID_EKU_OCSP },
+	{ NULL, 0 },
+};
+
+static const struct named_bit kt_names[] = {
+	{ "ec-p256", PKID_KT_EC_P256 },
+	{ "ec-p384", PKID_KT_EC_P384 },
+	{ "ec-p521", PKID_KT_EC_P521 },
+	{ "rsa", PKID_KT_RSA },
+	{ "ed25519", PKID_KT_ED25519 },
+	{ NULL, 0 },
+};
+
+static void
+copy_str(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src);
+}
+
+static void
+profile_defaults(struct pkid_profile *p, const char *name)
+{
+	memset(p, 0, sizeof(*p));
+	copy_str(p->name, sizeof(p->name), name);
+	p->lifetime = 365 * 86400;
+	p->key_usage = KU_DIGITAL_SIGNATURE;
+	p->eku = PKID_EKU_CLIENT;
+	p->key_types = PKID_KT_EC_P256 | PKID_KT_EC_P384 | PKID_KT_RSA;
+	p->min_rsa_bits = 2048;
+	p->san_mode = PKID_SAN_TAKE;
+	p->allow_any_dns = 1;
+	p->allow_any_ip = 1;
+	p->backdate = 300;
+}
+
+void
+pkid_config_defaults(struct pkid_config *c)
+{
+	struct pkid_profile *p;
+
+	memset(c, 0, sizeof(*c));
+	copy_str(c->ca_name, sizeof(c->ca_name), "ca");
+	copy_str(c->digest, sizeof(c->digest), "sha256");
+	c->crl_next_update = 7 * 86400;
+	copy_str(c->listen, sizeof(c->listen), "127.0.0.1:8443");
+	copy_str(c->http, sizeof(c->http), "127.0.0.1:8080");
+	c->workers = 0;
+	c->max_conns = PKID_DEFAULT_MAX_CONNS;
+	c->rate_per_min = PKID_DEFAULT_RATE_PER_MIN;
+	c->max_body = PKID_MAX_HTTP_BODY;
+
+	p = &c->profiles[c->n_profiles++];
+	profile_defaults(p, "device");
+	p->key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT;
+	p->eku = PKID_EKU_CLIENT;
+
+	p = &c->profiles[c->n_profiles++];
+	profile_defaults(p, "server");
+	p->lifetime = 90 * 86400;
+	p->key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT;
+	p->eku = PKID_EKU_SERVER | PKID_EKU_CLIENT;
+}
+
+const struct pkid_profile *
+pkid_config_profile(const struct pkid_config *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->n_profiles; i++)
+		if (strcmp(c->profiles[i].name, name) == 0)
+			return &c->profiles[i];
+	return NULL;
+}
+
+/* Parse "a, b, c" of names into bits; unknown word is an error. */
+static enum pkid_code
+parse_bits(const struct named_bit *tab, const char *v, unsigned *out,
+    struct pkid_err *e)
+{
+	char tmp[PKID_MAX_CONFIG_VALUE], *tok, *save = NULL;
+	unsigned bits = 0;
+	int i, found;
+
+	copy_str(tmp, sizeof(tmp), v);
+	for (tok = strtok_r(tmp, ", ", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", ", &save)) {
+		found = 0;
+		for (i = 0; tab[i].name != NULL; i++) {
+			if (strcmp(tab[i].name, tok) == 0) {
+				bits |= tab[i].bit;
+				found = 1;
+			}
+		}
+		if (!found)
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "unknown name '%s'", tok);
+	}
+	*out = bits;
+	return PKID_OK;
+}
+
+static enum pkid_code
+parse_iprange(const char *s, struct pkid_iprange *r, struct pkid_err *e)
+{
+	char tmp[128], *slash;
+	int64_t pfx;
+	int max;
+
+	copy_str(tmp, sizeof(tmp), s);
+	slash = strchr(tmp, '/');
+	if (slash != NULL)
+		*slash++ = '\0';
+	memset(r, 0, sizeof(*r));
+	if (inet_pton(AF_INET, tmp, r->addr) == 1) {
+		r->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, tmp, r->addr) == 1) {
+		r->family = AF_INET6;
+		max = 128;
+	} else {
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+		    "'%s' is not an IP range (write 10.0.0.0/8 or fd00::/8)", s);
+	}
+	pfx = max;
+	if (slash != NULL && pkid_parse_int(slash, 0, max, &pfx, NULL) !=
+	    PKID_OK)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+		    "'%s' has a bad prefix length", s);
+	r->prefix = (int)pfx;
+	return PKID_OK;
+}
+
+static enum pkid_code
+parse_san_lists(struct pkid_profile *p, const char *key, const char *v,
+    struct pkid_err *e)
+{
+	char tmp[PKID_MAX_CONFIG_VALUE], *tok, *save = NULL;
+	int dns = strcmp(key, "san_dns_suffixes") == 0;
+	enum pkid_code rc;
+
+	copy_str(tmp, sizeof(tmp), v);
+	if (dns) {
+		p->n_dns = 0;
+		p->allow_any_dns = 0;
+	} else {
+		p->n_ip = 0;
+		p->allow_any_ip = 0;
+	}
+	for (tok = strtok_r(tmp, ", ", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", ", &save)) {
+		if (strcmp(tok, "*") == 0) {
+			if (dns)
+				p->allow_any_dns = 1;
+			else
+				p->allow_any_ip = 1;
+			continue;
+		}
+		if (dns) {
+			if (p->n_dns >= PKID_MAX_SAN_RULES || strlen(tok) >= 255)
+				return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+				    "too many or too long DNS suffixes");
+			copy_str(p->san_dns[p->n_dns++], 256,
+			    tok[0] == '.' ? tok + 1 : tok);
+		} else {
+			if (p->n_ip >= PKID_MAX_SAN_RULES)
+				return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+				    "too many IP ranges");
+			if ((rc = parse_iprange(tok, &p->san_ip[p->n_ip], e)) !=
+			    PKID_OK)
+				return rc;
+			p->n_ip++;
+		}
+	}
+	return PKID_OK;
+}
+
+static enum pkid_code
+set_profile_key(struct pkid_profile *p, const char *k, const char *v,
+    struct pkid_err *e)
+{
+	int64_t n;
+	enum pkid_code rc = PKID_OK;
+
+	if (strcmp(k, "lifetime") == 0) {
+		rc = pkid_duration_parse(v, &n, e);
+		if (rc == PKID_OK && n < 60)
+			rc = PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "lifetime %s is shorter than a minute", v);
+		if (rc == PKID_OK)
+			p->lifetime = n;
+	} else if (strcmp(k, "backdate") == 0) {
+		if ((rc = pkid_duration_parse(v, &n, e)) == PKID_OK)
+			p->backdate = n;
+	} else if (strcmp(k, "key_usage") == 0) {
+		rc = parse_bits(ku_names, v, &p->key_usage, e);
+	} else if (strcmp(k, "ext_key_usage") == 0) {
+		rc = parse_bits(eku_names, v, &p->eku, e);
+	} else if (strcmp(k, "key_types") == 0) {
+		rc = parse_bits(kt_names, v, &p->key_types, e);
+		if (rc == PKID_OK && p->key_types == 0)
+			rc = PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "key_types is empty");
+	} else if (strcmp(k, "min_rsa_bits") == 0) {
+		if ((rc = pkid_parse_int(v, 1024, 16384, &n, e)) == PKID_OK)
+			p->min_rsa_bits = (int)n;
+	} else if (strcmp(k, "san_mode") == 0) {
+		if (strcmp(v, "take") == 0)
+			p->san_mode = PKID_SAN_TAKE;
+		else if (strcmp(v, "replace") == 0)
+			p->san_mode = PKID_SAN_REPLACE;
+		else
+			rc = PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "san_mode is 'take' or 'replace', not '%s'", v);
+	} else if (strcmp(k, "san_dns_suffixes") == 0 ||
+	    strcmp(k, "san_ip_ranges") == 0) {
+		rc = parse_san_lists(p, k, v, e);
+	} else if (strcmp(k, "subject") == 0) {
+		if (strlen(v) >= sizeof(p->subject))
+			rc = PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "subject template too long");
+		else
+			copy_str(p->subject, sizeof(p->subject), v);
+	} else if (strcmp(k, "approval") == 0) {
+		if (strcmp(v, "auto") == 0)
+			p->manual_approval = 0;
+		else if (strcmp(v, "manual") == 0)
+			p->manual_approval = 1;
+		else
+			rc = PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "approval is 'auto' or 'manual', not '%s'", v);
+	} else {
+		rc = PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
+		    "unknown key '%s' in [profile %s] (known: lifetime, "
+		    "backdate, key_usage, ext_key_usage, key_types, "
+		    "min_rsa_bits, san_mode, san_dns_suffixes, san_ip_ranges, "
+		    "subject, approval)", k, p->name);
+	}
+	return rc;
+}
+
+static enum pkid_code
+set_str(char *dst, size_t len, const char *v, struct pkid_err *e)
+{
+	if (strlen(v) >= len)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+		    "value longer than %zu characters", len - 1);
+	copy_str(dst, len, v);
+	return PKID_OK;
+}
+
+static enum pkid_code
+set_int(int *dst, const char *v, int64_t min, int64_t max,
+    struct pkid_err *e)
+{
+	int64_t n;
+	enum pkid_code rc;
+
+	if ((rc = pkid_parse_int(v, min, max, &n, e)) == PKID_OK)
+		*dst = (int)n;
+	return rc;
+}
+
+static enum pkid_code
+set_ca_key(struct pkid_config *c, const char *k, const char *v,
+    struct pkid_err *e)
+{
+	if (strcmp(k, "name") == 0) {
+		size_t i;
+
+		for (i = 0; v[i] != '\0'; i++)
+			if (!(v[i] == '-' || v[i] == '_' ||
+			    (v[i] >= 'a' && v[i] <= 'z') ||
+			    (v[i] >= 'A' && v[i] <= 'Z') ||
+			    (v[i] >= '0' && v[i] <= '9')))
+				return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+				    "CA name '%s' may hold only letters, "
+				    "digits, '-' and '_'", v);
+		if (v[0] == '\0')
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "CA name is empty");
+		return set_str(c->ca_name, sizeof(c->ca_name), v, e);
+	}
+	if (strcmp(k, "digest") == 0) {
+		if (strcmp(v, "sha256") != 0 && strcmp(v, "sha384") != 0 &&
+		    strcmp(v, "sha512") != 0)
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "digest is sha256, sha384 or sha512, not '%s'", v);
+		return set_str(c->digest, sizeof(c->digest), v, e);
+	}
+	if (strcmp(k, "crl_next_update") == 0)
+		return pkid_duration_parse(v, &c->crl_next_update, e);
+	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
+	    "unknown key '%s' in [ca] (known: name, digest, crl_next_update)",
+	    k);
+}
+
+static enum pkid_code
+set_server_key(struct pkid_config *c, const char *k, const char *v,
+    struct pkid_err *e)
+{
+	if (strcmp(k, "listen") == 0)
+		return set_str(c->listen, sizeof(c->listen), v, e);
+	if (strcmp(k, "http") == 0)
+		return set_str(c->http, sizeof(c->http), v, e);
+	if (strcmp(k, "workers") == 0)
+		return set_int(&c->workers, v, 0, 256, e);
+	if (strcmp(k, "max_conns") == 0)
+		return set_int(&c->max_conns, v, 1, 1000000, e);
+	if (strcmp(k, "rate_per_min") == 0)
+		return set_int(&c->rate_per_min, v, 1, 100000000, e);
+	if (strcmp(k, "max_body") == 0)
+		return pkid_parse_int(v, 1024, 64 * 1024 * 1024, &c->max_body,
+		    e);
+	if (strcmp(k, "tls_names") == 0)
+		return set_str(c->tls_names, sizeof(c->tls_names), v, e);
+	if (strcmp(k, "client_ca") == 0)
+		return set_str(c->client_ca, sizeof(c->client_ca), v, e);
+	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
+	    "unknown key '%s' in [server] (known: listen, http, workers, "
+	    "max_conns, rate_per_min, max_body, tls_names, client_ca)", k);
+}
+
+static struct pkid_profile *
+profile_get_or_add(struct pkid_config *c, const char *name,
+    struct pkid_err *e)
+{
+	int i;
+
+	for (i = 0; i < c->n_profiles; i++)
+		if (strcmp(c->profiles[i].name, name) == 0)
+			return &c->profiles[i];
+	if (c->n_profiles >= PKID_MAX_PROFILES || strlen(name) >= 64 ||
+	    name[0] == '\0') {
+		PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+		    "profile name '%s' is empty, too long, or too many profiles",
+		    name);
+		return NULL;
+	}
+	profile_defaults(&c->profiles[c->n_profiles], name);
+	return &c->profiles[c->n_profiles++];
+}
+
+/* Set one key of one section, "profile NAME" included. */
+static enum pkid_code
+config_set_kv(struct pkid_config *c, const char *section, const char *k,
+    const char *v, struct pkid_err *e)
+{
+	struct pkid_profile *p;
+
+	if (strlen(v) >= PKID_MAX_CONFIG_VALUE)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "value too long");
+	if (strcmp(section, "ca") == 0)
+		return set_ca_key(c, k, v, e);
+	if (strcmp(section, "server") == 0)
+		return set_server_key(c, k, v, e);
+	if (strncmp(section, "profile ", 8) == 0) {
+		if ((p = profile_get_or_add(c, section + 8, e)) == NULL)
+			return e->code;
+		return set_profile_key(p, k, v, e);
+	}
+	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
+	    "unknown section [%s] (known: [ca], [server], [profile NAME])",
+	    section);
+}
+
+struct parse_ctx {
+	struct pkid_config *c;	/* being filled */
+	struct pkid_err *e;	/* first error */
+	struct pkid_err local;	/* used when e is NULL */
+};
+
+static int
+ini_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *pc = user;
+	struct pkid_err *e = pc->e != NULL ? pc->e : &pc->local;
+
+	if (e->code != PKID_OK)
+		return 0;
+	if (section[0] == '\0')
+		return PKID_ERR(e, PKID_E_CONFIG_SYNTAX,
+		    "key '%s' outside any [section]", name), 0;
+	return config_set_kv(pc->c, section, name, value, e) == PKID_OK;
+}
+
+enum pkid_code
+pkid_config_parse(struct pkid_config *c, const char *name, const char *text,
+    size_t len, struct pkid_err *e)
+{
+	struct parse_ctx pc;
+	struct pkid_err local;
+	size_t i, col = 0;
+	int line = 1, r;
+
+	if (e == NULL) {
+		pkid_err_clear(&local);
+		e = &local;
+	}
+	copy_str(c->path, sizeof(c->path), name);
+	if (len > PKID_MAX_CONFIG_SIZE)
+		return PKID_ERR(e, PKID_E_CONFIG_SYNTAX,
+		    "%s: larger than %d bytes", name, PKID_MAX_CONFIG_SIZE);
+	for (i = 0; i < len; i++) {
+		if (text[i] == '\0')
+			return PKID_ERR(e, PKID_E_CONFIG_SYNTAX,
+			    "%s:%d: NUL byte in configuration", name, line);
+		if (text[i] == '\n') {
+			line++;
+			col = 0;
+		} else if (++col > CFG_MAX_LINE) {
+			return PKID_ERR(e, PKID_E_CONFIG_SYNTAX,
+			    "%s:%d: line longer than %d characters", name,
+			    line, CFG_MAX_LINE);
+		}
+	}
+	memset(&pc, 0, sizeof(pc));
+	pc.c = c;
+	pc.e = e;
+	pkid_err_clear(&pc.local);
+	r = ini_parse_string(text, ini_cb, &pc);
+	if (r == 0 && e->code == PKID_OK)
+		return PKID_OK;
+	if (e->code == PKID_OK) {
+		PKID_ERR(e, PKID_E_CONFIG_SYNTAX, "%s:%d: not a [section] or "
+		    "key = value line", name, r);
+		return e->code;
+	}
+	/* Prefix the location to the handler's message. */
+	{
+		char tmp[sizeof(e->detail) + 1200];
+
+		snprintf(tmp, sizeof(tmp), "%s:%d: %s", name, r, e->detail);
+		copy_str(e->detail, sizeof(e->detail), tmp);
+	}
+	return e->code;
+}
+
+enum pkid_code
+pkid_config_load(struct pkid_config *c, const char *path, struct pkid_err *e)
+{
+	struct pkid_buf b;
+	enum pkid_code rc;
+
+	if ((rc = pkid_buf_read_file(&b, path, PKID_MAX_CONFIG_SIZE, e)) !=
+	    PKID_OK)
+		return rc;
+	rc = pkid_config_parse(c, path, (const char *)b.p, b.len, e);
+	pkid_buf_free(&b);
+	return rc;
+}
+
+enum pkid_code
+pkid_config_set(struct pkid_config *c, const char *assign,
+    struct pkid_err *e)
+{
+	char tmp[PKID_MAX_CONFIG_VALUE + 128], section[128];
+	char *eq, *dot, *key;
+
+	if (strlen(assign) >= sizeof(tmp))
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "--set too long");
+	copy_str(tmp, sizeof(tmp), assign);
+	eq = strchr(tmp, '=');
+	if (eq == NULL)
+		return PKID_ERR(e, PKID_E_CONFIG_SYNTAX,
+		    "--set '%s' is not SECTION.KEY=VALUE", assign);
+	*eq = '\0';
+	key = strrchr(tmp, '.');
+	if (key == NULL)
+		return PKID_ERR(e, PKID_E_CONFIG_SYNTAX,
+		    "--set '%s' is not SECTION.KEY=VALUE", assign);
+	*key++ = '\0';
+	if (strncmp(tmp, "profile.", 8) == 0) {
+		snprintf(section, sizeof(section), "profile %s", tmp + 8);
+	} else {
+		if ((dot = strchr(tmp, '.')) != NULL)
+			return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
+			    "--set '%s': unknown section '%s'", assign, tmp);
+		copy_str(section, sizeof(section), tmp);
+	}
+	if (config_set_kv(c, section, key, eq + 1, e) != PKID_OK) {
+		pkid_err_ctx(e, "applying --set %s", assign);
+		return e->code;
+	}
+	return PKID_OK;
+}
+
+static enum pkid_code
+write_bits(struct pkid_buf *b, const char *key, const struct named_bit *tab,
+    unsigned bits, struct pkid_err *e)
+{
+	int i, first = 1;
+	enum pkid_code rc;
+
+	if ((rc = pkid_buf_printf(b, e, "%s = ", key)) != PKID_OK)
+		return rc;
+	for (i = 0; tab[i].name != NULL; i++) {
+		if (!(bits & tab[i].bit))
+			continue;
+		if ((rc = pkid_buf_printf(b, e, "%s%s", first ? "" : ", ",
+		    tab[i].name)) != PKID_OK)
+			return rc;
+		first = 0;
+	}
+	return pkid_buf_printf(b, e, "\n");
+}
+
+static const char *
+dur_text(int64_t s, char *buf, size_t len)
+{
+	if (s % 86400 == 0)
+		snprintf(buf, len, "%lldd", (long long)(s / 86400));
+	else if (s % 3600 == 0)
+		snprintf(buf, len, "%lldh", (long long)(s / 3600));
+	else if (s % 60 == 0)
+		snprintf(buf, len, "%lldm", (long long)(s / 60));
+	else
+		snprintf(buf, len, "%llds", (long long)s);
+	return buf;
+}
+
+static enum pkid_code
+write_san(struct pkid_buf *b, const struct pkid_profile *p,
+    struct pkid_err *e)
+{
+	char ip[INET6_ADDRSTRLEN];
+	int i;
+	enum pkid_code rc = PKID_OK;
+
+	rc = pkid_buf_printf(b, e, "san_dns_suffixes = %s",
+	    p->allow_any_dns ? "*" : "");
+	for (i = 0; rc == PKID_OK && i < p->n_dns; i++)
+		rc = pkid_buf_printf(b, e, "%s%s",
+		    (i > 0 || p->allow_any_dns) ? ", " : "", p->san_dns[i]);
+	if (rc == PKID_OK)
+		rc = pkid_buf_printf(b, e, "\nsan_ip_ranges = %s",
+		    p->allow_any_ip ? "*" : "");
+	for (i = 0; rc == PKID_OK && i < p->n_ip; i++) {
+		inet_ntop(p->san_ip[i].family, p->san_ip[i].addr, ip,
+		    sizeof(ip));
+		rc = pkid_buf_printf(b, e, "%s%s/%d",
+		    (i > 0 || p->allow_any_ip) ? ", " : "", ip,
+		    p->san_ip[i].prefix);
+	}
+	if (rc == PKID_OK)
+		rc = pkid_buf_printf(b, e, "\n");
+	return rc;
+}
+
+static enum pkid_code
+write_profile(struct pkid_buf *b, const struct pkid_profile *p,
+    struct pkid_err *e)
+{
+	char d1[32], d2[32];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_TRY(pkid_buf_printf(b, e, "\n[profile %s]\nlifetime = %s\n"
+	    "backdate = %s\n", p->name, dur_text(p->lifetime, d1, sizeof(d1)),
+	    dur_text(p->backdate, d2, sizeof(d2))));
+	PKID_TRY(write_bits(b, "key_usage", ku_names, p->key_usage, e));
+	PKID_TRY(write_bits(b, "ext_key_usage", eku_names, p->eku, e));
+	PKID_TRY(write_bits(b, "key_types", kt_names, p->key_types, e));
+	PKID_TRY(pkid_buf_printf(b, e, "min_rsa_bits = %d\nsan_mode = %s\n",
+	    p->min_rsa_bits, p->san_mode == PKID_SAN_TAKE ? "take" :
+	    "replace"));
+	PKID_TRY(write_san(b, p, e));
+	PKID_TRY(pkid_buf_printf(b, e, "subject = %s\napproval = %s\n",
+	    p->subject, p->manual_approval ? "manual" : "auto"));
+	rc = PKID_OK;
+out:
+	return rc;
+}
+
+enum pkid_code
+pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
+    struct pkid_err *e)
+{
+	char d[32];
+	int i;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	pkid_buf_init(b, PKID_MAX_CONFIG_SIZE);
+	PKID_TRY(pkid_buf_printf(b, e,
+	    "; pkid configuration. Durations: 600d, 12h, 30m, 45s.\n"
+	    "; 'pkictl explain config-unknown-key' lists what each section "
+	    "takes.\n\n[ca]\nname = %s\ndigest = %s\ncrl_next_update = %s\n",
+	    c->ca_name, c->digest, dur_text(c->crl_next_update, d, sizeof(d))));
+	PKID_TRY(pkid_buf_printf(b, e, "\n[server]\nlisten = %s\nhttp = %s\n"
+	    "workers = %d\nmax_conns = %d\nrate_per_min = %d\n"
+	    "max_body = %lld\ntls_names = %s\nclient_ca = %s\n", c->listen,
+	    c->http, c->workers, c->max_conns, c->rate_per_min,
+	    (long long)c->max_body, c->tls_names, c->client_ca));
+	for (i = 0; i < c->n_profiles; i++)
+		PKID_TRY(write_profile(b, &c->profiles[i], e));
+	rc = PKID_OK;
+out:
+	if (rc != PKID_OK)
+		pkid_buf_free(b);
+	return rc;
+}

@@ -1,0 +1,116 @@
+/*
+ * cfg.h - pkid.conf: an INI file a person can read and diff.
+ *
+ * [ca]         name, digest, crl_next_update, ...
+ * [server]     listen, http, workers, max_conns, rate_per_min, ...
+ * [profile N]  lifetime, key_usage, ext_key_usage, key_types, ...
+ *
+ * Unknown sections and keys are errors naming file:line.
+ */
+#ifndef PKID_CORE_CFG_H
+#define PKID_CORE_CFG_H
+
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/limits.h"
+
+/* Key types a profile may allow (bit mask). */
+enum pkid_keytype {
+	PKID_KT_EC_P256 = 1 << 0,
+	PKID_KT_EC_P384 = 1 << 1,
+	PKID_KT_EC_P521 = 1 << 2,
+	PKID_KT_RSA = 1 << 3,
+	PKID_KT_ED25519 = 1 << 4,
+};
+
+/* Extended key usages a profile may put (bit mask). */
+enum pkid_eku {
+	PKID_EKU_SERVER = 1 << 0,
+	PKID_EKU_CLIENT = 1 << 1,
+	PKID_EKU_CODE = 1 << 2,
+	PKID_EKU_EMAIL = 1 << 3,
+	PKID_EKU_OCSP = 1 << 4,
+};
+
+/* What happens to the CSR's subjectAltNames. */
+enum pkid_san_mode {
+	PKID_SAN_TAKE,		/* copy the CSR's names, each checked */
+	PKID_SAN_REPLACE,	/* drop them; the CN becomes the one DNS name */
+};
+
+/* One IP range of a SAN policy. */
+struct pkid_iprange {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network address */
+	int prefix;		/* prefix length in bits */
+};
+
+/* A certificate profile ([profile NAME]). */
+struct pkid_profile {
+	char name[64];		/* section name, e.g. "device" */
+	int64_t lifetime;	/* certificate lifetime, seconds */
+	unsigned key_usage;	/* X509v3 KU_* bits */
+	unsigned eku;		/* PKID_EKU_* bits */
+	unsigned key_types;	/* PKID_KT_* bits allowed */
+	int min_rsa_bits;	/* smallest RSA modulus allowed */
+	enum pkid_san_mode san_mode; /* take or replace the CSR's names */
+	int n_dns;		/* entries used in san_dns */
+	char san_dns[PKID_MAX_SAN_RULES][256]; /* allowed DNS suffixes */
+	int n_ip;		/* entries used in san_ip */
+	struct pkid_iprange san_ip[PKID_MAX_SAN_RULES]; /* allowed IPs */
+	int allow_any_dns;	/* "*" given: any DNS name */
+	int allow_any_ip;	/* "*" given: any IP */
+	char subject[256];	/* template; "{cn}" is the CSR's CN, empty
+				 * keeps the CSR's subject */
+	int manual_approval;	/* 1: requests wait for pkictl ca approve */
+	int64_t backdate;	/* notBefore this far in the past, seconds */
+};
+
+/* The whole configuration. */
+struct pkid_config {
+	char path[1024];	/* file it was read from, for messages */
+	/* [ca] */
+	char ca_name[64];	/* CA name used in URLs (/crl/<name>.crl) */
+	char digest[16];	/* sha256, sha384 or sha512 */
+	int64_t crl_next_update; /* nextUpdate - thisUpdate, seconds */
+	/* [server] */
+	char listen[128];	/* TLS listener ADDR:PORT */
+	char http[128];		/* plain HTTP listener, "off" for none */
+	int workers;		/* worker threads, 0 = number of cores */
+	int max_conns;		/* connection cap over all workers */
+	int rate_per_min;	/* requests per client address per minute */
+	int64_t max_body;	/* request body limit, bytes */
+	char tls_names[512];	/* extra names for the server certificate */
+	char client_ca[1024];	/* PEM file of issuers for client certs */
+	/* [profile ...] */
+	int n_profiles;		/* entries used in profiles */
+	struct pkid_profile profiles[PKID_MAX_PROFILES];
+};
+
+/* Fill c with defaults, including the device and server profiles. */
+void pkid_config_defaults(struct pkid_config *c);
+/*
+ * Read path over the defaults. Errors: config-syntax, config-unknown-key,
+ * config-bad-value, each naming path:line; io-open when unreadable.
+ */
+enum pkid_code pkid_config_load(struct pkid_config *c, const char *path,
+    struct pkid_err *e);
+/* Parse config text (for tests and the fuzzer); name is used in messages. */
+enum pkid_code pkid_config_parse(struct pkid_config *c, const char *name,
+    const char *text, size_t len, struct pkid_err *e);
+/*
+ * Apply one "SECTION.KEY=VALUE" (profile sections as profile.NAME.KEY),
+ * as pkictl ca init --set does.
+ */
+enum pkid_code pkid_config_set(struct pkid_config *c, const char *assign,
+    struct pkid_err *e);
+/* Serialise as INI text (the file pkictl ca init writes). */
+enum pkid_code pkid_config_write(const struct pkid_config *c,
+    struct pkid_buf *out, struct pkid_err *e);
+/* Profile by name, NULL when none. Borrowed pointer into c. */
+const struct pkid_profile *pkid_config_profile(const struct pkid_config *c,
+    const char *name);
+
+#endif

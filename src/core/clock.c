@@ -1,0 +1,158 @@
+/*
+ * clock.c - now, time and duration parsing.
+ */
+#include "core/clock.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Process-wide override set by --at; the clock abstraction's own state. */
+static _Atomic long long clock_fixed;
+
+time_t
+pkid_now(void)
+{
+	long long f = atomic_load(&clock_fixed);
+
+	if (f != 0)
+		return (time_t)f;
+#ifdef PKID_TEST_HOOKS
+	{
+		const char *env = getenv("PKID_NOW");
+		time_t t;
+
+		if (env != NULL && pkid_time_parse(env, &t, NULL) == PKID_OK)
+			return t;
+	}
+#endif
+	return time(NULL);
+}
+
+void
+pkid_clock_set(time_t t)
+{
+	atomic_store(&clock_fixed, (long long)t);
+}
+
+uint64_t
+pkid_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+enum pkid_code
+pkid_time_parse(const char *s, time_t *out, struct pkid_err *e)
+{
+	struct tm tm;
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+	size_t len = strlen(s);
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi,
+	    &sec, &n) == 6 && (size_t)n == len) {
+		/* full form */
+	} else if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 &&
+	    (size_t)n == len) {
+		h = mi = sec = 0;
+	} else {
+		return PKID_ERR(e, PKID_E_BAD_TIME,
+		    "'%s' is not an RFC 3339 UTC time", s);
+	}
+	if (y < 1950 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || sec > 60)
+		return PKID_ERR(e, PKID_E_BAD_TIME, "'%s' is out of range", s);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*out = timegm(&tm);
+	return PKID_OK;
+}
+
+const char *
+pkid_time_fmt(time_t t, char *out, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, len, "@%lld", (long long)t);
+	return out;
+}
+
+enum pkid_code
+pkid_parse_int(const char *s, int64_t min, int64_t max, int64_t *out,
+    struct pkid_err *e)
+{
+	char *end = NULL;
+	long long v;
+
+	if (s == NULL || *s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+		    "'%s' is not a number", s != NULL ? s : "");
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0')
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+		    "'%s' is not a number", s);
+	if (v < min || v > max)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+		    "%lld is out of range [%lld, %lld]", v, (long long)min,
+		    (long long)max);
+	*out = v;
+	return PKID_OK;
+}
+
+enum pkid_code
+pkid_duration_parse(const char *s, int64_t *out, struct pkid_err *e)
+{
+	char num[32];
+	size_t len = strlen(s);
+	int64_t v, mult;
+
+	if (len < 2 || len >= sizeof(num))
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+		    "'%s' is not a duration (write 600d, 12h, 30m or 45s)", s);
+	switch (s[len - 1]) {
+	case 'd': mult = 86400; break;
+	case 'h': mult = 3600; break;
+	case 'm': mult = 60; break;
+	case 's': mult = 1; break;
+	default:
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+		    "'%s' is not a duration (write 600d, 12h, 30m or 45s)", s);
+	}
+	memcpy(num, s, len - 1);
+	num[len - 1] = '\0';
+	if (pkid_parse_int(num, 0, INT64_C(36500) * 86400 / mult, &v, NULL) !=
+	    PKID_OK)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+		    "'%s' is not a duration of at most 100 years "
+		    "(write 600d, 12h, 30m or 45s)", s);
+	*out = v * mult;
+	return PKID_OK;
+}
+
+const char *
+pkid_duration_fmt(int64_t secs, char *out, size_t len)
+{
+	int64_t a = secs < 0 ? -secs : secs;
+
+	if (a >= 2 * 86400)
+		snprintf(out, len, "%lld days", (long long)(a / 86400));
+	else if (a >= 2 * 3600)
+		snprintf(out, len, "%lld hours", (long long)(a / 3600));
+	else if (a >= 120)
+		snprintf(out, len, "%lld minutes", (long long)(a / 60));
+	else
+		snprintf(out, len, "%lld seconds", (long long)a);
+	return out;
+}
