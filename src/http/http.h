@@ -1,0 +1,141 @@
+/*
+ * http.h - pkid's HTTP(S) server as the protocol code sees it.
+ *
+ * Protocol code (est/, scep/, the CRL and status endpoints) never includes
+ * a libevent header: it receives a parsed struct pkid_http_req and fills a
+ * struct pkid_http_resp. The server (server.c, libevent + OpenSSL) owns
+ * threads, TLS, limits and back-pressure.
+ */
+#ifndef PKID_HTTP_HTTP_H
+#define PKID_HTTP_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+enum pkid_http_method {
+	PKID_HTTP_GET = 1,
+	PKID_HTTP_POST = 2,
+	PKID_HTTP_HEAD = 4,
+	PKID_HTTP_OTHER = 8,
+};
+
+struct pkid_http_conn;	/* opaque: the connection a request came on */
+
+/* One request, valid only during the handler call (all borrowed). */
+struct pkid_http_req {
+	enum pkid_http_method method;	/* request method */
+	const char *path;		/* decoded path, no query */
+	const char *query;		/* raw query string, NULL if none */
+	const char *content_type;	/* Content-Type header, NULL if none */
+	const uint8_t *body;		/* request body (may be NULL) */
+	size_t body_len;		/* its length, <= the body limit */
+	const char *client_addr;	/* peer address text, e.g. "127.0.0.1" */
+	int tls;			/* 1 when on the TLS listener */
+	X509 *peer_cert;		/* TLS client certificate, or NULL */
+	STACK_OF(X509) *peer_chain;	/* client's chain as sent, or NULL */
+	int peer_verified;		/* 1 when peer_cert verified against
+					 * the server's client_ca store */
+	struct pkid_http_conn *conn;	/* for header and channel binding */
+};
+
+/* Value of a request header, NULL when absent. Borrowed. */
+const char *pkid_http_req_header(const struct pkid_http_req *r,
+    const char *name);
+
+/*
+ * TLS channel binding of the request's connection: tls-unique for TLS 1.2
+ * (RFC 5929), tls-exporter for TLS 1.3 (RFC 9266, 32 bytes). type receives
+ * "tls-unique" or "tls-exporter". PKID_E_PROTO... on plain HTTP.
+ */
+enum pkid_code pkid_http_req_channel_binding(const struct pkid_http_req *r,
+    uint8_t *out, size_t *outlen, const char **type, struct pkid_err *e);
+
+#define PKID_HTTP_MAX_RESP_HEADERS 8
+
+/* A response the handler fills; the server sends it. */
+struct pkid_http_resp {
+	int status;			/* HTTP status, 200 by default */
+	char content_type[128];		/* Content-Type, "" for none */
+	struct pkid_buf body;		/* response body (owned) */
+	int n_headers;			/* extra headers used */
+	struct {
+		char name[64];		/* header name */
+		char value[256];	/* header value */
+	} headers[PKID_HTTP_MAX_RESP_HEADERS];
+	enum pkid_code code;		/* catalogue code of a failure, for
+					 * the access log and metrics */
+};
+
+void pkid_http_resp_init(struct pkid_http_resp *r);
+void pkid_http_resp_free(struct pkid_http_resp *r);
+/* Add a header; silently ignored past PKID_HTTP_MAX_RESP_HEADERS. */
+void pkid_http_resp_header(struct pkid_http_resp *r, const char *name,
+    const char *value);
+/*
+ * Turn an error into a response: status, text/plain body
+ * "error: <code>: <message>\nfix: <remedy>\n", resp->code set.
+ */
+void pkid_http_resp_error(struct pkid_http_resp *r, int status,
+    const struct pkid_err *e);
+
+/* A handler runs on a worker thread; it must be thread-safe. */
+typedef void (*pkid_http_handler)(void *ctx, const struct pkid_http_req *req,
+    struct pkid_http_resp *resp);
+
+/* Routes: the longest matching prefix wins; exact routes match only. */
+struct pkid_router;
+struct pkid_router *pkid_router_new(void);
+void pkid_router_free(struct pkid_router *r);
+enum pkid_code pkid_router_add(struct pkid_router *r, const char *path,
+    int prefix, unsigned methods, pkid_http_handler fn, void *ctx,
+    struct pkid_err *e);
+/* Dispatch (also used by tests without a network): 404/405 itself. */
+void pkid_router_dispatch(const struct pkid_router *r,
+    const struct pkid_http_req *req, struct pkid_http_resp *resp);
+
+/* Server settings. Strings are copied. */
+struct pkid_server_opts {
+	const char *listen;	/* TLS "ADDR:PORT", NULL/"off" = none */
+	const char *http;	/* plain HTTP "ADDR:PORT", NULL/"off" = none */
+	int workers;		/* threads, 0 = number of cores */
+	int max_conns;		/* open connections over all workers */
+	int rate_per_min;	/* requests per client address per minute */
+	size_t max_body;	/* request body limit, bytes (413 past it) */
+	const char *cert_file;	/* server certificate chain PEM (leaf first) */
+	const char *key_file;	/* server private key PEM */
+	const char *client_ca;	/* PEM of issuers trusted for client certs,
+				 * NULL = do not ask for client certs */
+};
+
+/* Counters the status page and /metrics read (monotonic, atomically). */
+struct pkid_server_stats {
+	unsigned long long requests;	/* requests answered */
+	unsigned long long conns_open;	/* connections now open */
+	unsigned long long conns_total;	/* connections accepted */
+	unsigned long long rejected_503; /* answered 503 (limits) */
+	unsigned long long tls_failures; /* failed TLS handshakes */
+	unsigned long long status[6];	/* by class: [2]=2xx .. [5]=5xx */
+};
+
+struct pkid_server;
+/* Bind the listeners (errors: listen-failed naming the address). */
+struct pkid_server *pkid_server_new(const struct pkid_server_opts *o,
+    const struct pkid_router *router, struct pkid_err *e);
+/* Run the workers; returns after pkid_server_stop and a graceful drain. */
+enum pkid_code pkid_server_run(struct pkid_server *s, struct pkid_err *e);
+/* Ask the server to stop (safe from a signal handler). */
+void pkid_server_stop(struct pkid_server *s);
+void pkid_server_stats(const struct pkid_server *s,
+    struct pkid_server_stats *out);
+/* The bound ports (after new), for tests that listen on port 0. */
+int pkid_server_tls_port(const struct pkid_server *s);
+int pkid_server_http_port(const struct pkid_server *s);
+void pkid_server_free(struct pkid_server *s);
+
+#endif
