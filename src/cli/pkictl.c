@@ -1,2 +1,59 @@
-/* placeholder */
-int main(void) { return 0; }
+/*
+ * pkictl.c - the tool's main: dispatch to subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "cli/cli.h"
+
+static const char usage[] =
+    "usage: pkictl COMMAND ...\n"
+    "  ca init|issue|chain|list|revoke|crl   CA administration (--dir DIR)\n"
+    "  show FILE...                          describe certificates, CSRs, "
+    "CRLs, PKCS#7\n"
+    "  verify [--trust F] [--host N] CERT    validate a certificate path\n"
+    "  explain CODE | --list                 what an error code means\n"
+    "  version\n";
+
+struct subcmd {
+	const char *name;		/* first word */
+	int (*fn)(int, char **);	/* its entry point */
+};
+
+static const struct subcmd cmds[] = {
+	{ "ca", pkictl_cmd_ca },
+	{ "show", pkictl_cmd_show },
+	{ "verify", pkictl_cmd_verify },
+	{ "explain", pkictl_cmd_explain },
+	{ NULL, NULL },
+};
+
+int
+main(int argc, char **argv)
+{
+	int i, rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? PKICTL_EXIT_USAGE : PKICTL_EXIT_OK;
+	}
+	if (strcmp(argv[1], "version") == 0 ||
+	    strcmp(argv[1], "--version") == 0) {
+		printf("pkictl %s (%s)\n", PKID_VERSION,
+		    OpenSSL_version(OPENSSL_VERSION));
+		return PKICTL_EXIT_OK;
+	}
+	for (i = 0; cmds[i].name != NULL; i++) {
+		if (strcmp(cmds[i].name, argv[1]) == 0) {
+			rc = cmds[i].fn(argc - 1, argv + 1);
+			OPENSSL_cleanup();
+			return rc;
+		}
+	}
+	fprintf(stderr, "error: usage: unknown command '%s'\nfix: run "
+	    "'pkictl --help' for the list of commands\n", argv[1]);
+	return PKICTL_EXIT_USAGE;
+}

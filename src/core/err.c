@@ -18,6 +18,8 @@ static const struct pkid_errinfo table[] = {
 void
 pkid_err_clear(struct pkid_err *e)
 {
+	if (e == NULL)
+		return;
 	memset(e, 0, sizeof(*e));
 	e->depth = -1;
 }

@@ -272,7 +272,8 @@ pkid_x509_load_csr(const uint8_t *p, size_t len, X509_REQ **out,
 		X509_REQ_free(req);
 		/* Anything that is not a CSR is a malformed CSR here. */
 		if (e != NULL && e->code != PKID_E_TOO_LARGE &&
-		    e->code != PKID_E_NOMEM)
+		    e->code != PKID_E_NOMEM && e->code != PKID_E_PEM_GARBAGE &&
+		    e->code != PKID_E_TRAILING_DATA)
 			e->code = PKID_E_CSR_MALFORMED;
 		return e != NULL ? e->code : rc;
 	}

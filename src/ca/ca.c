@@ -1,0 +1,412 @@
+/*
+ * ca.c - create and open a CA directory.
+ */
+#include "ca/ca.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/x509v3.h>
+
+#include "ca/build.h"
+#include "ca/ca_int.h"
+#include "ca/policy.h"
+#include "ca/signer.h"
+#include "core/clock.h"
+#include "x509/load.h"
+
+/* Files of a CA directory, relative to it. */
+#define F_CONF "pkid.conf"
+#define F_DB "pkid.db"
+#define F_ROOT "root.pem"
+#define F_ISSUING "issuing.pem"
+#define F_ROOT_KEY "keys/root.key"
+#define F_ISSUING_KEY "keys/issuing.key"
+#define F_TLS_CERT "tls/server.pem"
+#define F_TLS_KEY "tls/server.key"
+
+static void
+path_of(char *out, size_t len, const char *dir, const char *file)
+{
+	snprintf(out, len, "%s/%s", dir, file);
+}
+
+static int
+exists(const char *dir, const char *file)
+{
+	char p[1200];
+	struct stat st;
+
+	path_of(p, sizeof(p), dir, file);
+	return stat(p, &st) == 0;
+}
+
+static enum pkid_code
+mkdirs(const char *dir, struct pkid_err *e)
+{
+	char p[1200];
+	size_t i;
+	const char *subs[] = { "keys", "tls" };
+
+	snprintf(p, sizeof(p), "%s", dir);
+	for (i = 1; p[i] != '\0'; i++) {
+		if (p[i] != '/')
+			continue;
+		p[i] = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			return PKID_ERR(e, PKID_E_IO_WRITE, "mkdir %s: %s", p,
+			    strerror(errno));
+		p[i] = '/';
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return PKID_ERR(e, PKID_E_IO_WRITE, "mkdir %s: %s", dir,
+		    strerror(errno));
+	for (i = 0; i < 2; i++) {
+		path_of(p, sizeof(p), dir, subs[i]);
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			return PKID_ERR(e, PKID_E_IO_WRITE, "mkdir %s: %s", p,
+			    strerror(errno));
+	}
+	return PKID_OK;
+}
+
+static enum pkid_code
+write_pem(const char *dir, const char *file, X509 *cert, EVP_PKEY *key,
+    X509 *extra, struct pkid_err *e)
+{
+	struct pkid_buf b;
+	char p[1200];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	pkid_buf_init(&b, 1 << 20);
+	if (cert != NULL)
+		PKID_TRY(pkid_x509_cert_pem(cert, &b, e));
+	if (extra != NULL)
+		PKID_TRY(pkid_x509_cert_pem(extra, &b, e));
+	if (key != NULL)
+		PKID_TRY(pkid_x509_key_pem(key, &b, e));
+	path_of(p, sizeof(p), dir, file);
+	rc = pkid_file_write(p, b.p, b.len, key != NULL ? 0600 : 0644, e);
+out:
+	pkid_buf_free(&b);
+	return rc;
+}
+
+/* CN of name with suffix appended (" Root CA" / " Issuing CA"). */
+static enum pkid_code
+suffixed_name(const X509_NAME *base, const char *suffix, X509_NAME **out,
+    struct pkid_err *e)
+{
+	X509_NAME *n = X509_NAME_dup(base);
+	ASN1_STRING *d;
+	char cn[256];
+	int i;
+
+	*out = NULL;
+	if (n == NULL)
+		return PKID_ERR(e, PKID_E_NOMEM, "no memory");
+	i = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
+	if (i < 0) {
+		X509_NAME_free(n);
+		return PKID_ERR(e, PKID_E_SUBJECT_INVALID,
+		    "the CA subject needs a CN");
+	}
+	d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i));
+	snprintf(cn, sizeof(cn), "%.*s%s", ASN1_STRING_length(d),
+	    ASN1_STRING_get0_data(d), suffix);
+	/* Replace the entry (setting its data in place would leave the
+	 * name's cached DER stale). */
+	X509_NAME_ENTRY_free(X509_NAME_delete_entry(n, i));
+	if (!X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_UTF8,
+	    (unsigned char *)cn, -1, i, 0)) {
+		X509_NAME_free(n);
+		return PKID_ERR(e, PKID_E_SUBJECT_INVALID,
+		    "CN '%s' is too long (64 characters at most)", cn);
+	}
+	*out = n;
+	return PKID_OK;
+}
+
+/* Make one CA certificate (root when issuer is NULL) and sign it. */
+static enum pkid_code
+make_ca_cert(const X509_NAME *subject, EVP_PKEY *key, X509 *issuer,
+    EVP_PKEY *issuer_key, int64_t nb, int64_t na, int pathlen,
+    const char *digest, X509 **out, struct pkid_err *e)
+{
+	struct pkid_certspec s;
+	struct pkid_signer *sg = NULL;
+	char serial[48];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&s, 0, sizeof(s));
+	s.subject = subject;
+	s.pubkey = key;
+	s.issuer = issuer;
+	s.not_before = nb;
+	s.not_after = na;
+	s.is_ca = 1;
+	s.pathlen = pathlen;
+	PKID_TRY(pkid_cert_build(&s, out, serial, e));
+	PKID_TRY(pkid_lint_tbs(*out, e));
+	sg = pkid_signer_from_key(issuer_key, issuer, digest, e);
+	PKID_CHECK(sg != NULL, e->code, "signer");
+	PKID_TRY(pkid_signer_sign_cert(sg, *out, e));
+	rc = PKID_OK;
+out:
+	pkid_signer_free(sg);
+	if (rc != PKID_OK) {
+		X509_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static int64_t
+not_after_of(X509 *x)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+static int64_t
+not_before_of(X509 *x)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+static enum pkid_code
+record_gen(struct pkid_store *st, const char *ca_name, const char *role,
+    X509 *x, const char *key_ref, int64_t *id, struct pkid_err *e)
+{
+	struct pkid_ca_gen g;
+	unsigned char *der = NULL;
+	int len = i2d_X509(x, &der);
+	enum pkid_code rc;
+
+	if (len <= 0)
+		return PKID_ERR(e, PKID_E_CRYPTO, "encoding CA certificate");
+	memset(&g, 0, sizeof(g));
+	snprintf(g.ca_name, sizeof(g.ca_name), "%s", ca_name);
+	g.generation = 1;
+	snprintf(g.role, sizeof(g.role), "%s", role);
+	snprintf(g.state, sizeof(g.state), "current");
+	pkid_x509_name_text(X509_get_subject_name(x), g.subject,
+	    sizeof(g.subject));
+	g.not_before = not_before_of(x);
+	g.not_after = not_after_of(x);
+	g.der = der;
+	g.der_len = (size_t)len;
+	snprintf(g.key_ref, sizeof(g.key_ref), "%s", key_ref);
+	rc = pkid_store_ca_gen_add(st, &g, e);
+	if (id != NULL)
+		*id = g.id;
+	OPENSSL_free(der);
+	return rc;
+}
+
+static enum pkid_code
+init_config(const struct pkid_ca_init_opts *o, struct pkid_config *cfg,
+    struct pkid_err *e)
+{
+	int i;
+
+	pkid_config_defaults(cfg);
+	for (i = 0; i < o->n_sets; i++)
+		if (pkid_config_set(cfg, o->sets[i], e) != PKID_OK)
+			return e->code;
+	return PKID_OK;
+}
+
+struct init_state {
+	EVP_PKEY *root_key, *iss_key;	/* keys made */
+	X509 *root, *iss;		/* certificates made */
+	X509_NAME *base, *rname, *iname; /* names */
+	struct pkid_store *store;	/* the new store */
+};
+
+static void
+init_state_free(struct init_state *s)
+{
+	EVP_PKEY_free(s->root_key);
+	EVP_PKEY_free(s->iss_key);
+	X509_free(s->root);
+	X509_free(s->iss);
+	X509_NAME_free(s->base);
+	X509_NAME_free(s->rname);
+	X509_NAME_free(s->iname);
+	pkid_store_close(s->store);
+}
+
+static enum pkid_code
+init_certs(const struct pkid_ca_init_opts *o, const struct pkid_config *cfg,
+    struct init_state *s, struct pkid_err *e)
+{
+	int64_t now = (int64_t)pkid_now();
+	int64_t days = o->days > 0 ? o->days : 3650;
+	int64_t nb = now - 300, rna = now + days * 86400, ina;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_TRY(pkid_name_parse(o->subject != NULL ? o->subject :
+	    "CN=pkid Demo CA", &s->base, e));
+	PKID_TRY(pkid_key_generate(o->key != NULL ? o->key : "ec-p256",
+	    &s->root_key, e));
+	if (o->root_only) {
+		PKID_TRY(make_ca_cert(s->base, s->root_key, NULL, s->root_key,
+		    nb, rna, -1, cfg->digest, &s->root, e));
+		return PKID_OK;
+	}
+	PKID_TRY(suffixed_name(s->base, " Root CA", &s->rname, e));
+	PKID_TRY(suffixed_name(s->base, " Issuing CA", &s->iname, e));
+	PKID_TRY(make_ca_cert(s->rname, s->root_key, NULL, s->root_key, nb,
+	    rna, -1, cfg->digest, &s->root, e));
+	PKID_TRY(pkid_key_generate(o->key != NULL ? o->key : "ec-p256",
+	    &s->iss_key, e));
+	/* The issuing CA lives half the root's lifetime: room to roll over
+	 * under the same root. */
+	ina = now + days * 86400 / 2;
+	PKID_TRY(make_ca_cert(s->iname, s->iss_key, s->root, s->root_key, nb,
+	    ina > nb + 86400 ? ina : rna, 0, cfg->digest, &s->iss, e));
+	rc = PKID_OK;
+out:
+	return rc;
+}
+
+enum pkid_code
+pkid_ca_init(const char *dir, const struct pkid_ca_init_opts *o,
+    struct pkid_err *e)
+{
+	struct init_state s;
+	struct pkid_config *cfg = NULL;
+	struct pkid_buf conf;
+	char p[1200];
+	int64_t iss_id = 0;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&s, 0, sizeof(s));
+	pkid_buf_init(&conf, 1);
+	PKID_CHECK(!exists(dir, F_CONF) && !exists(dir, F_DB) &&
+	    !exists(dir, F_ROOT), PKID_E_CA_EXISTS,
+	    "%s already holds a CA (pkid.conf, pkid.db or root.pem)", dir);
+	PKID_OSSL_PTR(cfg = calloc(1, sizeof(*cfg)), PKID_E_NOMEM, "no memory");
+	PKID_TRY(init_config(o, cfg, e));
+	PKID_TRY(init_certs(o, cfg, &s, e));
+	PKID_TRY(mkdirs(dir, e));
+	PKID_TRY(write_pem(dir, F_ROOT_KEY, NULL, s.root_key, NULL, e));
+	PKID_TRY(write_pem(dir, F_ROOT, s.root, NULL, NULL, e));
+	if (s.iss != NULL) {
+		PKID_TRY(write_pem(dir, F_ISSUING_KEY, NULL, s.iss_key, NULL, e));
+		PKID_TRY(write_pem(dir, F_ISSUING, s.iss, NULL, NULL, e));
+	}
+	path_of(p, sizeof(p), dir, F_DB);
+	PKID_TRY(pkid_store_open(p, &s.store, e));
+	PKID_TRY(record_gen(s.store, cfg->ca_name, "root", s.root, F_ROOT_KEY,
+	    s.iss == NULL ? &iss_id : NULL, e));
+	if (s.iss != NULL)
+		PKID_TRY(record_gen(s.store, cfg->ca_name, "issuing", s.iss,
+		    F_ISSUING_KEY, &iss_id, e));
+	PKID_TRY(pkid_ca_init_tls(dir, cfg, s.store, iss_id,
+	    s.iss != NULL ? s.iss : s.root,
+	    s.iss != NULL ? s.iss_key : s.root_key, e));
+	PKID_TRY(pkid_store_audit(s.store, "cli", "ca-init", cfg->ca_name,
+	    "ok", dir, e));
+	PKID_TRY(pkid_config_write(cfg, &conf, e));
+	path_of(p, sizeof(p), dir, F_CONF);
+	PKID_TRY(pkid_file_write(p, conf.p, conf.len, 0644, e));
+	rc = PKID_OK;
+out:
+	pkid_buf_free(&conf);
+	init_state_free(&s);
+	free(cfg);
+	return rc;
+}
+
+static enum pkid_code
+find_issuing(const struct pkid_ca_gen *g, void *arg, struct pkid_err *e)
+{
+	struct pkid_ca *ca = arg;
+
+	(void)e;
+	if (strcmp(g->state, "current") != 0)
+		return PKID_OK;
+	/* The issuing generation wins; the root signs with --root-only. */
+	if (strcmp(g->role, "issuing") == 0 ||
+	    (strcmp(g->role, "root") == 0 && ca->issuing_gen == 0))
+		ca->issuing_gen = g->id;
+	return PKID_OK;
+}
+
+enum pkid_code
+pkid_ca_open(const char *dir, struct pkid_ca **out, struct pkid_err *e)
+{
+	struct pkid_ca *ca;
+	char p[1200];
+	int root_only = !exists(dir, F_ISSUING);
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*out = NULL;
+	if (!exists(dir, F_CONF))
+		return PKID_ERR(e, PKID_E_CA_MISSING, "no CA in %s "
+		    "(no pkid.conf)", dir);
+	if ((ca = calloc(1, sizeof(*ca))) == NULL)
+		return PKID_ERR(e, PKID_E_NOMEM, "no memory");
+	snprintf(ca->dir, sizeof(ca->dir), "%s", dir);
+	pkid_config_defaults(&ca->cfg);
+	path_of(p, sizeof(p), dir, F_CONF);
+	PKID_TRY(pkid_config_load(&ca->cfg, p, e));
+	path_of(p, sizeof(p), dir, F_DB);
+	PKID_TRY(pkid_store_open(p, &ca->store, e));
+	path_of(p, sizeof(p), dir, F_ROOT);
+	PKID_TRY(pkid_x509_load_cert_file(p, &ca->root, e));
+	if (root_only) {
+		PKID_OSSL(X509_up_ref(ca->root), PKID_E_INTERNAL, "ref");
+		ca->issuing = ca->root;
+	} else {
+		path_of(p, sizeof(p), dir, F_ISSUING);
+		PKID_TRY(pkid_x509_load_cert_file(p, &ca->issuing, e));
+	}
+	PKID_TRY(pkid_store_ca_gen_list(ca->store, ca->cfg.ca_name,
+	    find_issuing, ca, e));
+	PKID_CHECK(ca->issuing_gen != 0, PKID_E_STORE_SCHEMA,
+	    "the store of %s has no current CA generation", dir);
+	path_of(p, sizeof(p), dir, root_only ? F_ROOT_KEY : F_ISSUING_KEY);
+	ca->signer = pkid_signer_open(p, ca->issuing, ca->cfg.digest, e);
+	PKID_CHECK(ca->signer != NULL, e->code, "signer");
+	PKID_OSSL_PTR(ca->chain = sk_X509_new_null(), PKID_E_NOMEM,
+	    "no memory");
+	PKID_OSSL(X509_up_ref(ca->issuing), PKID_E_INTERNAL, "ref");
+	sk_X509_push(ca->chain, ca->issuing);
+	if (!root_only) {
+		PKID_OSSL(X509_up_ref(ca->root), PKID_E_INTERNAL, "ref");
+		sk_X509_push(ca->chain, ca->root);
+	}
+	*out = ca;
+	return PKID_OK;
+out:
+	pkid_ca_close(ca);
+	return rc;
+}
+
+void
+pkid_ca_close(struct pkid_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	pkid_signer_free(ca->signer);
+	sk_X509_pop_free(ca->chain, X509_free);
+	X509_free(ca->issuing);
+	X509_free(ca->root);
+	pkid_store_close(ca->store);
+	free(ca);
+}

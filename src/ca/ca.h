@@ -1,0 +1,92 @@
+/*
+ * ca.h - a CA on disk: its configuration, keys, certificates and store.
+ *
+ * DIR/pkid.conf      configuration (INI)
+ * DIR/pkid.db        store (SQLite)
+ * DIR/root.pem       root CA certificate
+ * DIR/issuing.pem    issuing CA certificate (absent with --root-only)
+ * DIR/keys/NAME.key  CA keys, mode 0600
+ * DIR/tls/server.pem pkid's own TLS certificate chain, server.key its key
+ */
+#ifndef PKID_CA_CA_H
+#define PKID_CA_CA_H
+
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "core/cfg.h"
+#include "core/err.h"
+#include "store/store.h"
+
+struct pkid_signer;
+
+/* An open CA. */
+struct pkid_ca {
+	char dir[1024];			/* its directory */
+	struct pkid_config cfg;		/* pkid.conf */
+	struct pkid_store *store;	/* pkid.db */
+	X509 *root;			/* root certificate */
+	X509 *issuing;			/* certificate that signs leaves
+					 * (the root with --root-only) */
+	int64_t issuing_gen;		/* its ca_generation id */
+	struct pkid_signer *signer;	/* signs with the issuing key */
+	STACK_OF(X509) *chain;		/* issuing first, up to the root */
+};
+
+/* What pkictl ca init takes. */
+struct pkid_ca_init_opts {
+	const char *subject;	/* "CN=..."; NULL = "CN=pkid Demo CA" */
+	const char *key;	/* ec-p256 (default), ec-p384, rsa-2048.. */
+	int days;		/* root lifetime, days (default 3650) */
+	int root_only;		/* 1: no issuing CA */
+	const char **sets;	/* "SECTION.KEY=VALUE" overrides */
+	int n_sets;		/* how many */
+};
+
+/* Create a CA in dir; ca-exists if one is there. */
+enum pkid_code pkid_ca_init(const char *dir,
+    const struct pkid_ca_init_opts *o, struct pkid_err *e);
+/* Open the CA in dir (ca-missing when none). */
+enum pkid_code pkid_ca_open(const char *dir, struct pkid_ca **out,
+    struct pkid_err *e);
+void pkid_ca_close(struct pkid_ca *ca);
+
+/* The result of an issuance. */
+struct pkid_issue_result {
+	X509 *cert;		/* the certificate (caller frees) */
+	char serial[48];	/* its serial, hex */
+	int capped;		/* notAfter was capped at the issuer's */
+	char note[256];		/* a person-readable note (e.g. the cap) */
+};
+
+/*
+ * Issue a certificate for csr under profile. Verifies the CSR signature
+ * and key, applies the profile, lints the TBS certificate, signs, and
+ * stores the record durably before returning. requester goes to the
+ * store and audit log. Refusals are audited and leave no certificate.
+ */
+enum pkid_code pkid_ca_issue(struct pkid_ca *ca, X509_REQ *csr,
+    const char *profile, const char *requester,
+    struct pkid_issue_result *res, struct pkid_err *e);
+void pkid_issue_result_clear(struct pkid_issue_result *r);
+
+/* Revoke a serial (hex) with an RFC 5280 reason code. */
+enum pkid_code pkid_ca_revoke(struct pkid_ca *ca, const char *serial,
+    int reason, const char *actor, struct pkid_err *e);
+/* Reason name ("keyCompromise", ...) to code; -1 when unknown. */
+int pkid_ca_reason_code(const char *name);
+const char *pkid_ca_reason_name(int code);
+
+/* A fresh CRL of the issuing CA (caller frees), CRL number taken. */
+enum pkid_code pkid_ca_crl(struct pkid_ca *ca, X509_CRL **out,
+    struct pkid_err *e);
+
+/* Generate a key: "ec-p256", "ec-p384", "ec-p521", "rsa-2048", ... */
+enum pkid_code pkid_key_generate(const char *type, EVP_PKEY **out,
+    struct pkid_err *e);
+/* Parse "CN=a,O=b" (or "/CN=a/O=b") into a name (caller frees). */
+enum pkid_code pkid_name_parse(const char *text, X509_NAME **out,
+    struct pkid_err *e);
+
+#endif

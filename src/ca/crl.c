@@ -1,0 +1,118 @@
+/*
+ * crl.c - CRLs derived from the store (RFC 5280 section 5).
+ */
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "ca/ca.h"
+#include "ca/signer.h"
+#include "core/clock.h"
+
+static enum pkid_code
+add_revoked(const struct pkid_revoked *r, void *arg, struct pkid_err *e)
+{
+	X509_CRL *crl = arg;
+	X509_REVOKED *rv = NULL;
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *sn = NULL;
+	ASN1_TIME *t = NULL;
+	ASN1_ENUMERATED *reason = NULL;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_OSSL(BN_hex2bn(&bn, r->serial), PKID_E_INTERNAL,
+	    "stored serial '%s' is not hex", r->serial);
+	PKID_OSSL_PTR(sn = BN_to_ASN1_INTEGER(bn, NULL), PKID_E_NOMEM,
+	    "no memory");
+	PKID_OSSL_PTR(t = ASN1_TIME_set(NULL, (time_t)r->revoked_at),
+	    PKID_E_NOMEM, "no memory");
+	PKID_OSSL_PTR(rv = X509_REVOKED_new(), PKID_E_NOMEM, "no memory");
+	PKID_OSSL(X509_REVOKED_set_serialNumber(rv, sn), PKID_E_NOMEM,
+	    "no memory");
+	PKID_OSSL(X509_REVOKED_set_revocationDate(rv, t), PKID_E_NOMEM,
+	    "no memory");
+	/* RFC 5280 5.3.1: omit reasonCode rather than use unspecified. */
+	if (r->reason > 0) {
+		PKID_OSSL_PTR(reason = ASN1_ENUMERATED_new(), PKID_E_NOMEM,
+		    "no memory");
+		ASN1_ENUMERATED_set(reason, r->reason);
+		PKID_OSSL(X509_REVOKED_add1_ext_i2d(rv, NID_crl_reason, reason,
+		    0, 0), PKID_E_CRYPTO, "reason code");
+	}
+	PKID_OSSL(X509_CRL_add0_revoked(crl, rv), PKID_E_NOMEM, "no memory");
+	rv = NULL;
+	rc = PKID_OK;
+out:
+	BN_free(bn);
+	ASN1_INTEGER_free(sn);
+	ASN1_TIME_free(t);
+	ASN1_ENUMERATED_free(reason);
+	X509_REVOKED_free(rv);
+	return rc;
+}
+
+static enum pkid_code
+crl_exts(struct pkid_ca *ca, X509_CRL *crl, int64_t number,
+    struct pkid_err *e)
+{
+	ASN1_INTEGER *num = NULL;
+	AUTHORITY_KEYID *akid = NULL;
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca->issuing);
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_OSSL_PTR(num = ASN1_INTEGER_new(), PKID_E_NOMEM, "no memory");
+	ASN1_INTEGER_set_int64(num, number);
+	PKID_OSSL(X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0),
+	    PKID_E_CRYPTO, "CRL number");
+	if (ski != NULL) {
+		PKID_OSSL_PTR(akid = AUTHORITY_KEYID_new(), PKID_E_NOMEM,
+		    "no memory");
+		PKID_OSSL_PTR(akid->keyid = ASN1_OCTET_STRING_dup(ski),
+		    PKID_E_NOMEM, "no memory");
+		PKID_OSSL(X509_CRL_add1_ext_i2d(crl,
+		    NID_authority_key_identifier, akid, 0, 0), PKID_E_CRYPTO,
+		    "CRL AKI");
+	}
+	rc = PKID_OK;
+out:
+	ASN1_INTEGER_free(num);
+	AUTHORITY_KEYID_free(akid);
+	return rc;
+}
+
+enum pkid_code
+pkid_ca_crl(struct pkid_ca *ca, X509_CRL **out, struct pkid_err *e)
+{
+	X509_CRL *crl = NULL;
+	ASN1_TIME *t = NULL;
+	int64_t now = (int64_t)pkid_now(), number = 0;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*out = NULL;
+	PKID_OSSL_PTR(crl = X509_CRL_new(), PKID_E_NOMEM, "no memory");
+	PKID_OSSL(X509_CRL_set_version(crl, X509_CRL_VERSION_2), PKID_E_CRYPTO,
+	    "CRL version");
+	PKID_OSSL(X509_CRL_set_issuer_name(crl,
+	    X509_get_subject_name(ca->issuing)), PKID_E_CRYPTO, "CRL issuer");
+	PKID_OSSL_PTR(t = ASN1_TIME_set(NULL, (time_t)now), PKID_E_NOMEM,
+	    "no memory");
+	PKID_OSSL(X509_CRL_set1_lastUpdate(crl, t), PKID_E_CRYPTO, "thisUpdate");
+	PKID_OSSL_PTR(ASN1_TIME_set(t, (time_t)(now + ca->cfg.crl_next_update)),
+	    PKID_E_NOMEM, "no memory");
+	PKID_OSSL(X509_CRL_set1_nextUpdate(crl, t), PKID_E_CRYPTO,
+	    "nextUpdate");
+	PKID_TRY(pkid_store_revoked_list(ca->store, ca->issuing_gen,
+	    add_revoked, crl, e));
+	X509_CRL_sort(crl);
+	PKID_TRY(pkid_store_crl_number_next(ca->store, ca->cfg.ca_name,
+	    &number, e));
+	PKID_TRY(crl_exts(ca, crl, number, e));
+	PKID_TRY(pkid_signer_sign_crl(ca->signer, crl, e));
+	*out = crl;
+	crl = NULL;
+	rc = PKID_OK;
+out:
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
+	return rc;
+}

@@ -1,0 +1,244 @@
+/*
+ * issue.c - issuance, revocation and CRLs of an open CA.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "ca/build.h"
+#include "ca/ca.h"
+#include "ca/policy.h"
+#include "ca/signer.h"
+#include "core/clock.h"
+#include "x509/load.h"
+
+void
+pkid_issue_result_clear(struct pkid_issue_result *r)
+{
+	if (r == NULL)
+		return;
+	X509_free(r->cert);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Verify the request and decide the certificate's contents. */
+static enum pkid_code
+check_request(struct pkid_ca *ca, const struct pkid_profile *p,
+    X509_REQ *csr, X509_NAME **subject, GENERAL_NAMES **sans,
+    struct pkid_err *e)
+{
+	EVP_PKEY *key = X509_REQ_get0_pubkey(csr);
+	enum pkid_code rc;
+
+	(void)ca;
+	if (key == NULL)
+		return PKID_ERR(e, PKID_E_CSR_MALFORMED,
+		    "the request's public key cannot be decoded");
+	if (X509_REQ_verify(csr, key) != 1)
+		return PKID_ERR(e, PKID_E_CSR_BAD_SIGNATURE, "the request's "
+		    "signature does not verify with its own public key");
+	if ((rc = pkid_policy_check_key(p, key, e)) != PKID_OK)
+		return rc;
+	if ((rc = pkid_policy_subject(p, csr, subject, e)) != PKID_OK)
+		return rc;
+	return pkid_policy_sans(p, csr, *subject, sans, e);
+}
+
+/* notBefore/notAfter, capped at the issuer's notAfter. */
+static void
+validity(struct pkid_ca *ca, const struct pkid_profile *p, int64_t now,
+    int64_t *nb, int64_t *na, struct pkid_issue_result *res)
+{
+	const ASN1_TIME *cap = X509_get0_notAfter(ca->issuing);
+	struct tm tm;
+	int64_t capt;
+	char t1[32], t2[32];
+
+	*nb = now - p->backdate;
+	*na = now + p->lifetime;
+	if (ASN1_TIME_to_tm(cap, &tm) != 1)
+		return;
+	capt = (int64_t)timegm(&tm);
+	if (*na > capt) {
+		res->capped = 1;
+		snprintf(res->note, sizeof(res->note), "notAfter capped at the "
+		    "issuing CA's notAfter %s (profile %s asked for %s)",
+		    pkid_time_fmt((time_t)capt, t1, sizeof(t1)), p->name,
+		    pkid_time_fmt((time_t)*na, t2, sizeof(t2)));
+		*na = capt;
+	}
+}
+
+static enum pkid_code
+store_cert(struct pkid_ca *ca, X509 *x, const char *serial,
+    const char *profile, const char *requester, const GENERAL_NAMES *sans,
+    int64_t now, struct pkid_err *e)
+{
+	struct pkid_cert_rec r;
+	unsigned char *der = NULL;
+	char subj[512], santext[2048], fp[65];
+	struct tm tm;
+	int len;
+	enum pkid_code rc;
+
+	if ((len = i2d_X509(x, &der)) <= 0)
+		return PKID_ERR(e, PKID_E_CRYPTO, "encoding the certificate");
+	memset(&r, 0, sizeof(r));
+	r.serial = serial;
+	r.ca_gen = ca->issuing_gen;
+	r.subject = pkid_x509_name_text(X509_get_subject_name(x), subj,
+	    sizeof(subj));
+	r.sans = pkid_sans_text(sans, santext, sizeof(santext));
+	r.profile = profile;
+	r.requester = requester;
+	ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm);
+	r.not_before = (int64_t)timegm(&tm);
+	ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm);
+	r.not_after = (int64_t)timegm(&tm);
+	r.issued_at = now;
+	r.der = der;
+	r.der_len = (size_t)len;
+	pkid_x509_fingerprint(x, fp);
+	r.fingerprint = fp;
+	rc = pkid_store_cert_add(ca->store, &r, e);
+	OPENSSL_free(der);
+	return rc;
+}
+
+static void
+audit_refusal(struct pkid_ca *ca, X509_REQ *csr, const char *requester,
+    const struct pkid_err *e)
+{
+	char subj[512], msg[1024];
+	struct pkid_err ignore;
+
+	pkid_err_clear(&ignore);
+	pkid_x509_name_text(X509_REQ_get_subject_name(csr), subj,
+	    sizeof(subj));
+	(void)pkid_store_audit(ca->store, requester, "issue", subj,
+	    pkid_err_id(e->code), pkid_err_message(e, msg, sizeof(msg)),
+	    &ignore);
+}
+
+enum pkid_code
+pkid_ca_issue(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
+    const char *requester, struct pkid_issue_result *res,
+    struct pkid_err *e)
+{
+	const struct pkid_profile *p;
+	struct pkid_certspec spec;
+	X509_NAME *subject = NULL;
+	GENERAL_NAMES *sans = NULL;
+	X509 *x = NULL;
+	int64_t now = (int64_t)pkid_now();
+	int attempt;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(res, 0, sizeof(*res));
+	p = pkid_config_profile(&ca->cfg, profile);
+	PKID_CHECK(p != NULL, PKID_E_PROFILE_UNKNOWN,
+	    "no profile '%s' in %s", profile, ca->cfg.path);
+	PKID_TRY(check_request(ca, p, csr, &subject, &sans, e));
+	memset(&spec, 0, sizeof(spec));
+	spec.subject = subject;
+	spec.pubkey = X509_REQ_get0_pubkey(csr);
+	spec.issuer = ca->issuing;
+	spec.pathlen = -1;
+	spec.key_usage = p->key_usage;
+	spec.eku = p->eku;
+	spec.sans = sans;
+	validity(ca, p, now, &spec.not_before, &spec.not_after, res);
+	/* A serial collision (2^-64 odds per pair) is redrawn, twice. */
+	for (attempt = 0; attempt < 3; attempt++) {
+		X509_free(x);
+		x = NULL;
+		PKID_TRY(pkid_cert_build(&spec, &x, res->serial, e));
+		PKID_TRY(pkid_lint_tbs(x, e));
+		PKID_TRY(pkid_signer_sign_cert(ca->signer, x, e));
+		rc = store_cert(ca, x, res->serial, p->name, requester, sans,
+		    now, e);
+		if (rc != PKID_E_STORE_CONSTRAINT)
+			break;
+		pkid_err_clear(e);
+	}
+	if (rc == PKID_E_STORE_CONSTRAINT)
+		rc = PKID_ERR(e, PKID_E_SERIAL_COLLISION,
+		    "serial %s drawn three times", res->serial);
+	if (rc != PKID_OK)
+		goto out;
+	res->cert = x;
+	x = NULL;
+out:
+	if (rc != PKID_OK && e != NULL)
+		audit_refusal(ca, csr, requester, e);
+	X509_free(x);
+	X509_NAME_free(subject);
+	GENERAL_NAMES_free(sans);
+	return rc;
+}
+
+static const char *const reasons[] = {
+	"unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
+	"superseded", "cessationOfOperation", "certificateHold", NULL,
+	"removeFromCRL", "privilegeWithdrawn", "aACompromise",
+};
+
+int
+pkid_ca_reason_code(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i] != NULL && strcasecmp(reasons[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+pkid_ca_reason_name(int code)
+{
+	if (code < 0 || (size_t)code >= sizeof(reasons) / sizeof(reasons[0]) ||
+	    reasons[code] == NULL)
+		return "unknown";
+	return reasons[code];
+}
+
+enum pkid_code
+pkid_ca_revoke(struct pkid_ca *ca, const char *serial, int reason,
+    const char *actor, struct pkid_err *e)
+{
+	char norm[48];
+	size_t i, n = 0;
+
+	/* Accept 0x prefixes, colons and upper case; the store keeps
+	 * lower-case hex of whole octets, as pkid_x509_serial_hex writes it
+	 * (BN_bn2hex), so pad to even length and drop zero octets. */
+	if (strncasecmp(serial, "0x", 2) == 0)
+		serial += 2;
+	for (i = 0; serial[i] != '\0' && n + 1 < sizeof(norm); i++) {
+		char c = serial[i];
+
+		if (c == ':')
+			continue;
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		    (c >= 'A' && c <= 'F')))
+			return PKID_ERR(e, PKID_E_USAGE,
+			    "serial '%s' is not hexadecimal", serial);
+		norm[n++] = (char)((c >= 'A' && c <= 'F') ? c + 32 : c);
+	}
+	norm[n] = '\0';
+	if (n == 0)
+		return PKID_ERR(e, PKID_E_USAGE, "empty serial");
+	if (n % 2 == 1) {
+		memmove(norm + 1, norm, n + 1);
+		norm[0] = '0';
+		n++;
+	}
+	while (n > 2 && norm[0] == '0' && norm[1] == '0') {
+		memmove(norm, norm + 2, n - 1);
+		n -= 2;
+	}
+	return pkid_store_revoke(ca->store, norm, reason, (int64_t)pkid_now(),
+	    actor, e);
+}

@@ -1,0 +1,333 @@
+/*
+ * cmd_ca.c - pkictl ca init|issue|chain|list|revoke|crl.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ca/ca.h"
+#include "cli/cli.h"
+#include "core/clock.h"
+#include "core/limits.h"
+#include "x509/load.h"
+
+static const char usage_ca[] =
+    "pkictl ca init [--dir DIR] [--subject DN] [--key TYPE] [--days N] "
+    "[--root-only] [--set SECTION.KEY=VALUE]... | "
+    "ca issue [--dir DIR] --csr FILE [--profile NAME] [--out FILE] [--json] | "
+    "ca chain [--dir DIR] [--out FILE] | ca list [--dir DIR] [--json] | "
+    "ca revoke [--dir DIR] SERIAL [--reason R] | "
+    "ca crl [--dir DIR] [--out FILE] [--der]";
+
+/* Options every ca subcommand may take. */
+struct ca_opts {
+	const char *dir;	/* --dir */
+	const char *out;	/* --out */
+	const char *csr;	/* --csr */
+	const char *profile;	/* --profile */
+	const char *subject;	/* --subject */
+	const char *key;	/* --key */
+	const char *reason;	/* --reason */
+	const char *at;		/* --at */
+	int days;		/* --days */
+	int root_only;		/* --root-only */
+	int json;		/* --json */
+	int der;		/* --der */
+	const char *sets[64];	/* --set ... */
+	int n_sets;		/* how many */
+	const char *arg;	/* one positional argument */
+};
+
+static int
+parse_opts(int argc, char **argv, struct ca_opts *o)
+{
+	static const struct option lo[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "csr", required_argument, NULL, 'c' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "subject", required_argument, NULL, 's' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "days", required_argument, NULL, 'D' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "set", required_argument, NULL, 'S' },
+		{ "at", required_argument, NULL, 'a' },
+		{ "root-only", no_argument, NULL, 'R' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "der", no_argument, NULL, 'E' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int64_t n;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->dir = optarg; break;
+		case 'o': o->out = optarg; break;
+		case 'c': o->csr = optarg; break;
+		case 'p': o->profile = optarg; break;
+		case 's': o->subject = optarg; break;
+		case 'k': o->key = optarg; break;
+		case 'r': o->reason = optarg; break;
+		case 'a': o->at = optarg; break;
+		case 'R': o->root_only = 1; break;
+		case 'j': o->json = 1; break;
+		case 'E': o->der = 1; break;
+		case 'D':
+			if (pkid_parse_int(optarg, 1, 36500, &n, NULL) !=
+			    PKID_OK)
+				return pkictl_usage_err(usage_ca,
+				    "--days takes 1..36500, not '%s'", optarg);
+			o->days = (int)n;
+			break;
+		case 'S':
+			if (o->n_sets >= 64)
+				return pkictl_usage_err(usage_ca,
+				    "too many --set");
+			o->sets[o->n_sets++] = optarg;
+			break;
+		default:
+			return pkictl_usage_err(usage_ca, "unknown or "
+			    "incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		o->arg = argv[optind++];
+	if (optind < argc)
+		return pkictl_usage_err(usage_ca, "unexpected '%s'",
+		    argv[optind]);
+	o->dir = pkictl_dir(o->dir);
+	return 0;
+}
+
+/* Write text to --out (durably) or stdout. */
+static int
+emit(const char *out, const void *p, size_t n, struct pkid_err *e)
+{
+	if (out == NULL || strcmp(out, "-") == 0) {
+		fwrite(p, 1, n, stdout);
+		return 0;
+	}
+	if (pkid_file_write(out, p, n, 0644, e) != PKID_OK)
+		return pkictl_print_err(e, 0);
+	return 0;
+}
+
+static int
+ca_init(struct ca_opts *o, struct pkid_err *e)
+{
+	struct pkid_ca_init_opts io;
+
+	memset(&io, 0, sizeof(io));
+	io.subject = o->subject;
+	io.key = o->key;
+	io.days = o->days;
+	io.root_only = o->root_only;
+	io.sets = o->sets;
+	io.n_sets = o->n_sets;
+	if (pkid_ca_init(o->dir, &io, e) != PKID_OK)
+		return pkictl_print_err(e, o->json);
+	printf("created CA in %s\n  root:    %s/root.pem\n", o->dir, o->dir);
+	if (!o->root_only)
+		printf("  issuing: %s/issuing.pem\n", o->dir);
+	printf("  config:  %s/pkid.conf\n  store:   %s/pkid.db\n"
+	    "  tls:     %s/tls/server.pem\n", o->dir, o->dir, o->dir);
+	return 0;
+}
+
+static int
+ca_issue(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
+{
+	struct pkid_issue_result res;
+	struct pkid_buf in, pem;
+	X509_REQ *req = NULL;
+	int rc = 1;
+
+	memset(&res, 0, sizeof(res));
+	pkid_buf_init(&pem, PKID_MAX_FILE_SIZE);
+	if (o->csr == NULL) {
+		rc = pkictl_usage_err(usage_ca, "ca issue needs --csr FILE");
+		goto out;
+	}
+	if (pkid_buf_read_file(&in, o->csr, PKID_MAX_CSR_SIZE, e) != PKID_OK) {
+		rc = pkictl_print_err(e, o->json);
+		goto out;
+	}
+	if (pkid_x509_load_csr(in.p, in.len, &req, e) != PKID_OK ||
+	    pkid_ca_issue(ca, req, o->profile != NULL ? o->profile : "device",
+	    "cli", &res, e) != PKID_OK ||
+	    pkid_x509_cert_pem(res.cert, &pem, e) != PKID_OK) {
+		pkid_buf_free(&in);
+		rc = pkictl_print_err(e, o->json);
+		goto out;
+	}
+	pkid_buf_free(&in);
+	if ((rc = emit(o->out, pem.p, pem.len, e)) != 0)
+		goto out;
+	if (res.capped)
+		fprintf(stderr, "note: %s\n", res.note);
+	if (o->out != NULL)
+		fprintf(stderr, "issued serial %s to %s\n", res.serial, o->out);
+	rc = 0;
+out:
+	X509_REQ_free(req);
+	pkid_buf_free(&pem);
+	pkid_issue_result_clear(&res);
+	return rc;
+}
+
+static int
+ca_chain(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
+{
+	struct pkid_buf b;
+	int i, rc;
+
+	pkid_buf_init(&b, PKID_MAX_FILE_SIZE);
+	for (i = 0; i < sk_X509_num(ca->chain); i++)
+		if (pkid_x509_cert_pem(sk_X509_value(ca->chain, i), &b, e) !=
+		    PKID_OK) {
+			pkid_buf_free(&b);
+			return pkictl_print_err(e, 0);
+		}
+	rc = emit(o->out, b.p, b.len, e);
+	pkid_buf_free(&b);
+	return rc;
+}
+
+static enum pkid_code
+list_one(const struct pkid_cert_rec *r, void *arg, struct pkid_err *e)
+{
+	json_t *arr = arg;
+	char nb[32], na[32];
+	const char *status = r->revoked ? "revoked" :
+	    r->not_after < (int64_t)pkid_now() ? "expired" : "valid";
+
+	(void)e;
+	if (arr != NULL) {
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, "
+		    "s:s, s:s, s:s, s:s, s:s}", "serial", r->serial, "subject",
+		    r->subject, "sans", r->sans, "profile", r->profile,
+		    "requester", r->requester, "not_before",
+		    pkid_time_fmt((time_t)r->not_before, nb, sizeof(nb)),
+		    "not_after", pkid_time_fmt((time_t)r->not_after, na,
+		    sizeof(na)), "status", status, "sha256", r->fingerprint));
+		return PKID_OK;
+	}
+	printf("%-34s %-8s %-20s %-10s %s\n", r->serial, status,
+	    pkid_time_fmt((time_t)r->not_after, na, sizeof(na)), r->profile,
+	    r->subject);
+	return PKID_OK;
+}
+
+static int
+ca_list(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
+{
+	json_t *arr = o->json ? json_array() : NULL;
+
+	if (!o->json)
+		printf("%-34s %-8s %-20s %-10s %s\n", "SERIAL", "STATUS",
+		    "NOT AFTER", "PROFILE", "SUBJECT");
+	if (pkid_store_cert_list(ca->store, list_one, arr, e) != PKID_OK) {
+		json_decref(arr);
+		return pkictl_print_err(e, o->json);
+	}
+	if (arr != NULL) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(arr);
+	}
+	return 0;
+}
+
+static int
+ca_revoke(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
+{
+	int reason = 0;
+
+	if (o->arg == NULL)
+		return pkictl_usage_err(usage_ca, "ca revoke needs a SERIAL");
+	if (o->reason != NULL &&
+	    (reason = pkid_ca_reason_code(o->reason)) < 0)
+		return pkictl_usage_err(usage_ca, "unknown reason '%s' (use "
+		    "keyCompromise, superseded, cessationOfOperation, "
+		    "affiliationChanged, cACompromise, certificateHold, "
+		    "privilegeWithdrawn, unspecified)", o->reason);
+	if (pkid_ca_revoke(ca, o->arg, reason, "cli", e) != PKID_OK)
+		return pkictl_print_err(e, o->json);
+	printf("revoked %s (%s)\n", o->arg, pkid_ca_reason_name(reason));
+	return 0;
+}
+
+static int
+ca_crl(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
+{
+	X509_CRL *crl = NULL;
+	struct pkid_buf b;
+	unsigned char *der = NULL;
+	int len, rc;
+
+	if (pkid_ca_crl(ca, &crl, e) != PKID_OK)
+		return pkictl_print_err(e, o->json);
+	if (o->der) {
+		len = i2d_X509_CRL(crl, &der);
+		rc = len > 0 ? emit(o->out, der, (size_t)len, e) : 1;
+		OPENSSL_free(der);
+	} else {
+		pkid_buf_init(&b, PKID_MAX_CRL_SIZE);
+		rc = pkid_x509_crl_pem(crl, &b, e) == PKID_OK ?
+		    emit(o->out, b.p, b.len, e) : pkictl_print_err(e, 0);
+		pkid_buf_free(&b);
+	}
+	X509_CRL_free(crl);
+	return rc;
+}
+
+int
+pkictl_cmd_ca(int argc, char **argv)
+{
+	struct ca_opts o;
+	struct pkid_ca *ca = NULL;
+	struct pkid_err e;
+	const char *sub;
+	time_t at;
+	int rc;
+
+	pkid_err_clear(&e);
+	if (argc < 2)
+		return pkictl_usage_err(usage_ca, "name a ca subcommand");
+	sub = argv[1];
+	if ((rc = parse_opts(argc - 1, argv + 1, &o)) != 0)
+		return rc;
+	if (o.at != NULL) {
+		if (pkid_time_parse(o.at, &at, &e) != PKID_OK)
+			return pkictl_print_err(&e, o.json);
+		pkid_clock_set(at);
+	}
+	if (strcmp(sub, "init") == 0)
+		return ca_init(&o, &e);
+	if (strcmp(sub, "issue") != 0 && strcmp(sub, "chain") != 0 &&
+	    strcmp(sub, "list") != 0 && strcmp(sub, "revoke") != 0 &&
+	    strcmp(sub, "crl") != 0)
+		return pkictl_usage_err(usage_ca, "unknown ca subcommand '%s'",
+		    sub);
+	if (pkid_ca_open(o.dir, &ca, &e) != PKID_OK)
+		return pkictl_print_err(&e, o.json);
+	if (strcmp(sub, "issue") == 0)
+		rc = ca_issue(ca, &o, &e);
+	else if (strcmp(sub, "chain") == 0)
+		rc = ca_chain(ca, &o, &e);
+	else if (strcmp(sub, "list") == 0)
+		rc = ca_list(ca, &o, &e);
+	else if (strcmp(sub, "revoke") == 0)
+		rc = ca_revoke(ca, &o, &e);
+	else
+		rc = ca_crl(ca, &o, &e);
+	pkid_ca_close(ca);
+	return rc;
+}

@@ -1,0 +1,355 @@
+/*
+ * sqlite.c - the SQLite store: WAL, synchronous=FULL, schema migrations at
+ * open, and group commit through one committer thread.
+ */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "core/clock.h"
+#include "core/limits.h"
+#include "store/schema.h"
+#include "store/sqlite_int.h"
+
+static const char *const wsql[WS_MAX] = {
+	"INSERT INTO certificate (serial, ca_gen, subject, sans, profile, "
+	"requester, request_id, not_before, not_after, issued_at, der, "
+	"fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+	"INSERT INTO audit (at, actor, action, object, result, detail) "
+	"VALUES (?,?,?,?,?,?)",
+};
+
+enum pkid_code
+pkid_sq_db_err(struct pkid_err *e, sqlite3 *db, int r, const char *what)
+{
+	enum pkid_code code = PKID_E_STORE_IO;
+
+	if (r == SQLITE_BUSY || r == SQLITE_LOCKED)
+		code = PKID_E_STORE_BUSY;
+	else if ((r & 0xff) == SQLITE_CONSTRAINT)
+		code = PKID_E_STORE_CONSTRAINT;
+	return PKID_ERR(e, code, "%s: %s", what, db != NULL ?
+	    sqlite3_errmsg(db) : sqlite3_errstr(r));
+}
+
+enum pkid_code
+pkid_sq_exec_sql(sqlite3 *db, const char *sql, struct pkid_err *e)
+{
+	char *msg = NULL;
+	int r = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (r == SQLITE_OK)
+		return PKID_OK;
+	PKID_ERR(e, (r == SQLITE_BUSY) ? PKID_E_STORE_BUSY : PKID_E_STORE_IO,
+	    "%.60s: %s", sql, msg != NULL ? msg : sqlite3_errstr(r));
+	sqlite3_free(msg);
+	return e != NULL ? e->code : PKID_E_STORE_IO;
+}
+
+static enum pkid_code
+open_conn(const char *path, sqlite3 **out, struct pkid_err *e)
+{
+	sqlite3 *db = NULL;
+	int r;
+
+	r = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+	if (r != SQLITE_OK) {
+		PKID_ERR(e, PKID_E_STORE_OPEN, "%s: %s", path,
+		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(r));
+		sqlite3_close(db);
+		return PKID_E_STORE_OPEN;
+	}
+	sqlite3_busy_timeout(db, PKID_STORE_BUSY_MS);
+	if (pkid_sq_exec_sql(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+	    "PRAGMA foreign_keys=ON;", e) != PKID_OK) {
+		sqlite3_close(db);
+		pkid_err_ctx(e, "opening %s", path);
+		return e != NULL ? e->code : PKID_E_STORE_OPEN;
+	}
+	*out = db;
+	return PKID_OK;
+}
+
+static int
+schema_version(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int v = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1,
+	    &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static enum pkid_code
+migrate(sqlite3 *db, struct pkid_err *e)
+{
+	enum pkid_code rc = PKID_E_INTERNAL;
+	int v;
+	size_t i;
+
+	PKID_TRY(pkid_sq_exec_sql(db, "BEGIN IMMEDIATE", e));
+	v = schema_version(db);
+	if (v > PKID_STORE_SCHEMA) {
+		rc = PKID_ERR(e, PKID_E_STORE_SCHEMA, "the store has schema "
+		    "version %d; this pkid knows up to %d", v,
+		    PKID_STORE_SCHEMA);
+		goto out;
+	}
+	for (i = (size_t)v; i < pkid_schema_count; i++)
+		PKID_TRY(pkid_sq_exec_sql(db, pkid_schema_steps[i], e));
+	PKID_TRY(pkid_sq_exec_sql(db, "COMMIT", e));
+	return PKID_OK;
+out:
+	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static void *committer_main(void *arg);
+
+enum pkid_code
+pkid_store_open(const char *path, struct pkid_store **out,
+    struct pkid_err *e)
+{
+	struct pkid_store *s;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return PKID_ERR(e, PKID_E_NOMEM, "no memory for the store");
+	pthread_mutex_init(&s->rmu, NULL);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->work_cv, NULL);
+	pthread_cond_init(&s->done_cv, NULL);
+	PKID_TRY(open_conn(path, &s->wdb, e));
+	PKID_TRY(migrate(s->wdb, e));
+	PKID_TRY(open_conn(path, &s->rdb, e));
+	if (pthread_create(&s->committer, NULL, committer_main, s) != 0) {
+		rc = PKID_ERR(e, PKID_E_INTERNAL, "cannot start committer");
+		goto out;
+	}
+	s->have_thread = 1;
+	*out = s;
+	return PKID_OK;
+out:
+	pkid_store_close(s);
+	return rc;
+}
+
+void
+pkid_store_close(struct pkid_store *s)
+{
+	int i;
+
+	if (s == NULL)
+		return;
+	if (s->have_thread) {
+		pthread_mutex_lock(&s->mu);
+		s->stopping = 1;
+		pthread_cond_signal(&s->work_cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->committer, NULL);
+	}
+	for (i = 0; i < WS_MAX; i++)
+		sqlite3_finalize(s->ws[i]);
+	sqlite3_close(s->rdb);
+	sqlite3_close(s->wdb);
+	pthread_mutex_destroy(&s->rmu);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->work_cv);
+	pthread_cond_destroy(&s->done_cv);
+	free(s);
+}
+
+/* A cached statement of the write connection, reset and ready to bind. */
+sqlite3_stmt *
+pkid_sq_wstmt(struct pkid_store *s, enum wstmt which, struct pkid_err *e)
+{
+	if (s->ws[which] == NULL &&
+	    sqlite3_prepare_v2(s->wdb, wsql[which], -1, &s->ws[which], NULL) !=
+	    SQLITE_OK) {
+		pkid_sq_db_err(e, s->wdb, sqlite3_errcode(s->wdb), "prepare");
+		return NULL;
+	}
+	sqlite3_reset(s->ws[which]);
+	sqlite3_clear_bindings(s->ws[which]);
+	return s->ws[which];
+}
+
+/* Run one queued batch inside one transaction. */
+static void
+commit_batch(struct pkid_store *s, struct wop *batch)
+{
+	struct pkid_err e;
+	struct wop *w;
+	int n = 0;
+
+	pkid_err_clear(&e);
+	if (pkid_sq_exec_sql(s->wdb, "BEGIN IMMEDIATE", &e) != PKID_OK) {
+		for (w = batch; w != NULL; w = w->next) {
+			w->rc = e.code;
+			w->err = e;
+		}
+		return;
+	}
+	for (w = batch; w != NULL; w = w->next) {
+		(void)sqlite3_exec(s->wdb, "SAVEPOINT op", NULL, NULL, NULL);
+		w->rc = w->apply(s, w);
+		if (w->rc != PKID_OK)
+			(void)sqlite3_exec(s->wdb, "ROLLBACK TO op", NULL, NULL,
+			    NULL);
+		(void)sqlite3_exec(s->wdb, "RELEASE op", NULL, NULL, NULL);
+		n++;
+	}
+	if (pkid_sq_exec_sql(s->wdb, "COMMIT", &e) != PKID_OK) {
+		(void)sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+		for (w = batch; w != NULL; w = w->next) {
+			if (w->rc == PKID_OK) {
+				w->rc = e.code;
+				w->err = e;
+			}
+		}
+		return;
+	}
+	s->commits++;
+	s->ops += (uint64_t)n;
+}
+
+static void *
+committer_main(void *arg)
+{
+	struct pkid_store *s = arg;
+	struct wop *batch, *w, **tailp;
+	int n;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->head == NULL && !s->stopping)
+			pthread_cond_wait(&s->work_cv, &s->mu);
+		if (s->head == NULL && s->stopping)
+			break;
+		/* Take up to PKID_STORE_MAX_BATCH writes. */
+		batch = s->head;
+		tailp = &batch;
+		for (n = 0; *tailp != NULL && n < PKID_STORE_MAX_BATCH; n++)
+			tailp = &(*tailp)->next;
+		s->head = *tailp;
+		if (s->head == NULL)
+			s->tail = NULL;
+		*tailp = NULL;
+		pthread_mutex_unlock(&s->mu);
+		commit_batch(s, batch);
+		pthread_mutex_lock(&s->mu);
+		for (w = batch; w != NULL; w = w->next)
+			w->done = 1;
+		pthread_cond_broadcast(&s->done_cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Queue a write and wait until it is durable (or failed). */
+enum pkid_code
+pkid_sq_submit(struct pkid_store *s, wop_fn fn, const void *arg, void *out,
+    struct pkid_err *e)
+{
+	struct wop w;
+
+	memset(&w, 0, sizeof(w));
+	w.apply = fn;
+	w.arg = arg;
+	w.out = out;
+	pkid_err_clear(&w.err);
+	pthread_mutex_lock(&s->mu);
+	if (s->tail != NULL)
+		s->tail->next = &w;
+	else
+		s->head = &w;
+	s->tail = &w;
+	pthread_cond_signal(&s->work_cv);
+	while (!w.done)
+		pthread_cond_wait(&s->done_cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	if (w.rc != PKID_OK && e != NULL && e->code == PKID_OK)
+		*e = w.err;
+	return w.rc;
+}
+
+void
+pkid_store_commit_stats(struct pkid_store *s, uint64_t *commits,
+    uint64_t *ops)
+{
+	pthread_mutex_lock(&s->mu);
+	*commits = s->commits;
+	*ops = s->ops;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- binding helpers --------------------------------------------------- */
+
+int
+pkid_sq_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, v, (int)strnlen(v, PKID_MAX_DB_TEXT),
+	    SQLITE_STATIC);
+}
+
+enum pkid_code
+pkid_sq_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what,
+    struct pkid_err *e)
+{
+	int r = sqlite3_step(st);
+
+	if (r == SQLITE_DONE)
+		return PKID_OK;
+	return pkid_sq_db_err(e, db, r, what);
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+
+enum pkid_code
+pkid_sq_audit_insert(struct pkid_store *s, const struct audit_arg *a,
+    struct pkid_err *e)
+{
+	sqlite3_stmt *st = pkid_sq_wstmt(s, WS_AUDIT_INSERT, e);
+
+	if (st == NULL)
+		return e != NULL ? e->code : PKID_E_STORE_IO;
+	sqlite3_bind_int64(st, 1, a->at);
+	pkid_sq_bind_text(st, 2, a->actor);
+	pkid_sq_bind_text(st, 3, a->action);
+	pkid_sq_bind_text(st, 4, a->object);
+	pkid_sq_bind_text(st, 5, a->result);
+	pkid_sq_bind_text(st, 6, a->detail != NULL ? a->detail : "");
+	return pkid_sq_step_done(s->wdb, st, "audit insert", e);
+}
+
+static enum pkid_code
+apply_audit(struct pkid_store *s, struct wop *w)
+{
+	return pkid_sq_audit_insert(s, w->arg, &w->err);
+}
+
+enum pkid_code
+pkid_store_audit(struct pkid_store *s, const char *actor, const char *action,
+    const char *object, const char *result, const char *detail,
+    struct pkid_err *e)
+{
+	struct audit_arg a = { actor, action, object, result, detail,
+	    (int64_t)pkid_now() };
+
+	return pkid_sq_submit(s, apply_audit, &a, NULL, e);
+}
+

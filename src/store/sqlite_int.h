@@ -1,0 +1,77 @@
+/*
+ * sqlite_int.h - internals shared by the SQLite store's files.
+ */
+#ifndef PKID_STORE_SQLITE_INT_H
+#define PKID_STORE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+struct wop;
+typedef enum pkid_code (*wop_fn)(struct pkid_store *s, struct wop *w);
+
+/* One queued write: applied by the committer inside a savepoint. */
+struct wop {
+	wop_fn apply;		/* does the SQL on s->wdb */
+	const void *arg;	/* the caller's input (borrowed) */
+	void *out;		/* the caller's output, if any */
+	enum pkid_code rc;	/* result after commit */
+	struct pkid_err err;	/* the error when rc != OK */
+	int done;		/* set by the committer */
+	struct wop *next;	/* queue link */
+};
+
+/* Statements the committer keeps prepared on the write connection. */
+enum wstmt {
+	WS_CERT_INSERT,
+	WS_AUDIT_INSERT,
+	WS_MAX,
+};
+
+struct pkid_store {
+	sqlite3 *wdb;			/* write connection (committer only) */
+	sqlite3 *rdb;			/* read connection */
+	pthread_mutex_t rmu;		/* serialises rdb */
+	pthread_mutex_t mu;		/* guards the queue */
+	pthread_cond_t work_cv;		/* queue got work */
+	pthread_cond_t done_cv;		/* a batch finished */
+	struct wop *head, *tail;	/* pending writes */
+	int stopping;			/* close requested */
+	pthread_t committer;		/* the committer thread */
+	int have_thread;		/* committer started */
+	sqlite3_stmt *ws[WS_MAX];	/* cached write statements */
+	uint64_t commits;		/* commits done */
+	uint64_t ops;			/* operations committed */
+};
+
+
+/* The audit row a write carries with it. */
+struct audit_arg {
+	const char *actor;	/* who */
+	const char *action;	/* what, e.g. "issue" */
+	const char *object;	/* on what, e.g. a serial */
+	const char *result;	/* "ok" or a catalogue id */
+	const char *detail;	/* free text */
+	int64_t at;		/* when */
+};
+
+enum pkid_code pkid_sq_db_err(struct pkid_err *e, sqlite3 *db, int r,
+    const char *what);
+enum pkid_code pkid_sq_exec_sql(sqlite3 *db, const char *sql,
+    struct pkid_err *e);
+sqlite3_stmt *pkid_sq_wstmt(struct pkid_store *s, enum wstmt which,
+    struct pkid_err *e);
+/* Queue a write and wait until it is durable (or failed). */
+enum pkid_code pkid_sq_submit(struct pkid_store *s, wop_fn fn,
+    const void *arg, void *out, struct pkid_err *e);
+int pkid_sq_bind_text(sqlite3_stmt *st, int i, const char *v);
+enum pkid_code pkid_sq_step_done(sqlite3 *db, sqlite3_stmt *st,
+    const char *what, struct pkid_err *e);
+enum pkid_code pkid_sq_audit_insert(struct pkid_store *s,
+    const struct audit_arg *a, struct pkid_err *e);
+
+#endif

@@ -1,0 +1,423 @@
+/*
+ * sqlite_ops.c - the store's operations: each write is a wop applied by the
+ * committer (sqlite.c), each read a prepared statement on the read
+ * connection.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "store/sqlite_int.h"
+
+/* ---- reads ---------------------------------------------------------------- */
+
+/* Prepare on the read connection; the caller holds s->rmu. */
+static enum pkid_code
+rprepare(struct pkid_store *s, const char *sql, sqlite3_stmt **st,
+    struct pkid_err *e)
+{
+	int r = sqlite3_prepare_v2(s->rdb, sql, -1, st, NULL);
+
+	if (r != SQLITE_OK)
+		return pkid_sq_db_err(e, s->rdb, r, "prepare");
+	return PKID_OK;
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? (const char *)t : "";
+}
+
+/* ---- CA generations --------------------------------------------------- */
+
+static enum pkid_code
+apply_ca_gen_add(struct pkid_store *s, struct wop *w)
+{
+	const struct pkid_ca_gen *g = w->arg;
+	sqlite3_stmt *st = NULL;
+	enum pkid_code rc;
+	int r;
+
+	r = sqlite3_prepare_v2(s->wdb, "INSERT INTO ca_generation (ca_name, "
+	    "generation, role, state, subject, not_before, not_after, "
+	    "cert_der, key_ref) VALUES (?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
+	if (r != SQLITE_OK)
+		return pkid_sq_db_err(&w->err, s->wdb, r, "prepare");
+	pkid_sq_bind_text(st, 1, g->ca_name);
+	sqlite3_bind_int(st, 2, g->generation);
+	pkid_sq_bind_text(st, 3, g->role);
+	pkid_sq_bind_text(st, 4, g->state);
+	pkid_sq_bind_text(st, 5, g->subject);
+	sqlite3_bind_int64(st, 6, g->not_before);
+	sqlite3_bind_int64(st, 7, g->not_after);
+	sqlite3_bind_blob(st, 8, g->der, (int)g->der_len, SQLITE_STATIC);
+	pkid_sq_bind_text(st, 9, g->key_ref);
+	rc = pkid_sq_step_done(s->wdb, st, "ca generation insert", &w->err);
+	if (rc == PKID_OK)
+		*(int64_t *)w->out = sqlite3_last_insert_rowid(s->wdb);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum pkid_code
+pkid_store_ca_gen_add(struct pkid_store *s, struct pkid_ca_gen *g,
+    struct pkid_err *e)
+{
+	return pkid_sq_submit(s, apply_ca_gen_add, g, &g->id, e);
+}
+
+enum pkid_code
+pkid_store_ca_gen_list(struct pkid_store *s, const char *ca_name,
+    pkid_ca_gen_fn fn, void *arg, struct pkid_err *e)
+{
+	sqlite3_stmt *st = NULL;
+	struct pkid_ca_gen g;
+	enum pkid_code rc = PKID_E_INTERNAL;
+	int r;
+
+	pthread_mutex_lock(&s->rmu);
+	PKID_TRY(rprepare(s, "SELECT id, ca_name, generation, role, state, "
+	    "subject, not_before, not_after, cert_der, key_ref FROM "
+	    "ca_generation WHERE (? IS NULL OR ca_name = ?) ORDER BY id", &st,
+	    e));
+	pkid_sq_bind_text(st, 1, ca_name);
+	pkid_sq_bind_text(st, 2, ca_name);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&g, 0, sizeof(g));
+		g.id = sqlite3_column_int64(st, 0);
+		snprintf(g.ca_name, sizeof(g.ca_name), "%s", col_text(st, 1));
+		g.generation = sqlite3_column_int(st, 2);
+		snprintf(g.role, sizeof(g.role), "%s", col_text(st, 3));
+		snprintf(g.state, sizeof(g.state), "%s", col_text(st, 4));
+		snprintf(g.subject, sizeof(g.subject), "%s", col_text(st, 5));
+		g.not_before = sqlite3_column_int64(st, 6);
+		g.not_after = sqlite3_column_int64(st, 7);
+		g.der = sqlite3_column_blob(st, 8);
+		g.der_len = (size_t)sqlite3_column_bytes(st, 8);
+		snprintf(g.key_ref, sizeof(g.key_ref), "%s", col_text(st, 9));
+		PKID_TRY(fn(&g, arg, e));
+	}
+	if (r != SQLITE_DONE) {
+		rc = pkid_sq_db_err(e, s->rdb, r, "ca generation list");
+		goto out;
+	}
+	rc = PKID_OK;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rmu);
+	return rc;
+}
+
+/* ---- certificates ---------------------------------------------------------- */
+
+static enum pkid_code
+apply_cert_add(struct pkid_store *s, struct wop *w)
+{
+	const struct pkid_cert_rec *c = w->arg;
+	sqlite3_stmt *st = pkid_sq_wstmt(s, WS_CERT_INSERT, &w->err);
+	struct audit_arg a;
+	enum pkid_code rc;
+
+	if (st == NULL)
+		return w->err.code;
+	pkid_sq_bind_text(st, 1, c->serial);
+	sqlite3_bind_int64(st, 2, c->ca_gen);
+	pkid_sq_bind_text(st, 3, c->subject);
+	pkid_sq_bind_text(st, 4, c->sans != NULL ? c->sans : "");
+	pkid_sq_bind_text(st, 5, c->profile);
+	pkid_sq_bind_text(st, 6, c->requester);
+	if (c->request_id > 0)
+		sqlite3_bind_int64(st, 7, c->request_id);
+	sqlite3_bind_int64(st, 8, c->not_before);
+	sqlite3_bind_int64(st, 9, c->not_after);
+	sqlite3_bind_int64(st, 10, c->issued_at);
+	sqlite3_bind_blob(st, 11, c->der, (int)c->der_len, SQLITE_STATIC);
+	pkid_sq_bind_text(st, 12, c->fingerprint);
+	rc = pkid_sq_step_done(s->wdb, st, "certificate insert", &w->err);
+	sqlite3_reset(st);
+	if (rc != PKID_OK)
+		return rc;
+	a.actor = c->requester;
+	a.action = "issue";
+	a.object = c->serial;
+	a.result = "ok";
+	a.detail = c->subject;
+	a.at = c->issued_at;
+	return pkid_sq_audit_insert(s, &a, &w->err);
+}
+
+enum pkid_code
+pkid_store_cert_add(struct pkid_store *s, const struct pkid_cert_rec *r,
+    struct pkid_err *e)
+{
+	return pkid_sq_submit(s, apply_cert_add, r, NULL, e);
+}
+
+#define CERT_COLS "c.serial, c.ca_gen, c.subject, c.sans, c.profile, " \
+	"c.requester, c.request_id, c.not_before, c.not_after, c.issued_at, " \
+	"c.der, c.fingerprint, r.revoked_at, r.reason"
+#define CERT_FROM " FROM certificate c LEFT JOIN revocation r " \
+	"ON r.serial = c.serial"
+
+static void
+cert_from_row(sqlite3_stmt *st, struct pkid_cert_rec *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->serial = col_text(st, 0);
+	c->ca_gen = sqlite3_column_int64(st, 1);
+	c->subject = col_text(st, 2);
+	c->sans = col_text(st, 3);
+	c->profile = col_text(st, 4);
+	c->requester = col_text(st, 5);
+	c->request_id = sqlite3_column_int64(st, 6);
+	c->not_before = sqlite3_column_int64(st, 7);
+	c->not_after = sqlite3_column_int64(st, 8);
+	c->issued_at = sqlite3_column_int64(st, 9);
+	c->der = sqlite3_column_blob(st, 10);
+	c->der_len = (size_t)sqlite3_column_bytes(st, 10);
+	c->fingerprint = col_text(st, 11);
+	c->revoked = sqlite3_column_type(st, 12) != SQLITE_NULL;
+	c->revoked_at = sqlite3_column_int64(st, 12);
+	c->reason = sqlite3_column_int(st, 13);
+}
+
+static enum pkid_code
+cert_query(struct pkid_store *s, const char *serial, pkid_cert_fn fn,
+    void *arg, int *found, struct pkid_err *e)
+{
+	sqlite3_stmt *st = NULL;
+	struct pkid_cert_rec c;
+	enum pkid_code rc = PKID_E_INTERNAL;
+	int r;
+
+	*found = 0;
+	pthread_mutex_lock(&s->rmu);
+	PKID_TRY(rprepare(s, "SELECT " CERT_COLS CERT_FROM
+	    " WHERE (? IS NULL OR c.serial = ?) ORDER BY c.issued_at, c.serial",
+	    &st, e));
+	pkid_sq_bind_text(st, 1, serial);
+	pkid_sq_bind_text(st, 2, serial);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		cert_from_row(st, &c);
+		(*found)++;
+		PKID_TRY(fn(&c, arg, e));
+	}
+	if (r != SQLITE_DONE) {
+		rc = pkid_sq_db_err(e, s->rdb, r, "certificate query");
+		goto out;
+	}
+	rc = PKID_OK;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rmu);
+	return rc;
+}
+
+enum pkid_code
+pkid_store_cert_get(struct pkid_store *s, const char *serial, pkid_cert_fn fn,
+    void *arg, struct pkid_err *e)
+{
+	int found;
+	enum pkid_code rc = cert_query(s, serial, fn, arg, &found, e);
+
+	if (rc == PKID_OK && found == 0)
+		rc = PKID_ERR(e, PKID_E_NOT_FOUND,
+		    "no certificate with serial %s", serial);
+	return rc;
+}
+
+enum pkid_code
+pkid_store_cert_list(struct pkid_store *s, pkid_cert_fn fn, void *arg,
+    struct pkid_err *e)
+{
+	int found;
+
+	return cert_query(s, NULL, fn, arg, &found, e);
+}
+
+static enum pkid_code
+count_query(struct pkid_store *s, const char *sql, const char *p1,
+    const char *p2, int64_t *n, struct pkid_err *e)
+{
+	sqlite3_stmt *st = NULL;
+	enum pkid_code rc = PKID_E_INTERNAL;
+	int r;
+
+	pthread_mutex_lock(&s->rmu);
+	PKID_TRY(rprepare(s, sql, &st, e));
+	if (p1 != NULL)
+		pkid_sq_bind_text(st, 1, p1);
+	if (p2 != NULL)
+		pkid_sq_bind_text(st, 2, p2);
+	if ((r = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = pkid_sq_db_err(e, s->rdb, r, "count");
+		goto out;
+	}
+	*n = sqlite3_column_int64(st, 0);
+	rc = PKID_OK;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rmu);
+	return rc;
+}
+
+enum pkid_code
+pkid_store_cert_count(struct pkid_store *s, int64_t *n, struct pkid_err *e)
+{
+	return count_query(s, "SELECT COUNT(*) FROM certificate", NULL, NULL,
+	    n, e);
+}
+
+enum pkid_code
+pkid_store_audit_count(struct pkid_store *s, const char *action,
+    const char *result, int64_t *n, struct pkid_err *e)
+{
+	return count_query(s, "SELECT COUNT(*) FROM audit WHERE action = ? "
+	    "AND result = ?", action, result, n, e);
+}
+
+/* ---- revocation ------------------------------------------------------------ */
+
+struct revoke_arg {
+	const char *serial;	/* hex */
+	int reason;		/* CRL reason */
+	int64_t when;		/* epoch seconds */
+	const char *actor;	/* for the audit log */
+};
+
+static enum pkid_code
+apply_revoke(struct pkid_store *s, struct wop *w)
+{
+	const struct revoke_arg *a = w->arg;
+	sqlite3_stmt *st = NULL;
+	struct audit_arg au;
+	enum pkid_code rc = PKID_E_INTERNAL;
+	struct pkid_err *e = &w->err;
+	int r;
+
+	r = sqlite3_prepare_v2(s->wdb, "SELECT c.serial, r.serial FROM "
+	    "certificate c LEFT JOIN revocation r ON r.serial = c.serial "
+	    "WHERE c.serial = ?", -1, &st, NULL);
+	if (r != SQLITE_OK)
+		return pkid_sq_db_err(e, s->wdb, r, "prepare");
+	pkid_sq_bind_text(st, 1, a->serial);
+	r = sqlite3_step(st);
+	PKID_CHECK(r == SQLITE_ROW, PKID_E_NOT_FOUND,
+	    "no certificate with serial %s", a->serial);
+	PKID_CHECK(sqlite3_column_type(st, 1) == SQLITE_NULL,
+	    PKID_E_REVOKED_ALREADY, "serial %s is already revoked", a->serial);
+	sqlite3_finalize(st);
+	st = NULL;
+	r = sqlite3_prepare_v2(s->wdb, "INSERT INTO revocation (serial, "
+	    "revoked_at, reason) VALUES (?,?,?)", -1, &st, NULL);
+	if (r != SQLITE_OK) {
+		rc = pkid_sq_db_err(e, s->wdb, r, "prepare");
+		goto out;
+	}
+	pkid_sq_bind_text(st, 1, a->serial);
+	sqlite3_bind_int64(st, 2, a->when);
+	sqlite3_bind_int(st, 3, a->reason);
+	PKID_TRY(pkid_sq_step_done(s->wdb, st, "revocation insert", e));
+	au.actor = a->actor;
+	au.action = "revoke";
+	au.object = a->serial;
+	au.result = "ok";
+	au.detail = "";
+	au.at = a->when;
+	rc = pkid_sq_audit_insert(s, &au, e);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum pkid_code
+pkid_store_revoke(struct pkid_store *s, const char *serial, int reason,
+    int64_t when, const char *actor, struct pkid_err *e)
+{
+	struct revoke_arg a = { serial, reason, when, actor };
+
+	return pkid_sq_submit(s, apply_revoke, &a, NULL, e);
+}
+
+enum pkid_code
+pkid_store_revoked_list(struct pkid_store *s, int64_t ca_gen,
+    pkid_revoked_fn fn, void *arg, struct pkid_err *e)
+{
+	sqlite3_stmt *st = NULL;
+	struct pkid_revoked rv;
+	enum pkid_code rc = PKID_E_INTERNAL;
+	int r;
+
+	pthread_mutex_lock(&s->rmu);
+	PKID_TRY(rprepare(s, "SELECT r.serial, r.revoked_at, r.reason FROM "
+	    "revocation r JOIN certificate c ON c.serial = r.serial WHERE "
+	    "c.ca_gen = ? AND c.not_after >= ? ORDER BY r.revoked_at, r.serial",
+	    &st, e));
+	sqlite3_bind_int64(st, 1, ca_gen);
+	sqlite3_bind_int64(st, 2, (int64_t)pkid_now());
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		rv.serial = col_text(st, 0);
+		rv.revoked_at = sqlite3_column_int64(st, 1);
+		rv.reason = sqlite3_column_int(st, 2);
+		PKID_TRY(fn(&rv, arg, e));
+	}
+	if (r != SQLITE_DONE) {
+		rc = pkid_sq_db_err(e, s->rdb, r, "revocation list");
+		goto out;
+	}
+	rc = PKID_OK;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rmu);
+	return rc;
+}
+
+/* ---- CRL numbers -------------------------------------------------------- */
+
+static enum pkid_code
+apply_crl_next(struct pkid_store *s, struct wop *w)
+{
+	const char *name = w->arg;
+	sqlite3_stmt *st = NULL;
+	enum pkid_code rc = PKID_E_INTERNAL;
+	struct pkid_err *e = &w->err;
+	int64_t n = 0;
+	int r;
+
+	r = sqlite3_prepare_v2(s->wdb, "SELECT crl_number FROM crl_state "
+	    "WHERE ca_name = ?", -1, &st, NULL);
+	if (r != SQLITE_OK)
+		return pkid_sq_db_err(e, s->wdb, r, "prepare");
+	pkid_sq_bind_text(st, 1, name);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	r = sqlite3_prepare_v2(s->wdb, n == 0 ?
+	    "INSERT INTO crl_state (crl_number, ca_name) VALUES (?, ?)" :
+	    "UPDATE crl_state SET crl_number = ? WHERE ca_name = ?", -1, &st,
+	    NULL);
+	if (r != SQLITE_OK) {
+		rc = pkid_sq_db_err(e, s->wdb, r, "prepare");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, n + 1);
+	pkid_sq_bind_text(st, 2, name);
+	PKID_TRY(pkid_sq_step_done(s->wdb, st, "crl number", e));
+	*(int64_t *)w->out = n + 1;
+	rc = PKID_OK;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum pkid_code
+pkid_store_crl_number_next(struct pkid_store *s, const char *ca_name,
+    int64_t *out, struct pkid_err *e)
+{
+	return pkid_sq_submit(s, apply_crl_next, ca_name, out, e);
+}

@@ -1,0 +1,128 @@
+/*
+ * store.h - the one interface the rest of pkid uses for durable state:
+ * CA generations, certificates, revocations, requests/transactions, CRL
+ * numbers and an append-only audit log.
+ *
+ * Writes return only once durable (SQLite WAL with synchronous=FULL).
+ * Concurrent writers share one commit: a committer thread takes every
+ * write queued meanwhile and commits them under one fsync (group commit),
+ * each in its own savepoint so one refused write never undoes another.
+ *
+ * SQLite is the implementation today; PostgreSQL comes behind the same
+ * functions, so the SQL stays portable (no SQLite-only types or upserts).
+ */
+#ifndef PKID_STORE_STORE_H
+#define PKID_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct pkid_store;
+
+/* Current schema version; migrations bring older files up at open. */
+#define PKID_STORE_SCHEMA 1
+
+/* A CA certificate of one generation (root, issuing, RA or TLS). */
+struct pkid_ca_gen {
+	int64_t id;		/* row id, set by the store */
+	char ca_name[64];	/* CA name, e.g. "ca" */
+	int generation;		/* 1, 2, ...: rollover counts up */
+	char role[16];		/* "root", "issuing", "ra", "tls" */
+	char state[16];		/* "current", "shadow", "retired" */
+	char subject[512];	/* subject DN text */
+	int64_t not_before;	/* validity start, epoch seconds */
+	int64_t not_after;	/* validity end */
+	const uint8_t *der;	/* certificate DER (borrowed / store-owned) */
+	size_t der_len;		/* its length */
+	char key_ref[256];	/* where the key is: a file path (or URI) */
+};
+
+/* An issued certificate. Strings are borrowed. */
+struct pkid_cert_rec {
+	const char *serial;	/* lower-case hex, unique */
+	int64_t ca_gen;		/* issuing CA generation id */
+	const char *subject;	/* subject DN text */
+	const char *sans;	/* SANs as "DNS:a, IP:b" */
+	const char *profile;	/* profile name */
+	const char *requester;	/* who asked: "cli:root", "est:alice" ... */
+	int64_t request_id;	/* request row, 0 when none */
+	int64_t not_before;	/* epoch seconds */
+	int64_t not_after;	/* epoch seconds */
+	int64_t issued_at;	/* epoch seconds */
+	const uint8_t *der;	/* certificate DER */
+	size_t der_len;		/* its length */
+	const char *fingerprint; /* SHA-256 hex */
+	/* Filled by reads only: */
+	int revoked;		/* 1 when revoked */
+	int64_t revoked_at;	/* when, epoch seconds */
+	int reason;		/* CRL reason code */
+};
+
+/* An entry of the CRL. */
+struct pkid_revoked {
+	const char *serial;	/* hex */
+	int64_t revoked_at;	/* epoch seconds */
+	int reason;		/* CRL reason code (RFC 5280 5.3.1) */
+};
+
+/* Open (creating and migrating) the SQLite store at path. */
+enum pkid_code pkid_store_open(const char *path, struct pkid_store **out,
+    struct pkid_err *e);
+/* Finish queued writes, stop the committer, close. NULL is a no-op. */
+void pkid_store_close(struct pkid_store *s);
+
+/* CA generations. */
+enum pkid_code pkid_store_ca_gen_add(struct pkid_store *s,
+    struct pkid_ca_gen *g, struct pkid_err *e);
+typedef enum pkid_code (*pkid_ca_gen_fn)(const struct pkid_ca_gen *g,
+    void *arg, struct pkid_err *e);
+/* Every generation of ca_name (all CAs when NULL), oldest first. */
+enum pkid_code pkid_store_ca_gen_list(struct pkid_store *s,
+    const char *ca_name, pkid_ca_gen_fn fn, void *arg, struct pkid_err *e);
+
+/*
+ * Record an issued certificate and its audit entry in one durable commit.
+ * store-constraint when the serial exists.
+ */
+enum pkid_code pkid_store_cert_add(struct pkid_store *s,
+    const struct pkid_cert_rec *r, struct pkid_err *e);
+typedef enum pkid_code (*pkid_cert_fn)(const struct pkid_cert_rec *r,
+    void *arg, struct pkid_err *e);
+/* One certificate by serial (not-found when absent). */
+enum pkid_code pkid_store_cert_get(struct pkid_store *s, const char *serial,
+    pkid_cert_fn fn, void *arg, struct pkid_err *e);
+/* All certificates, oldest first. */
+enum pkid_code pkid_store_cert_list(struct pkid_store *s, pkid_cert_fn fn,
+    void *arg, struct pkid_err *e);
+/* Number of certificates issued. */
+enum pkid_code pkid_store_cert_count(struct pkid_store *s, int64_t *n,
+    struct pkid_err *e);
+
+/* Revoke; not-found or already-revoked. actor goes to the audit log. */
+enum pkid_code pkid_store_revoke(struct pkid_store *s, const char *serial,
+    int reason, int64_t when, const char *actor, struct pkid_err *e);
+typedef enum pkid_code (*pkid_revoked_fn)(const struct pkid_revoked *r,
+    void *arg, struct pkid_err *e);
+/* Revoked, unexpired-at-'now' certificates issued by generation ca_gen. */
+enum pkid_code pkid_store_revoked_list(struct pkid_store *s, int64_t ca_gen,
+    pkid_revoked_fn fn, void *arg, struct pkid_err *e);
+
+/* Take the next CRL number of ca_name (1, 2, ...), durably. */
+enum pkid_code pkid_store_crl_number_next(struct pkid_store *s,
+    const char *ca_name, int64_t *out, struct pkid_err *e);
+
+/* Append to the audit log (never updated or deleted). */
+enum pkid_code pkid_store_audit(struct pkid_store *s, const char *actor,
+    const char *action, const char *object, const char *result,
+    const char *detail, struct pkid_err *e);
+/* Number of audit rows with this action and result (for tests/status). */
+enum pkid_code pkid_store_audit_count(struct pkid_store *s,
+    const char *action, const char *result, int64_t *n, struct pkid_err *e);
+
+/* Commits done and operations committed, to show group commit at work. */
+void pkid_store_commit_stats(struct pkid_store *s, uint64_t *commits,
+    uint64_t *ops);
+
+#endif
