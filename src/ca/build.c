@@ -133,6 +133,48 @@ out:
 	return rc;
 }
 
+/* Copy an encoded SubjectPublicKeyInfo into x without re-encoding. */
+static enum pkid_code
+copy_spki(X509 *x, X509_PUBKEY *src, struct pkid_err *e)
+{
+	X509_PUBKEY *dst = X509_get_X509_PUBKEY(x);
+	ASN1_OBJECT *kobj = NULL, *aobj = NULL;
+	const ASN1_OBJECT *cobj;
+	const unsigned char *pk;
+	X509_ALGOR *alg;
+	const void *pval;
+	void *nval = NULL;
+	unsigned char *enc = NULL;
+	int pklen, ptype;
+
+	if (dst == NULL || !X509_PUBKEY_get0_param(&kobj, &pk, &pklen, &alg,
+	    src))
+		return PKID_ERR(e, PKID_E_CRYPTO, "public key parameters");
+	X509_ALGOR_get0(&cobj, &ptype, &pval, alg);
+	if ((aobj = OBJ_dup(cobj)) == NULL)
+		goto nomem;
+	if (ptype == V_ASN1_OBJECT)
+		nval = OBJ_dup(pval);
+	else if (ptype == V_ASN1_SEQUENCE)
+		nval = ASN1_STRING_dup(pval);
+	if ((ptype == V_ASN1_OBJECT || ptype == V_ASN1_SEQUENCE) &&
+	    nval == NULL)
+		goto nomem;
+	if ((enc = OPENSSL_memdup(pk, (size_t)pklen)) == NULL)
+		goto nomem;
+	if (!X509_PUBKEY_set0_param(dst, aobj, ptype, nval, enc, pklen))
+		goto nomem;
+	return PKID_OK;
+nomem:
+	ASN1_OBJECT_free(aobj);
+	if (ptype == V_ASN1_OBJECT)
+		ASN1_OBJECT_free(nval);
+	else
+		ASN1_STRING_free(nval);
+	OPENSSL_free(enc);
+	return PKID_ERR(e, PKID_E_NOMEM, "no memory");
+}
+
 enum pkid_code
 pkid_cert_build(const struct pkid_certspec *s, X509 **out,
     char serial_hex[48], struct pkid_err *e)
@@ -154,7 +196,11 @@ pkid_cert_build(const struct pkid_certspec *s, X509 **out,
 	    (time_t)s->not_before), PKID_E_CRYPTO, "notBefore");
 	PKID_OSSL_PTR(ASN1_TIME_set(X509_getm_notAfter(x),
 	    (time_t)s->not_after), PKID_E_CRYPTO, "notAfter");
-	PKID_OSSL(X509_set_pubkey(x, s->pubkey), PKID_E_CRYPTO, "public key");
+	if (s->spki != NULL)
+		PKID_TRY(copy_spki(x, s->spki, e));
+	else
+		PKID_OSSL(X509_set_pubkey(x, s->pubkey), PKID_E_CRYPTO,
+		    "public key");
 	PKID_TRY(add_usage(x, s, e));
 	PKID_TRY(add_key_ids(x, s, e));
 	if (s->sans != NULL)

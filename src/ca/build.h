@@ -14,6 +14,9 @@
 struct pkid_certspec {
 	const X509_NAME *subject;	/* subject name */
 	EVP_PKEY *pubkey;		/* subject public key */
+	X509_PUBKEY *spki;		/* or its encoded form, copied as is
+					 * (skips OpenSSL 3.0's slow
+					 * encoder/decoder round trip) */
 	X509 *issuer;			/* issuer certificate, NULL = self */
 	int64_t not_before;		/* epoch seconds */
 	int64_t not_after;		/* epoch seconds */

@@ -143,6 +143,7 @@ pkid_ca_issue(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
 	memset(&spec, 0, sizeof(spec));
 	spec.subject = subject;
 	spec.pubkey = X509_REQ_get0_pubkey(csr);
+	spec.spki = X509_REQ_get_X509_PUBKEY(csr);
 	spec.issuer = ca->issuing;
 	spec.pathlen = -1;
 	spec.key_usage = p->key_usage;

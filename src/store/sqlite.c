@@ -21,7 +21,26 @@ static const char *const wsql[WS_MAX] = {
 	"fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
 	"INSERT INTO audit (at, actor, action, object, result, detail) "
 	"VALUES (?,?,?,?,?,?)",
+	"BEGIN IMMEDIATE",
+	"COMMIT",
+	"SAVEPOINT op",
+	"ROLLBACK TO op",
+	"RELEASE op",
 };
+
+/* Run one of the cached statements that return no rows. */
+static enum pkid_code
+wexec(struct pkid_store *s, enum wstmt which, struct pkid_err *e)
+{
+	sqlite3_stmt *st = pkid_sq_wstmt(s, which, e);
+	enum pkid_code rc;
+
+	if (st == NULL)
+		return e != NULL ? e->code : PKID_E_STORE_IO;
+	rc = pkid_sq_step_done(s->wdb, st, wsql[which], e);
+	sqlite3_reset(st);
+	return rc;
+}
 
 enum pkid_code
 pkid_sq_db_err(struct pkid_err *e, sqlite3 *db, int r, const char *what)
@@ -194,7 +213,7 @@ commit_batch(struct pkid_store *s, struct wop *batch)
 	int n = 0;
 
 	pkid_err_clear(&e);
-	if (pkid_sq_exec_sql(s->wdb, "BEGIN IMMEDIATE", &e) != PKID_OK) {
+	if (wexec(s, WS_BEGIN, &e) != PKID_OK) {
 		for (w = batch; w != NULL; w = w->next) {
 			w->rc = e.code;
 			w->err = e;
@@ -202,15 +221,14 @@ commit_batch(struct pkid_store *s, struct wop *batch)
 		return;
 	}
 	for (w = batch; w != NULL; w = w->next) {
-		(void)sqlite3_exec(s->wdb, "SAVEPOINT op", NULL, NULL, NULL);
+		(void)wexec(s, WS_SAVEPOINT, NULL);
 		w->rc = w->apply(s, w);
 		if (w->rc != PKID_OK)
-			(void)sqlite3_exec(s->wdb, "ROLLBACK TO op", NULL, NULL,
-			    NULL);
-		(void)sqlite3_exec(s->wdb, "RELEASE op", NULL, NULL, NULL);
+			(void)wexec(s, WS_ROLLBACK_TO, NULL);
+		(void)wexec(s, WS_RELEASE, NULL);
 		n++;
 	}
-	if (pkid_sq_exec_sql(s->wdb, "COMMIT", &e) != PKID_OK) {
+	if (wexec(s, WS_COMMIT, &e) != PKID_OK) {
 		(void)sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
 		for (w = batch; w != NULL; w = w->next) {
 			if (w->rc == PKID_OK) {

@@ -29,6 +29,11 @@ struct wop {
 enum wstmt {
 	WS_CERT_INSERT,
 	WS_AUDIT_INSERT,
+	WS_BEGIN,
+	WS_COMMIT,
+	WS_SAVEPOINT,
+	WS_ROLLBACK_TO,
+	WS_RELEASE,
 	WS_MAX,
 };
 

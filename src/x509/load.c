@@ -117,9 +117,11 @@ decode_der(const char *name, const uint8_t *p, size_t len,
 		ERR_clear_error();					\
 	}
 	TRY_DER(name == NULL || strcmp(name, "CERTIFICATE") == 0 ||
-	    strcmp(name, "X509 CERTIFICATE") == 0 ||
-	    strcmp(name, "TRUSTED CERTIFICATE") == 0, cert, d2i_X509,
+	    strcmp(name, "X509 CERTIFICATE") == 0, cert, d2i_X509,
 	    PKID_OBJ_CERT)
+	/* openssl x509 -trustout: the certificate, then its trust settings. */
+	TRY_DER(name != NULL && strcmp(name, "TRUSTED CERTIFICATE") == 0, cert,
+	    d2i_X509_AUX, PKID_OBJ_CERT)
 	TRY_DER(name == NULL || strcmp(name, "CERTIFICATE REQUEST") == 0 ||
 	    strcmp(name, "NEW CERTIFICATE REQUEST") == 0, csr, d2i_X509_REQ,
 	    PKID_OBJ_CSR)
@@ -164,6 +166,24 @@ only_space(const uint8_t *p, size_t len)
 	return 1;
 }
 
+/*
+ * PEM labels decode_der reads. Other blocks (EC PARAMETERS before a key
+ * from 'openssl ecparam -genkey', PUBLIC KEY, DH PARAMETERS) are skipped.
+ */
+static int
+pem_label_known(const char *name)
+{
+	static const char *const known[] = { "CERTIFICATE",
+	    "X509 CERTIFICATE", "TRUSTED CERTIFICATE", "CERTIFICATE REQUEST",
+	    "NEW CERTIFICATE REQUEST", "X509 CRL", "PKCS7", "CMS", NULL };
+	int i;
+
+	for (i = 0; known[i] != NULL; i++)
+		if (strcmp(name, known[i]) == 0)
+			return 1;
+	return strstr(name, "PRIVATE KEY") != NULL;
+}
+
 static enum pkid_code
 decode_pem_all(const uint8_t *p, size_t len, pkid_obj_fn fn, void *arg,
     struct pkid_err *e)
@@ -172,7 +192,7 @@ decode_pem_all(const uint8_t *p, size_t len, pkid_obj_fn fn, void *arg,
 	char *name = NULL, *header = NULL;
 	unsigned char *data = NULL;
 	long dlen;
-	int n = 0;
+	int n = 0, used = 0;
 	struct pkid_obj o;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
@@ -193,9 +213,12 @@ decode_pem_all(const uint8_t *p, size_t len, pkid_obj_fn fn, void *arg,
 			goto out;
 		}
 		n++;
-		PKID_TRY(decode_der(name, data, (size_t)dlen, &o, e));
-		PKID_TRY(fn(&o, arg, e));
-		pkid_obj_clear(&o);
+		if (pem_label_known(name)) {
+			used++;
+			PKID_TRY(decode_der(name, data, (size_t)dlen, &o, e));
+			PKID_TRY(fn(&o, arg, e));
+			pkid_obj_clear(&o);
+		}
 		OPENSSL_free(name);
 		OPENSSL_free(header);
 		OPENSSL_free(data);
@@ -203,6 +226,8 @@ decode_pem_all(const uint8_t *p, size_t len, pkid_obj_fn fn, void *arg,
 		data = NULL;
 	}
 	ERR_clear_error();
+	PKID_CHECK(used > 0, PKID_E_UNKNOWN_FORMAT, "none of the %d PEM "
+	    "blocks is a certificate, CSR, CRL, PKCS#7 or private key", n);
 	rc = PKID_OK;
 out:
 	pkid_obj_clear(&o);
