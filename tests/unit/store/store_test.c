@@ -1,0 +1,303 @@
+/*
+ * store_test.c - the SQLite store: migrations, records, constraints,
+ * revocation, CRL numbers, append-only audit, group commit.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+static char dbpath[256];
+
+static int
+setup(void **state)
+{
+	char tmpl[] = "/tmp/pkid-store-test.XXXXXX";
+
+	(void)state;
+	if (mkdtemp(tmpl) == NULL)
+		return -1;
+	snprintf(dbpath, sizeof(dbpath), "%s/pkid.db", tmpl);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf \"$(dirname '%s')\"", dbpath);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct pkid_store *
+open_store(void)
+{
+	struct pkid_store *s = NULL;
+	struct pkid_err e;
+
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_open(dbpath, &s, &e), PKID_OK);
+	return s;
+}
+
+static int64_t
+add_gen(struct pkid_store *s)
+{
+	struct pkid_ca_gen g;
+	struct pkid_err e;
+	static const uint8_t der[] = { 0x30, 0x00 };
+
+	memset(&g, 0, sizeof(g));
+	strcpy(g.ca_name, "ca");
+	g.generation = 1;
+	strcpy(g.role, "issuing");
+	strcpy(g.state, "current");
+	strcpy(g.subject, "CN=Test");
+	g.not_after = 2000000000;
+	g.der = der;
+	g.der_len = sizeof(der);
+	strcpy(g.key_ref, "keys/issuing.key");
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_ca_gen_add(s, &g, &e), PKID_OK);
+	assert_true(g.id > 0);
+	return g.id;
+}
+
+static enum pkid_code
+add_cert(struct pkid_store *s, int64_t gen, const char *serial,
+    struct pkid_err *e)
+{
+	struct pkid_cert_rec r;
+	static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+
+	memset(&r, 0, sizeof(r));
+	r.serial = serial;
+	r.ca_gen = gen;
+	r.subject = "CN=dev";
+	r.sans = "DNS:dev";
+	r.profile = "device";
+	r.requester = "test";
+	r.not_before = 1000;
+	r.not_after = 4000000000;
+	r.issued_at = 1000;
+	r.der = der;
+	r.der_len = sizeof(der);
+	r.fingerprint = "00";
+	return pkid_store_cert_add(s, &r, e);
+}
+
+static void
+test_open_migrates_and_reopens(void **state)
+{
+	struct pkid_store *s;
+	struct pkid_err e;
+	int64_t gen, n = 0;
+
+	(void)state;
+	s = open_store();
+	gen = add_gen(s);
+	pkid_err_clear(&e);
+	assert_int_equal(add_cert(s, gen, "0a", &e), PKID_OK);
+	pkid_store_close(s);
+	/* Reopening keeps everything and does not re-run migrations. */
+	s = open_store();
+	assert_int_equal(pkid_store_cert_count(s, &n, &e), PKID_OK);
+	assert_int_equal(n, 1);
+	pkid_store_close(s);
+}
+
+static void
+test_duplicate_serial_refused(void **state)
+{
+	struct pkid_store *s = open_store();
+	struct pkid_err e;
+	int64_t gen = add_gen(s), n = 0;
+
+	(void)state;
+	pkid_err_clear(&e);
+	assert_int_equal(add_cert(s, gen, "0b", &e), PKID_OK);
+	assert_int_equal(add_cert(s, gen, "0b", &e), PKID_E_STORE_CONSTRAINT);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_cert_count(s, &n, &e), PKID_OK);
+	assert_int_equal(n, 1);
+	/* One issue audit row only: the refused insert rolled back whole. */
+	assert_int_equal(pkid_store_audit_count(s, "issue", "ok", &n, &e),
+	    PKID_OK);
+	assert_int_equal(n, 1);
+	pkid_store_close(s);
+}
+
+static enum pkid_code
+collect(const struct pkid_revoked *r, void *arg, struct pkid_err *e)
+{
+	int *n = arg;
+
+	(void)e;
+	assert_string_equal(r->serial, "0c");
+	assert_int_equal(r->reason, 1);
+	(*n)++;
+	return PKID_OK;
+}
+
+static void
+test_revoke(void **state)
+{
+	struct pkid_store *s = open_store();
+	struct pkid_err e;
+	int64_t gen = add_gen(s), num = 0;
+	int n = 0;
+
+	(void)state;
+	pkid_err_clear(&e);
+	assert_int_equal(add_cert(s, gen, "0c", &e), PKID_OK);
+	assert_int_equal(pkid_store_revoke(s, "0c", 1, 2000, "t", &e), PKID_OK);
+	assert_int_equal(pkid_store_revoke(s, "0c", 1, 2000, "t", &e),
+	    PKID_E_REVOKED_ALREADY);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_revoke(s, "ff", 1, 2000, "t", &e),
+	    PKID_E_NOT_FOUND);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_revoked_list(s, gen, collect, &n, &e),
+	    PKID_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(pkid_store_crl_number_next(s, "ca", &num, &e),
+	    PKID_OK);
+	assert_int_equal(num, 1);
+	assert_int_equal(pkid_store_crl_number_next(s, "ca", &num, &e),
+	    PKID_OK);
+	assert_int_equal(num, 2);
+	pkid_store_close(s);
+}
+
+static void
+test_audit_append_only(void **state)
+{
+	struct pkid_store *s = open_store();
+	struct pkid_err e;
+	sqlite3 *db;
+	int64_t n = 0;
+
+	(void)state;
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_audit(s, "me", "test", "obj", "ok", "d",
+	    &e), PKID_OK);
+	assert_int_equal(pkid_store_audit_count(s, "test", "ok", &n, &e),
+	    PKID_OK);
+	assert_int_equal(n, 1);
+	pkid_store_close(s);
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET actor='x'",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+	struct pkid_store *s = open_store();
+	struct pkid_err e;
+	sqlite3 *db;
+
+	(void)state;
+	pkid_store_close(s);
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET "
+	    "version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	pkid_err_clear(&e);
+	s = NULL;
+	assert_int_equal(pkid_store_open(dbpath, &s, &e), PKID_E_STORE_SCHEMA);
+	assert_null(s);
+	assert_non_null(strstr(e.detail, "99"));
+}
+
+struct gc_arg {
+	struct pkid_store *s;	/* shared store */
+	int64_t gen;		/* generation */
+	int base;		/* first serial number */
+};
+
+static void *
+gc_worker(void *p)
+{
+	struct gc_arg *a = p;
+	struct pkid_err e;
+	char serial[32];
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		pkid_err_clear(&e);
+		snprintf(serial, sizeof(serial), "%04x", a->base + i);
+		if (add_cert(a->s, a->gen, serial, &e) != PKID_OK)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void
+test_group_commit(void **state)
+{
+	struct pkid_store *s = open_store();
+	struct gc_arg args[16];
+	pthread_t th[16];
+	uint64_t commits, ops;
+	int64_t gen = add_gen(s), n = 0;
+	struct pkid_err e;
+	void *r;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 16; i++) {
+		args[i].s = s;
+		args[i].gen = gen;
+		args[i].base = i * 100;
+		pthread_create(&th[i], NULL, gc_worker, &args[i]);
+	}
+	for (i = 0; i < 16; i++) {
+		pthread_join(th[i], &r);
+		assert_null(r);
+	}
+	pkid_store_commit_stats(s, &commits, &ops);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_cert_count(s, &n, &e), PKID_OK);
+	assert_int_equal(n, 800);
+	/* 800 certificates plus the generation; sharing commits means
+	 * fewer commits than operations. */
+	assert_int_equal(ops, 801);
+	assert_true(commits < ops);
+	pkid_store_close(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_migrates_and_reopens,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_serial_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_append_only, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
