@@ -1,2 +1,170 @@
-/* placeholder until the server lands */
-int main(void) { return 0; }
+/*
+ * pkid.c - the server's main: open the CA, build the routes, run the
+ * HTTP(S) listeners until SIGINT/SIGTERM, then drain and close the store.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ca/ca.h"
+#include "core/log.h"
+#include "http/http.h"
+#include "server/app.h"
+
+/* The one server the signal handler stops (main.c owns globals). */
+static struct pkid_server *the_server;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	if (the_server != NULL)
+		pkid_server_stop(the_server);
+}
+
+static const char usage[] =
+    "usage: pkid [--dir DIR] [--listen ADDR:PORT] [--http ADDR:PORT|off]\n"
+    "            [--workers N] [--quiet]\n"
+    "  DIR defaults to $PKID_DIR, then ./var/demo (made by pkictl ca init)\n";
+
+struct opts {
+	const char *dir;	/* CA directory */
+	const char *listen;	/* TLS listener override */
+	const char *http;	/* plain listener override */
+	int workers;		/* worker threads override, 0 = config */
+	int quiet;		/* no access log */
+};
+
+static int
+parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "http", required_argument, NULL, 'p' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->dir = optarg; break;
+		case 'l': o->listen = optarg; break;
+		case 'p': o->http = optarg; break;
+		case 'w': o->workers = atoi(optarg); break;
+		case 'q': o->quiet = 1; break;
+		case 'h': fputs(usage, stdout); exit(0);
+		default:
+			fprintf(stderr, "error: usage: unknown or incomplete "
+			    "option '%s'\nfix: %s", argv[optind - 1], usage);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "error: usage: unexpected '%s'\nfix: %s",
+		    argv[optind], usage);
+		return 2;
+	}
+	if (o->dir == NULL)
+		o->dir = getenv("PKID_DIR");
+	if (o->dir == NULL || o->dir[0] == '\0')
+		o->dir = "./var/demo";
+	return 0;
+}
+
+static int
+fail(const struct pkid_err *e)
+{
+	char msg[1024];
+	unsigned cat = (unsigned)e->code >> 16;
+
+	fprintf(stderr, "error: %s: %s\nfix: %s\n", pkid_err_id(e->code),
+	    pkid_err_message(e, msg, sizeof(msg)), pkid_err_remedy(e->code));
+	return cat == PKID_CAT_USAGE ? 2 : 1;
+}
+
+static void
+announce(const struct pkid_ca *ca, const struct pkid_server_opts *so,
+    struct pkid_server *srv)
+{
+	int tp = pkid_server_tls_port(srv), hp = pkid_server_http_port(srv);
+
+	if (tp > 0)
+		printf("pkid: https on port %d (%s)\n", tp, so->listen);
+	if (hp > 0)
+		printf("pkid: http  on port %d (%s)\n", hp, so->http);
+	if (tp > 0)
+		printf("pkid: try   curl --cacert %s/root.pem "
+		    "https://localhost:%d/healthz\n", ca->dir, tp);
+	if (hp > 0)
+		printf("pkid: CRL   curl -o ca.crl http://127.0.0.1:%d/crl/%s.crl"
+		    "\n", hp, ca->cfg.ca_name);
+	printf("pkid: ready (Ctrl-C to stop)\n");
+	fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	struct pkid_err e;
+	struct pkid_ca *ca = NULL;
+	struct pkid_router *router = NULL;
+	struct pkid_server_opts so;
+	struct pkid_app app;
+	char cert[1200], key[1200];
+	int rc;
+
+	if ((rc = parse(argc, argv, &o)) != 0)
+		return rc;
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	pkid_err_clear(&e);
+	if (o.quiet)
+		pkid_log_set_level(PKID_LOG_WARN);
+	if (pkid_ca_open(o.dir, &ca, &e) != PKID_OK)
+		return fail(&e);
+	memset(&app, 0, sizeof(app));
+	if (pkid_app_init(&app, ca, &e) != PKID_OK ||
+	    (router = pkid_router_new()) == NULL ||
+	    pkid_app_routes(&app, router, &e) != PKID_OK) {
+		rc = fail(&e);
+		goto out;
+	}
+	snprintf(cert, sizeof(cert), "%s/tls/server.pem", o.dir);
+	snprintf(key, sizeof(key), "%s/tls/server.key", o.dir);
+	memset(&so, 0, sizeof(so));
+	so.listen = o.listen != NULL ? o.listen : ca->cfg.listen;
+	so.http = o.http != NULL ? o.http : ca->cfg.http;
+	so.workers = o.workers > 0 ? o.workers : ca->cfg.workers;
+	so.max_conns = ca->cfg.max_conns;
+	so.rate_per_min = ca->cfg.rate_per_min;
+	so.max_body = (size_t)ca->cfg.max_body;
+	so.cert_file = cert;
+	so.key_file = key;
+	so.client_ca = ca->cfg.client_ca[0] != '\0' ? ca->cfg.client_ca : NULL;
+	if ((the_server = pkid_server_new(&so, router, &e)) == NULL) {
+		rc = fail(&e);
+		goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	announce(ca, &so, the_server);
+	rc = pkid_server_run(the_server, &e) == PKID_OK ? 0 : fail(&e);
+	printf("pkid: stopped\n");
+out:
+	pkid_server_free(the_server);
+	the_server = NULL;
+	pkid_router_free(router);
+	pkid_app_free(&app);
+	pkid_ca_close(ca);
+	return rc;
+}

@@ -46,6 +46,9 @@
 #define PKID_MAX_DB_TEXT 4096
 /* Most operations the store commits under one fsync. */
 #define PKID_STORE_MAX_BATCH 512
+/* Microseconds the committer waits for more writers when the last commit
+ * was shared (group commit); a lone writer never waits. */
+#define PKID_STORE_GATHER_US 300
 /* Milliseconds SQLite waits on a lock before store-busy. */
 #define PKID_STORE_BUSY_MS 5000
 

@@ -5,6 +5,7 @@
 #include "store/store.h"
 
 #include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,7 +248,7 @@ committer_main(void *arg)
 {
 	struct pkid_store *s = arg;
 	struct wop *batch, *w, **tailp;
-	int n;
+	int n, last = 0;
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
@@ -255,6 +256,18 @@ committer_main(void *arg)
 			pthread_cond_wait(&s->work_cv, &s->mu);
 		if (s->head == NULL && s->stopping)
 			break;
+		/*
+		 * Group commit: when the last batch shared its fsync, other
+		 * writers are busy; give them a moment to join this one. A
+		 * lone writer (pkictl) never waits.
+		 */
+		if (last > 1 && !s->stopping) {
+			struct timespec ts = { 0, PKID_STORE_GATHER_US * 1000 };
+
+			pthread_mutex_unlock(&s->mu);
+			nanosleep(&ts, NULL);
+			pthread_mutex_lock(&s->mu);
+		}
 		/* Take up to PKID_STORE_MAX_BATCH writes. */
 		batch = s->head;
 		tailp = &batch;
@@ -264,6 +277,7 @@ committer_main(void *arg)
 		if (s->head == NULL)
 			s->tail = NULL;
 		*tailp = NULL;
+		last = n;
 		pthread_mutex_unlock(&s->mu);
 		commit_batch(s, batch);
 		pthread_mutex_lock(&s->mu);

@@ -240,6 +240,22 @@ pkid_store_cert_list(struct pkid_store *s, pkid_cert_fn fn, void *arg,
 
 static enum pkid_code
 count_query(struct pkid_store *s, const char *sql, const char *p1,
+    const char *p2, int64_t *n, struct pkid_err *e);
+
+enum pkid_code
+pkid_store_revoked_count(struct pkid_store *s, int64_t ca_gen, int64_t *n,
+    struct pkid_err *e)
+{
+	char gen[32];
+
+	snprintf(gen, sizeof(gen), "%lld", (long long)ca_gen);
+	return count_query(s, "SELECT COUNT(*) FROM revocation r JOIN "
+	    "certificate c ON c.serial = r.serial WHERE c.ca_gen = "
+	    "CAST(? AS INTEGER)", gen, NULL, n, e);
+}
+
+static enum pkid_code
+count_query(struct pkid_store *s, const char *sql, const char *p1,
     const char *p2, int64_t *n, struct pkid_err *e)
 {
 	sqlite3_stmt *st = NULL;

@@ -109,6 +109,10 @@ typedef enum pkid_code (*pkid_revoked_fn)(const struct pkid_revoked *r,
 enum pkid_code pkid_store_revoked_list(struct pkid_store *s, int64_t ca_gen,
     pkid_revoked_fn fn, void *arg, struct pkid_err *e);
 
+/* How many revocations generation ca_gen has (to notice CRL changes). */
+enum pkid_code pkid_store_revoked_count(struct pkid_store *s, int64_t ca_gen,
+    int64_t *n, struct pkid_err *e);
+
 /* Take the next CRL number of ca_name (1, 2, ...), durably. */
 enum pkid_code pkid_store_crl_number_next(struct pkid_store *s,
     const char *ca_name, int64_t *out, struct pkid_err *e);

@@ -1,0 +1,34 @@
+/*
+ * app.h - the pkid server's application: the open CA plus the routes every
+ * protocol plugs into (EST, SCEP, CRL, health, status).
+ */
+#ifndef PKID_SERVER_APP_H
+#define PKID_SERVER_APP_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "ca/ca.h"
+#include "http/http.h"
+
+/* State the handlers share. Handlers run on several worker threads. */
+struct pkid_app {
+	struct pkid_ca *ca;		/* the CA (thread-safe to issue) */
+	pthread_mutex_t crl_mu;		/* guards the CRL cache */
+	uint8_t *crl_der;		/* cached CRL, DER */
+	size_t crl_len;			/* its length */
+	int64_t crl_made;		/* when it was made */
+	int64_t crl_revoked;		/* revocations it covers */
+	int64_t started;		/* process start time */
+};
+
+enum pkid_code pkid_app_init(struct pkid_app *app, struct pkid_ca *ca,
+    struct pkid_err *e);
+void pkid_app_free(struct pkid_app *app);
+/* Register /healthz and /crl/<name>.crl on r. */
+enum pkid_code pkid_app_routes(struct pkid_app *app, struct pkid_router *r,
+    struct pkid_err *e);
+
+#endif
