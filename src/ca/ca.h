@@ -71,6 +71,42 @@ enum pkid_code pkid_ca_issue(struct pkid_ca *ca, X509_REQ *csr,
     struct pkid_issue_result *res, struct pkid_err *e);
 void pkid_issue_result_clear(struct pkid_issue_result *r);
 
+/* How an enrollment ended. */
+enum pkid_enroll_state {
+	PKID_ENROLL_ISSUED,	/* issue holds the certificate */
+	PKID_ENROLL_PENDING,	/* waits for pkictl ca approve */
+	PKID_ENROLL_REJECTED,	/* an operator said no */
+};
+
+struct pkid_enroll_result {
+	enum pkid_enroll_state state;	/* outcome */
+	int64_t request_id;		/* request row, 0 when none */
+	struct pkid_issue_result issue;	/* when ISSUED */
+};
+
+/*
+ * Enroll csr under profile. Auto-approved profiles issue at once. With
+ * approval = manual, the first call stores a pending request keyed by
+ * (kind, tid) (tid NULL: the CSR's SHA-256) and returns PENDING; once an
+ * operator approved it, the same call returns the certificate; once
+ * rejected, request-rejected.
+ */
+enum pkid_code pkid_ca_enroll(struct pkid_ca *ca, const char *kind,
+    const char *tid, X509_REQ *csr, const char *profile,
+    const char *requester, struct pkid_enroll_result *res,
+    struct pkid_err *e);
+/* Issue a pending request (pkictl ca approve). */
+enum pkid_code pkid_ca_approve(struct pkid_ca *ca, int64_t id,
+    const char *actor, struct pkid_issue_result *res, struct pkid_err *e);
+/* Refuse a pending request with a reason (pkictl ca reject). */
+enum pkid_code pkid_ca_reject(struct pkid_ca *ca, int64_t id,
+    const char *actor, const char *reason, struct pkid_err *e);
+/* A certificate the CA issued, by serial (caller frees). */
+enum pkid_code pkid_ca_cert_by_serial(struct pkid_ca *ca, const char *serial,
+    X509 **out, struct pkid_err *e);
+/* Hex SHA-256 of a CSR's DER. */
+void pkid_csr_digest(X509_REQ *csr, char out[65]);
+
 /* Revoke a serial (hex) with an RFC 5280 reason code. */
 enum pkid_code pkid_ca_revoke(struct pkid_ca *ca, const char *serial,
     int reason, const char *actor, struct pkid_err *e);

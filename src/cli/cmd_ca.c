@@ -20,7 +20,9 @@ static const char usage_ca[] =
     "ca issue [--dir DIR] --csr FILE [--profile NAME] [--out FILE] [--json] | "
     "ca chain [--dir DIR] [--out FILE] | ca list [--dir DIR] [--json] | "
     "ca revoke [--dir DIR] SERIAL [--reason R] | "
-    "ca crl [--dir DIR] [--out FILE] [--der]";
+    "ca crl [--dir DIR] [--out FILE] [--der] | "
+    "ca pending [--dir DIR] [--json] | ca approve [--dir DIR] ID [--out FILE] | "
+    "ca reject [--dir DIR] ID [--reason TEXT]";
 
 /* Options every ca subcommand may take. */
 struct ca_opts {
@@ -288,6 +290,114 @@ ca_crl(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 	return rc;
 }
 
+static enum pkid_code
+pending_one(const struct pkid_request *r, void *arg, struct pkid_err *e)
+{
+	json_t *arr = arg;
+	char t[32];
+
+	(void)e;
+	pkid_time_fmt((time_t)r->created_at, t, sizeof(t));
+	if (arr != NULL) {
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, "
+		    "s:s, s:s, s:s}", "id", (json_int_t)r->id, "kind", r->kind,
+		    "transaction_id", r->transaction_id != NULL ?
+		    r->transaction_id : "", "profile", r->profile, "requester",
+		    r->requester, "created", t, "csr_sha256",
+		    r->csr_digest != NULL ? r->csr_digest : ""));
+		return PKID_OK;
+	}
+	printf("%-6lld %-5s %-10s %-20s %-22s %.16s\n", (long long)r->id,
+	    r->kind, r->profile, r->requester, t,
+	    r->csr_digest != NULL ? r->csr_digest : "");
+	return PKID_OK;
+}
+
+static int
+ca_pending(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
+{
+	json_t *arr = o->json ? json_array() : NULL;
+
+	if (!o->json)
+		printf("%-6s %-5s %-10s %-20s %-22s %s\n", "ID", "KIND",
+		    "PROFILE", "REQUESTER", "RECEIVED", "CSR SHA-256");
+	if (pkid_store_request_list(ca->store, "pending", pending_one, arr,
+	    e) != PKID_OK) {
+		json_decref(arr);
+		return pkictl_print_err(e, o->json);
+	}
+	if (arr != NULL) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(arr);
+	}
+	return 0;
+}
+
+static int
+request_id(struct ca_opts *o, int64_t *id)
+{
+	if (o->arg == NULL || pkid_parse_int(o->arg, 1, INT64_MAX, id, NULL) !=
+	    PKID_OK)
+		return pkictl_usage_err(usage_ca, "name a request ID (a "
+		    "number from 'pkictl ca pending')");
+	return 0;
+}
+
+static int
+ca_approve(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
+{
+	struct pkid_issue_result res;
+	struct pkid_buf pem;
+	int64_t id;
+	int rc;
+
+	if ((rc = request_id(o, &id)) != 0)
+		return rc;
+	if (pkid_ca_approve(ca, id, "cli", &res, e) != PKID_OK)
+		return pkictl_print_err(e, o->json);
+	printf("approved request %lld: issued serial %s\n", (long long)id,
+	    res.serial);
+	rc = 0;
+	if (o->out != NULL) {
+		pkid_buf_init(&pem, 1 << 16);
+		rc = pkid_x509_cert_pem(res.cert, &pem, e) == PKID_OK ?
+		    emit(o->out, pem.p, pem.len, e) : pkictl_print_err(e, 0);
+		pkid_buf_free(&pem);
+	}
+	pkid_issue_result_clear(&res);
+	return rc;
+}
+
+static int
+ca_reject(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
+{
+	int64_t id;
+	int rc;
+
+	if ((rc = request_id(o, &id)) != 0)
+		return rc;
+	if (pkid_ca_reject(ca, id, "cli", o->reason, e) != PKID_OK)
+		return pkictl_print_err(e, o->json);
+	printf("rejected request %lld\n", (long long)id);
+	return 0;
+}
+
+/* The subcommands that act on an open CA. */
+static const struct {
+	const char *name;	/* subcommand */
+	int (*fn)(struct pkid_ca *, struct ca_opts *, struct pkid_err *);
+} ca_cmds[] = {
+	{ "issue", ca_issue },
+	{ "chain", ca_chain },
+	{ "list", ca_list },
+	{ "revoke", ca_revoke },
+	{ "crl", ca_crl },
+	{ "pending", ca_pending },
+	{ "approve", ca_approve },
+	{ "reject", ca_reject },
+};
+
 int
 pkictl_cmd_ca(int argc, char **argv)
 {
@@ -296,6 +406,7 @@ pkictl_cmd_ca(int argc, char **argv)
 	struct pkid_err e;
 	const char *sub;
 	time_t at;
+	size_t k;
 	int rc;
 
 	pkid_err_clear(&e);
@@ -311,23 +422,15 @@ pkictl_cmd_ca(int argc, char **argv)
 	}
 	if (strcmp(sub, "init") == 0)
 		return ca_init(&o, &e);
-	if (strcmp(sub, "issue") != 0 && strcmp(sub, "chain") != 0 &&
-	    strcmp(sub, "list") != 0 && strcmp(sub, "revoke") != 0 &&
-	    strcmp(sub, "crl") != 0)
+	for (k = 0; k < sizeof(ca_cmds) / sizeof(ca_cmds[0]); k++)
+		if (strcmp(sub, ca_cmds[k].name) == 0)
+			break;
+	if (k == sizeof(ca_cmds) / sizeof(ca_cmds[0]))
 		return pkictl_usage_err(usage_ca, "unknown ca subcommand '%s'",
 		    sub);
 	if (pkid_ca_open(o.dir, &ca, &e) != PKID_OK)
 		return pkictl_print_err(&e, o.json);
-	if (strcmp(sub, "issue") == 0)
-		rc = ca_issue(ca, &o, &e);
-	else if (strcmp(sub, "chain") == 0)
-		rc = ca_chain(ca, &o, &e);
-	else if (strcmp(sub, "list") == 0)
-		rc = ca_list(ca, &o, &e);
-	else if (strcmp(sub, "revoke") == 0)
-		rc = ca_revoke(ca, &o, &e);
-	else
-		rc = ca_crl(ca, &o, &e);
+	rc = ca_cmds[k].fn(ca, &o, &e);
 	pkid_ca_close(ca);
 	return rc;
 }

@@ -66,6 +66,21 @@ const char *const pkid_schema_steps[] = {
 	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
 	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
 	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+	/* 1 -> 2: users for HTTP Basic (EST), request lookup by state. */
+	"CREATE TABLE app_user ("
+	" name TEXT PRIMARY KEY,"
+	" password_hash TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL);"
+	"CREATE INDEX request_state ON request (state);"
+	"UPDATE schema_version SET version = 2;",
+	/* 2 -> 3: SCEP one-time challenge passwords, stored hashed. */
+	"CREATE TABLE scep_challenge ("
+	" hash TEXT PRIMARY KEY,"
+	" profile TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" expires_at BIGINT NOT NULL,"
+	" used_at BIGINT);"
+	"UPDATE schema_version SET version = 3;",
 };
 
 const size_t pkid_schema_count =

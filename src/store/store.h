@@ -22,7 +22,7 @@
 struct pkid_store;
 
 /* Current schema version; migrations bring older files up at open. */
-#define PKID_STORE_SCHEMA 1
+#define PKID_STORE_SCHEMA 3
 
 /* A CA certificate of one generation (root, issuing, RA or TLS). */
 struct pkid_ca_gen {
@@ -98,6 +98,73 @@ enum pkid_code pkid_store_cert_list(struct pkid_store *s, pkid_cert_fn fn,
     void *arg, struct pkid_err *e);
 /* Number of certificates issued. */
 enum pkid_code pkid_store_cert_count(struct pkid_store *s, int64_t *n,
+    struct pkid_err *e);
+
+/*
+ * An enrollment request kept across retries, restarts and nodes: EST
+ * requests that wait for approval, SCEP transactions (transactionID).
+ */
+struct pkid_request {
+	int64_t id;		/* row id, set by the store */
+	const char *kind;	/* "est", "scep" */
+	const char *transaction_id; /* unique per kind: SCEP transactionID,
+				 * EST: hex SHA-256 of the CSR */
+	const char *state;	/* "pending", "issued", "rejected", "failed" */
+	const char *profile;	/* profile to issue under */
+	const char *requester;	/* who asked */
+	const uint8_t *csr_der;	/* the request (PKCS#10 DER) */
+	size_t csr_len;		/* its length */
+	const char *csr_digest;	/* hex SHA-256 of csr_der */
+	const char *cert_serial; /* issued certificate, NULL until issued */
+	int64_t created_at;	/* epoch seconds */
+	int64_t updated_at;	/* epoch seconds */
+	const char *detail;	/* reason of a rejection or failure */
+};
+
+/* Add a request; store-constraint when (kind, transaction_id) exists. */
+enum pkid_code pkid_store_request_add(struct pkid_store *s,
+    const struct pkid_request *r, int64_t *id, struct pkid_err *e);
+typedef enum pkid_code (*pkid_request_fn)(const struct pkid_request *r,
+    void *arg, struct pkid_err *e);
+/* One request by (kind, transaction id); not-found when absent. */
+enum pkid_code pkid_store_request_find(struct pkid_store *s, const char *kind,
+    const char *transaction_id, pkid_request_fn fn, void *arg,
+    struct pkid_err *e);
+/* One request by id; not-found when absent. */
+enum pkid_code pkid_store_request_get(struct pkid_store *s, int64_t id,
+    pkid_request_fn fn, void *arg, struct pkid_err *e);
+/* Requests in state (all when NULL), oldest first. */
+enum pkid_code pkid_store_request_list(struct pkid_store *s,
+    const char *state, pkid_request_fn fn, void *arg, struct pkid_err *e);
+/*
+ * Move request id to state, with the issued serial and a detail; audited
+ * with actor. not-found when absent.
+ */
+enum pkid_code pkid_store_request_set(struct pkid_store *s, int64_t id,
+    const char *state, const char *cert_serial, const char *detail,
+    const char *actor, struct pkid_err *e);
+
+/* Set (create or replace) a user's password hash (EST HTTP Basic). */
+enum pkid_code pkid_store_user_put(struct pkid_store *s, const char *name,
+    const char *hash, struct pkid_err *e);
+/* A user's password hash into out; not-found when no such user. */
+enum pkid_code pkid_store_user_get(struct pkid_store *s, const char *name,
+    char *out, size_t len, struct pkid_err *e);
+
+/*
+ * SCEP one-time challenge passwords, kept as hex SHA-256 (never the text).
+ * Add one valid until expires_at (epoch seconds) for profile.
+ */
+enum pkid_code pkid_store_challenge_add(struct pkid_store *s,
+    const char *hash, const char *profile, int64_t expires_at,
+    struct pkid_err *e);
+/*
+ * Consume a challenge: marks it used when it exists, is unused and
+ * unexpired at now, and copies its profile into profile (len bytes);
+ * challenge-bad otherwise. Atomic: two takes never both succeed.
+ */
+enum pkid_code pkid_store_challenge_take(struct pkid_store *s,
+    const char *hash, int64_t now, char *profile, size_t len,
     struct pkid_err *e);
 
 /* Revoke; not-found or already-revoked. actor goes to the audit log. */

@@ -91,8 +91,8 @@ cand_score(struct vrun *r, const AUTHORITY_KEYID *akid, size_t j)
 		s += 4;
 	if (!r->pool[j].trusted)
 		s += 2;
-	if (X509_cmp_time(X509_get0_notAfter(x), &r->at) < 0 ||
-	    X509_cmp_time(X509_get0_notBefore(x), &r->at) > 0)
+	if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(x), r->at) < 0 ||
+	    ASN1_TIME_cmp_time_t(X509_get0_notBefore(x), r->at) > 0)
 		s += 1;
 	return s;
 }
@@ -114,9 +114,10 @@ candidates(struct vrun *r, size_t n, size_t *out, int *score)
 		if (X509_NAME_cmp(X509_get_subject_name(x),
 		    X509_get_issuer_name(cur)) != 0)
 			continue;
-		if (akid != NULL && X509_check_akid(x, akid) != X509_V_OK)
-			continue;
 		s = cand_score(r, akid, j);
+		/* AKI is a hint (RFC 5280 4.2.1.1): a mismatch goes last. */
+		if (akid != NULL && X509_check_akid(x, akid) != X509_V_OK)
+			s += 8;
 		for (k = m; k > 0 && score[k - 1] > s; k--) {
 			out[k] = out[k - 1];
 			score[k] = score[k - 1];
@@ -150,12 +151,14 @@ dead_end(struct vrun *r, size_t n, enum dead_kind why, size_t other,
 {
 	size_t top = r->path[n - 1];
 	X509 *x = r->pool[top].x, *o = r->pool[other].x;
-	char iss[256], rem[320], osub[256];
+	char iss[256], rem[640], osub[256];
 	int d = (int)n - 1;
 
 	vname(o, osub, sizeof(osub));
 	iss[0] = '\0';
 	X509_NAME_oneline(X509_get_issuer_name(x), iss, sizeof(iss));
+	if (why != DEAD_DEPTH && why != DEAD_BUDGET && vself_signed(r, top))
+		why = DEAD_NOISSUER;
 	switch (why) {
 	case DEAD_BADSIG:
 		snprintf(rem, sizeof(rem), "the certificate named '%s' has a "

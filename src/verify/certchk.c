@@ -56,6 +56,25 @@ understood(int nid)
 	}
 }
 
+static int
+ext_decodes(X509_EXTENSION *ex)
+{
+	const X509V3_EXT_METHOD *m = X509V3_EXT_get(ex);
+	void *d;
+
+	if (m == NULL)
+		return 1;
+	if ((d = X509V3_EXT_d2i(ex)) == NULL) {
+		ERR_clear_error();
+		return 0;
+	}
+	if (m->it != NULL)
+		ASN1_item_free(d, ASN1_ITEM_ptr(m->it));
+	else if (m->ext_free != NULL)
+		m->ext_free(d);
+	return 1;
+}
+
 /* Duplicates, undecodable and unknown critical extensions. */
 static void
 check_ext_list(X509 *x, int depth, struct vfind_set *s)
@@ -67,7 +86,6 @@ check_ext_list(X509 *x, int depth, struct vfind_set *s)
 		X509_EXTENSION *ex = X509_get_ext(x, i);
 		ASN1_OBJECT *obj = X509_EXTENSION_get_object(ex);
 		int nid = OBJ_obj2nid(obj);
-		void *dec;
 
 		OBJ_obj2txt(oid, sizeof(oid), obj, 0);
 		for (j = 0; j < i; j++)
@@ -79,19 +97,11 @@ check_ext_list(X509 *x, int depth, struct vfind_set *s)
 			    "RFC 5280 4.2: extension %s appears twice", oid);
 			continue;
 		}
-		if (X509V3_EXT_get(ex) != NULL) {
-			dec = X509V3_EXT_d2i(ex);
-			if (dec == NULL) {
-				vfind(s, PKID_E_CERT_INVALID, depth, x, NULL,
-				    "RFC 5280 4.2: extension %s cannot be "
-				    "decoded", oid);
-				ERR_clear_error();
-				continue;
-			}
-			X509V3_EXT_get(ex)->it != NULL ?
-			    ASN1_item_free(dec,
-			    ASN1_ITEM_ptr(X509V3_EXT_get(ex)->it)) :
-			    (void)0;
+		if (!ext_decodes(ex)) {
+			vfind(s, PKID_E_CERT_INVALID, depth, x, NULL,
+			    "RFC 5280 4.2: extension %s cannot be decoded",
+			    oid);
+			continue;
 		}
 		if (X509_EXTENSION_get_critical(ex) && !understood(nid) &&
 		    nid != NID_authority_key_identifier &&
@@ -108,7 +118,7 @@ check_serial(X509 *x, int depth, struct vfind_set *s)
 {
 	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
 	const unsigned char *d = ASN1_STRING_get0_data(sn);
-	int len = ASN1_STRING_length(sn), i, zero = 1;
+	int len = ASN1_STRING_length(sn), i, zero = 1, octets;
 
 	for (i = 0; i < len; i++)
 		if (d[i] != 0)
@@ -119,10 +129,12 @@ check_serial(X509 *x, int depth, struct vfind_set *s)
 	else if (zero)
 		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "RFC 5280 "
 		    "4.1.2.2: serial number is zero, want positive");
-	if (len + (len > 0 && (d[0] & 0x80) ? 1 : 0) > 20)
+	/* DER content octets: the magnitude plus a sign octet if needed. */
+	octets = len + ((len > 0 && (d[0] & 0x80)) ? 1 : 0);
+	if (octets > 20)
 		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "RFC 5280 "
 		    "4.1.2.2: serial number is %d octets, at most 20 allowed",
-		    len + ((d[0] & 0x80) ? 1 : 0));
+		    octets);
 }
 
 static void
@@ -254,7 +266,8 @@ check_aki_ski(struct vrun *r, size_t idx, X509 *x, int depth, int role,
 	if (ext_crit(x, NID_subject_key_identifier) == 1)
 		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "RFC 5280 "
 		    "4.2.1.2: subjectKeyIdentifier must not be critical");
-	if (akid == NULL && !vself_signed(r, idx))
+	/* RFC 5280 6.1.1 (d): an anchor is an input, not a path member. */
+	if (akid == NULL && !(role & VROLE_ANCHOR) && !vself_signed(r, idx))
 		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "RFC 5280 "
 		    "4.2.1.1: authorityKeyIdentifier keyIdentifier missing "
 		    "in a certificate that is not self-signed");

@@ -55,10 +55,10 @@ struct vrun {
 	unsigned sig_checks;		/* signatures verified */
 	unsigned paths;			/* paths evaluated */
 	int budget_hit;			/* the search stopped early */
-	int depth_hit;			/* a path reached the depth limit */
+	int depth_hit;			/* a path hit the depth limit */
 	int found;			/* a valid path was found */
 	int cn_fallback_used;		/* set by the name check */
-	struct vfind_set best;		/* findings of the reported path */
+	struct vfind_set best;		/* findings of the path reported */
 	size_t best_path[PKID_MAX_CHAIN_DEPTH]; /* that path */
 	size_t best_len;		/* its length */
 	int best_complete;		/* it ends at an anchor */

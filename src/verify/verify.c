@@ -170,7 +170,7 @@ vfind(struct vfind_set *s, enum pkid_code code, int depth, X509 *x,
 	struct pkid_verify_finding *f;
 	va_list ap;
 	char name[256];
-	size_t used = 0;
+	size_t used = 0, i;
 
 	if (s->n >= PKID_VERIFY_MAX_FINDINGS) {
 		s->lost++;
@@ -192,6 +192,14 @@ vfind(struct vfind_set *s, enum pkid_code code, int depth, X509 *x,
 	va_end(ap);
 	snprintf(f->remedy, sizeof(f->remedy), "%s",
 	    remedy != NULL ? remedy : pkid_err_remedy(code));
+	/* The same fact reached twice (a name in subject and SAN). */
+	for (i = 0; i + 1 < s->n; i++) {
+		if (s->f[i].code == code &&
+		    strcmp(s->f[i].message, f->message) == 0) {
+			s->n--;
+			return;
+		}
+	}
 }
 
 /* Lower ranks are reported first: what blocks trust, then the rest. */

@@ -57,17 +57,17 @@ enum pkid_verify_profile {
 	PKID_PROFILE_WEBPKI,
 };
 
-/* Key usage bits a caller may require of the leaf (X509v3 KU_* values). */
+/* What to validate for; pkid_verify_opts_init sets the defaults. */
 struct pkid_verify_opts {
 	enum pkid_verify_profile profile; /* rule set */
 	enum pkid_verify_purpose purpose; /* EKU wanted of the path */
 	time_t at;		/* validation time; 0 means pkid_now() */
-	int max_intermediates;	/* non-self-issued intermediates, -1 none */
+	int max_intermediates;	/* non-self-issued CAs, -1 no limit */
 	const char *host;	/* DNS name to match, or NULL */
 	const char *ip;		/* IP address text to match, or NULL */
 	const char *email;	/* rfc822 mailbox to match, or NULL */
 	int cn_fallback;	/* match host against CN when no SAN (legacy) */
-	int allow_sha1;		/* accept SHA-1 signatures below the anchor */
+	int allow_sha1;		/* accept SHA-1 below the trust anchor */
 	int min_rsa_bits;	/* 0 means 2048 */
 	unsigned required_ku;	/* KU_* bits the leaf must have, 0 none */
 };
@@ -150,5 +150,11 @@ void pkid_verify_set_psl(struct pkid_verify_ctx *c, const struct pkid_psl *p);
 enum pkid_code pkid_verify_run(struct pkid_verify_ctx *c,
     const struct pkid_verify_opts *o, X509 *leaf,
     struct pkid_verify_result *res, struct pkid_err *e);
+
+/*
+ * The catalogue code for an OpenSSL X509_V_ERR_* value (for callers that
+ * run X509_verify_cert, e.g. a TLS handshake); verify-unmapped if none.
+ */
+enum pkid_code pkid_verify_map_x509_err(int verr);
 
 #endif
