@@ -18,6 +18,7 @@
 
 #include "ca/ca.h"
 #include "core/clock.h"
+#include "core/err.h"
 
 #define N_CSRS 64
 
@@ -84,6 +85,7 @@ main(int argc, char **argv)
 	pthread_t th[256];
 	uint64_t t0, t1, commits, ops;
 	int threads = 16, i;
+	int64_t n;
 	double secs;
 
 	memset(&b, 0, sizeof(b));
@@ -92,9 +94,11 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--key") == 0)
 			key = argv[i + 1];
 		else if (strcmp(argv[i], "--count") == 0)
-			b.count = atoi(argv[i + 1]);
+			b.count = pkid_parse_int(argv[i + 1], 1, 10000000, &n,
+			    NULL) == PKID_OK ? (int)n : -1;
 		else if (strcmp(argv[i], "--threads") == 0)
-			threads = atoi(argv[i + 1]);
+			threads = pkid_parse_int(argv[i + 1], 1, 256, &n,
+			    NULL) == PKID_OK ? (int)n : -1;
 		else if (strcmp(argv[i], "--dir") == 0)
 			dir = argv[i + 1];
 	}
