@@ -55,3 +55,46 @@ print("\nbound = 1 / (1/sign_rate(CA key) + 1/verify_rate(EC P-256 CSR)) "
       "from openssl speed in this run;\nissued/s uses every core "
       f"({r['threads']} threads); certs/fsync shows group commit at work.")
 PYEOF
+
+# ---- HTTPS: pkid against a bare OpenSSL accept loop, same cert and TLS ----
+echo
+echo "== HTTPS requests, a fresh TLS connection each (client and server share the box)"
+"$BUILD/pkictl" ca init --dir "$tmp/https" >/dev/null
+"$BUILD/pkid" --dir "$tmp/https" --listen 127.0.0.1:0 --http off --quiet \
+	>"$tmp/pkid.out" 2>"$tmp/pkid.err" &
+PKID_PID=$!
+"$BUILD/tls_accept" --port 0 --cert "$tmp/https/tls/server.pem" \
+	--key "$tmp/https/tls/server.key" --threads "$NPROC" >"$tmp/ta.out" &
+TA_PID=$!
+trap 'kill $PKID_PID $TA_PID 2>/dev/null; rm -rf "$tmp"' EXIT
+for i in $(seq 1 50); do
+	grep -q "pkid: ready" "$tmp/pkid.out" 2>/dev/null &&
+	    grep -q "port" "$tmp/ta.out" 2>/dev/null && break
+	sleep 0.1
+done
+PKID_PORT=$(sed -n 's/^pkid: https on port \([0-9]*\).*/\1/p' "$tmp/pkid.out")
+TA_PORT=$(sed -n 's/^tls_accept: port \([0-9]*\)/\1/p' "$tmp/ta.out")
+N=${BENCH_HTTPS_COUNT:-3000}
+for c in 1 8 32 256; do
+	"$BUILD/est_load" --port "$TA_PORT" --cacert "$tmp/https/root.pem" \
+	    --get --path / --concurrency $c --count $N --server-pid $TA_PID \
+	    >>"$tmp/https.json"
+	"$BUILD/est_load" --port "$PKID_PORT" --cacert "$tmp/https/root.pem" \
+	    --get --path /healthz --concurrency $c --count $N \
+	    --server-pid $PKID_PID >>"$tmp/https.json"
+done
+/usr/bin/python3 - "$tmp/https.json" <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print(f"{'what':22} {'conc':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+      f"{'per server CPU-s':>17} {'vs bare':>8}")
+for bare, pk in zip(rows[0::2], rows[1::2]):
+    for name, r in (("bare TLS accept loop", bare), ("pkid GET /healthz", pk)):
+        ratio = r["per_server_cpu_s"] / bare["per_server_cpu_s"] \
+            if bare["per_server_cpu_s"] else 0
+        bad = {k: v for k, v in r["outcomes"].items() if not k.startswith("2")}
+        print(f"{name:22} {r['concurrency']:>5} {r['per_second']:>8.0f} "
+              f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
+              f"{r['per_server_cpu_s']:>17.0f} {ratio:>8.2f}"
+              + (f"  errors {bad}" if bad else ""))
+PYEOF
