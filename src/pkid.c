@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "ca/ca.h"
+#include "core/clock.h"
 #include "core/log.h"
+#include "est/est.h"
 #include "http/http.h"
 #include "server/app.h"
 
@@ -50,6 +52,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int64_t n;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -59,7 +62,15 @@ parse(int argc, char **argv, struct opts *o)
 		case 'd': o->dir = optarg; break;
 		case 'l': o->listen = optarg; break;
 		case 'p': o->http = optarg; break;
-		case 'w': o->workers = atoi(optarg); break;
+		case 'w':
+			if (pkid_parse_int(optarg, 1, 256, &n, NULL) !=
+			    PKID_OK) {
+				fprintf(stderr, "error: usage: --workers takes "
+				    "1..256, not '%s'\nfix: %s", optarg, usage);
+				return 2;
+			}
+			o->workers = (int)n;
+			break;
 		case 'q': o->quiet = 1; break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default:
@@ -120,7 +131,7 @@ main(int argc, char **argv)
 	struct pkid_router *router = NULL;
 	struct pkid_server_opts so;
 	struct pkid_app app;
-	char cert[1200], key[1200];
+	char cert[1200], key[1200], cca[1200];
 	int rc;
 
 	if ((rc = parse(argc, argv, &o)) != 0)
@@ -150,7 +161,15 @@ main(int argc, char **argv)
 	so.max_body = (size_t)ca->cfg.max_body;
 	so.cert_file = cert;
 	so.key_file = key;
-	so.client_ca = ca->cfg.client_ca[0] != '\0' ? ca->cfg.client_ca : NULL;
+	/* Ask for (never require) client certificates from this CA's chain
+	 * and every EST label's issuers: EST re-enrollment and certificate
+	 * authentication need them (RFC 7030 3.3.2). */
+	snprintf(cca, sizeof(cca), "%s/tls/client-ca.pem", o.dir);
+	if (pkid_est_write_client_ca(ca, cca, &e) != PKID_OK) {
+		rc = fail(&e);
+		goto out;
+	}
+	so.client_ca = cca;
 	if ((the_server = pkid_server_new(&so, router, &e)) == NULL) {
 		rc = fail(&e);
 		goto out;

@@ -98,3 +98,23 @@ for bare, pk in zip(rows[0::2], rows[1::2]):
               f"{r['per_server_cpu_s']:>17.0f} {ratio:>8.2f}"
               + (f"  errors {bad}" if bad else ""))
 PYEOF
+
+echo
+echo "== path validation: pkid vs OpenSSL X509_verify_cert, 3-certificate chain"
+echo "   cold: every chain new (DER decoded each time, no cache); warm: the same"
+echo "   intermediate and returning clients (pkid's bounded cache);"
+echo "   warm-new-leaf: the same intermediate, every leaf new"
+VCOUNT=${BENCH_VERIFY_COUNT:-4000}
+for k in ec-p256 rsa-2048; do
+	"$BUILD/verify_bench" --key "$k" --count "$VCOUNT" >>"$tmp/verify.json"
+done
+/usr/bin/python3 - "$tmp/verify.json" <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print(f"{'key':9} {'case':14} {'pkid/s':>8} {'openssl/s':>10} {'ratio':>6} "
+      f"{'sig hits':>9} {'parse hits':>11}")
+for r in rows:
+    print(f"{r['key']:9} {r['case']:14} {r['pkid_per_s']:>8.0f} "
+          f"{r['openssl_per_s']:>10.0f} {r['ratio']:>5.2f}x "
+          f"{r['sig_hits']:>9} {r['parse_hits']:>11}")
+PYEOF

@@ -186,9 +186,10 @@ not_before_of(X509 *x)
 	return (int64_t)timegm(&tm);
 }
 
-static enum pkid_code
-record_gen(struct pkid_store *st, const char *ca_name, const char *role,
-    X509 *x, const char *key_ref, int64_t *id, struct pkid_err *e)
+enum pkid_code
+pkid_ca_record_gen(struct pkid_store *st, const char *ca_name,
+    const char *role, X509 *x, const char *key_ref, int64_t *id,
+    struct pkid_err *e)
 {
 	struct pkid_ca_gen g;
 	unsigned char *der = NULL;
@@ -311,14 +312,20 @@ pkid_ca_init(const char *dir, const struct pkid_ca_init_opts *o,
 	}
 	path_of(p, sizeof(p), dir, F_DB);
 	PKID_TRY(pkid_store_open(p, &s.store, e));
-	PKID_TRY(record_gen(s.store, cfg->ca_name, "root", s.root, F_ROOT_KEY,
-	    s.iss == NULL ? &iss_id : NULL, e));
+	PKID_TRY(pkid_ca_record_gen(s.store, cfg->ca_name, "root", s.root,
+	    F_ROOT_KEY, s.iss == NULL ? &iss_id : NULL, e));
 	if (s.iss != NULL)
-		PKID_TRY(record_gen(s.store, cfg->ca_name, "issuing", s.iss,
-		    F_ISSUING_KEY, &iss_id, e));
+		PKID_TRY(pkid_ca_record_gen(s.store, cfg->ca_name, "issuing",
+		    s.iss, F_ISSUING_KEY, &iss_id, e));
 	PKID_TRY(pkid_ca_init_tls(dir, cfg, s.store, iss_id,
 	    s.iss != NULL ? s.iss : s.root,
 	    s.iss != NULL ? s.iss_key : s.root_key, e));
+	/* SCEP needs an RSA key; an RSA CA decrypts with its own. */
+	if (EVP_PKEY_get_base_id(s.iss != NULL ? s.iss_key : s.root_key) !=
+	    EVP_PKEY_RSA)
+		PKID_TRY(pkid_ca_init_ra(dir, cfg, s.store,
+		    s.iss != NULL ? s.iss : s.root,
+		    s.iss != NULL ? s.iss_key : s.root_key, e));
 	PKID_TRY(pkid_store_audit(s.store, "cli", "ca-init", cfg->ca_name,
 	    "ok", dir, e));
 	PKID_TRY(pkid_config_write(cfg, &conf, e));

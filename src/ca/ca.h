@@ -54,7 +54,13 @@ void pkid_ca_close(struct pkid_ca *ca);
 
 /* The result of an issuance. */
 struct pkid_issue_result {
-	X509 *cert;		/* the certificate (caller frees) */
+	X509 *cert;		/* the certificate (caller frees). Its
+				 * SubjectPublicKeyInfo was copied from the
+				 * CSR as bytes (OpenSSL 3.0's encoder and
+				 * decoder would cost 3x the issuance rate),
+				 * so X509_get0_pubkey() is NULL on this
+				 * object: encode it, or decode a copy with
+				 * pkid_x509_redecode() to read the key. */
 	char serial[48];	/* its serial, hex */
 	int capped;		/* notAfter was capped at the issuer's */
 	char note[256];		/* a person-readable note (e.g. the cap) */

@@ -22,4 +22,18 @@ enum pkid_code pkid_ca_init_tls(const char *dir,
     const struct pkid_config *cfg, struct pkid_store *st, int64_t gen,
     X509 *issuer, EVP_PKEY *issuer_key, struct pkid_err *e);
 
+/*
+ * Make the SCEP RA certificate (RSA-2048, digitalSignature and
+ * keyEncipherment) issued by issuer/key, write DIR/scep/ra.pem and
+ * DIR/scep/ra.key (0600), and record it as a ca_generation of role "ra".
+ */
+enum pkid_code pkid_ca_init_ra(const char *dir,
+    const struct pkid_config *cfg, struct pkid_store *st, X509 *issuer,
+    EVP_PKEY *issuer_key, struct pkid_err *e);
+
+/* Record a CA certificate of generation 1 in the store; *id its row. */
+enum pkid_code pkid_ca_record_gen(struct pkid_store *st,
+    const char *ca_name, const char *role, X509 *x, const char *key_ref,
+    int64_t *id, struct pkid_err *e);
+
 #endif

@@ -38,6 +38,9 @@ const char *pkictl_dir(const char *opt);
 int pkictl_cmd_ca(int argc, char **argv);
 int pkictl_cmd_show(int argc, char **argv);
 int pkictl_cmd_verify(int argc, char **argv);
+int pkictl_cmd_diagnose(int argc, char **argv);
 int pkictl_cmd_explain(int argc, char **argv);
+int pkictl_cmd_scep(int argc, char **argv);
+int pkictl_cmd_est(int argc, char **argv);
 
 #endif

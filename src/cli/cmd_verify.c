@@ -10,16 +10,15 @@
  * Exit 0 when valid, 1 with every finding (most important first), 2 on a
  * usage error.
  */
-#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/trust_load.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/limits.h"
@@ -30,8 +29,6 @@
 	"[--untrusted FILE]... [--host NAME | --ip ADDR] " \
 	"[--purpose server|client|any] [--at TIME] [--crl FILE]... " \
 	"[--profile rfc5280|webpki] [--cn-fallback] [--json] CERT"
-/* The system trust store (Debian ca-certificates). */
-#define SYSTEM_TRUST "/etc/ssl/certs/ca-certificates.crt"
 /* Most --trust, --untrusted or --crl options. */
 #define MAX_INPUTS 32
 
@@ -157,56 +154,20 @@ parse_args(int argc, char **argv, struct vargs *a)
 		return pkictl_usage_err(VERIFY_USAGE, "--host and --ip "
 		    "exclude each other");
 	a->cert = argv[optind];
-	if (a->ntrust == 0)
-		a->trust[a->ntrust++] = SYSTEM_TRUST;
 	return 0;
 }
 
-/* Every certificate of a file (or of each file of a directory). */
+/* The certificates of an --untrusted file, added to c. */
 static enum pkid_code
-add_file(struct pkid_verify_ctx *c, const char *path, int trusted,
+add_untrusted_file(struct pkid_verify_ctx *c, const char *path,
     struct pkid_err *e)
 {
 	STACK_OF(X509) *sk = NULL;
 	enum pkid_code rc;
-	int i;
 
-	if ((rc = pkid_x509_load_certs_file(path, &sk, e)) != PKID_OK)
-		return rc;
-	for (i = 0; rc == PKID_OK && i < sk_X509_num(sk); i++)
-		rc = trusted ? pkid_verify_add_trusted(c, sk_X509_value(sk, i),
-		    e) : pkid_verify_add_untrusted(c, sk_X509_value(sk, i), e);
+	if ((rc = pkid_x509_load_certs_file(path, &sk, e)) == PKID_OK)
+		rc = pkictl_verify_add_all(c, sk, 0, e);
 	sk_X509_pop_free(sk, X509_free);
-	return rc;
-}
-
-static enum pkid_code
-add_trust(struct pkid_verify_ctx *c, const char *path, struct pkid_err *e)
-{
-	struct pkid_err skip;
-	struct dirent *de;
-	struct stat st;
-	char file[4096];
-	DIR *d;
-	enum pkid_code rc = PKID_OK;
-
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		return add_file(c, path, 1, e);
-	if ((d = opendir(path)) == NULL)
-		return PKID_ERR(e, PKID_E_IO_OPEN, "cannot open directory %s",
-		    path);
-	while (rc == PKID_OK && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
-		if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
-			continue;
-		/* Files that hold no certificate are not trust anchors. */
-		pkid_err_clear(&skip);
-		if (add_file(c, file, 1, &skip) == PKID_E_TOO_LARGE)
-			rc = PKID_ERR(e, PKID_E_TOO_LARGE, "%s", skip.detail);
-	}
-	closedir(d);
 	return rc;
 }
 
@@ -235,15 +196,15 @@ static enum pkid_code
 load_inputs(struct vargs *a, struct pkid_verify_ctx *c, X509 **leaf,
     struct pkid_err *e)
 {
-	STACK_OF(X509) *sk = NULL;
+	STACK_OF(X509) *sk = NULL, *anchors = NULL;
 	enum pkid_code rc = PKID_E_INTERNAL;
 	size_t i;
 	int k;
 
-	for (i = 0; i < a->ntrust; i++)
-		PKID_TRY(add_trust(c, a->trust[i], e));
+	PKID_TRY(pkictl_trust_load(a->trust, a->ntrust, &anchors, e));
+	PKID_TRY(pkictl_verify_add_all(c, anchors, 1, e));
 	for (i = 0; i < a->nuntrusted; i++)
-		PKID_TRY(add_file(c, a->untrusted[i], 0, e));
+		PKID_TRY(add_untrusted_file(c, a->untrusted[i], e));
 	for (i = 0; i < a->ncrl; i++)
 		PKID_TRY(add_crl_file(c, a->crl[i], e));
 	PKID_TRY(pkid_x509_load_certs_file(a->cert, &sk, e));
@@ -253,27 +214,9 @@ load_inputs(struct vargs *a, struct pkid_verify_ctx *c, X509 **leaf,
 	*leaf = sk_X509_shift(sk);
 	rc = PKID_OK;
 out:
+	sk_X509_pop_free(anchors, X509_free);
 	sk_X509_pop_free(sk, X509_free);
 	return rc;
-}
-
-static json_t *
-path_json(const struct pkid_verify_result *r)
-{
-	json_t *arr = json_array();
-	char sub[256], iss[256], fp[65];
-	int i;
-
-	for (i = 0; arr != NULL && i < sk_X509_num(r->path); i++) {
-		X509 *x = sk_X509_value(r->path, i);
-
-		pkid_x509_name_text(X509_get_subject_name(x), sub, sizeof(sub));
-		pkid_x509_name_text(X509_get_issuer_name(x), iss, sizeof(iss));
-		pkid_x509_fingerprint(x, fp);
-		json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s}",
-		    "depth", i, "subject", sub, "issuer", iss, "sha256", fp));
-	}
-	return arr;
 }
 
 static void
@@ -285,22 +228,16 @@ print_json(const struct pkid_verify_result *r)
 	for (i = 0; i < r->nfindings; i++) {
 		const struct pkid_verify_finding *x = &r->findings[i];
 
-		json_array_append_new(f, json_pack("{s:s, s:s, s:s, s:i, s:s}",
-		    "code", pkid_err_id(x->code), "message", x->message,
-		    "remedy", x->remedy, "depth", x->depth, "subject",
-		    x->subject));
+		json_array_append_new(f, pkictl_finding_json(x->code,
+		    x->message, x->remedy, x->depth, x->subject));
 	}
 	for (i = 0; i < r->nnotes; i++)
 		json_array_append_new(n, json_string(r->notes[i]));
 	o = json_pack("{s:b, s:s, s:o, s:o, s:b, s:b, s:o}", "valid",
 	    r->valid, "code", pkid_err_id(r->code), "findings", f, "path",
-	    path_json(r), "path_complete", r->path_complete,
+	    pkictl_path_json(r->path), "path_complete", r->path_complete,
 	    "cn_fallback_used", r->cn_fallback_used, "notes", n);
-	if (o != NULL) {
-		json_dumpf(o, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-	}
-	json_decref(o);
+	pkictl_json_out(o);
 }
 
 static void
@@ -314,9 +251,8 @@ print_text(const struct pkid_verify_result *r, const char *cert)
 	if (r->valid)
 		fprintf(out, "ok: %s is valid\n", cert);
 	for (i = 0; i < r->nfindings; i++)
-		fprintf(out, "error: %s: %s\nfix: %s\n",
-		    pkid_err_id(r->findings[i].code), r->findings[i].message,
-		    r->findings[i].remedy);
+		pkictl_print_finding(out, r->findings[i].code,
+		    r->findings[i].message, r->findings[i].remedy);
 	if (r->nlost > 0)
 		fprintf(out, "note: %zu more findings not shown\n", r->nlost);
 	fprintf(out, "path%s:", r->valid ? "" : r->path_complete ?

@@ -14,7 +14,11 @@ static const char usage[] =
     "  show FILE...                          describe certificates, CSRs, "
     "CRLs, PKCS#7\n"
     "  verify [--trust F] [--host N] CERT    validate a certificate path\n"
+    "  diagnose https://HOST[:PORT]          why a TLS client fails there\n"
     "  explain CODE | --list                 what an error code means\n"
+    "  scep challenge new [--profile P] [--ttl 1h]  one-time SCEP "
+    "challenge\n"
+    "  est user add [--dir DIR] NAME [--password PW]  EST HTTP Basic users\n"
     "  version\n";
 
 struct subcmd {
@@ -26,7 +30,10 @@ static const struct subcmd cmds[] = {
 	{ "ca", pkictl_cmd_ca },
 	{ "show", pkictl_cmd_show },
 	{ "verify", pkictl_cmd_verify },
+	{ "diagnose", pkictl_cmd_diagnose },
 	{ "explain", pkictl_cmd_explain },
+	{ "scep", pkictl_cmd_scep },
+	{ "est", pkictl_cmd_est },
 	{ NULL, NULL },
 };
 

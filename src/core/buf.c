@@ -266,6 +266,28 @@ pkid_cbs_get_u32(struct pkid_cbs *c, uint32_t *out)
 	return 1;
 }
 
+/*
+ * EVP_DecodeUpdate stops quietly at '-' (it is PEM's decoder), so "QUJD-x"
+ * would decode as "ABC". RFC 4648 3.3: refuse anything outside the
+ * alphabet; white space and line breaks are allowed.
+ */
+static int
+base64_alphabet_only(const char *in, size_t inlen)
+{
+	size_t i;
+	char c;
+
+	for (i = 0; i < inlen; i++) {
+		c = in[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+		    c == '=' || c == ' ' || c == '\t' || c == '\r' ||
+		    c == '\n'))
+			return 0;
+	}
+	return 1;
+}
+
 enum pkid_code
 pkid_base64_decode(const char *in, size_t inlen, struct pkid_buf *out,
     size_t max, struct pkid_err *e)
@@ -284,6 +306,11 @@ pkid_base64_decode(const char *in, size_t inlen, struct pkid_buf *out,
 	}
 	if (inlen > INT32_MAX) {
 		rc = PKID_ERR(e, PKID_E_TOO_LARGE, "base64 input too large");
+		goto out;
+	}
+	if (!base64_alphabet_only(in, inlen)) {
+		rc = PKID_ERR(e, PKID_E_BASE64_BAD, "base64 data of %zu bytes "
+		    "holds a character outside the base64 alphabet", inlen);
 		goto out;
 	}
 	cap = inlen / 4 * 3 + 4;

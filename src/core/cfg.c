@@ -12,6 +12,7 @@
 #include <ini.h>
 #include <openssl/x509v3.h>
 
+#include "core/cfg_int.h"
 #include "core/clock.h"
 
 /* inih (Debian build) splits lines longer than this; we refuse them. */
@@ -86,6 +87,7 @@ pkid_config_defaults(struct pkid_config *c)
 	c->max_conns = PKID_DEFAULT_MAX_CONNS;
 	c->rate_per_min = PKID_DEFAULT_RATE_PER_MIN;
 	c->max_body = PKID_MAX_HTTP_BODY;
+	copy_str(c->scep_profile, sizeof(c->scep_profile), "device");
 
 	p = &c->profiles[c->n_profiles++];
 	profile_defaults(p, "device");
@@ -97,6 +99,8 @@ pkid_config_defaults(struct pkid_config *c)
 	p->lifetime = 90 * 86400;
 	p->key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT;
 	p->eku = PKID_EKU_SERVER | PKID_EKU_CLIENT;
+
+	pkid_cfg_est_defaults(c);
 }
 
 const struct pkid_profile *
@@ -186,6 +190,10 @@ parse_san_lists(struct pkid_profile *p, const char *key, const char *v,
 	}
 	for (tok = strtok_r(tmp, ", ", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", ", &save)) {
+		/* ".example" means "example": strip every leading dot
+		 * (".*" too), so the file pkid writes reads back the same. */
+		while (dns && tok[0] == '.')
+			tok++;
 		if (strcmp(tok, "*") == 0) {
 			if (dns)
 				p->allow_any_dns = 1;
@@ -197,8 +205,19 @@ parse_san_lists(struct pkid_profile *p, const char *key, const char *v,
 			if (p->n_dns >= PKID_MAX_SAN_RULES || strlen(tok) >= 255)
 				return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
 				    "too many or too long DNS suffixes");
-			copy_str(p->san_dns[p->n_dns++], 256,
-			    tok[0] == '.' ? tok + 1 : tok);
+			if (tok[0] == '\0')
+				return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+				    "empty DNS suffix (write '*' for any name)");
+			/* Only DNS name characters: anything else never
+			 * matches, and ';' would turn into a comment when
+			 * the list is written back. */
+			if (strspn(tok, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_*") !=
+			    strlen(tok))
+				return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+				    "DNS suffix '%s' holds a character not "
+				    "allowed in DNS names", tok);
+			copy_str(p->san_dns[p->n_dns++], 256, tok);
 		} else {
 			if (p->n_ip >= PKID_MAX_SAN_RULES)
 				return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
@@ -358,6 +377,27 @@ set_server_key(struct pkid_config *c, const char *k, const char *v,
 	    "max_conns, rate_per_min, max_body, tls_names, client_ca)", k);
 }
 
+static enum pkid_code
+set_scep_key(struct pkid_config *c, const char *k, const char *v,
+    struct pkid_err *e)
+{
+	if (strcmp(k, "challenge") == 0)
+		return set_str(c->scep_challenge, sizeof(c->scep_challenge), v,
+		    e);
+	if (strcmp(k, "profile") == 0)
+		return set_str(c->scep_profile, sizeof(c->scep_profile), v, e);
+	if (strcmp(k, "compat") == 0) {
+		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "compat is 'on' or 'off', not '%s'", v);
+		c->scep_compat = strcmp(v, "on") == 0;
+		return PKID_OK;
+	}
+	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
+	    "unknown key '%s' in [scep] (known: challenge, profile, compat)",
+	    k);
+}
+
 static struct pkid_profile *
 profile_get_or_add(struct pkid_config *c, const char *name,
     struct pkid_err *e)
@@ -367,8 +407,9 @@ profile_get_or_add(struct pkid_config *c, const char *name,
 	for (i = 0; i < c->n_profiles; i++)
 		if (strcmp(c->profiles[i].name, name) == 0)
 			return &c->profiles[i];
+	/* ']' or a line break (through --set) would not read back. */
 	if (c->n_profiles >= PKID_MAX_PROFILES || strlen(name) >= 64 ||
-	    name[0] == '\0') {
+	    name[0] == '\0' || strpbrk(name, "]\r\n") != NULL) {
 		PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
 		    "profile name '%s' is empty, too long, or too many profiles",
 		    name);
@@ -376,6 +417,29 @@ profile_get_or_add(struct pkid_config *c, const char *name,
 	}
 	profile_defaults(&c->profiles[c->n_profiles], name);
 	return &c->profiles[c->n_profiles++];
+}
+
+/*
+ * A value pkid_config_write can write back as it is: inih would read a ';'
+ * at the start or after white space as a comment, drop surrounding white
+ * space, and a line break (possible through --set) would start a new line.
+ */
+static int
+value_writable(const char *v)
+{
+	size_t i, n = strlen(v);
+
+	if (n > 0 && (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' ||
+	    v[n - 1] == '\t'))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (v[i] == '\n' || v[i] == '\r')
+			return 0;
+		if (v[i] == ';' && (i == 0 || v[i - 1] == ' ' ||
+		    v[i - 1] == '\t'))
+			return 0;
+	}
+	return 1;
 }
 
 /* Set one key of one section, "profile NAME" included. */
@@ -387,34 +451,79 @@ config_set_kv(struct pkid_config *c, const char *section, const char *k,
 
 	if (strlen(v) >= PKID_MAX_CONFIG_VALUE)
 		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "value too long");
+	if (!value_writable(v))
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "value '%s' has a "
+		    "line break, surrounding spaces or a ';' that would read "
+		    "back as a comment", v);
 	if (strcmp(section, "ca") == 0)
 		return set_ca_key(c, k, v, e);
 	if (strcmp(section, "server") == 0)
 		return set_server_key(c, k, v, e);
+	if (strcmp(section, "scep") == 0)
+		return set_scep_key(c, k, v, e);
 	if (strncmp(section, "profile ", 8) == 0) {
 		if ((p = profile_get_or_add(c, section + 8, e)) == NULL)
 			return e->code;
 		return set_profile_key(p, k, v, e);
 	}
+	if (strcmp(section, "est") == 0 || strncmp(section, "est ", 4) == 0)
+		return pkid_cfg_est_set(c, section, k, v, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
-	    "unknown section [%s] (known: [ca], [server], [profile NAME])",
+	    "unknown section [%s] (known: [ca], [server], [scep], "
+	    "[profile NAME], [est], [est LABEL])",
 	    section);
+}
+
+/*
+ * Hands inih one line at a time from a counted buffer: the text need not be
+ * NUL-terminated, and each line is one inih line, so inih's line numbers and
+ * ours agree (lines longer than CFG_MAX_LINE were refused before).
+ */
+struct line_reader {
+	const char *p;		/* next unread byte */
+	size_t left;		/* bytes not yet read */
+	int line;		/* lines handed out so far */
+};
+
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct line_reader *r = stream;
+	size_t n = 0;
+
+	if (r->left == 0 || num < 2)
+		return NULL;
+	while (r->left > 0 && *r->p != '\n') {
+		if (n < (size_t)num - 1)
+			str[n++] = *r->p;
+		r->p++;
+		r->left--;
+	}
+	if (r->left > 0) {
+		r->p++;
+		r->left--;
+	}
+	str[n] = '\0';
+	r->line++;
+	return str;
 }
 
 struct parse_ctx {
 	struct pkid_config *c;	/* being filled */
-	struct pkid_err *e;	/* first error */
-	struct pkid_err local;	/* used when e is NULL */
+	struct line_reader rd;	/* the input, and the current line */
+	struct pkid_err err;	/* first error of a handler */
+	int err_line;		/* the line it was on */
 };
 
 static int
 ini_cb(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *pc = user;
-	struct pkid_err *e = pc->e != NULL ? pc->e : &pc->local;
+	struct pkid_err *e = &pc->err;
 
 	if (e->code != PKID_OK)
 		return 0;
+	pc->err_line = pc->rd.line;
 	if (section[0] == '\0')
 		return PKID_ERR(e, PKID_E_CONFIG_SYNTAX,
 		    "key '%s' outside any [section]", name), 0;
@@ -453,21 +562,29 @@ pkid_config_parse(struct pkid_config *c, const char *name, const char *text,
 	}
 	memset(&pc, 0, sizeof(pc));
 	pc.c = c;
-	pc.e = e;
-	pkid_err_clear(&pc.local);
-	r = ini_parse_string(text, ini_cb, &pc);
-	if (r == 0 && e->code == PKID_OK)
+	pc.rd.p = text;
+	pc.rd.left = len;
+	pkid_err_clear(&pc.err);
+	r = ini_parse_stream(read_line, &pc.rd, ini_cb, &pc);
+	if (r == 0)
 		return PKID_OK;
-	if (e->code == PKID_OK) {
-		PKID_ERR(e, PKID_E_CONFIG_SYNTAX, "%s:%d: not a [section] or "
-		    "key = value line", name, r);
+	if (r < 0)
+		return PKID_ERR(e, PKID_E_NOMEM, "%s: cannot parse: no memory",
+		    name);
+	/* inih reports the first failing line; it is a syntax error unless
+	 * a handler failed on that very line. */
+	if (pc.err.code == PKID_OK || pc.err_line != r)
+		return PKID_ERR(e, PKID_E_CONFIG_SYNTAX, "%s:%d: not a "
+		    "[section] or key = value line", name, r);
+	if (e->code != PKID_OK)
 		return e->code;
-	}
 	/* Prefix the location to the handler's message. */
 	{
 		char tmp[sizeof(e->detail) + 1200];
 
-		snprintf(tmp, sizeof(tmp), "%s:%d: %s", name, r, e->detail);
+		snprintf(tmp, sizeof(tmp), "%s:%d: %s", name, r,
+		    pc.err.detail);
+		*e = pc.err;
 		copy_str(e->detail, sizeof(e->detail), tmp);
 	}
 	return e->code;
@@ -509,6 +626,8 @@ pkid_config_set(struct pkid_config *c, const char *assign,
 	*key++ = '\0';
 	if (strncmp(tmp, "profile.", 8) == 0) {
 		snprintf(section, sizeof(section), "profile %s", tmp + 8);
+	} else if (strncmp(tmp, "est.", 4) == 0) {
+		snprintf(section, sizeof(section), "est %s", tmp + 4);
 	} else {
 		if ((dot = strchr(tmp, '.')) != NULL)
 			return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
@@ -627,8 +746,12 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	    "max_body = %lld\ntls_names = %s\nclient_ca = %s\n", c->listen,
 	    c->http, c->workers, c->max_conns, c->rate_per_min,
 	    (long long)c->max_body, c->tls_names, c->client_ca));
+	PKID_TRY(pkid_buf_printf(b, e, "\n[scep]\nchallenge = %s\n"
+	    "profile = %s\ncompat = %s\n", c->scep_challenge,
+	    c->scep_profile, c->scep_compat ? "on" : "off"));
 	for (i = 0; i < c->n_profiles; i++)
 		PKID_TRY(write_profile(b, &c->profiles[i], e));
+	PKID_TRY(pkid_cfg_est_write(c, b, e));
 	rc = PKID_OK;
 out:
 	if (rc != PKID_OK)

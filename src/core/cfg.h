@@ -3,7 +3,9 @@
  *
  * [ca]         name, digest, crl_next_update, ...
  * [server]     listen, http, workers, max_conns, rate_per_min, ...
+ * [scep]       challenge, profile, compat
  * [profile N]  lifetime, key_usage, ext_key_usage, key_types, ...
+ * [est], [est LABEL]  profile, auth, channel_binding, client_ca, ...
  *
  * Unknown sections and keys are errors naming file:line.
  */
@@ -68,6 +70,32 @@ struct pkid_profile {
 	int64_t backdate;	/* notBefore this far in the past, seconds */
 };
 
+/* How an EST label authenticates clients (RFC 7030 3.2.3, 3.3.2). */
+enum pkid_est_auth {
+	PKID_EST_AUTH_BASIC_OR_CERT,	/* HTTP Basic or a client cert */
+	PKID_EST_AUTH_BASIC,		/* HTTP Basic only */
+	PKID_EST_AUTH_CERT,		/* TLS client certificate only */
+	PKID_EST_AUTH_BASIC_AND_CERT,	/* both */
+};
+
+/* TLS channel binding in the CSR's challengePassword (RFC 7030 3.5). */
+enum pkid_cb_mode {
+	PKID_CB_OFF,		/* not checked */
+	PKID_CB_OPTIONAL,	/* checked when the CSR carries one */
+	PKID_CB_REQUIRED,	/* every CSR must carry it */
+};
+
+/* An EST label: [est] (name "") or [est LABEL]. */
+struct pkid_est_label {
+	char name[64];		/* label in /.well-known/est/<label>/ */
+	char profile[64];	/* profile certificates are issued under */
+	enum pkid_est_auth auth; /* accepted client authentication */
+	enum pkid_cb_mode channel_binding; /* proof-of-possession linking */
+	char client_ca[1024];	/* PEM of extra trusted client cert issuers
+				 * (e.g. a manufacturer CA), "" for none */
+	int allow_subject_change; /* 1: reenroll may change subject/SAN */
+};
+
 /* The whole configuration. */
 struct pkid_config {
 	char path[1024];	/* file it was read from, for messages */
@@ -84,9 +112,16 @@ struct pkid_config {
 	int64_t max_body;	/* request body limit, bytes */
 	char tls_names[512];	/* extra names for the server certificate */
 	char client_ca[1024];	/* PEM file of issuers for client certs */
+	/* [scep] */
+	char scep_challenge[128]; /* static challenge password, "" = none */
+	char scep_profile[64];	/* profile SCEP enrolls under by default */
+	int scep_compat;	/* 1: also accept DES3 and SHA-1 (old clients) */
 	/* [profile ...] */
 	int n_profiles;		/* entries used in profiles */
 	struct pkid_profile profiles[PKID_MAX_PROFILES];
+	/* [est] and [est LABEL] */
+	int n_est;		/* entries used in est; est[0] is [est] */
+	struct pkid_est_label est[PKID_MAX_EST_LABELS];
 };
 
 /* Fill c with defaults, including the device and server profiles. */
@@ -109,6 +144,9 @@ enum pkid_code pkid_config_set(struct pkid_config *c, const char *assign,
 /* Serialise as INI text (the file pkictl ca init writes). */
 enum pkid_code pkid_config_write(const struct pkid_config *c,
     struct pkid_buf *out, struct pkid_err *e);
+/* EST label by name ("" is [est]), NULL when none. Borrowed. */
+const struct pkid_est_label *pkid_config_est_label(
+    const struct pkid_config *c, const char *name);
 /* Profile by name, NULL when none. Borrowed pointer into c. */
 const struct pkid_profile *pkid_config_profile(const struct pkid_config *c,
     const char *name);

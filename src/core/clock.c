@@ -46,6 +46,18 @@ pkid_mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Days in month mo (1-12) of year y, Gregorian. */
+static int
+days_in_month(int y, int mo)
+{
+	static const int dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+
+	if (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dim[mo - 1];
+}
+
 enum pkid_code
 pkid_time_parse(const char *s, time_t *out, struct pkid_err *e)
 {
@@ -67,6 +79,10 @@ pkid_time_parse(const char *s, time_t *out, struct pkid_err *e)
 	if (y < 1950 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
 	    h > 23 || mi > 59 || sec > 60)
 		return PKID_ERR(e, PKID_E_BAD_TIME, "'%s' is out of range", s);
+	/* timegm() would quietly turn 2030-02-30 into March 2. */
+	if (d > days_in_month(y, mo))
+		return PKID_ERR(e, PKID_E_BAD_TIME,
+		    "'%s' is not a calendar date", s);
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;

@@ -52,4 +52,46 @@
 /* Milliseconds SQLite waits on a lock before store-busy. */
 #define PKID_STORE_BUSY_MS 5000
 
+/* Most EST labels ([est LABEL] sections) in one configuration. */
+#define PKID_MAX_EST_LABELS 32
+/* Longest EST HTTP Basic user name and password accepted. */
+#define PKID_MAX_EST_USER 64
+#define PKID_MAX_EST_PASSWORD 256
+/* Recently verified EST passwords kept so each enrollment does not pay
+ * the KDF again, and how long an entry lives, seconds. */
+#define PKID_EST_AUTH_CACHE 256
+#define PKID_EST_AUTH_CACHE_TTL_S 300
+/* Retry-After of an EST enrollment that waits for approval, seconds. */
+#define PKID_EST_RETRY_AFTER_S 60
+/* Longest stored password hash text (user table). */
+#define PKID_MAX_PASSWORD_HASH 256
+
+/* Largest SCEP pkiMessage (DER), POST body or decoded GET message. */
+#define PKID_MAX_SCEP_MESSAGE (64 * 1024)
+/* Longest SCEP transactionID (RFC 8894 3.2.1.1; clients send 32-64). */
+#define PKID_SCEP_MAX_TID 128
+/* Longest SCEP sender/recipient nonce (RFC 8894 3.2.1.5: 16 bytes). */
+#define PKID_SCEP_MAX_NONCE 32
+/* Longest challenge password accepted (PKCS#9: 255 characters). */
+#define PKID_SCEP_MAX_CHALLENGE 255
+/* Clock skew allowed on a SCEP signingTime before badTime, seconds. */
+#define PKID_SCEP_MAX_SKEW_S (2 * 86400)
+
+/* pkictl diagnose: default and largest per-step network timeout, seconds. */
+#define PKID_DIAG_TIMEOUT_S 10
+#define PKID_DIAG_MAX_TIMEOUT_S 300
+/* Longest URL pkictl diagnose accepts. */
+#define PKID_DIAG_MAX_URL 2048
+/* Most AIA caIssuers fetches one diagnosis does (one per missing level). */
+#define PKID_AIA_MAX_FETCHES 4
+/* Largest AIA caIssuers response (a DER certificate or a PKCS#7 bundle). */
+#define PKID_AIA_MAX_SIZE (256 * 1024)
+/* Time budget of one AIA fetch, seconds. */
+#define PKID_AIA_TIMEOUT_S 5
+/* Signature results the verifier cache keeps (about 80 bytes each). */
+#define PKID_VCACHE_SIG_ENTRIES 8192
+/* Parsed certificates the verifier cache keeps, and the largest cached. */
+#define PKID_VCACHE_CERT_ENTRIES 1024
+#define PKID_VCACHE_CERT_MAX_DER (16 * 1024)
+
 #endif

@@ -52,7 +52,10 @@ const char *pkid_http_req_header(const struct pkid_http_req *r,
  * TLS channel binding of the request's connection: tls-unique for TLS 1.2
  * (RFC 5929), tls-exporter for TLS 1.3 (RFC 9266, 32 bytes). type receives
  * "tls-unique" or "tls-exporter". PKID_E_PROTO... on plain HTTP.
+ * *outlen is the size of out on entry (PKID_HTTP_CB_MAX is enough) and
+ * the length of the binding on return. Errors: no-channel-binding.
  */
+#define PKID_HTTP_CB_MAX 64
 enum pkid_code pkid_http_req_channel_binding(const struct pkid_http_req *r,
     uint8_t *out, size_t *outlen, const char **type, struct pkid_err *e);
 
@@ -78,17 +81,36 @@ void pkid_http_resp_free(struct pkid_http_resp *r);
 void pkid_http_resp_header(struct pkid_http_resp *r, const char *name,
     const char *value);
 /*
+ * Replace the body with a copy of n bytes at p and set the Content-Type
+ * (unchanged when content_type is NULL). Errors: too-large, out-of-memory.
+ */
+enum pkid_code pkid_http_resp_body(struct pkid_http_resp *r,
+    const char *content_type, const void *p, size_t n, struct pkid_err *e);
+/*
  * Turn an error into a response: status, text/plain body
  * "error: <code>: <message>\nfix: <remedy>\n", resp->code set.
  */
 void pkid_http_resp_error(struct pkid_http_resp *r, int status,
     const struct pkid_err *e);
 
-/* A handler runs on a worker thread; it must be thread-safe. */
+/* "GET", "POST", "HEAD" or "OTHER"; static text. */
+const char *pkid_http_method_name(enum pkid_http_method m);
+
+/*
+ * A handler runs on a worker thread; it must be thread-safe. A HEAD
+ * request reaches a route that lists GET but not HEAD as a GET; the
+ * server sends the headers and drops the body.
+ */
 typedef void (*pkid_http_handler)(void *ctx, const struct pkid_http_req *req,
     struct pkid_http_resp *resp);
 
-/* Routes: the longest matching prefix wins; exact routes match only. */
+/*
+ * Routes: the longest matching prefix wins; exact routes match only their
+ * path. A prefix matches whole segments: "/scep" matches "/scep" and
+ * "/scep/x" but not "/scepx"; a prefix ending in '/' matches below it.
+ * methods is a mask of enum pkid_http_method; fn(ctx, ...) is called.
+ * The router is read-only once the server runs.
+ */
 struct pkid_router;
 struct pkid_router *pkid_router_new(void);
 void pkid_router_free(struct pkid_router *r);
@@ -104,9 +126,12 @@ struct pkid_server_opts {
 	const char *listen;	/* TLS "ADDR:PORT", NULL/"off" = none */
 	const char *http;	/* plain HTTP "ADDR:PORT", NULL/"off" = none */
 	int workers;		/* threads, 0 = number of cores */
-	int max_conns;		/* open connections over all workers */
-	int rate_per_min;	/* requests per client address per minute */
-	size_t max_body;	/* request body limit, bytes (413 past it) */
+	int max_conns;		/* open connections over all workers,
+				 * 0 = PKID_DEFAULT_MAX_CONNS, < 0 = no cap */
+	int rate_per_min;	/* requests per client address per minute,
+				 * 0 = PKID_DEFAULT_RATE_PER_MIN, < 0 = off */
+	size_t max_body;	/* request body limit, bytes (413 past it),
+				 * 0 = PKID_MAX_HTTP_BODY */
 	const char *cert_file;	/* server certificate chain PEM (leaf first) */
 	const char *key_file;	/* server private key PEM */
 	const char *client_ca;	/* PEM of issuers trusted for client certs,

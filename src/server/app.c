@@ -11,6 +11,8 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "est/est.h"
+#include "scep/scep.h"
 
 enum pkid_code
 pkid_app_init(struct pkid_app *app, struct pkid_ca *ca, struct pkid_err *e)
@@ -29,6 +31,10 @@ pkid_app_free(struct pkid_app *app)
 	if (app == NULL)
 		return;
 	pthread_mutex_destroy(&app->crl_mu);
+	pkid_est_free(app->est);
+	app->est = NULL;
+	pkid_scep_free(app->scep);
+	app->scep = NULL;
 	OPENSSL_free(app->crl_der);
 	app->crl_der = NULL;
 }
@@ -125,6 +131,14 @@ pkid_app_routes(struct pkid_app *app, struct pkid_router *r,
 
 	if ((rc = pkid_router_add(r, "/healthz", 0, PKID_HTTP_GET |
 	    PKID_HTTP_HEAD, healthz, app, e)) != PKID_OK)
+		return rc;
+	if (app->est == NULL && (app->est = pkid_est_new(app->ca, e)) == NULL)
+		return e->code;
+	if ((rc = pkid_est_routes(app->est, r, e)) != PKID_OK)
+		return rc;
+	if ((app->scep == NULL && (rc = pkid_scep_new(app->ca, &app->scep,
+	    e)) != PKID_OK) || (rc = pkid_scep_routes(app->scep, r, e)) !=
+	    PKID_OK)
 		return rc;
 	return pkid_router_add(r, "/crl/", 1, PKID_HTTP_GET | PKID_HTTP_HEAD,
 	    crl_handler, app, e);

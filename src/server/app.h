@@ -13,6 +13,9 @@
 #include "ca/ca.h"
 #include "http/http.h"
 
+struct pkid_est;
+struct pkid_scep;
+
 /* State the handlers share. Handlers run on several worker threads. */
 struct pkid_app {
 	struct pkid_ca *ca;		/* the CA (thread-safe to issue) */
@@ -22,12 +25,15 @@ struct pkid_app {
 	int64_t crl_made;		/* when it was made */
 	int64_t crl_revoked;		/* revocations it covers */
 	int64_t started;		/* process start time */
+	struct pkid_est *est;		/* EST server state (est/est.h) */
+	struct pkid_scep *scep;		/* SCEP server state (scep/scep.h) */
 };
 
 enum pkid_code pkid_app_init(struct pkid_app *app, struct pkid_ca *ca,
     struct pkid_err *e);
 void pkid_app_free(struct pkid_app *app);
-/* Register /healthz and /crl/<name>.crl on r. */
+/* Register /healthz, /crl/<name>.crl, /.well-known/est/, /scep and
+ * /cgi-bin/pkiclient.exe on r. */
 enum pkid_code pkid_app_routes(struct pkid_app *app, struct pkid_router *r,
     struct pkid_err *e);
 

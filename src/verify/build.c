@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 
 #include "verify/internal.h"
+#include "verify/vcache.h"
 
 /* Why a partial path stopped. */
 enum dead_kind {
@@ -24,15 +25,14 @@ enum dead_kind {
 };
 
 /*
- * Signature check with a per-run memo keyed by (child, parent). A bounded
- * process-wide cache keyed by (issuer key digest, certificate digest) can
- * sit behind this one function later without touching the callers.
+ * Signature check with a per-run memo keyed by (child, parent), backed by
+ * the context's shared cache keyed by (issuer key digest, certificate
+ * digest) when one is set (vcache.c).
  */
 int
 vsig_ok(struct vrun *r, size_t child, size_t parent)
 {
 	unsigned char *m = &r->memo[child * r->npool + parent];
-	EVP_PKEY *k;
 
 	if (*m != 0)
 		return *m == 1;
@@ -41,9 +41,8 @@ vsig_ok(struct vrun *r, size_t child, size_t parent)
 		return 0;
 	}
 	r->sig_checks++;
-	k = X509_get0_pubkey(r->pool[parent].x);
-	*m = (k != NULL && X509_verify(r->pool[child].x, k) == 1) ? 1 : 2;
-	ERR_clear_error();
+	*m = pkid_vcache_sig_ok(r->c->cache, r->pool[child].x,
+	    r->pool[parent].x) ? 1 : 2;
 	return *m == 1;
 }
 

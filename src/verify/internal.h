@@ -26,6 +26,7 @@ struct pkid_verify_ctx {
 	const struct pkid_psl *psl;	/* borrowed or own_psl */
 	struct pkid_psl *own_psl;	/* loaded on first need */
 	int psl_tried;			/* own_psl load attempted */
+	struct pkid_vcache *cache;	/* borrowed shared cache, or NULL */
 };
 
 /* One certificate of the search pool. */

@@ -504,6 +504,26 @@ PEM_WRITER(pkid_x509_crl_pem, X509_CRL, PEM_write_bio_X509_CRL(bio, x))
 PEM_WRITER(pkid_x509_key_pem, EVP_PKEY,
     PEM_write_bio_PrivateKey(bio, x, NULL, NULL, 0, NULL, NULL))
 
+enum pkid_code
+pkid_x509_redecode(X509 **x, struct pkid_err *e)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	X509 *y;
+	int len = i2d_X509(*x, &der);
+
+	if (len <= 0)
+		return PKID_ERR(e, PKID_E_CRYPTO, "encoding the certificate");
+	p = der;
+	y = d2i_X509(NULL, &p, len);
+	OPENSSL_free(der);
+	if (y == NULL)
+		return PKID_ERR(e, PKID_E_CRYPTO, "decoding the certificate");
+	X509_free(*x);
+	*x = y;
+	return PKID_OK;
+}
+
 void
 pkid_x509_fingerprint(X509 *x, char out[65])
 {

@@ -77,6 +77,12 @@ enum pkid_code pkid_x509_crl_pem(X509_CRL *crl, struct pkid_buf *out,
 enum pkid_code pkid_x509_key_pem(EVP_PKEY *k, struct pkid_buf *out,
     struct pkid_err *e);
 
+/*
+ * Replace *x by a copy decoded from its own DER, so every cached field
+ * (the public key included) is populated. Costly in OpenSSL 3.0.
+ */
+enum pkid_code pkid_x509_redecode(X509 **x, struct pkid_err *e);
+
 /* SHA-256 fingerprint as lower-case hex (65 bytes). */
 void pkid_x509_fingerprint(X509 *x, char out[65]);
 /* Subject (or issuer) one-line text, RFC 2253 order "CN=..,O=..". */

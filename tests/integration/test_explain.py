@@ -25,3 +25,18 @@ def test_explain_list_json_complete():
 def test_explain_unknown():
     cp = pkictl("explain", "no-such-code")
     assert cp.returncode == 2 and "unknown-code" in cp.stderr
+
+
+def test_error_docs_current():
+    """docs/errors/ has one page per code, matching the catalogue."""
+    from conftest import ROOT, binary, run
+    cp = run(["/usr/bin/python3", str(ROOT / "tools/gen-error-docs.py"),
+              binary("pkictl"), "--check"])
+    assert cp.returncode == 0, cp.stdout
+
+
+def test_checksrc_clean():
+    """No banned function in src/ or bench/ (tools/checksrc.sh)."""
+    from conftest import ROOT, run
+    cp = run(["sh", str(ROOT / "tools/checksrc.sh")])
+    assert cp.returncode == 0, cp.stdout

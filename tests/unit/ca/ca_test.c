@@ -16,6 +16,7 @@
 #include "ca/build.h"
 #include "ca/ca.h"
 #include "ca/policy.h"
+#include "x509/load.h"
 
 static char dir[256];
 
@@ -99,6 +100,11 @@ test_issue_and_reopen(void **state)
 	assert_int_equal(strlen(res.serial), 32);
 	assert_int_equal(X509_verify(res.cert, X509_get0_pubkey(ca->issuing)),
 	    1);
+	/* The key was copied as bytes; a decoded copy has it. */
+	assert_null(X509_get0_pubkey(res.cert));
+	assert_int_equal(pkid_x509_redecode(&res.cert, &e), PKID_OK);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(res.cert),
+	    X509_REQ_get0_pubkey(csr)), 1);
 	assert_int_equal(pkid_ca_cert_by_serial(ca, res.serial, &again, &e),
 	    PKID_OK);
 	assert_int_equal(X509_cmp(again, res.cert), 0);

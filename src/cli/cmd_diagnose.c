@@ -1,0 +1,233 @@
+/*
+ * cmd_diagnose.c - pkictl diagnose: walk the way a TLS client goes (DNS,
+ * TCP, TLS with SNI, the presented chain, per-algorithm certificates, the
+ * clock) and say what is broken, with the facts and the fix.
+ *
+ *   pkictl diagnose https://HOST[:PORT] [--sni NAME] [--trust FILE|DIR]...
+ *       [--timeout S] [--json]
+ *
+ * Exit 0 when nothing is wrong, 1 with findings, 2 on a usage error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "cli/trust_load.h"
+#include "core/clock.h"
+#include "diag/diag.h"
+
+#define DIAG_USAGE "pkictl diagnose https://HOST[:PORT] [--sni NAME] " \
+	"[--trust FILE|DIR]... [--timeout S] [--json]"
+/* Most --trust options. */
+#define MAX_TRUST 32
+
+/* The parsed command line. */
+struct dargs {
+	const char *trust[MAX_TRUST];	/* --trust values */
+	size_t ntrust;			/* how many */
+	int json;			/* --json */
+	struct pkid_diag_opts o;	/* what to diagnose */
+};
+
+static int
+parse_args(int argc, char **argv, struct dargs *a)
+{
+	static const struct option lopts[] = {
+		{ "sni", required_argument, NULL, 's' },
+		{ "trust", required_argument, NULL, 't' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pkid_err e;
+	int64_t v;
+	int ch;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			a->o.sni = optarg;
+			break;
+		case 't':
+			if (a->ntrust >= MAX_TRUST)
+				return pkictl_usage_err(DIAG_USAGE, "more "
+				    "than %d --trust options", MAX_TRUST);
+			a->trust[a->ntrust++] = optarg;
+			break;
+		case 'T':
+			pkid_err_clear(&e);
+			if (pkid_parse_int(optarg, 1, PKID_DIAG_MAX_TIMEOUT_S,
+			    &v, &e) != PKID_OK)
+				return pkictl_usage_err(DIAG_USAGE, "--timeout "
+				    "takes seconds, 1 to %d",
+				    PKID_DIAG_MAX_TIMEOUT_S);
+			a->o.timeout_s = (int)v;
+			break;
+		case 'j':
+			a->json = 1;
+			break;
+		default:
+			return pkictl_usage_err(DIAG_USAGE, "unknown option "
+			    "or missing value: %s", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return pkictl_usage_err(DIAG_USAGE, "give exactly one URL");
+	a->o.url = argv[optind];
+	return 0;
+}
+
+static json_t *
+cert_json(const struct pkid_diag_cert *c, size_t depth)
+{
+	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+	    "s:s}", "depth", (int)depth, "subject", c->subject, "issuer",
+	    c->issuer, "not_before", c->not_before, "not_after", c->not_after,
+	    "key", c->key, "signature", c->sig_alg, "ski", c->ski, "aki",
+	    c->aki, "aia", c->aia, "sha256", c->sha256);
+}
+
+static json_t *
+chains_json(const struct pkid_diag_result *r)
+{
+	const struct pkid_diag_chain *c;
+	json_t *arr = json_array(), *certs, *o;
+	size_t k;
+	int i;
+
+	for (i = 0; arr != NULL && i < PKID_DIAG_NOFFERS; i++) {
+		c = &r->chains[i];
+		if (!c->tried)
+			continue;
+		certs = json_array();
+		for (k = 0; certs != NULL && k < c->n; k++)
+			json_array_append_new(certs, cert_json(&c->certs[k],
+			    k));
+		o = json_pack("{s:s, s:b, s:s, s:s, s:s, s:b, s:s, s:o}",
+		    "offer", pkid_diag_offer_name(i), "present", c->present,
+		    "failure", c->failure, "version", c->version, "cipher",
+		    c->cipher, "valid", c->valid, "code", c->present ?
+		    pkid_err_id(c->code) : "", "certs", certs);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static void
+print_json(const struct pkid_diag_result *r, const char *url)
+{
+	json_t *st = json_array(), *f = json_array(), *n = json_array(), *o;
+	const struct pkid_diag_finding *x;
+	size_t i;
+
+	for (i = 0; st != NULL && i < r->nsteps; i++)
+		json_array_append_new(st, json_pack("{s:s, s:b, s:s}", "step",
+		    pkid_diag_step_name(r->steps[i].step), "ok",
+		    r->steps[i].ok, "text", r->steps[i].text));
+	for (i = 0; f != NULL && i < r->nfindings; i++) {
+		x = &r->findings[i];
+		o = pkictl_finding_json(x->code, x->message, x->remedy,
+		    x->depth, x->subject);
+		if (o != NULL)
+			json_object_set_new(o, "step", json_string(
+			    pkid_diag_step_name(x->step)));
+		json_array_append_new(f, o);
+	}
+	for (i = 0; n != NULL && i < r->nnotes; i++)
+		json_array_append_new(n, json_string(r->notes[i]));
+	pkictl_json_out(json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:b, s:s, "
+	    "s:o, s:o, s:o, s:o}", "url", url, "host", r->host, "port",
+	    r->port, "name", r->name, "name_is_ip", r->name_is_ip, "address",
+	    r->addr, "ok", r->nfindings == 0, "code", pkid_err_id(r->code),
+	    "steps", st, "chains", chains_json(r), "findings", f, "notes",
+	    n));
+}
+
+static void
+print_chain(const struct pkid_diag_chain *c)
+{
+	const struct pkid_diag_cert *x;
+	size_t k;
+
+	printf("chain: the server sent %zu certificate%s\n", c->n,
+	    c->n == 1 ? "" : "s");
+	for (k = 0; k < c->n; k++) {
+		x = &c->certs[k];
+		printf("  [%zu] %s\n      issuer %s\n      valid %s .. %s, "
+		    "key %s, %s\n", k, x->subject, x->issuer, x->not_before,
+		    x->not_after, x->key, x->sig_alg);
+		if (x->ski[0] != '\0' || x->aki[0] != '\0')
+			printf("      ski %s, aki %s\n", x->ski[0] ? x->ski :
+			    "-", x->aki[0] ? x->aki : "-");
+		if (x->aia[0] != '\0')
+			printf("      caIssuers %s\n", x->aia);
+	}
+}
+
+static void
+print_text(const struct pkid_diag_result *r)
+{
+	const struct pkid_diag_finding *x;
+	size_t i;
+	int chain_shown = 0;
+
+	for (i = 0; i < r->nsteps; i++) {
+		if (r->steps[i].step == PKID_DIAG_CHAIN && !chain_shown) {
+			print_chain(&r->chains[PKID_DIAG_OFFER_DEFAULT]);
+			chain_shown = 1;
+		}
+		printf("%s: %s%s\n", pkid_diag_step_name(r->steps[i].step),
+		    r->steps[i].ok ? "" : "FAILED: ", r->steps[i].text);
+	}
+	for (i = 0; i < r->nnotes; i++)
+		printf("note: %s\n", r->notes[i]);
+	if (r->nfindings == 0)
+		printf("ok: no problem found with %s\n", r->name);
+	fflush(stdout);
+	for (i = 0; i < r->nfindings; i++) {
+		x = &r->findings[i];
+		pkictl_print_finding(stderr, x->code, x->message, x->remedy);
+	}
+	if (r->nlost > 0)
+		fprintf(stderr, "note: %zu more findings not shown\n",
+		    r->nlost);
+}
+
+int
+pkictl_cmd_diagnose(int argc, char **argv)
+{
+	struct pkid_diag_result *r = NULL;
+	STACK_OF(X509) *anchors = NULL;
+	struct pkid_err e;
+	struct dargs a;
+	int rc;
+
+	pkid_err_clear(&e);
+	if ((rc = parse_args(argc, argv, &a)) != 0)
+		return rc;
+	if (pkictl_trust_load(a.trust, a.ntrust, &anchors, &e) != PKID_OK) {
+		rc = pkictl_print_err(&e, a.json);
+		goto out;
+	}
+	a.o.trust = anchors;
+	pkid_diag_run(&a.o, &r, &e);
+	if (r == NULL) {
+		rc = pkictl_print_err(&e, a.json);
+		goto out;
+	}
+	if (a.json)
+		print_json(r, a.o.url);
+	else
+		print_text(r);
+	rc = r->nfindings == 0 ? PKICTL_EXIT_OK : PKICTL_EXIT_FAIL;
+out:
+	pkid_diag_result_free(r);
+	sk_X509_pop_free(anchors, X509_free);
+	return rc;
+}

@@ -1,0 +1,96 @@
+/*
+ * cmd_scep.c - pkictl scep challenge new: one-time SCEP challenge
+ * passwords (RFC 8894 2.3), printed once and stored only as a hash.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "ca/ca.h"
+#include "cli/cli.h"
+#include "core/clock.h"
+#include "scep/scep.h"
+
+static const char usage_scep[] =
+    "pkictl scep challenge new [--dir DIR] [--profile NAME] [--ttl 1h]\n"
+    "  prints a one-time challenge password on its last line; it is\n"
+    "  consumed by the first SCEP PKCSReq that uses it\n";
+
+struct scep_opts {
+	const char *dir;	/* --dir */
+	const char *profile;	/* --profile */
+	int64_t ttl;		/* --ttl, seconds */
+};
+
+static int
+parse_opts(int argc, char **argv, struct scep_opts *o)
+{
+	static const struct option lo[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->ttl = 3600;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->dir = optarg; break;
+		case 'p': o->profile = optarg; break;
+		case 't':
+			if (pkid_duration_parse(optarg, &o->ttl, NULL) !=
+			    PKID_OK || o->ttl <= 0)
+				return pkictl_usage_err(usage_scep, "--ttl "
+				    "takes a duration such as 1h or 30m, not "
+				    "'%s'", optarg);
+			break;
+		default:
+			return pkictl_usage_err(usage_scep, "unknown or "
+			    "incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return pkictl_usage_err(usage_scep, "unexpected '%s'",
+		    argv[optind]);
+	o->dir = pkictl_dir(o->dir);
+	return 0;
+}
+
+int
+pkictl_cmd_scep(int argc, char **argv)
+{
+	struct scep_opts o;
+	struct pkid_err e;
+	struct pkid_ca *ca = NULL;
+	char pw[64], until[32];
+	int rc;
+
+	if (argc < 3 || strcmp(argv[1], "challenge") != 0 ||
+	    strcmp(argv[2], "new") != 0)
+		return pkictl_usage_err(usage_scep, "want 'scep challenge "
+		    "new'");
+	if ((rc = parse_opts(argc - 2, argv + 2, &o)) != 0)
+		return rc;
+	pkid_err_clear(&e);
+	if (pkid_ca_open(o.dir, &ca, &e) != PKID_OK)
+		return pkictl_print_err(&e, 0);
+	if (pkid_scep_challenge_new(ca, o.profile, o.ttl, pw, sizeof(pw),
+	    &e) != PKID_OK) {
+		rc = pkictl_print_err(&e, 0);
+		goto out;
+	}
+	pkid_time_fmt(pkid_now() + (time_t)o.ttl, until, sizeof(until));
+	printf("one-time SCEP challenge for profile %s, valid until %s:\n%s\n",
+	    o.profile != NULL ? o.profile : ca->cfg.scep_profile, until, pw);
+	rc = 0;
+out:
+	OPENSSL_cleanse(pw, sizeof(pw));
+	pkid_ca_close(ca);
+	return rc;
+}

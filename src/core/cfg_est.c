@@ -1,0 +1,217 @@
+/*
+ * cfg_est.c - the [est] and [est LABEL] sections of pkid.conf.
+ *
+ * [est]                  the default label, /.well-known/est/<op>
+ * profile = device       profile certificates are issued under
+ * auth = basic-or-cert   basic | cert | basic-or-cert | basic-and-cert
+ * channel_binding = off  off | optional | required (RFC 7030 3.5)
+ * client_ca =            PEM of extra trusted client certificate issuers
+ * allow_subject_change = no   simplereenroll may change subject/SAN
+ *
+ * [est LABEL] takes the same keys for /.well-known/est/LABEL/<op>.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/cfg_int.h"
+
+/* Words of the auth key, in enum pkid_est_auth order. */
+static const char *const auth_names[] = {
+	"basic-or-cert", "basic", "cert", "basic-and-cert", NULL,
+};
+
+/* Words of the channel_binding key, in enum pkid_cb_mode order. */
+static const char *const cb_names[] = {
+	"off", "optional", "required", NULL,
+};
+
+/* RFC 7030 3.2.2 operation names: a label may not shadow one. */
+static const char *const op_names[] = {
+	"cacerts", "simpleenroll", "simplereenroll", "fullcmc",
+	"serverkeygen", "csrattrs", NULL,
+};
+
+static void
+label_defaults(struct pkid_est_label *l, const char *name)
+{
+	memset(l, 0, sizeof(*l));
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	snprintf(l->profile, sizeof(l->profile), "device");
+	l->auth = PKID_EST_AUTH_BASIC_OR_CERT;
+	l->channel_binding = PKID_CB_OFF;
+}
+
+void
+pkid_cfg_est_defaults(struct pkid_config *c)
+{
+	memset(c->est, 0, sizeof(c->est));
+	label_defaults(&c->est[0], "");
+	c->n_est = 1;
+}
+
+const struct pkid_est_label *
+pkid_config_est_label(const struct pkid_config *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->n_est; i++)
+		if (strcmp(c->est[i].name, name) == 0)
+			return &c->est[i];
+	return NULL;
+}
+
+static int
+word_index(const char *const *tab, const char *v)
+{
+	int i;
+
+	for (i = 0; tab[i] != NULL; i++)
+		if (strcmp(tab[i], v) == 0)
+			return i;
+	return -1;
+}
+
+/* A label is one URL path segment (RFC 7030 3.2.2): letters, digits, '-',
+ * '_' and '.', not an operation name. */
+static enum pkid_code
+check_label_name(const char *name, struct pkid_err *e)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n >= sizeof(((struct pkid_est_label *)0)->name))
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+		    "EST label '%s' is empty or longer than 63 characters",
+		    name);
+	for (i = 0; i < n; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+		    (ch == '.' && i > 0)))
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "EST label '%s' may hold only letters, digits, "
+			    "'-', '_' and '.'", name);
+	}
+	if (word_index(op_names, name) >= 0)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "EST label '%s' "
+		    "is an EST operation name (RFC 7030 3.2.2); pick another",
+		    name);
+	return PKID_OK;
+}
+
+static struct pkid_est_label *
+label_get_or_add(struct pkid_config *c, const char *name, struct pkid_err *e)
+{
+	int i;
+
+	if (c->n_est == 0)
+		pkid_cfg_est_defaults(c);
+	for (i = 0; i < c->n_est; i++)
+		if (strcmp(c->est[i].name, name) == 0)
+			return &c->est[i];
+	if (check_label_name(name, e) != PKID_OK)
+		return NULL;
+	if (c->n_est >= PKID_MAX_EST_LABELS) {
+		PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "more than %d EST labels",
+		    PKID_MAX_EST_LABELS - 1);
+		return NULL;
+	}
+	label_defaults(&c->est[c->n_est], name);
+	return &c->est[c->n_est++];
+}
+
+static enum pkid_code
+set_word(const char *const *tab, const char *k, const char *v, int *out,
+    struct pkid_err *e)
+{
+	int i = word_index(tab, v);
+
+	if (i < 0)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "%s is one of "
+		    "%s, %s, %s%s%s, not '%s'", k, tab[0], tab[1], tab[2],
+		    tab[3] != NULL ? ", " : "", tab[3] != NULL ? tab[3] : "",
+		    v);
+	*out = i;
+	return PKID_OK;
+}
+
+static enum pkid_code
+label_set(struct pkid_est_label *l, const char *k, const char *v,
+    struct pkid_err *e)
+{
+	int n;
+	enum pkid_code rc;
+
+	if (strcmp(k, "profile") == 0) {
+		if (v[0] == '\0' || strlen(v) >= sizeof(l->profile))
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "profile name '%s' is empty or too long", v);
+		snprintf(l->profile, sizeof(l->profile), "%s", v);
+		return PKID_OK;
+	}
+	if (strcmp(k, "auth") == 0) {
+		if ((rc = set_word(auth_names, k, v, &n, e)) == PKID_OK)
+			l->auth = (enum pkid_est_auth)n;
+		return rc;
+	}
+	if (strcmp(k, "channel_binding") == 0) {
+		if ((rc = set_word(cb_names, k, v, &n, e)) == PKID_OK)
+			l->channel_binding = (enum pkid_cb_mode)n;
+		return rc;
+	}
+	if (strcmp(k, "client_ca") == 0) {
+		if (strlen(v) >= sizeof(l->client_ca))
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "client_ca path too long");
+		snprintf(l->client_ca, sizeof(l->client_ca), "%s", v);
+		return PKID_OK;
+	}
+	if (strcmp(k, "allow_subject_change") == 0) {
+		if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
+			l->allow_subject_change = 1;
+		else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
+			l->allow_subject_change = 0;
+		else
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "allow_subject_change is yes or no, not '%s'", v);
+		return PKID_OK;
+	}
+	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY, "unknown key '%s' in "
+	    "[est%s%s] (known: profile, auth, channel_binding, client_ca, "
+	    "allow_subject_change)", k, l->name[0] ? " " : "", l->name);
+}
+
+enum pkid_code
+pkid_cfg_est_set(struct pkid_config *c, const char *section, const char *k,
+    const char *v, struct pkid_err *e)
+{
+	struct pkid_est_label *l;
+
+	if (strcmp(section, "est") == 0)
+		l = label_get_or_add(c, "", e);
+	else
+		l = label_get_or_add(c, section + 4, e);
+	if (l == NULL)
+		return e->code;
+	return label_set(l, k, v, e);
+}
+
+enum pkid_code
+pkid_cfg_est_write(const struct pkid_config *c, struct pkid_buf *b,
+    struct pkid_err *e)
+{
+	const struct pkid_est_label *l;
+	int i;
+	enum pkid_code rc = PKID_OK;
+
+	for (i = 0; rc == PKID_OK && i < c->n_est; i++) {
+		l = &c->est[i];
+		rc = pkid_buf_printf(b, e, "\n[est%s%s]\nprofile = %s\n"
+		    "auth = %s\nchannel_binding = %s\nclient_ca = %s\n"
+		    "allow_subject_change = %s\n", l->name[0] ? " " : "",
+		    l->name, l->profile, auth_names[l->auth],
+		    cb_names[l->channel_binding], l->client_ca,
+		    l->allow_subject_change ? "yes" : "no");
+	}
+	return rc;
+}

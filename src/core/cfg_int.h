@@ -1,0 +1,20 @@
+/*
+ * cfg_int.h - pieces of the configuration parser split out of cfg.c by
+ * section; private to src/core/cfg*.c.
+ */
+#ifndef PKID_CORE_CFG_INT_H
+#define PKID_CORE_CFG_INT_H
+
+#include "core/cfg.h"
+
+/* [est] defaults: the default label issues under "device", Basic or a
+ * client certificate, no channel binding. */
+void pkid_cfg_est_defaults(struct pkid_config *c);
+/* One key of [est] or [est LABEL] (section is "est" or "est LABEL"). */
+enum pkid_code pkid_cfg_est_set(struct pkid_config *c, const char *section,
+    const char *k, const char *v, struct pkid_err *e);
+/* Append the [est] sections as INI text. */
+enum pkid_code pkid_cfg_est_write(const struct pkid_config *c,
+    struct pkid_buf *b, struct pkid_err *e);
+
+#endif

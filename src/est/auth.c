@@ -1,0 +1,341 @@
+/*
+ * auth.c - who an EST client is: HTTP Basic against password hashes in
+ * the store (with a small cache of recently verified credentials), or a
+ * TLS client certificate verified here, with X509_verify_cert, to this
+ * CA or a label's client_ca (the server's own handshake check is not
+ * trusted for this: its store holds every label's issuers).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "core/clock.h"
+#include "est/est_int.h"
+#include "est/msg.h"
+#include "est/passwd.h"
+#include "verify/verify.h"
+#include "x509/load.h"
+
+void
+pkid_est_creds_init(struct est_cred_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->mu, NULL);
+	c->off = RAND_priv_bytes(c->key, sizeof(c->key)) != 1;
+}
+
+void
+pkid_est_creds_free(struct est_cred_cache *c)
+{
+	pthread_mutex_destroy(&c->mu);
+	OPENSSL_cleanse(c, sizeof(*c));
+}
+
+/* HMAC(key, user NUL password NUL stored): a changed hash in the store
+ * (a new password) never matches an old entry. */
+static int
+cred_mac(const struct est_cred_cache *c, const char *user, const char *pw,
+    const char *stored, uint8_t mac[32])
+{
+	uint8_t msg[PKID_MAX_EST_USER + PKID_MAX_EST_PASSWORD +
+	    PKID_MAX_PASSWORD_HASH + 3];
+	size_t nu = strlen(user), np = strlen(pw), ns = strlen(stored);
+	unsigned int mlen = 0;
+	int ok;
+
+	if (nu > PKID_MAX_EST_USER || np > PKID_MAX_EST_PASSWORD ||
+	    ns > PKID_MAX_PASSWORD_HASH)
+		return 0;
+	memcpy(msg, user, nu + 1);
+	memcpy(msg + nu + 1, pw, np + 1);
+	memcpy(msg + nu + np + 2, stored, ns + 1);
+	ok = HMAC(EVP_sha256(), c->key, sizeof(c->key), msg, nu + np + ns + 3,
+	    mac, &mlen) != NULL && mlen == 32;
+	OPENSSL_cleanse(msg, sizeof(msg));
+	return ok;
+}
+
+static int
+cache_hit(struct est_cred_cache *c, const char *user, const uint8_t *mac)
+{
+	int64_t now = (int64_t)pkid_now();
+	size_t i;
+	int hit = 0;
+
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < PKID_EST_AUTH_CACHE && !hit; i++)
+		hit = c->ent[i].until > now &&
+		    strcmp(c->ent[i].user, user) == 0 &&
+		    CRYPTO_memcmp(c->ent[i].mac, mac, 32) == 0;
+	pthread_mutex_unlock(&c->mu);
+	return hit;
+}
+
+static void
+cache_put(struct est_cred_cache *c, const char *user, const uint8_t *mac)
+{
+	struct est_cred *slot = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < PKID_EST_AUTH_CACHE && slot == NULL; i++)
+		if (strcmp(c->ent[i].user, user) == 0)
+			slot = &c->ent[i];
+	if (slot == NULL) {
+		/* Round robin: the oldest insertion goes first. */
+		slot = &c->ent[c->next];
+		c->next = (c->next + 1) % PKID_EST_AUTH_CACHE;
+	}
+	snprintf(slot->user, sizeof(slot->user), "%s", user);
+	memcpy(slot->mac, mac, 32);
+	slot->until = (int64_t)pkid_now() + PKID_EST_AUTH_CACHE_TTL_S;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* HTTP Basic (RFC 7617) against the store. Unknown users fail at once:
+ * running the KDF for them would hand out a CPU amplifier. */
+static enum pkid_code
+check_basic(struct pkid_est *est, const char *authz, struct est_peer *peer,
+    struct pkid_err *e)
+{
+	char user[PKID_MAX_EST_USER + 1], pw[PKID_MAX_EST_PASSWORD + 1];
+	char stored[PKID_MAX_PASSWORD_HASH + 1];
+	uint8_t mac[32];
+	int have_mac = 0;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	user[0] = pw[0] = '\0';
+	PKID_CHECK(pkid_est_basic_parse(authz, user, sizeof(user), pw,
+	    sizeof(pw)) == 0, PKID_E_AUTH_FAILED, "the Authorization header "
+	    "is not HTTP Basic user:password in base64 (RFC 7617) within "
+	    "%d/%d bytes", PKID_MAX_EST_USER, PKID_MAX_EST_PASSWORD);
+	rc = pkid_store_user_get(est->ca->store, user, stored, sizeof(stored),
+	    e);
+	if (rc == PKID_E_NOT_FOUND) {
+		pkid_err_clear(e);
+		PKID_CHECK(0, PKID_E_AUTH_FAILED, "user '%s' is unknown or "
+		    "the password is wrong", user);
+	}
+	PKID_TRY(rc);
+	rc = PKID_E_INTERNAL;
+	if (!est->creds.off)
+		have_mac = cred_mac(&est->creds, user, pw, stored, mac);
+	if (!have_mac || !cache_hit(&est->creds, user, mac)) {
+		if (pkid_passwd_verify(pw, stored, e) != PKID_OK) {
+			pkid_err_clear(e);
+			PKID_CHECK(0, PKID_E_AUTH_FAILED, "user '%s' is "
+			    "unknown or the password is wrong", user);
+		}
+		if (have_mac)
+			cache_put(&est->creds, user, mac);
+	}
+	snprintf(peer->who, sizeof(peer->who), "est:user:%s", user);
+	rc = PKID_OK;
+out:
+	OPENSSL_cleanse(pw, sizeof(pw));
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return rc;
+}
+
+/* X509_verify_cert at pkid's clock, for TLS client use. */
+static enum pkid_code
+verify_chain(X509_STORE *st, STACK_OF(X509) *untrusted, X509 *leaf,
+    const char *what, struct pkid_err *e)
+{
+	X509_STORE_CTX *ctx = NULL;
+	char subj[256];
+	int err;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	pkid_x509_name_text(X509_get_subject_name(leaf), subj, sizeof(subj));
+	PKID_OSSL_PTR(ctx = X509_STORE_CTX_new(), PKID_E_NOMEM, "no memory");
+	PKID_OSSL(X509_STORE_CTX_init(ctx, st, leaf, untrusted),
+	    PKID_E_CRYPTO, "starting the client certificate check");
+	X509_STORE_CTX_set_time(ctx, 0, pkid_now());
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+	X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx),
+	    PKID_MAX_CHAIN_DEPTH);
+	if (X509_verify_cert(ctx) != 1) {
+		err = X509_STORE_CTX_get_error(ctx);
+		rc = PKID_ERR(e, pkid_verify_map_x509_err(err), "client "
+		    "certificate %s does not verify to %s: %s (depth %d)",
+		    subj, what, X509_verify_cert_error_string(err),
+		    X509_STORE_CTX_get_error_depth(ctx));
+		e->depth = X509_STORE_CTX_get_error_depth(ctx);
+		goto out;
+	}
+	rc = PKID_OK;
+out:
+	X509_STORE_CTX_free(ctx);
+	return rc;
+}
+
+/* The store's view of a certificate this CA issued. */
+struct rec_state {
+	int found;		/* a record exists */
+	int revoked;		/* it is revoked */
+	char fp[65];		/* its fingerprint */
+};
+
+static enum pkid_code
+rec_cb(const struct pkid_cert_rec *r, void *arg, struct pkid_err *e)
+{
+	struct rec_state *s = arg;
+
+	(void)e;
+	s->found = 1;
+	s->revoked = r->revoked;
+	snprintf(s->fp, sizeof(s->fp), "%s",
+	    r->fingerprint != NULL ? r->fingerprint : "");
+	return PKID_OK;
+}
+
+enum pkid_code
+pkid_est_cert_verify_own(struct pkid_est *est, X509 *leaf,
+    struct pkid_err *e)
+{
+	struct rec_state st;
+	char serial[80], fp[65], subj[256];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&st, 0, sizeof(st));
+	PKID_TRY(verify_chain(est->own, est->ca->chain, leaf, "this CA", e));
+	pkid_x509_name_text(X509_get_subject_name(leaf), subj, sizeof(subj));
+	PKID_CHECK(X509_check_issued(est->ca->issuing, leaf) == X509_V_OK,
+	    PKID_E_FORBIDDEN, "client certificate %s was not issued by this "
+	    "CA's issuing certificate", subj);
+	pkid_x509_serial_hex(X509_get0_serialNumber(leaf), serial,
+	    sizeof(serial));
+	rc = pkid_store_cert_get(est->ca->store, serial, rec_cb, &st, e);
+	if (rc == PKID_E_NOT_FOUND) {
+		pkid_err_clear(e);
+		PKID_CHECK(0, PKID_E_FORBIDDEN, "client certificate %s (serial "
+		    "%s) is not in this CA's records", subj, serial);
+	}
+	PKID_TRY(rc);
+	pkid_x509_fingerprint(leaf, fp);
+	PKID_CHECK(strcmp(fp, st.fp) == 0, PKID_E_FORBIDDEN, "client "
+	    "certificate %s (serial %s) differs from the one this CA issued",
+	    subj, serial);
+	PKID_CHECK(!st.revoked, PKID_E_REVOKED, "client certificate %s "
+	    "(serial %s) is revoked", subj, serial);
+	rc = PKID_OK;
+out:
+	return rc;
+}
+
+/* This CA first; then the label's client_ca (revocation of those is not
+ * checked: no CRL is configured for them). */
+static enum pkid_code
+check_cert(struct pkid_est *est, const struct est_label *l,
+    const struct pkid_http_req *req, struct est_peer *peer,
+    struct pkid_err *e)
+{
+	char subj[160];
+	enum pkid_code rc;
+
+	pkid_x509_name_text(X509_get_subject_name(req->peer_cert), subj,
+	    sizeof(subj));
+	rc = pkid_est_cert_verify_own(est, req->peer_cert, e);
+	if (rc == PKID_OK) {
+		peer->cert_own = 1;
+	} else if (l->extra != NULL) {
+		pkid_err_clear(e);
+		rc = verify_chain(l->extra, req->peer_chain, req->peer_cert,
+		    "this CA or the label's client_ca", e);
+	}
+	if (rc == PKID_OK)
+		snprintf(peer->who, sizeof(peer->who), "est:cert:%s", subj);
+	return rc;
+}
+
+static void
+take_err(struct pkid_err *e, const struct pkid_err *from)
+{
+	if (e->code == PKID_OK)
+		*e = *from;
+}
+
+/* RFC 7030 4.2.2: the certificate being renewed authenticates. */
+static enum pkid_code
+auth_reenroll(struct pkid_est *est, const struct est_label *l,
+    const struct pkid_http_req *req, struct est_peer *peer,
+    struct pkid_err *e)
+{
+	const char *authz = pkid_http_req_header(req, "Authorization");
+	struct est_peer bp;
+	char subj[160];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_CHECK(req->peer_cert != NULL, PKID_E_AUTH_REQUIRED,
+	    "RFC 7030 4.2.2: simplereenroll authenticates with the "
+	    "certificate being renewed, and the TLS handshake carried no "
+	    "client certificate");
+	PKID_TRY(pkid_est_cert_verify_own(est, req->peer_cert, e));
+	peer->cert_own = 1;
+	pkid_x509_name_text(X509_get_subject_name(req->peer_cert), subj,
+	    sizeof(subj));
+	snprintf(peer->who, sizeof(peer->who), "est:cert:%s", subj);
+	if (l->cfg->auth == PKID_EST_AUTH_BASIC_AND_CERT) {
+		PKID_CHECK(authz != NULL, PKID_E_AUTH_REQUIRED, "this EST "
+		    "label wants HTTP Basic credentials as well");
+		PKID_TRY(check_basic(est, authz, &bp, e));
+	}
+	rc = PKID_OK;
+out:
+	return rc;
+}
+
+enum pkid_code
+pkid_est_authenticate(struct pkid_est *est, const struct est_label *l,
+    enum est_op op, const struct pkid_http_req *req, struct est_peer *peer,
+    struct pkid_err *e)
+{
+	const char *authz = pkid_http_req_header(req, "Authorization");
+	enum pkid_est_auth mode = l->cfg->auth;
+	struct pkid_err ce, be;
+	struct est_peer cp, bp;
+	int cert_ok = 0, basic_ok = 0;
+
+	memset(peer, 0, sizeof(*peer));
+	if (op == EST_SIMPLEREENROLL)
+		return auth_reenroll(est, l, req, peer, e);
+	pkid_err_clear(&ce);
+	pkid_err_clear(&be);
+	memset(&cp, 0, sizeof(cp));
+	memset(&bp, 0, sizeof(bp));
+	if (mode != PKID_EST_AUTH_BASIC && req->peer_cert != NULL)
+		cert_ok = check_cert(est, l, req, &cp, &ce) == PKID_OK;
+	if (mode != PKID_EST_AUTH_CERT && authz != NULL &&
+	    !(cert_ok && mode == PKID_EST_AUTH_BASIC_OR_CERT))
+		basic_ok = check_basic(est, authz, &bp, &be) == PKID_OK;
+	*peer = cert_ok ? cp : bp;
+	if (mode == PKID_EST_AUTH_BASIC_AND_CERT && cert_ok && basic_ok)
+		snprintf(peer->who, sizeof(peer->who), "%.180s+%.180s",
+		    bp.who, cp.who + 4);
+	if ((mode == PKID_EST_AUTH_BASIC_AND_CERT && cert_ok && basic_ok) ||
+	    (mode == PKID_EST_AUTH_BASIC_OR_CERT && (cert_ok || basic_ok)) ||
+	    (mode == PKID_EST_AUTH_BASIC && basic_ok) ||
+	    (mode == PKID_EST_AUTH_CERT && cert_ok))
+		return PKID_OK;
+	/* Report the most telling failure: a refused password, then a
+	 * refused certificate, then what is missing. */
+	if (be.code != PKID_OK)
+		take_err(e, &be);
+	else if (ce.code != PKID_OK)
+		take_err(e, &ce);
+	else if (mode == PKID_EST_AUTH_CERT || (mode ==
+	    PKID_EST_AUTH_BASIC_AND_CERT && req->peer_cert == NULL))
+		PKID_ERR(e, PKID_E_AUTH_REQUIRED, "this EST label wants a TLS "
+		    "client certificate from this CA or its client_ca");
+	else
+		PKID_ERR(e, PKID_E_AUTH_REQUIRED, "this EST label wants HTTP "
+		    "Basic credentials%s", mode == PKID_EST_AUTH_BASIC ? "" :
+		    mode == PKID_EST_AUTH_BASIC_OR_CERT ?
+		    " or a TLS client certificate" : " as well");
+	return e->code;
+}

@@ -1,0 +1,165 @@
+/*
+ * init.c - EST server state: labels resolved against profiles, trust
+ * stores for client certificates, cached cacerts and csrattrs responses;
+ * the route; the client CA file the TLS server asks with.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "est/csrattrs.h"
+#include "est/est_int.h"
+#include "est/msg.h"
+#include "x509/load.h"
+
+/* An X509_STORE with every certificate of a PEM/DER file as anchor. */
+static enum pkid_code
+store_from_file(const char *path, X509_STORE **out, struct pkid_err *e)
+{
+	STACK_OF(X509) *certs = NULL;
+	X509_STORE *st = NULL;
+	int i;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*out = NULL;
+	PKID_TRY(pkid_x509_load_certs_file(path, &certs, e));
+	PKID_OSSL_PTR(st = X509_STORE_new(), PKID_E_NOMEM, "no memory");
+	for (i = 0; i < sk_X509_num(certs); i++)
+		PKID_OSSL(X509_STORE_add_cert(st, sk_X509_value(certs, i)),
+		    PKID_E_CRYPTO, "adding %s certificate %d to a store",
+		    path, i);
+	*out = st;
+	st = NULL;
+	rc = PKID_OK;
+out:
+	X509_STORE_free(st);
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+static enum pkid_code
+label_init(struct pkid_est *est, struct est_label *l,
+    const struct pkid_est_label *cfg, struct pkid_err *e)
+{
+	struct pkid_buf der;
+	const char *name = cfg->name[0] ? cfg->name : "(default)";
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&der, 0, sizeof(der));
+	l->cfg = cfg;
+	l->profile = pkid_config_profile(&est->ca->cfg, cfg->profile);
+	PKID_CHECK(l->profile != NULL, PKID_E_PROFILE_UNKNOWN, "EST label %s "
+	    "names profile '%s', which %s does not define", name,
+	    cfg->profile, est->ca->cfg.path);
+	if (cfg->client_ca[0] != '\0') {
+		if (store_from_file(cfg->client_ca, &l->extra, e) != PKID_OK) {
+			pkid_err_ctx(e, "loading client_ca of EST label %s",
+			    name);
+			goto out;
+		}
+		pkid_log(PKID_LOG_INFO, "est label %s: client certificates "
+		    "from %s accepted for simpleenroll; their revocation is "
+		    "not checked (no CRL configured)", name, cfg->client_ca);
+	}
+	PKID_TRY(pkid_est_csrattrs_der(l->profile, cfg->channel_binding, &der,
+	    e));
+	PKID_TRY(pkid_base64_encode(der.p, der.len, 0, &l->csrattrs, e));
+	rc = PKID_OK;
+out:
+	pkid_buf_free(&der);
+	return rc;
+}
+
+struct pkid_est *
+pkid_est_new(struct pkid_ca *ca, struct pkid_err *e)
+{
+	struct pkid_est *est = calloc(1, sizeof(*est));
+	enum pkid_code rc = PKID_E_INTERNAL;
+	int i;
+
+	PKID_OSSL_PTR(est, PKID_E_NOMEM, "no memory");
+	est->ca = ca;
+	pkid_est_creds_init(&est->creds);
+	PKID_OSSL_PTR(est->own = X509_STORE_new(), PKID_E_NOMEM, "no memory");
+	PKID_OSSL(X509_STORE_add_cert(est->own, ca->root), PKID_E_CRYPTO,
+	    "adding the root to the client certificate store");
+	PKID_TRY(pkid_est_certs_b64(ca->chain, &est->cacerts, e));
+	for (i = 0; i < ca->cfg.n_est && i < PKID_MAX_EST_LABELS; i++) {
+		PKID_TRY(label_init(est, &est->labels[i], &ca->cfg.est[i], e));
+		est->n_labels = i + 1;
+	}
+	rc = PKID_OK;
+out:
+	if (rc != PKID_OK) {
+		pkid_est_free(est);
+		est = NULL;
+	}
+	return est;
+}
+
+void
+pkid_est_free(struct pkid_est *est)
+{
+	int i;
+
+	if (est == NULL)
+		return;
+	for (i = 0; i < PKID_MAX_EST_LABELS; i++) {
+		X509_STORE_free(est->labels[i].extra);
+		pkid_buf_free(&est->labels[i].csrattrs);
+	}
+	X509_STORE_free(est->own);
+	pkid_buf_free(&est->cacerts);
+	pkid_est_creds_free(&est->creds);
+	free(est);
+}
+
+enum pkid_code
+pkid_est_routes(struct pkid_est *est, struct pkid_router *r,
+    struct pkid_err *e)
+{
+	return pkid_router_add(r, "/.well-known/est/", 1, PKID_HTTP_GET |
+	    PKID_HTTP_HEAD | PKID_HTTP_POST, pkid_est_handle, est, e);
+}
+
+/* Append the PEM of every certificate in path. */
+static enum pkid_code
+append_file(struct pkid_buf *b, const char *path, struct pkid_err *e)
+{
+	STACK_OF(X509) *certs = NULL;
+	int i;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_TRY(pkid_x509_load_certs_file(path, &certs, e));
+	for (i = 0; i < sk_X509_num(certs); i++)
+		PKID_TRY(pkid_x509_cert_pem(sk_X509_value(certs, i), b, e));
+	rc = PKID_OK;
+out:
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+enum pkid_code
+pkid_est_write_client_ca(struct pkid_ca *ca, const char *path,
+    struct pkid_err *e)
+{
+	struct pkid_buf b;
+	int i;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	pkid_buf_init(&b, PKID_MAX_FILE_SIZE);
+	for (i = 0; i < sk_X509_num(ca->chain); i++)
+		PKID_TRY(pkid_x509_cert_pem(sk_X509_value(ca->chain, i), &b,
+		    e));
+	for (i = 0; i < ca->cfg.n_est; i++)
+		if (ca->cfg.est[i].client_ca[0] != '\0')
+			PKID_TRY(append_file(&b, ca->cfg.est[i].client_ca, e));
+	if (ca->cfg.client_ca[0] != '\0')
+		PKID_TRY(append_file(&b, ca->cfg.client_ca, e));
+	PKID_TRY(pkid_file_write(path, b.p, b.len, 0644, e));
+	rc = PKID_OK;
+out:
+	pkid_buf_free(&b);
+	return rc;
+}

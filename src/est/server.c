@@ -1,0 +1,437 @@
+/*
+ * server.c - the EST operations (RFC 7030 4): a parsed request in, a
+ * response out. Authentication lives in auth.c, encodings in msg.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "core/log.h"
+#include "est/est_int.h"
+#include "est/msg.h"
+
+#define EST_PREFIX "/.well-known/est/"
+
+/* One request being answered. */
+struct est_call {
+	struct pkid_est *est;			/* server state */
+	const struct pkid_http_req *req;	/* the request */
+	struct pkid_http_resp *resp;		/* the response */
+	const struct est_label *label;		/* resolved label */
+	enum est_op op;				/* resolved operation */
+	struct est_peer peer;			/* who asked */
+	struct pkid_err e;			/* the first failure */
+};
+
+static const struct {
+	const char *name;	/* path segment */
+	enum est_op op;		/* operation */
+	unsigned methods;	/* allowed methods */
+} ops[] = {
+	{ "cacerts", EST_CACERTS, PKID_HTTP_GET | PKID_HTTP_HEAD },
+	{ "simpleenroll", EST_SIMPLEENROLL, PKID_HTTP_POST },
+	{ "simplereenroll", EST_SIMPLEREENROLL, PKID_HTTP_POST },
+	{ "fullcmc", EST_FULLCMC, PKID_HTTP_POST },
+	{ "serverkeygen", EST_SERVERKEYGEN, PKID_HTTP_POST },
+	{ "csrattrs", EST_CSRATTRS, PKID_HTTP_GET | PKID_HTTP_HEAD },
+};
+
+static const char *
+op_name(enum est_op op)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (ops[i].op == op)
+			return ops[i].name;
+	return "?";
+}
+
+/* HTTP status for a failure code (RFC 7030 4.2.3: 4xx/5xx). */
+static int
+status_for(enum pkid_code code)
+{
+	switch (code) {
+	case PKID_E_AUTH_REQUIRED:
+	case PKID_E_AUTH_FAILED:
+		return 401;
+	case PKID_E_CONTENT_TYPE:
+		return 415;
+	case PKID_E_TOO_LARGE:
+		return 413;
+	case PKID_E_NO_ROUTE:
+		return 404;
+	case PKID_E_METHOD_NOT_ALLOWED:
+		return 405;
+	case PKID_E_NOT_IMPLEMENTED:
+		return 501;
+	case PKID_E_FORBIDDEN:
+	case PKID_E_REQUEST_REJECTED:
+	case PKID_E_CHANNEL_BINDING_MISMATCH:
+	case PKID_E_REVOKED:
+		return 403;
+	case PKID_E_STORE_BUSY:
+	case PKID_E_RATE_LIMITED:
+		return 503;
+	default:
+		break;
+	}
+	switch ((unsigned)code >> 16) {
+	case PKID_CAT_PARSE:
+	case PKID_CAT_POLICY:
+		return 400;
+	case PKID_CAT_VERIFY:
+		return 403;
+	default:
+		return 500;
+	}
+}
+
+/* Answer with c->e; audit refusals (not the bare 401 of a client that
+ * has not sent credentials yet: that is HTTP Basic's first leg). */
+static void
+fail(struct est_call *c)
+{
+	struct pkid_err ae;
+	char msg[1024];
+	int status = status_for(c->e.code);
+
+	pkid_http_resp_error(c->resp, status, &c->e);
+	if (status == 401)
+		pkid_http_resp_header(c->resp, "WWW-Authenticate",
+		    "Basic realm=\"pkid EST\"");
+	if (status == 405)
+		pkid_http_resp_header(c->resp, "Allow", c->op == EST_CACERTS ||
+		    c->op == EST_CSRATTRS ? "GET, HEAD" : "POST");
+	pkid_err_message(&c->e, msg, sizeof(msg));
+	pkid_log(status >= 500 ? PKID_LOG_ERROR : PKID_LOG_INFO,
+	    "est %s %s from %s: %d %s: %s", c->label != NULL &&
+	    c->label->cfg->name[0] ? c->label->cfg->name : "-",
+	    op_name(c->op), c->req->client_addr != NULL ?
+	    c->req->client_addr : "?", status, pkid_err_id(c->e.code), msg);
+	if (c->e.code == PKID_E_AUTH_REQUIRED || status == 404 ||
+	    status == 405)
+		return;
+	pkid_err_clear(&ae);
+	if (pkid_store_audit(c->est->ca->store, c->peer.who[0] ?
+	    c->peer.who : "est:anonymous", op_name(c->op), c->label != NULL &&
+	    c->label->cfg->name[0] ? c->label->cfg->name : "est", "refused",
+	    msg, &ae) != PKID_OK)
+		pkid_log_err(PKID_LOG_WARN, &ae, "est audit");
+}
+
+/* "[label/]op" below the prefix into label and op. */
+static enum pkid_code
+route(struct est_call *c)
+{
+	struct pkid_err *e = &c->e;
+	const char *rest = c->req->path + strlen(EST_PREFIX), *slash;
+	char label[64] = "";
+	size_t i, n;
+	int found = 0;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	slash = strchr(rest, '/');
+	if (slash != NULL) {
+		n = (size_t)(slash - rest);
+		PKID_CHECK(n > 0 && n < sizeof(label), PKID_E_NO_ROUTE,
+		    "no EST label in %s", c->req->path);
+		memcpy(label, rest, n);
+		label[n] = '\0';
+		rest = slash + 1;
+	}
+	for (i = 0; i < (size_t)c->est->n_labels && c->label == NULL; i++)
+		if (strcmp(c->est->labels[i].cfg->name, label) == 0)
+			c->label = &c->est->labels[i];
+	PKID_CHECK(c->label != NULL, PKID_E_NO_ROUTE, "no EST label '%s' "
+	    "here; configure [est %s] in pkid.conf", label, label);
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]) && !found; i++) {
+		if (strcmp(ops[i].name, rest) != 0)
+			continue;
+		found = 1;
+		c->op = ops[i].op;
+		PKID_CHECK(c->req->method & ops[i].methods,
+		    PKID_E_METHOD_NOT_ALLOWED, "EST %s takes %s, not %s",
+		    ops[i].name, ops[i].methods & PKID_HTTP_GET ? "GET" :
+		    "POST", pkid_http_method_name(c->req->method));
+	}
+	PKID_CHECK(found, PKID_E_NO_ROUTE, "no EST operation '%s' (RFC 7030 "
+	    "3.2.2: cacerts, simpleenroll, simplereenroll, fullcmc, "
+	    "serverkeygen, csrattrs)", rest);
+	rc = PKID_OK;
+out:
+	return rc;
+}
+
+/* RFC 7030 3.5: challengePassword = base64 of the channel binding. */
+static enum pkid_code
+check_binding(struct est_call *c, X509_REQ *csr)
+{
+	struct pkid_err *e = &c->e;
+	uint8_t cb[PKID_HTTP_CB_MAX];
+	size_t cblen = sizeof(cb);
+	char pw[256];
+	const char *type = NULL;
+	struct pkid_buf want;
+	int present = 0;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&want, 0, sizeof(want));
+	if (c->label->cfg->channel_binding == PKID_CB_OFF)
+		return PKID_OK;
+	PKID_TRY(pkid_est_csr_challenge(csr, pw, sizeof(pw), &present, e));
+	if (!present && c->label->cfg->channel_binding == PKID_CB_OPTIONAL)
+		return PKID_OK;
+	PKID_CHECK(present, PKID_E_CHANNEL_BINDING_MISMATCH, "this EST label "
+	    "requires the TLS channel binding as challengePassword, and the "
+	    "request has none");
+	PKID_TRY(pkid_http_req_channel_binding(c->req, cb, &cblen, &type,
+	    e));
+	PKID_TRY(pkid_base64_encode(cb, cblen, 0, &want, e));
+	PKID_CHECK(strlen(pw) == want.len && CRYPTO_memcmp(pw, want.p,
+	    want.len) == 0, PKID_E_CHANNEL_BINDING_MISMATCH, "the "
+	    "request's challengePassword is not this connection's %s value",
+	    type != NULL ? type : "channel binding");
+	rc = PKID_OK;
+out:
+	OPENSSL_cleanse(pw, sizeof(pw));
+	pkid_buf_free(&want);
+	return rc;
+}
+
+/* Content type, body, signature, channel binding, identity. */
+static enum pkid_code
+read_csr(struct est_call *c, X509_REQ **out)
+{
+	struct pkid_err *e = &c->e;
+	X509_REQ *csr = NULL;
+	EVP_PKEY *pk;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*out = NULL;
+	PKID_CHECK(pkid_est_media_is(c->req->content_type,
+	    PKID_EST_CT_PKCS10), PKID_E_CONTENT_TYPE, "EST %s wants "
+	    "Content-Type: application/pkcs10 (RFC 7030 4.2.1), not '%s'",
+	    op_name(c->op), c->req->content_type != NULL ?
+	    c->req->content_type : "(none)");
+	PKID_TRY(pkid_est_csr_decode(c->req->body, c->req->body_len, &csr,
+	    e));
+	pk = X509_REQ_get0_pubkey(csr);
+	PKID_CHECK(pk != NULL && X509_REQ_verify(csr, pk) == 1,
+	    PKID_E_CSR_BAD_SIGNATURE, "the request's signature does not "
+	    "verify with its own public key");
+	PKID_TRY(check_binding(c, csr));
+	if (c->op == EST_SIMPLEREENROLL && !c->label->cfg->allow_subject_change)
+		PKID_TRY(pkid_est_same_identity(csr, c->req->peer_cert, e));
+	*out = csr;
+	csr = NULL;
+	rc = PKID_OK;
+out:
+	X509_REQ_free(csr);
+	return rc;
+}
+
+static enum pkid_code
+send_cert(struct est_call *c, X509 *cert)
+{
+	STACK_OF(X509) *one = sk_X509_new_null();
+	struct pkid_buf b64;
+	enum pkid_code rc = PKID_E_INTERNAL;
+	struct pkid_err *e = &c->e;
+
+	memset(&b64, 0, sizeof(b64));
+	PKID_OSSL_PTR(one, PKID_E_NOMEM, "no memory");
+	PKID_OSSL(sk_X509_push(one, cert), PKID_E_NOMEM, "no memory");
+	PKID_TRY(pkid_est_certs_b64(one, &b64, e));
+	PKID_TRY(pkid_est_resp_b64(c->resp, PKID_EST_CT_CERTS, &b64, e));
+	rc = PKID_OK;
+out:
+	sk_X509_free(one);
+	pkid_buf_free(&b64);
+	return rc;
+}
+
+/* simpleenroll / simplereenroll (RFC 7030 4.2). */
+static enum pkid_code
+enroll(struct est_call *c)
+{
+	struct pkid_err *e = &c->e;
+	struct pkid_enroll_result res;
+	X509_REQ *csr = NULL;
+	char ra[16];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&res, 0, sizeof(res));
+	PKID_TRY(read_csr(c, &csr));
+	PKID_TRY(pkid_ca_enroll(c->est->ca, "est", NULL, csr,
+	    c->label->cfg->profile, c->peer.who, &res, e));
+	if (res.state == PKID_ENROLL_PENDING) {
+		/* RFC 7030 4.2.3: 202 and Retry-After; the same request
+		 * again gets the certificate once approved. */
+		c->resp->status = 202;
+		snprintf(ra, sizeof(ra), "%d", PKID_EST_RETRY_AFTER_S);
+		pkid_http_resp_header(c->resp, "Retry-After", ra);
+		PKID_TRY(pkid_buf_printf(&c->resp->body, e, "request %lld "
+		    "waits for approval (pkictl ca approve %lld); retry the "
+		    "same request later\n", (long long)res.request_id,
+		    (long long)res.request_id));
+		snprintf(c->resp->content_type, sizeof(c->resp->content_type),
+		    "text/plain; charset=utf-8");
+		rc = PKID_OK;
+		goto out;
+	}
+	PKID_TRY(send_cert(c, res.issue.cert));
+	pkid_log(PKID_LOG_INFO, "est %s issued serial %s to %s",
+	    op_name(c->op), res.issue.serial, c->peer.who);
+	rc = PKID_OK;
+out:
+	pkid_issue_result_clear(&res.issue);
+	X509_REQ_free(csr);
+	return rc;
+}
+
+/* Key type of a server-generated key: the profile's first choice. */
+static const char *
+keygen_type(const struct pkid_profile *p)
+{
+	if (p->key_types & PKID_KT_EC_P256)
+		return "ec-p256";
+	if (p->key_types & PKID_KT_EC_P384)
+		return "ec-p384";
+	if (p->key_types & PKID_KT_EC_P521)
+		return "ec-p521";
+	if (p->key_types & PKID_KT_ED25519)
+		return "ed25519";
+	return p->min_rsa_bits > 2048 ? (p->min_rsa_bits > 3072 ?
+	    "rsa-4096" : "rsa-3072") : "rsa-2048";
+}
+
+/* The client's CSR with the key pkid generated (RFC 7030 4.4.1: the
+ * request names the certificate; its key is not used). */
+static enum pkid_code
+rekey_csr(X509_REQ *in, EVP_PKEY *key, X509_REQ **out, struct pkid_err *e)
+{
+	X509_REQ *r = NULL;
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*out = NULL;
+	PKID_OSSL_PTR(r = X509_REQ_new(), PKID_E_NOMEM, "no memory");
+	PKID_OSSL(X509_REQ_set_subject_name(r, X509_REQ_get_subject_name(in)),
+	    PKID_E_CRYPTO, "copying the subject");
+	PKID_OSSL(X509_REQ_set_pubkey(r, key), PKID_E_CRYPTO,
+	    "setting the generated key");
+	exts = X509_REQ_get_extensions(in);
+	if (exts != NULL && sk_X509_EXTENSION_num(exts) > 0)
+		PKID_OSSL(X509_REQ_add_extensions(r, exts), PKID_E_CRYPTO,
+		    "copying the requested extensions");
+	PKID_OSSL(X509_REQ_sign(r, key, EVP_PKEY_get_id(key) ==
+	    EVP_PKEY_ED25519 ? NULL : EVP_sha256()), PKID_E_CRYPTO,
+	    "signing the request with the generated key");
+	*out = r;
+	r = NULL;
+	rc = PKID_OK;
+out:
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_REQ_free(r);
+	return rc;
+}
+
+/* serverkeygen (RFC 7030 4.4). */
+static enum pkid_code
+serverkeygen(struct est_call *c)
+{
+	struct pkid_err *e = &c->e;
+	struct pkid_issue_result res;
+	X509_REQ *csr = NULL, *mine = NULL;
+	EVP_PKEY *key = NULL;
+	uint8_t rnd[16];
+	char boundary[48];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&res, 0, sizeof(res));
+	PKID_CHECK(!c->label->profile->manual_approval,
+	    PKID_E_NOT_IMPLEMENTED, "serverkeygen on profile '%s', which "
+	    "needs manual approval: pkid does not keep generated keys "
+	    "waiting; use simpleenroll", c->label->profile->name);
+	PKID_TRY(read_csr(c, &csr));
+	PKID_TRY(pkid_key_generate(keygen_type(c->label->profile), &key, e));
+	PKID_TRY(rekey_csr(csr, key, &mine, e));
+	PKID_TRY(pkid_ca_issue(c->est->ca, mine, c->label->cfg->profile,
+	    c->peer.who, &res, e));
+	PKID_OSSL(RAND_bytes(rnd, sizeof(rnd)), PKID_E_CRYPTO,
+	    "no random boundary");
+	memcpy(boundary, "pkid-", 5);
+	pkid_hex(rnd, sizeof(rnd), boundary + 5);
+	PKID_TRY(pkid_est_resp_serverkeygen(c->resp, key, res.cert, boundary,
+	    e));
+	pkid_log(PKID_LOG_INFO, "est serverkeygen issued serial %s to %s",
+	    res.serial, c->peer.who);
+	rc = PKID_OK;
+out:
+	pkid_issue_result_clear(&res);
+	EVP_PKEY_free(key);
+	X509_REQ_free(csr);
+	X509_REQ_free(mine);
+	return rc;
+}
+
+static enum pkid_code
+dispatch(struct est_call *c)
+{
+	struct pkid_err *e = &c->e;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_TRY(route(c));
+	switch (c->op) {
+	case EST_CACERTS:
+		/* RFC 7030 4.1.1: no authentication for the CA certs. */
+		return pkid_est_resp_b64(c->resp, PKID_EST_CT_CERTS,
+		    &c->est->cacerts, e);
+	case EST_CSRATTRS:
+		return pkid_est_resp_b64(c->resp, "application/csrattrs",
+		    &c->label->csrattrs, e);
+	case EST_FULLCMC:
+		PKID_CHECK(0, PKID_E_NOT_IMPLEMENTED, "EST fullcmc (RFC 7030 "
+		    "4.3) is not implemented; use simpleenroll, "
+		    "simplereenroll or serverkeygen");
+		break;
+	case EST_SIMPLEENROLL:
+	case EST_SIMPLEREENROLL:
+	case EST_SERVERKEYGEN:
+	default:
+		break;
+	}
+	PKID_TRY(pkid_est_authenticate(c->est, c->label, c->op, c->req,
+	    &c->peer, e));
+	if (c->op == EST_SERVERKEYGEN)
+		return serverkeygen(c);
+	return enroll(c);
+out:
+	return rc;
+}
+
+void
+pkid_est_handle(void *ctx, const struct pkid_http_req *req,
+    struct pkid_http_resp *resp)
+{
+	struct est_call c;
+
+	memset(&c, 0, sizeof(c));
+	c.est = ctx;
+	c.req = req;
+	c.resp = resp;
+	c.op = EST_CACERTS;
+	pkid_err_clear(&c.e);
+	if (strncmp(req->path, EST_PREFIX, strlen(EST_PREFIX)) != 0) {
+		PKID_ERR(&c.e, PKID_E_NO_ROUTE, "%s is not below %s",
+		    req->path, EST_PREFIX);
+		fail(&c);
+		return;
+	}
+	if (dispatch(&c) != PKID_OK)
+		fail(&c);
+}

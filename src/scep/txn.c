@@ -1,0 +1,367 @@
+/*
+ * txn.c - what a decrypted SCEP request comes to (RFC 8894 3.3): the
+ * transaction state lives in the store's request table (kind "scep",
+ * keyed by transactionID), so retransmissions get the same answer and
+ * CertPoll works after a restart.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "scep/scep_int.h"
+#include "x509/load.h"
+
+void
+pkid_scep_outcome_free(struct scep_outcome *o)
+{
+	X509_free(o->cert);
+	X509_CRL_free(o->crl);
+	o->cert = NULL;
+	o->crl = NULL;
+}
+
+/* A request row copied out of the store's callback. */
+struct txn {
+	int found;		/* a row exists */
+	int64_t id;		/* its id */
+	char state[16];		/* pending, issued, rejected, failed */
+	char digest[65];	/* CSR SHA-256 */
+	char serial[48];	/* issued serial */
+	struct pkid_buf csr;	/* CSR DER */
+};
+
+static enum pkid_code
+txn_copy(const struct pkid_request *r, void *arg, struct pkid_err *e)
+{
+	struct txn *t = arg;
+
+	t->found = 1;
+	t->id = r->id;
+	snprintf(t->state, sizeof(t->state), "%s", r->state);
+	snprintf(t->digest, sizeof(t->digest), "%s",
+	    r->csr_digest != NULL ? r->csr_digest : "");
+	snprintf(t->serial, sizeof(t->serial), "%s",
+	    r->cert_serial != NULL ? r->cert_serial : "");
+	pkid_buf_free(&t->csr);
+	pkid_buf_init(&t->csr, PKID_MAX_CSR_SIZE);
+	return pkid_buf_append(&t->csr, r->csr_der, r->csr_len, e);
+}
+
+static enum pkid_code
+txn_find(struct pkid_scep *s, const char *tid, struct txn *t,
+    struct pkid_err *e)
+{
+	enum pkid_code rc;
+
+	rc = pkid_store_request_find(s->ca->store, "scep", tid, txn_copy, t,
+	    e);
+	if (rc == PKID_E_NOT_FOUND) {
+		pkid_err_clear(e);
+		t->found = 0;
+		return PKID_OK;
+	}
+	return rc;
+}
+
+static enum pkid_code
+fail(struct scep_outcome *o, enum pkid_scep_fail f, enum pkid_code rc)
+{
+	o->status = PKID_SCEP_FAILURE;
+	o->fail = f;
+	return rc;
+}
+
+/* Answer a transaction already known: its state decides. */
+static enum pkid_code
+answer_known(struct pkid_scep *s, struct txn *t, struct scep_outcome *o,
+    struct pkid_err *e)
+{
+	enum pkid_code rc;
+
+	o->request_id = t->id;
+	if (strcmp(t->state, "issued") == 0) {
+		snprintf(o->serial, sizeof(o->serial), "%s", t->serial);
+		rc = pkid_ca_cert_by_serial(s->ca, t->serial, &o->cert, e);
+		if (rc != PKID_OK)
+			return fail(o, PKID_SCEP_BADCERTID, rc);
+		o->status = PKID_SCEP_SUCCESS;
+		return PKID_OK;
+	}
+	if (strcmp(t->state, "pending") == 0) {
+		o->status = PKID_SCEP_PENDING;
+		return PKID_OK;
+	}
+	return fail(o, PKID_SCEP_BADREQUEST, PKID_ERR(e,
+	    PKID_E_REQUEST_REJECTED, "transaction request %lld is %s",
+	    (long long)t->id, t->state));
+}
+
+/* Record an auto-issued transaction so a retransmission finds it. */
+static enum pkid_code
+txn_record(struct pkid_scep *s, const char *tid, X509_REQ *csr,
+    const char *digest, const char *profile, const char *requester,
+    struct scep_outcome *o, struct pkid_err *e)
+{
+	struct pkid_request r;
+	unsigned char *der = NULL;
+	int len = i2d_X509_REQ(csr, &der);
+	enum pkid_code rc;
+
+	if (len <= 0)
+		return PKID_ERR(e, PKID_E_CRYPTO, "encoding the CSR");
+	memset(&r, 0, sizeof(r));
+	r.kind = "scep";
+	r.transaction_id = tid;
+	r.state = "issued";
+	r.profile = profile;
+	r.requester = requester;
+	r.csr_der = der;
+	r.csr_len = (size_t)len;
+	r.csr_digest = digest;
+	r.cert_serial = o->serial;
+	rc = pkid_store_request_add(s->ca->store, &r, &o->request_id, e);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* Enroll a CSR under tid (new transaction): issue or leave pending. */
+static enum pkid_code
+enroll(struct pkid_scep *s, const char *tid, X509_REQ *csr,
+    const char *profile, const char *requester, struct scep_outcome *o,
+    struct pkid_err *e)
+{
+	struct pkid_enroll_result res;
+	char digest[65];
+	enum pkid_code rc;
+
+	pkid_csr_digest(csr, digest);
+	rc = pkid_ca_enroll(s->ca, "scep", tid, csr, profile, requester, &res,
+	    e);
+	if (rc != PKID_OK)
+		return fail(o, PKID_SCEP_BADREQUEST, rc);
+	o->request_id = res.request_id;
+	if (res.state == PKID_ENROLL_PENDING) {
+		o->status = PKID_SCEP_PENDING;
+		return PKID_OK;
+	}
+	o->status = PKID_SCEP_SUCCESS;
+	o->cert = res.issue.cert;
+	res.issue.cert = NULL;
+	snprintf(o->serial, sizeof(o->serial), "%s", res.issue.serial);
+	pkid_issue_result_clear(&res.issue);
+	if (res.request_id == 0)
+		return txn_record(s, tid, csr, digest, profile, requester, o,
+		    e);
+	return PKID_OK;
+}
+
+/* The stored record of a certificate we issued, for renewal. */
+struct own_cert {
+	int found;		/* it is ours */
+	int revoked;		/* and revoked */
+	char profile[64];	/* its profile */
+	struct pkid_buf der;	/* its DER */
+};
+
+static enum pkid_code
+own_copy(const struct pkid_cert_rec *r, void *arg, struct pkid_err *e)
+{
+	struct own_cert *c = arg;
+
+	c->found = 1;
+	c->revoked = r->revoked;
+	snprintf(c->profile, sizeof(c->profile), "%s", r->profile);
+	pkid_buf_init(&c->der, PKID_MAX_CERT_SIZE);
+	return pkid_buf_append(&c->der, r->der, r->der_len, e);
+}
+
+/* RFC 8894 3.3.1.2: RenewalReq is signed with a current certificate of
+ * ours; profile receives the profile it was issued under. */
+static enum pkid_code
+check_renewal(struct pkid_scep *s, X509 *signer, char *profile,
+    size_t len, struct pkid_err *e)
+{
+	struct own_cert c;
+	unsigned char *der = NULL;
+	char serial[48];
+	int n;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&c, 0, sizeof(c));
+	pkid_x509_serial_hex(X509_get0_serialNumber(signer), serial,
+	    sizeof(serial));
+	rc = pkid_store_cert_get(s->ca->store, serial, own_copy, &c, e);
+	if (rc == PKID_E_NOT_FOUND)
+		pkid_err_clear(e);
+	else if (rc != PKID_OK)
+		goto out;
+	n = i2d_X509(signer, &der);
+	PKID_CHECK(c.found && n > 0 && (size_t)n == c.der.len &&
+	    memcmp(der, c.der.p, c.der.len) == 0, PKID_E_SCEP_RENEWAL_SIGNER,
+	    "the RenewalReq signer (serial %s) is not a certificate this CA "
+	    "issued", serial);
+	PKID_CHECK(!c.revoked, PKID_E_SCEP_RENEWAL_SIGNER, "the RenewalReq "
+	    "signer (serial %s) is revoked", serial);
+	PKID_CHECK(X509_cmp_time(X509_get0_notAfter(signer), NULL) > 0,
+	    PKID_E_SCEP_RENEWAL_SIGNER, "the RenewalReq signer (serial %s) "
+	    "has expired", serial);
+	snprintf(profile, len, "%s", c.profile);
+	rc = PKID_OK;
+out:
+	OPENSSL_free(der);
+	pkid_buf_free(&c.der);
+	return rc;
+}
+
+/* PKCSReq and RenewalReq (RFC 8894 3.3.1). */
+static enum pkid_code
+decide_enroll(struct pkid_scep *s, const struct pkid_scep_msg *m,
+    const struct pkid_buf *inner, const char *client,
+    struct scep_outcome *o, struct pkid_err *e)
+{
+	struct txn t;
+	X509_REQ *csr = NULL;
+	char digest[65], profile[64], requester[128];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&t, 0, sizeof(t));
+	snprintf(requester, sizeof(requester), "scep:%s", client);
+	if ((rc = pkid_x509_load_csr(inner->p, inner->len, &csr, e)) !=
+	    PKID_OK) {
+		fail(o, PKID_SCEP_BADREQUEST, rc);
+		goto out;
+	}
+	pkid_csr_digest(csr, digest);
+	PKID_TRY(txn_find(s, m->tid, &t, e));
+	if (t.found) {
+		/* RFC 8894 3.2.1.1: one transactionID, one request. */
+		if (strcmp(t.digest, digest) != 0) {
+			rc = fail(o, PKID_SCEP_BADREQUEST, PKID_ERR(e,
+			    PKID_E_SCEP_TRANSACTION_CONFLICT, "transactionID "
+			    "%s already holds request %lld with another CSR",
+			    m->tid, (long long)t.id));
+			goto out;
+		}
+		rc = answer_known(s, &t, o, e);
+		goto out;
+	}
+	if (m->type == PKID_SCEP_RENEWALREQ) {
+		rc = check_renewal(s, m->signer, profile, sizeof(profile), e);
+	} else if (EVP_PKEY_eq(X509_REQ_get0_pubkey(csr),
+	    X509_get0_pubkey(m->signer)) != 1) {
+		rc = PKID_ERR(e, PKID_E_SCEP_KEY_MISMATCH, "RFC 8894 2.3: "
+		    "the PKCSReq is signed with another key than the CSR's");
+		o->fail = PKID_SCEP_BADMESSAGECHECK;
+		o->status = PKID_SCEP_FAILURE;
+		goto out;
+	} else {
+		rc = pkid_scep_challenge_check(s, csr, profile,
+		    sizeof(profile), e);
+	}
+	if (rc != PKID_OK) {
+		fail(o, PKID_SCEP_BADREQUEST, rc);
+		goto out;
+	}
+	rc = enroll(s, m->tid, csr, profile, requester, o, e);
+out:
+	if (rc != PKID_OK && o->status != PKID_SCEP_FAILURE)
+		fail(o, PKID_SCEP_BADREQUEST, rc);
+	X509_REQ_free(csr);
+	pkid_buf_free(&t.csr);
+	return rc;
+}
+
+/* CertPoll (GetCertInitial, RFC 8894 3.3.2): the transaction's state,
+ * for the key that started it. */
+static enum pkid_code
+decide_poll(struct pkid_scep *s, const struct pkid_scep_msg *m,
+    const struct pkid_buf *inner, struct scep_outcome *o,
+    struct pkid_err *e)
+{
+	struct txn t;
+	X509_NAME *iss = NULL, *subj = NULL;
+	X509_REQ *csr = NULL;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&t, 0, sizeof(t));
+	o->fail = PKID_SCEP_BADREQUEST;
+	PKID_TRY(pkid_scep_iasubj_parse(inner->p, inner->len, &iss, &subj, e));
+	PKID_TRY(txn_find(s, m->tid, &t, e));
+	o->fail = PKID_SCEP_BADCERTID;
+	PKID_CHECK(t.found, PKID_E_NOT_FOUND, "no SCEP transaction %s",
+	    m->tid);
+	PKID_TRY(pkid_x509_load_csr(t.csr.p, t.csr.len, &csr, e));
+	o->fail = PKID_SCEP_BADMESSAGECHECK;
+	PKID_CHECK(EVP_PKEY_eq(X509_REQ_get0_pubkey(csr),
+	    X509_get0_pubkey(m->signer)) == 1, PKID_E_SCEP_KEY_MISMATCH,
+	    "the CertPoll for %s is signed with another key than its "
+	    "request's", m->tid);
+	rc = answer_known(s, &t, o, e);
+out:
+	if (rc != PKID_OK)
+		o->status = PKID_SCEP_FAILURE;
+	X509_NAME_free(iss);
+	X509_NAME_free(subj);
+	X509_REQ_free(csr);
+	pkid_buf_free(&t.csr);
+	return rc;
+}
+
+/* GetCert and GetCRL (RFC 8894 3.3.3, 3.3.4): IssuerAndSerialNumber of
+ * a certificate of ours. */
+static enum pkid_code
+decide_get(struct pkid_scep *s, const struct pkid_scep_msg *m,
+    const struct pkid_buf *inner, struct scep_outcome *o,
+    struct pkid_err *e)
+{
+	X509_NAME *iss = NULL;
+	ASN1_INTEGER *sn = NULL;
+	char serial[48];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	o->fail = PKID_SCEP_BADREQUEST;
+	PKID_TRY(pkid_scep_ias_parse(inner->p, inner->len, &iss, &sn, e));
+	o->fail = PKID_SCEP_BADCERTID;
+	PKID_CHECK(X509_NAME_cmp(iss, X509_get_subject_name(s->ca->issuing))
+	    == 0, PKID_E_NOT_FOUND, "the issuer named is not this CA");
+	pkid_x509_serial_hex(sn, serial, sizeof(serial));
+	if (m->type == PKID_SCEP_GETCERT) {
+		PKID_TRY(pkid_ca_cert_by_serial(s->ca, serial, &o->cert, e));
+		snprintf(o->serial, sizeof(o->serial), "%s", serial);
+	} else {
+		o->fail = PKID_SCEP_BADREQUEST;
+		PKID_TRY(pkid_ca_crl(s->ca, &o->crl, e));
+	}
+	o->status = PKID_SCEP_SUCCESS;
+	rc = PKID_OK;
+out:
+	if (rc != PKID_OK)
+		o->status = PKID_SCEP_FAILURE;
+	X509_NAME_free(iss);
+	ASN1_INTEGER_free(sn);
+	return rc;
+}
+
+enum pkid_code
+pkid_scep_decide(struct pkid_scep *s, const struct pkid_scep_msg *m,
+    const struct pkid_buf *inner, const char *client,
+    struct scep_outcome *o, struct pkid_err *e)
+{
+	o->status = PKID_SCEP_FAILURE;
+	o->fail = PKID_SCEP_BADREQUEST;
+	switch (m->type) {
+	case PKID_SCEP_PKCSREQ:
+	case PKID_SCEP_RENEWALREQ:
+		return decide_enroll(s, m, inner, client, o, e);
+	case PKID_SCEP_CERTPOLL:
+		return decide_poll(s, m, inner, o, e);
+	case PKID_SCEP_GETCERT:
+	case PKID_SCEP_GETCRL:
+		return decide_get(s, m, inner, o, e);
+	default:
+		return PKID_ERR(e, PKID_E_SCEP_UNKNOWN_TYPE, "RFC 8894 "
+		    "3.2.1.2: messageType %d is not a request this server "
+		    "handles", m->type);
+	}
+}

@@ -1,0 +1,432 @@
+"""EST (RFC 7030, RFC 8951) against a real pkid on 127.0.0.1, with real
+clients: curl (HTTP Basic and client certificates) and strongSwan's pki
+(--estca, --est), every response checked with openssl."""
+import base64
+import json
+import re
+import shutil
+import sqlite3
+import subprocess
+
+import pytest
+
+from conftest import make_csr, openssl, pkictl, run
+from server import Pkid
+
+USER, PASSWORD = "alice", "s3cret-pw"
+EST = "/.well-known/est"
+
+
+def curl(srv, path, tmp, *args, data=None, ctype="application/pkcs10",
+         user=None, cert=None, key=None):
+    """(status, headers dict with lower-case names, status line, body)."""
+    hdr, body = tmp / "h.txt", tmp / "b.bin"
+    for f in (hdr, body):
+        if f.exists():
+            f.unlink()
+    cmd = ["curl", "-sS", "--max-time", "30", "--cacert",
+           str(srv.ca_dir / "root.pem"), "-D", str(hdr), "-o", str(body),
+           "-w", "%{http_code}", *args]
+    if user is not None:
+        cmd += ["--user", user]
+    if cert is not None:
+        cmd += ["--cert", str(cert), "--key", str(key)]
+    if data is not None:
+        src = tmp / "req.body"
+        src.write_bytes(data)
+        cmd += ["-H", f"Content-Type: {ctype}", "--data-binary", f"@{src}"]
+    cmd.append(f"https://localhost:{srv.tls_port}{EST}{path}")
+    cp = run(cmd, timeout=60)
+    assert cp.returncode == 0, cp.stderr
+    lines = hdr.read_bytes().decode().split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            k, v = line.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+    return int(cp.stdout), headers, lines[0], body.read_bytes()
+
+
+def csr_body(csr, wrap=False):
+    """base64 of the CSR's DER: one line, or 64 columns with wrap."""
+    out = csr.with_suffix(".der")
+    openssl("req", "-in", csr, "-outform", "DER", "-out", out, check=True)
+    b64 = base64.b64encode(out.read_bytes())
+    if wrap:
+        b64 = b"\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))
+    return b64 + b"\n"
+
+
+def certs_of(body, tmp, name="resp"):
+    """PEM certificates of a base64 certs-only PKCS#7 body."""
+    assert b"\n" not in body.strip(), "base64 must be on one line"
+    der = tmp / f"{name}.p7"
+    der.write_bytes(base64.b64decode(body))
+    cp = openssl("pkcs7", "-inform", "DER", "-in", der, "-print_certs",
+                 check=True)
+    pems = re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE"
+                      r"-----\n", cp.stdout, re.S)
+    return pems
+
+
+def verify(ca, pem_text, tmp, name="leaf"):
+    leaf = tmp / f"{name}.pem"
+    leaf.write_text(pem_text)
+    cp = openssl("verify", "-CAfile", ca / "root.pem", "-untrusted",
+                 ca / "issuing.pem", leaf)
+    assert cp.returncode == 0 and ": OK" in cp.stdout, cp.stdout + cp.stderr
+    return leaf
+
+
+def subject(pem):
+    return openssl("x509", "-in", pem, "-noout", "-subject", "-nameopt",
+                   "RFC2253", check=True).stdout.strip()
+
+
+def cert_count(ca):
+    cp = pkictl("ca", "list", "--dir", ca, "--json", check=True)
+    return len(json.loads(cp.stdout))
+
+
+def refusals(ca):
+    db = sqlite3.connect(ca / "pkid.db")
+    try:
+        return db.execute("SELECT COUNT(*) FROM audit WHERE result="
+                          "'refused'").fetchone()[0]
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module")
+def est(tmp_path_factory):
+    """One CA with a user and an extra label, served by one pkid."""
+    d = tmp_path_factory.mktemp("est") / "ca"
+    pkictl("ca", "init", "--dir", d, "--set", "est.iot.profile=server",
+           "--set", "est.iot.auth=basic", check=True)
+    pkictl("est", "user", "add", "--dir", d, USER, input=PASSWORD + "\n",
+           check=True)
+    with Pkid(d, "--quiet") as srv:
+        yield srv
+        rc, out, err = srv.stop()
+        assert "AddressSanitizer" not in err and "runtime error" not in err
+
+
+@pytest.fixture(scope="module")
+def enrolled(est, tmp_path_factory):
+    """A device certificate and key enrolled with HTTP Basic."""
+    tmp = tmp_path_factory.mktemp("dev")
+    csr = make_csr(tmp, name="dev", subject="/CN=dev1.example.com",
+                   san="DNS:dev1.example.com")
+    st, _, _, body = curl(est, "/simpleenroll", tmp, data=csr_body(csr),
+                          user=f"{USER}:{PASSWORD}")
+    assert st == 200, body
+    leaf = verify(est.ca_dir, certs_of(body, tmp)[0], tmp, "dev")
+    return leaf, tmp / "dev.key"
+
+
+def test_cacerts(est, tmp_path):
+    st, h, line, body = curl(est, "/cacerts", tmp_path)
+    assert st == 200 and line == "HTTP/1.1 200 OK"
+    assert h["content-type"] == "application/pkcs7-mime; smime-type=certs-only"
+    assert h["content-transfer-encoding"] == "base64"
+    pems = certs_of(body, tmp_path)
+    assert len(pems) == 2
+    verify(est.ca_dir, pems[0], tmp_path, "issuing")
+    # labelled path too
+    st, _, _, body2 = curl(est, "/iot/cacerts", tmp_path)
+    assert st == 200 and body2 == body
+
+
+def test_csrattrs(est, tmp_path):
+    st, h, _, body = curl(est, "/csrattrs", tmp_path)
+    assert st == 200
+    assert h["content-type"] == "application/csrattrs"
+    der = tmp_path / "attrs.der"
+    der.write_bytes(base64.b64decode(body))
+    cp = openssl("asn1parse", "-inform", "DER", "-in", der, check=True)
+    assert "id-ecPublicKey" in cp.stdout
+    assert "prime256v1" in cp.stdout and "secp384r1" in cp.stdout
+    assert "rsaEncryption" in cp.stdout
+    assert "challengePassword" not in cp.stdout
+
+
+def test_simpleenroll_basic(est, tmp_path):
+    before = cert_count(est.ca_dir)
+    for wrap in (False, True):
+        csr = make_csr(tmp_path, name=f"w{wrap}", subject=f"/CN=w{wrap}")
+        st, h, _, body = curl(est, "/simpleenroll", tmp_path,
+                              data=csr_body(csr, wrap),
+                              user=f"{USER}:{PASSWORD}")
+        assert st == 200, body
+        assert h["content-type"].startswith("application/pkcs7-mime")
+        pems = certs_of(body, tmp_path)
+        leaf = verify(est.ca_dir, pems[0], tmp_path)
+        assert subject(leaf) == f"subject=CN=w{wrap}"
+    assert cert_count(est.ca_dir) == before + 2
+
+
+def test_simpleenroll_label(est, tmp_path):
+    csr = make_csr(tmp_path, subject="/CN=srv.example", san="DNS:srv.example")
+    st, _, _, body = curl(est, "/iot/simpleenroll", tmp_path,
+                          data=csr_body(csr), user=f"{USER}:{PASSWORD}")
+    assert st == 200, body
+    leaf = verify(est.ca_dir, certs_of(body, tmp_path)[0], tmp_path)
+    ext = openssl("x509", "-in", leaf, "-noout", "-ext", "extendedKeyUsage",
+                  check=True).stdout
+    assert "TLS Web Server Authentication" in ext   # the server profile
+
+
+def test_auth_refused(est, enrolled, tmp_path):
+    csr = make_csr(tmp_path)
+    before = cert_count(est.ca_dir)
+    st, h, _, body = curl(est, "/simpleenroll", tmp_path, data=csr_body(csr))
+    assert st == 401 and h["www-authenticate"] == 'Basic realm="pkid EST"'
+    assert b"auth-required" in body
+    st, h, _, body = curl(est, "/simpleenroll", tmp_path, data=csr_body(csr),
+                          user=f"{USER}:wrong")
+    assert st == 401 and "www-authenticate" in h
+    assert b"auth-failed" in body
+    st, _, _, body = curl(est, "/simpleenroll", tmp_path, data=csr_body(csr),
+                          user=f"nobody:{PASSWORD}")
+    assert st == 401
+    # the iot label takes HTTP Basic only: a client certificate is not
+    # enough there
+    leaf, key = enrolled
+    st, _, _, body = curl(est, "/iot/simpleenroll", tmp_path,
+                          data=csr_body(csr), cert=leaf, key=key)
+    assert st == 401, body
+    assert cert_count(est.ca_dir) == before
+
+
+def test_enroll_and_reenroll_with_client_cert(est, enrolled, tmp_path):
+    leaf, key = enrolled
+    before = cert_count(est.ca_dir)
+    # simpleenroll authenticated by a certificate of this CA
+    csr = make_csr(tmp_path, name="c2", subject="/CN=other.example",
+                   san="DNS:other.example")
+    st, _, _, body = curl(est, "/simpleenroll", tmp_path, data=csr_body(csr),
+                          cert=leaf, key=key)
+    assert st == 200, body
+    # simplereenroll: same subject and SAN, new key
+    csr = make_csr(tmp_path, name="re", subject="/CN=dev1.example.com",
+                   san="DNS:dev1.example.com")
+    st, _, _, body = curl(est, "/simplereenroll", tmp_path,
+                          data=csr_body(csr), cert=leaf, key=key)
+    assert st == 200, body
+    new = verify(est.ca_dir, certs_of(body, tmp_path)[0], tmp_path, "new")
+    assert subject(new) == subject(leaf)
+    # the old certificate stays valid
+    verify(est.ca_dir, leaf.read_text(), tmp_path, "old")
+    listing = json.loads(pkictl("ca", "list", "--dir", est.ca_dir, "--json",
+                                check=True).stdout)
+    assert not any(c.get("revoked") for c in listing)
+    assert cert_count(est.ca_dir) == before + 2
+
+
+def test_reenroll_refused(est, enrolled, tmp_path):
+    leaf, key = enrolled
+    before, audited = cert_count(est.ca_dir), refusals(est.ca_dir)
+    # a different subject: RFC 7030 4.2.2, 403
+    csr = make_csr(tmp_path, name="x", subject="/CN=evil.example.com",
+                   san="DNS:dev1.example.com")
+    st, _, _, body = curl(est, "/simplereenroll", tmp_path,
+                          data=csr_body(csr), cert=leaf, key=key)
+    assert st == 403 and b"forbidden" in body, body
+    # a different SAN
+    csr = make_csr(tmp_path, name="y", subject="/CN=dev1.example.com",
+                   san="DNS:evil.example.com")
+    st, _, _, body = curl(est, "/simplereenroll", tmp_path,
+                          data=csr_body(csr), cert=leaf, key=key)
+    assert st == 403, body
+    # a certificate from another CA (self-signed, same subject)
+    fkey, fcert = tmp_path / "f.key", tmp_path / "f.pem"
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-nodes", "-keyout", fkey, "-out",
+            fcert, "-subj", "/CN=dev1.example.com", "-days", "2",
+            check=True)
+    csr = make_csr(tmp_path, name="z", subject="/CN=dev1.example.com",
+                   san="DNS:dev1.example.com")
+    st, _, _, body = curl(est, "/simplereenroll", tmp_path,
+                          data=csr_body(csr), cert=fcert, key=fkey)
+    assert st == 403, body
+    # no client certificate at all
+    st, _, _, body = curl(est, "/simplereenroll", tmp_path,
+                          data=csr_body(csr), user=f"{USER}:{PASSWORD}")
+    assert st == 401, body
+    assert cert_count(est.ca_dir) == before
+    assert refusals(est.ca_dir) >= audited + 3
+
+
+def test_serverkeygen(est, tmp_path):
+    csr = make_csr(tmp_path, name="skg", subject="/CN=skg.example",
+                   san="DNS:skg.example")
+    st, h, _, body = curl(est, "/serverkeygen", tmp_path,
+                          data=csr_body(csr), user=f"{USER}:{PASSWORD}")
+    assert st == 200, body
+    m = re.match(r"multipart/mixed; boundary=(\S+)$", h["content-type"])
+    assert m, h
+    parts = body.split(b"--" + m.group(1).encode())
+    assert parts[-1].strip() == b"--"
+    got = {}
+    for p in parts[1:-1]:
+        head, _, data = p.partition(b"\r\n\r\n")
+        ct = re.search(rb"Content-Type: ([^\r]+)", head).group(1)
+        assert b"Content-Transfer-Encoding: base64" in head
+        got[ct.decode()] = base64.b64decode(data.strip())
+    assert set(got) == {"application/pkcs8",
+                        "application/pkcs7-mime; smime-type=certs-only"}
+    keyder = tmp_path / "k.p8"
+    keyder.write_bytes(got["application/pkcs8"])
+    # really PKCS#8: openssl reads it as such and writes PRIVATE KEY
+    cp = openssl("pkcs8", "-nocrypt", "-inform", "DER", "-in", keyder,
+                 check=True)
+    assert "-----BEGIN PRIVATE KEY-----" in cp.stdout
+    pub_key = openssl("pkey", "-inform", "DER", "-in", keyder, "-pubout",
+                      check=True).stdout
+    p7 = base64.b64encode(got["application/pkcs7-mime; smime-type=certs-only"])
+    leaf = verify(est.ca_dir, certs_of(p7, tmp_path)[0], tmp_path, "skg")
+    pub_cert = openssl("x509", "-in", leaf, "-noout", "-pubkey",
+                       check=True).stdout
+    assert pub_key == pub_cert
+    assert subject(leaf) == "subject=CN=skg.example"
+
+
+def test_fullcmc_and_routes(est, tmp_path):
+    st, _, _, body = curl(est, "/fullcmc", tmp_path, data=b"MIIB",
+                          ctype="application/pkcs7-mime")
+    assert st == 501 and b"not-implemented" in body and b"fullcmc" in body
+    st, _, _, body = curl(est, "/nolabel/simpleenroll", tmp_path,
+                          data=b"MIIB", user=f"{USER}:{PASSWORD}")
+    assert st == 404 and b"no-route" in body
+    st, h, _, _ = curl(est, "/simpleenroll", tmp_path)
+    assert st == 405 and h["allow"] == "POST"
+
+
+def test_bad_input(est, tmp_path):
+    auth = f"{USER}:{PASSWORD}"
+    before, audited = cert_count(est.ca_dir), refusals(est.ca_dir)
+    csr = make_csr(tmp_path)
+    good = csr_body(csr)
+    st, _, _, body = curl(est, "/simpleenroll", tmp_path, data=good,
+                          ctype="application/octet-stream", user=auth)
+    assert st == 415 and b"content-type" in body
+    st, _, _, body = curl(est, "/simpleenroll", tmp_path,
+                          data=b"MIIB!!!not-base64", user=auth)
+    assert st == 400 and b"error: base64-bad" in body, body
+    st, _, _, body = curl(est, "/simpleenroll", tmp_path,
+                          data=base64.b64encode(b"\x30\x03garbage"),
+                          user=auth)
+    assert st == 400 and b"error: csr-malformed" in body, body
+    # flip a bit in the last byte of the signature: still DER
+    der = bytearray(base64.b64decode(good))
+    der[-1] ^= 0x01
+    st, _, _, body = curl(est, "/simpleenroll", tmp_path,
+                          data=base64.b64encode(bytes(der)), user=auth)
+    assert st == 400 and b"error: csr-bad-signature" in body, body
+    st, _, _, body = curl(est, "/simpleenroll", tmp_path,
+                          data=b"A" * (300 * 1024), user=auth)
+    assert st == 413, body
+    assert cert_count(est.ca_dir) == before
+    assert refusals(est.ca_dir) >= audited + 4
+
+
+@pytest.mark.skipif(shutil.which("pki") is None, reason="no strongSwan pki")
+def test_strongswan(est, tmp_path):
+    url = f"https://127.0.0.1:{est.tls_port}"
+    ca = est.ca_dir
+
+    def pki(*args):
+        cp = run(["pki", *map(str, args)], timeout=60)
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+        return cp
+
+    pki("--estca", "--url", url, "--cacert", ca / "root.pem", "--caout",
+        tmp_path / "ca", "--outform", "pem")
+    cas = sorted(tmp_path.glob("ca*.pem"))
+    assert len(cas) == 2
+    key = tmp_path / "sw.key"
+    key.write_bytes(subprocess.run(
+        ["pki", "--gen", "--type", "ecdsa", "--size", "256"],
+        capture_output=True, timeout=60, check=True).stdout)
+    req = tmp_path / "sw.req"
+    req.write_bytes(subprocess.run(
+        ["pki", "--req", "--in", key, "--type", "priv", "--dn", "CN=sw1",
+         "--san", "sw1.example"], capture_output=True, timeout=60,
+        check=True).stdout)
+    cp = pki("--est", "--url", url, "--cacert", ca / "root.pem", "--userpass",
+             f"{USER}:{PASSWORD}", "--in", req, "--outform", "pem")
+    leaf = verify(ca, re.search(r"-----BEGIN CERTIFICATE-----.*?-----END "
+                                r"CERTIFICATE-----\n", cp.stdout,
+                                re.S).group(0), tmp_path, "sw")
+    assert subject(leaf) == "subject=CN=sw1"
+    # re-enrollment with the certificate being renewed
+    key2 = tmp_path / "sw2.key"
+    key2.write_bytes(subprocess.run(
+        ["pki", "--gen", "--type", "ecdsa", "--size", "256"],
+        capture_output=True, timeout=60, check=True).stdout)
+    req2 = tmp_path / "sw2.req"
+    req2.write_bytes(subprocess.run(
+        ["pki", "--req", "--in", key2, "--type", "priv", "--dn", "CN=sw1",
+         "--san", "sw1.example"], capture_output=True, timeout=60,
+        check=True).stdout)
+    cp = pki("--est", "--url", url, "--cacert", ca / "root.pem", "--cert",
+             leaf, "--key", key, "--in", req2, "--outform", "pem")
+    verify(ca, re.search(r"-----BEGIN CERTIFICATE-----.*?-----END "
+                         r"CERTIFICATE-----\n", cp.stdout, re.S).group(0),
+           tmp_path, "sw2")
+
+
+def test_manual_approval(tmp_path):
+    d = tmp_path / "ca"
+    pkictl("ca", "init", "--dir", d, "--set",
+           "profile.device.approval=manual", check=True)
+    pkictl("est", "user", "add", "--dir", d, "bob", "--password", "pw-bob",
+           check=True)
+    csr = make_csr(tmp_path, subject="/CN=wait.example", san=None)
+    with Pkid(d, "--quiet") as srv:
+        st, h, _, body = curl(srv, "/simpleenroll", tmp_path,
+                              data=csr_body(csr), user="bob:pw-bob")
+        assert st == 202, body
+        assert int(h["retry-after"]) > 0
+        pending = json.loads(pkictl("ca", "pending", "--dir", d, "--json",
+                                    check=True).stdout)
+        assert len(pending) == 1
+        pkictl("ca", "approve", "--dir", d, pending[0]["id"], check=True)
+        st, _, _, body = curl(srv, "/simpleenroll", tmp_path,
+                              data=csr_body(csr), user="bob:pw-bob")
+        assert st == 200, body
+        verify(d, certs_of(body, tmp_path)[0], tmp_path)
+        # serverkeygen cannot wait for approval
+        st, _, _, body = curl(srv, "/serverkeygen", tmp_path,
+                              data=csr_body(csr), user="bob:pw-bob")
+        assert st == 501, body
+
+
+def test_channel_binding_required(tmp_path):
+    d = tmp_path / "ca"
+    pkictl("ca", "init", "--dir", d, "--set",
+           "est.channel_binding=required", check=True)
+    pkictl("est", "user", "add", "--dir", d, "bob", "--password", "pw-bob",
+           check=True)
+    with Pkid(d, "--quiet") as srv:
+        st, _, _, body = curl(srv, "/csrattrs", tmp_path)
+        der = tmp_path / "a.der"
+        der.write_bytes(base64.b64decode(body))
+        assert "challengePassword" in openssl(
+            "asn1parse", "-inform", "DER", "-in", der, check=True).stdout
+        # a CSR without challengePassword, and one with a wrong value
+        # (a CSR made before the connection cannot carry its binding)
+        cnf = tmp_path / "req.cnf"
+        cnf.write_text("[req]\ndistinguished_name = dn\nattributes = at\n"
+                       "prompt = no\n[dn]\nCN = cb\n[at]\n"
+                       "challengePassword = " + "A" * 43 + "=\n")
+        wrong = tmp_path / "cb.csr"
+        openssl("req", "-new", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                tmp_path / "cb.key", "-config", cnf, "-out", wrong,
+                check=True)
+        for csr in (make_csr(tmp_path, name="nocb", subject="/CN=cb"),
+                    wrong):
+            st, _, _, body = curl(srv, "/simpleenroll", tmp_path,
+                                  data=csr_body(csr), user="bob:pw-bob")
+            assert st == 403 and b"channel-binding-mismatch" in body, body
