@@ -50,10 +50,18 @@ static const struct named_bit kt_names[] = {
 	{ NULL, 0 },
 };
 
+/* Bounded copy that truncates (callers check lengths where it matters). */
 static void
 copy_str(char *dst, size_t len, const char *src)
 {
-	snprintf(dst, len, "%s", src);
+	size_t n = strlen(src);
+
+	if (len == 0)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 static void
@@ -608,7 +616,8 @@ enum pkid_code
 pkid_config_set(struct pkid_config *c, const char *assign,
     struct pkid_err *e)
 {
-	char tmp[PKID_MAX_CONFIG_VALUE + 128], section[128];
+	char tmp[PKID_MAX_CONFIG_VALUE + 128];
+	char section[PKID_MAX_CONFIG_VALUE + 160];
 	char *eq, *dot, *key;
 
 	if (strlen(assign) >= sizeof(tmp))

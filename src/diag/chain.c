@@ -15,6 +15,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
+#include "ca/policy.h"
 #include "core/clock.h"
 #include "diag/diag_int.h"
 #include "verify/verify.h"
@@ -74,25 +75,11 @@ static void
 key_text(X509 *x, char *out, size_t n)
 {
 	EVP_PKEY *k = X509_get0_pubkey(x);
-	char grp[64];
-	const char *nist;
 
-	if (k == NULL) {
+	if (k == NULL)
 		snprintf(out, n, "unreadable key");
-		return;
-	}
-	if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA) {
-		snprintf(out, n, "RSA %d", EVP_PKEY_get_bits(k));
-		return;
-	}
-	if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC &&
-	    EVP_PKEY_get_group_name(k, grp, sizeof(grp), NULL) == 1) {
-		nist = EC_curve_nid2nist(OBJ_txt2nid(grp));
-		snprintf(out, n, "EC %s", nist != NULL ? nist : grp);
-		return;
-	}
-	snprintf(out, n, "%s %d", OBJ_nid2sn(EVP_PKEY_get_base_id(k)),
-	    EVP_PKEY_get_bits(k));
+	else
+		pkid_key_describe(k, out, n);
 }
 
 static void
