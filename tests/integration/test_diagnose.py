@@ -361,7 +361,7 @@ def test_expired(pki, servers):
 def test_not_yet_valid_by_hours_is_clock(pki, servers):
     pki.cert("root", "Diag Root", ca=True)
     pki.cert("leaf", "localhost", issuer="root", san="DNS:localhost",
-             start=utc(datetime.timedelta(hours=2)))
+             start=utc(datetime.timedelta(hours=3)))
     port = serve(servers, pki, "leaf")
     doc = diagnose(f"https://localhost:{port}", "--trust",
                    pki.d / "root.pem")
