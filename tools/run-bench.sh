@@ -118,3 +118,66 @@ for r in rows:
           f"{r['openssl_per_s']:>10.0f} {r['ratio']:>5.2f}x "
           f"{r['sig_hits']:>9} {r['parse_hits']:>11}")
 PYEOF
+
+# ---- EST: enrollments per server CPU-second against the bare handshake ----
+echo
+echo "== EST (RFC 7030) enrollments, a fresh TLS connection each"
+"$BUILD/pkictl" est user add --dir "$tmp/https" bench --password bench-pw \
+	>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$tmp/dev.key" -subj /CN=bench-reenroll -out "$tmp/dev.csr" \
+	2>/dev/null
+"$BUILD/pkictl" ca issue --dir "$tmp/https" --csr "$tmp/dev.csr" \
+	--out "$tmp/dev.pem" 2>/dev/null
+cat "$tmp/https/issuing.pem" "$tmp/https/root.pem" >"$tmp/cas.pem"
+"$BUILD/tls_accept" --port 0 --cert "$tmp/https/tls/server.pem" \
+	--key "$tmp/https/tls/server.key" --threads "$NPROC" \
+	--client-ca "$tmp/cas.pem" >"$tmp/tam.out" &
+TAM_PID=$!
+trap 'kill $PKID_PID $TA_PID $TAM_PID 2>/dev/null; rm -rf "$tmp"' EXIT
+for i in $(seq 1 50); do
+	grep -q port "$tmp/tam.out" 2>/dev/null && break
+	sleep 0.1
+done
+TAM_PORT=$(sed -n 's/^tls_accept: port \([0-9]*\)/\1/p' "$tmp/tam.out")
+N=${BENCH_EST_COUNT:-2000}
+# One request first, so the password-hash cache is warm (the KDF is meant
+# to be slow; steady state is what a fleet sees between cache expiries).
+"$BUILD/est_load" --port "$PKID_PORT" --cacert "$tmp/https/root.pem" \
+	--user bench --password bench-pw --concurrency 1 --count 1 >/dev/null
+for c in 1 8 32 256; do
+	"$BUILD/est_load" --port "$TA_PORT" --cacert "$tmp/https/root.pem" \
+	    --get --path / --concurrency $c --count $N --server-pid $TA_PID \
+	    >>"$tmp/est.json"
+	"$BUILD/est_load" --port "$PKID_PORT" --cacert "$tmp/https/root.pem" \
+	    --user bench --password bench-pw --concurrency $c --count $N \
+	    --server-pid $PKID_PID >>"$tmp/est.json"
+	"$BUILD/est_load" --port "$TAM_PORT" --cacert "$tmp/https/root.pem" \
+	    --cert "$tmp/dev.pem" --key "$tmp/dev.key" --get --path / \
+	    --concurrency $c --count $N --server-pid $TAM_PID \
+	    >>"$tmp/est.json"
+	"$BUILD/est_load" --port "$PKID_PORT" --cacert "$tmp/https/root.pem" \
+	    --cert "$tmp/dev.pem" --key "$tmp/dev.key" --csr "$tmp/dev.csr" \
+	    --path /.well-known/est/simplereenroll --concurrency $c \
+	    --count $N --server-pid $PKID_PID >>"$tmp/est.json"
+done
+/usr/bin/python3 - "$tmp/est.json" <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+names = ["bare TLS", "EST simpleenroll, Basic", "bare mutual TLS",
+         "EST simplereenroll, cert"]
+print(f"{'what':26} {'conc':>5} {'enroll/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+      f"{'per server CPU-s':>17} {'vs bare':>8}")
+for i in range(0, len(rows), 4):
+    quad = rows[i:i + 4]
+    for k, r in enumerate(quad):
+        base = quad[k - k % 2]["per_server_cpu_s"]
+        ratio = r["per_server_cpu_s"] / base if base else 0
+        bad = {o: n for o, n in r["outcomes"].items() if not o.startswith("2")}
+        print(f"{names[k]:26} {r['concurrency']:>5} {r['per_second']:>9.0f} "
+              f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
+              f"{r['per_server_cpu_s']:>17.0f} {ratio:>8.2f}"
+              + (f"  errors {bad}" if bad else ""))
+print("per server CPU-s: answers per CPU-second used by the server process "
+      "(client and server share the machine)")
+PYEOF
