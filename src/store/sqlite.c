@@ -17,16 +17,17 @@
 #include "store/sqlite_int.h"
 
 static const char *const wsql[WS_MAX] = {
-	"INSERT INTO certificate (serial, ca_gen, subject, sans, profile, "
-	"requester, request_id, not_before, not_after, issued_at, der, "
-	"fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-	"INSERT INTO audit (at, actor, action, object, result, detail) "
-	"VALUES (?,?,?,?,?,?)",
-	"BEGIN IMMEDIATE",
-	"COMMIT",
-	"SAVEPOINT op",
-	"ROLLBACK TO op",
-	"RELEASE op",
+	[WS_CERT_INSERT] = ("INSERT INTO certificate (serial, ca_gen, "
+	"subject, sans, profile, requester, request_id, not_before, "
+	"not_after, issued_at, der, fingerprint) VALUES "
+	"(?,?,?,?,?,?,?,?,?,?,?,?)"),
+	[WS_AUDIT_INSERT] = ("INSERT INTO audit (at, actor, action, object, "
+	"result, detail) VALUES (?,?,?,?,?,?)"),
+	[WS_BEGIN] = "BEGIN IMMEDIATE",
+	[WS_COMMIT] = "COMMIT",
+	[WS_SAVEPOINT] = "SAVEPOINT op",
+	[WS_ROLLBACK_TO] = "ROLLBACK TO op",
+	[WS_RELEASE] = "RELEASE op",
 };
 
 /* Run one of the cached statements that return no rows. */
