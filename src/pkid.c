@@ -28,12 +28,16 @@ on_signal(int sig)
 }
 
 static const char usage[] =
-    "usage: pkid [--dir DIR] [--listen ADDR:PORT] [--http ADDR:PORT|off]\n"
-    "            [--workers N] [--quiet]\n"
-    "  DIR defaults to $PKID_DIR, then ./var/demo (made by pkictl ca init)\n";
+    "usage: pkid [--dir DIR] [--config FILE] [--listen ADDR:PORT]\n"
+    "            [--http ADDR:PORT|off] [--workers N] [--quiet]\n"
+    "  DIR defaults to the directory of FILE, then $PKID_DIR, then\n"
+    "  ./var/demo (made by pkictl ca init); FILE defaults to DIR/pkid.conf;\n"
+    "  --listen and --http override the configuration's listeners\n";
 
 struct opts {
 	const char *dir;	/* CA directory */
+	const char *config;	/* configuration file, NULL = DIR's */
+	char dirbuf[1024];	/* dirname of config */
 	const char *listen;	/* TLS listener override */
 	const char *http;	/* plain listener override */
 	int workers;		/* worker threads override, 0 = config */
@@ -45,6 +49,7 @@ parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
 		{ "dir", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "http", required_argument, NULL, 'p' },
 		{ "workers", required_argument, NULL, 'w' },
@@ -60,6 +65,7 @@ parse(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->dir = optarg; break;
+		case 'c': o->config = optarg; break;
 		case 'l': o->listen = optarg; break;
 		case 'p': o->http = optarg; break;
 		case 'w':
@@ -83,6 +89,14 @@ parse(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "error: usage: unexpected '%s'\nfix: %s",
 		    argv[optind], usage);
 		return 2;
+	}
+	if (o->dir == NULL && o->config != NULL) {
+		const char *slash = strrchr(o->config, '/');
+
+		snprintf(o->dirbuf, sizeof(o->dirbuf), "%.*s",
+		    slash == NULL ? 1 : (int)(slash - o->config),
+		    slash == NULL ? "." : o->config);
+		o->dir = o->dirbuf;
 	}
 	if (o->dir == NULL)
 		o->dir = getenv("PKID_DIR");
@@ -141,7 +155,7 @@ main(int argc, char **argv)
 	pkid_err_clear(&e);
 	if (o.quiet)
 		pkid_log_set_level(PKID_LOG_WARN);
-	if (pkid_ca_open(o.dir, &ca, &e) != PKID_OK)
+	if (pkid_ca_open_config(o.dir, o.config, &ca, &e) != PKID_OK)
 		return fail(&e);
 	memset(&app, 0, sizeof(app));
 	if (pkid_app_init(&app, ca, &e) != PKID_OK ||

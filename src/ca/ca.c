@@ -357,20 +357,30 @@ find_issuing(const struct pkid_ca_gen *g, void *arg, struct pkid_err *e)
 enum pkid_code
 pkid_ca_open(const char *dir, struct pkid_ca **out, struct pkid_err *e)
 {
+	return pkid_ca_open_config(dir, NULL, out, e);
+}
+
+enum pkid_code
+pkid_ca_open_config(const char *dir, const char *conf, struct pkid_ca **out,
+    struct pkid_err *e)
+{
 	struct pkid_ca *ca;
 	char p[1200];
 	int root_only = !exists(dir, F_ISSUING);
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	*out = NULL;
-	if (!exists(dir, F_CONF))
+	if (!exists(dir, F_ROOT) || (conf == NULL && !exists(dir, F_CONF)))
 		return PKID_ERR(e, PKID_E_CA_MISSING, "no CA in %s "
-		    "(no pkid.conf)", dir);
+		    "(no %s)", dir, exists(dir, F_ROOT) ? F_CONF : F_ROOT);
 	if ((ca = calloc(1, sizeof(*ca))) == NULL)
 		return PKID_ERR(e, PKID_E_NOMEM, "no memory");
 	snprintf(ca->dir, sizeof(ca->dir), "%s", dir);
 	pkid_config_defaults(&ca->cfg);
-	path_of(p, sizeof(p), dir, F_CONF);
+	if (conf != NULL)
+		snprintf(p, sizeof(p), "%s", conf);
+	else
+		path_of(p, sizeof(p), dir, F_CONF);
 	PKID_TRY(pkid_config_load(&ca->cfg, p, e));
 	path_of(p, sizeof(p), dir, F_DB);
 	PKID_TRY(pkid_store_open(p, &ca->store, e));
@@ -386,7 +396,8 @@ pkid_ca_open(const char *dir, struct pkid_ca **out, struct pkid_err *e)
 	PKID_TRY(pkid_store_ca_gen_list(ca->store, ca->cfg.ca_name,
 	    find_issuing, ca, e));
 	PKID_CHECK(ca->issuing_gen != 0, PKID_E_STORE_SCHEMA,
-	    "the store of %s has no current CA generation", dir);
+	    "the store of %s has no current generation of a CA named '%s' "
+	    "(the [ca] name in %s)", dir, ca->cfg.ca_name, ca->cfg.path);
 	path_of(p, sizeof(p), dir, root_only ? F_ROOT_KEY : F_ISSUING_KEY);
 	ca->signer = pkid_signer_open(p, ca->issuing, ca->cfg.digest, e);
 	PKID_CHECK(ca->signer != NULL, e->code, "signer");

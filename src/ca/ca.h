@@ -50,6 +50,10 @@ enum pkid_code pkid_ca_init(const char *dir,
 /* Open the CA in dir (ca-missing when none). */
 enum pkid_code pkid_ca_open(const char *dir, struct pkid_ca **out,
     struct pkid_err *e);
+/* The same with the configuration read from conf instead of
+ * DIR/pkid.conf (pkid --config FILE). */
+enum pkid_code pkid_ca_open_config(const char *dir, const char *conf,
+    struct pkid_ca **out, struct pkid_err *e);
 void pkid_ca_close(struct pkid_ca *ca);
 
 /* The result of an issuance. */

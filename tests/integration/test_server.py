@@ -136,3 +136,19 @@ def test_make_run_script_creates_demo_ca(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=15)
+
+
+def test_config_file_option(ca, tmp_path):
+    """pkid --config FILE reads that file; its directory is the CA's."""
+    conf = tmp_path / "other.conf"
+    text = (ca / "pkid.conf").read_text().replace("rate_per_min = 6000",
+                                                  "rate_per_min = 2")
+    conf.write_text(text)
+    with Pkid(ca, "--config", conf) as srv:
+        codes = [srv.get("/healthz", tls=False)[0] for _ in range(4)]
+        assert codes[0] == 200 and 503 in codes
+    # Without --dir the CA directory is the file's own.
+    from conftest import binary, run
+    cp = run([binary("pkid"), "--config", str(tmp_path / "other.conf"),
+              "--listen", "127.0.0.1:0", "--http", "off"], timeout=20)
+    assert cp.returncode == 2 and "ca-missing" in cp.stderr
