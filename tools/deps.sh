@@ -7,7 +7,7 @@ libsqlite3-dev libjansson-dev libinih-dev openssl"
 if [ "${1:-build}" = test ]; then
 	want="$want libcmocka-dev python3-pytest curl clang libclang-rt-14-dev \
 certmonger dbus strongswan-pki libstrongswan-extra-plugins sqlite3 \
-publicsuffix"
+publicsuffix scep"
 fi
 missing=""
 for p in $want; do

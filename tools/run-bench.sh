@@ -181,3 +181,64 @@ for i in range(0, len(rows), 4):
 print("per server CPU-s: answers per CPU-second used by the server process "
       "(client and server share the machine)")
 PYEOF
+
+# ---- SCEP: pkid against micromdm/scep (Debian's scep), same client ----
+echo
+echo "== SCEP (RFC 8894) PKCSReq, RSA-2048 devices, a fresh connection each"
+"$BUILD/pkictl" ca init --dir "$tmp/scep" --set scep.challenge=bench-chal \
+	>/dev/null
+"$BUILD/pkid" --dir "$tmp/scep" --listen off --http 127.0.0.1:0 --quiet \
+	>"$tmp/pkid-scep.out" 2>"$tmp/pkid-scep.err" &
+SCEP_PID=$!
+MD_PID=
+trap 'kill $PKID_PID $TA_PID $TAM_PID $SCEP_PID $MD_PID 2>/dev/null; rm -rf "$tmp"' EXIT
+for i in $(seq 1 50); do
+	grep -q "pkid: ready" "$tmp/pkid-scep.out" 2>/dev/null && break
+	sleep 0.1
+done
+SCEP_PORT=$(sed -n 's/^pkid: http  on port \([0-9]*\).*/\1/p' "$tmp/pkid-scep.out")
+SN=${BENCH_SCEP_COUNT:-2000}
+if command -v scepserver >/dev/null; then
+	MD_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	scepserver ca -init -depot "$tmp/depot" -key-password capw \
+	    -keySize 2048 -organization pkid-bench >/dev/null 2>&1
+	# micromdm listens on every interface: a high port, killed at exit.
+	scepserver -depot "$tmp/depot" -capass capw -port "$MD_PORT" \
+	    -challenge bench-chal >"$tmp/md.log" 2>&1 &
+	MD_PID=$!
+	for i in $(seq 1 50); do
+		/usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', $MD_PORT), 1)" 2>/dev/null && break
+		sleep 0.1
+	done
+else
+	echo "(scepserver not installed: apt-get install scep for the comparison)"
+fi
+for c in 1 8 32 256; do
+	"$BUILD/scep_load" --port "$SCEP_PORT" --ra "$tmp/scep/scep/ra.pem" \
+	    --challenge bench-chal --concurrency $c --count $SN \
+	    --server-pid $SCEP_PID --label pkid >>"$tmp/scep.json"
+	[ -n "$MD_PID" ] && "$BUILD/scep_load" --port "$MD_PORT" \
+	    --ra "$tmp/depot/ca.pem" --challenge bench-chal --concurrency $c \
+	    --count $SN --server-pid $MD_PID --label micromdm \
+	    >>"$tmp/scep.json"
+done
+/usr/bin/python3 - "$tmp/scep.json" <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+pk = {r["concurrency"]: r for r in rows if r["label"] == "pkid"}
+print(f"{'server':9} {'conc':>5} {'ok/s':>7} {'p50 ms':>7} {'p99 ms':>8} "
+      f"{'ok/server CPU-s':>16} {'ok':>6} {'unique serials':>15} "
+      f"{'pkid x':>7}")
+for r in rows:
+    mine = pk[r["concurrency"]]
+    okps = r["ok"] / r["seconds"]
+    ratio = (mine["ok"] / mine["seconds"]) / okps if okps else 0
+    bad = {o: n for o, n in r["outcomes"].items() if o != "SUCCESS"}
+    print(f"{r['label']:9} {r['concurrency']:>5} {okps:>7.0f} "
+          f"{r['p50_ms']:>7.2f} {r['p99_ms']:>8.2f} "
+          f"{r['per_server_cpu_s']:>16.0f} {r['ok']:>6} "
+          f"{r['unique_serials']:>15} {ratio:>7.2f}"
+          + (f"  {bad}" if bad else ""))
+print("ok = CertRep SUCCESS; unique serials counted from the decrypted "
+      "certificates; pkid x = pkid's ok/s over this row's")
+PYEOF

@@ -42,5 +42,16 @@ int pkictl_cmd_diagnose(int argc, char **argv);
 int pkictl_cmd_explain(int argc, char **argv);
 int pkictl_cmd_scep(int argc, char **argv);
 int pkictl_cmd_est(int argc, char **argv);
+/* pkictl enroll|renew est|scep: argv[1] picks the protocol. */
+int pkictl_cmd_enroll(int argc, char **argv);
+int pkictl_cmd_renew(int argc, char **argv);
+/* The SCEP client's halves (cmd_scep_client.c); argv[0] is "scep". */
+int pkictl_cmd_enroll_scep(int argc, char **argv);
+int pkictl_cmd_renew_scep(int argc, char **argv);
+/* SCEP client (cmd_scep_client.c): argv[0] is "scep" for enroll and
+ * renew, the operation ("getcaps", "getca", "getnextca") for get. */
+int pkictl_cmd_enroll_scep(int argc, char **argv);
+int pkictl_cmd_renew_scep(int argc, char **argv);
+int pkictl_cmd_scep_get(int argc, char **argv);
 
 #endif

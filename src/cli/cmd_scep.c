@@ -1,6 +1,8 @@
 /*
  * cmd_scep.c - pkictl scep challenge new: one-time SCEP challenge
- * passwords (RFC 8894 2.3), printed once and stored only as a hash.
+ * passwords (RFC 8894 2.3), printed once and stored only as a hash; the
+ * client subcommands (getcaps, getca, getnextca, enroll, renew) are
+ * dispatched to cmd_scep_client.c.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,7 +18,9 @@
 static const char usage_scep[] =
     "pkictl scep challenge new [--dir DIR] [--profile NAME] [--ttl 1h]\n"
     "  prints a one-time challenge password on its last line; it is\n"
-    "  consumed by the first SCEP PKCSReq that uses it\n";
+    "  consumed by the first SCEP PKCSReq that uses it\n"
+    "pkictl scep getcaps|getca|getnextca URL [--ca NAME] [--out FILE]\n"
+    "pkictl scep enroll|renew ...: as pkictl enroll|renew scep ...\n";
 
 struct scep_opts {
 	const char *dir;	/* --dir */
@@ -71,6 +75,15 @@ pkictl_cmd_scep(int argc, char **argv)
 	char pw[64], until[32];
 	int rc;
 
+	/* The client side lives in cmd_scep_client.c. */
+	if (argc >= 2 && (strcmp(argv[1], "getcaps") == 0 ||
+	    strcmp(argv[1], "getca") == 0 ||
+	    strcmp(argv[1], "getnextca") == 0))
+		return pkictl_cmd_scep_get(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "enroll") == 0)
+		return pkictl_cmd_enroll_scep(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "renew") == 0)
+		return pkictl_cmd_renew_scep(argc - 1, argv + 1);
 	if (argc < 3 || strcmp(argv[1], "challenge") != 0 ||
 	    strcmp(argv[2], "new") != 0)
 		return pkictl_usage_err(usage_scep, "want 'scep challenge "

@@ -19,6 +19,8 @@ static const char usage[] =
     "  scep challenge new [--profile P] [--ttl 1h]  one-time SCEP "
     "challenge\n"
     "  est user add [--dir DIR] NAME [--password PW]  EST HTTP Basic users\n"
+    "  enroll est|scep --server URL ... --out F  get a certificate\n"
+    "  renew est|scep --server URL --cert C --key K --out F  renew it\n"
     "  version\n";
 
 struct subcmd {
@@ -34,6 +36,8 @@ static const struct subcmd cmds[] = {
 	{ "explain", pkictl_cmd_explain },
 	{ "scep", pkictl_cmd_scep },
 	{ "est", pkictl_cmd_est },
+	{ "enroll", pkictl_cmd_enroll },
+	{ "renew", pkictl_cmd_renew },
 	{ NULL, NULL },
 };
 

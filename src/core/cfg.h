@@ -94,6 +94,14 @@ struct pkid_est_label {
 	char client_ca[1024];	/* PEM of extra trusted client cert issuers
 				 * (e.g. a manufacturer CA), "" for none */
 	int allow_subject_change; /* 1: reenroll may change subject/SAN */
+	/* Registration-authority mode: forward to an upstream EST CA. */
+	char upstream[1024];	/* https://HOST:PORT/.well-known/est[/L],
+				 * "" when this label issues itself */
+	char upstream_cacert[1024]; /* PEM of the upstream's TLS trust */
+	char upstream_cert[1024]; /* PEM of the RA's client certificate
+				 * (and its chain) for the upstream */
+	char upstream_key[1024]; /* its private key */
+	int upstream_timeout;	/* seconds for one upstream exchange */
 };
 
 /* The whole configuration. */

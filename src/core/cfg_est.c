@@ -7,6 +7,11 @@
  * channel_binding = off  off | optional | required (RFC 7030 3.5)
  * client_ca =            PEM of extra trusted client certificate issuers
  * allow_subject_change = no   simplereenroll may change subject/SAN
+ * upstream =             RA mode: https://CA:PORT/.well-known/est[/LABEL]
+ * upstream_cacert =      PEM of the root the upstream's TLS chain ends at
+ * upstream_cert =        PEM of this RA's client certificate (+ chain)
+ * upstream_key =         its private key
+ * upstream_timeout = 10s one upstream exchange, connect to last byte
  *
  * [est LABEL] takes the same keys for /.well-known/est/LABEL/<op>.
  */
@@ -14,6 +19,7 @@
 #include <string.h>
 
 #include "core/cfg_int.h"
+#include "core/clock.h"
 
 /* Words of the auth key, in enum pkid_est_auth order. */
 static const char *const auth_names[] = {
@@ -39,6 +45,7 @@ label_defaults(struct pkid_est_label *l, const char *name)
 	snprintf(l->profile, sizeof(l->profile), "device");
 	l->auth = PKID_EST_AUTH_BASIC_OR_CERT;
 	l->channel_binding = PKID_CB_OFF;
+	l->upstream_timeout = PKID_EST_UPSTREAM_TIMEOUT_S;
 }
 
 void
@@ -135,6 +142,69 @@ set_word(const char *const *tab, const char *k, const char *v, int *out,
 	return PKID_OK;
 }
 
+/* A path-valued key into its field. */
+static enum pkid_code
+set_path(char *dst, size_t n, const char *k, const char *v,
+    struct pkid_err *e)
+{
+	if (strlen(v) >= n)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "%s is longer than "
+		    "%zu characters", k, n - 1);
+	snprintf(dst, n, "%s", v);
+	return PKID_OK;
+}
+
+/* upstream_timeout: "10s", "2m" or plain seconds. */
+static enum pkid_code
+set_timeout(struct pkid_est_label *l, const char *v, struct pkid_err *e)
+{
+	int64_t s;
+	enum pkid_code rc;
+
+	if (v[0] != '\0' && strspn(v, "0123456789") == strlen(v))
+		rc = pkid_parse_int(v, 1, PKID_EST_UPSTREAM_MAX_TIMEOUT_S, &s,
+		    e);
+	else
+		rc = pkid_duration_parse(v, &s, e);
+	if (rc != PKID_OK || s < 1 || s > PKID_EST_UPSTREAM_MAX_TIMEOUT_S) {
+		pkid_err_clear(e);
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream_timeout "
+		    "is 1s to %ds, not '%s'", PKID_EST_UPSTREAM_MAX_TIMEOUT_S,
+		    v);
+	}
+	l->upstream_timeout = (int)s;
+	return PKID_OK;
+}
+
+/* The registration-authority keys. */
+static enum pkid_code
+upstream_set(struct pkid_est_label *l, const char *k, const char *v,
+    struct pkid_err *e)
+{
+	if (strcmp(k, "upstream") == 0) {
+		if (v[0] != '\0' && strncmp(v, "https://", 8) != 0)
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream "
+			    "is an https:// URL (RFC 7030 3.3), not '%s'", v);
+		return set_path(l->upstream, sizeof(l->upstream), k, v, e);
+	}
+	if (strcmp(k, "upstream_cacert") == 0)
+		return set_path(l->upstream_cacert,
+		    sizeof(l->upstream_cacert), k, v, e);
+	if (strcmp(k, "upstream_cert") == 0)
+		return set_path(l->upstream_cert, sizeof(l->upstream_cert), k,
+		    v, e);
+	if (strcmp(k, "upstream_key") == 0)
+		return set_path(l->upstream_key, sizeof(l->upstream_key), k,
+		    v, e);
+	if (strcmp(k, "upstream_timeout") == 0)
+		return set_timeout(l, v, e);
+	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY, "unknown key '%s' in "
+	    "[est%s%s] (known: profile, auth, channel_binding, client_ca, "
+	    "allow_subject_change, upstream, upstream_cacert, upstream_cert, "
+	    "upstream_key, upstream_timeout)", k, l->name[0] ? " " : "",
+	    l->name);
+}
+
 static enum pkid_code
 label_set(struct pkid_est_label *l, const char *k, const char *v,
     struct pkid_err *e)
@@ -176,9 +246,7 @@ label_set(struct pkid_est_label *l, const char *k, const char *v,
 			    "allow_subject_change is yes or no, not '%s'", v);
 		return PKID_OK;
 	}
-	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY, "unknown key '%s' in "
-	    "[est%s%s] (known: profile, auth, channel_binding, client_ca, "
-	    "allow_subject_change)", k, l->name[0] ? " " : "", l->name);
+	return upstream_set(l, k, v, e);
 }
 
 enum pkid_code
@@ -212,6 +280,12 @@ pkid_cfg_est_write(const struct pkid_config *c, struct pkid_buf *b,
 		    l->name, l->profile, auth_names[l->auth],
 		    cb_names[l->channel_binding], l->client_ca,
 		    l->allow_subject_change ? "yes" : "no");
+		if (rc == PKID_OK && l->upstream[0] != '\0')
+			rc = pkid_buf_printf(b, e, "upstream = %s\n"
+			    "upstream_cacert = %s\nupstream_cert = %s\n"
+			    "upstream_key = %s\nupstream_timeout = %ds\n",
+			    l->upstream, l->upstream_cacert, l->upstream_cert,
+			    l->upstream_key, l->upstream_timeout);
 	}
 	return rc;
 }

@@ -63,6 +63,28 @@
 #define PKID_EST_AUTH_CACHE_TTL_S 300
 /* Retry-After of an EST enrollment that waits for approval, seconds. */
 #define PKID_EST_RETRY_AFTER_S 60
+/* EST client: largest response body accepted (cacerts, certs-only). */
+#define PKID_EST_CLIENT_MAX_RESPONSE (256 * 1024)
+/* EST client: time budget of one HTTPS exchange, seconds. */
+#define PKID_EST_CLIENT_TIMEOUT_S 30
+/* EST client: most polls of a request answered 202, the default total
+ * wait for approval and the longest pause between polls, seconds. */
+#define PKID_EST_MAX_POLLS 64
+#define PKID_EST_DEFAULT_MAX_WAIT_S 3600
+#define PKID_EST_POLL_MAX_INTERVAL_S 600
+/* EST client: retries of a request answered 503, and the first back-off
+ * (doubled each time, plus up to 100% jitter), seconds. */
+#define PKID_EST_503_RETRIES 5
+#define PKID_EST_503_BACKOFF_S 1
+/* HTTPS client: most resolved addresses tried in turn. */
+#define PKID_HTTPS_MAX_ADDRS 4
+/* RA mode: default and largest upstream_timeout, seconds. */
+#define PKID_EST_UPSTREAM_TIMEOUT_S 10
+#define PKID_EST_UPSTREAM_MAX_TIMEOUT_S 300
+/* RA mode: idle upstream connections kept for reuse per label, and how
+ * long one may stay idle, seconds. */
+#define PKID_EST_UPSTREAM_POOL 4
+#define PKID_EST_UPSTREAM_IDLE_S 20
 /* Longest stored password hash text (user table). */
 #define PKID_MAX_PASSWORD_HASH 256
 
@@ -76,6 +98,21 @@
 #define PKID_SCEP_MAX_CHALLENGE 255
 /* Clock skew allowed on a SCEP signingTime before badTime, seconds. */
 #define PKID_SCEP_MAX_SKEW_S (2 * 86400)
+
+/* SCEP client: time budget of one HTTP exchange, seconds. */
+#define PKID_SCEP_CLIENT_TIMEOUT_S 30
+/* SCEP client: largest GetCACaps / GetCACert / CertRep response. */
+#define PKID_SCEP_CLIENT_MAX_RESPONSE (256 * 1024)
+/* SCEP client: most CertPolls of one PENDING request, and the longest
+ * pause between two (the pause doubles from --poll-interval). */
+#define PKID_SCEP_MAX_POLLS 64
+#define PKID_SCEP_POLL_MAX_INTERVAL_S 600
+/* SCEP client: default total PENDING budget, seconds (--max-wait). */
+#define PKID_SCEP_DEFAULT_MAX_WAIT_S 3600
+/* SCEP client: retries of one exchange answered 503, and the longest
+ * Retry-After honoured, seconds (RFC 9110 10.2.3). */
+#define PKID_SCEP_503_RETRIES 5
+#define PKID_SCEP_MAX_RETRY_AFTER_S 300
 
 /* pkictl diagnose: default and largest per-step network timeout, seconds. */
 #define PKID_DIAG_TIMEOUT_S 10

@@ -62,6 +62,9 @@ label_init(struct pkid_est *est, struct est_label *l,
 		    "from %s accepted for simpleenroll; their revocation is "
 		    "not checked (no CRL configured)", name, cfg->client_ca);
 	}
+	if (cfg->upstream[0] != '\0')
+		PKID_OSSL_PTR(l->up = pkid_est_ra_new(cfg, e), e->code,
+		    "upstream");
 	PKID_TRY(pkid_est_csrattrs_der(l->profile, cfg->channel_binding, &der,
 	    e));
 	PKID_TRY(pkid_base64_encode(der.p, der.len, 0, &l->csrattrs, e));
@@ -107,6 +110,7 @@ pkid_est_free(struct pkid_est *est)
 		return;
 	for (i = 0; i < PKID_MAX_EST_LABELS; i++) {
 		X509_STORE_free(est->labels[i].extra);
+		pkid_est_ra_free(est->labels[i].up);
 		pkid_buf_free(&est->labels[i].csrattrs);
 	}
 	X509_STORE_free(est->own);

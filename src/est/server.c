@@ -76,6 +76,17 @@ status_for(enum pkid_code code)
 	case PKID_E_STORE_BUSY:
 	case PKID_E_RATE_LIMITED:
 		return 503;
+	case PKID_E_UPSTREAM_TIMEOUT:
+		return 504;
+	case PKID_E_UPSTREAM_UNTRUSTED:
+	case PKID_E_UPSTREAM_NAME_MISMATCH:
+	case PKID_E_UPSTREAM_DNS:
+	case PKID_E_UPSTREAM_REFUSED:
+	case PKID_E_UPSTREAM_AUTH_FAILED:
+	case PKID_E_UPSTREAM_CLOCK:
+	case PKID_E_UPSTREAM_TLS:
+	case PKID_E_UPSTREAM_BAD_RESPONSE:
+		return 502;
 	default:
 		break;
 	}
@@ -107,11 +118,14 @@ fail(struct est_call *c)
 		pkid_http_resp_header(c->resp, "Allow", c->op == EST_CACERTS ||
 		    c->op == EST_CSRATTRS ? "GET, HEAD" : "POST");
 	pkid_err_message(&c->e, msg, sizeof(msg));
-	pkid_log(status >= 500 ? PKID_LOG_ERROR : PKID_LOG_INFO,
-	    "est %s %s from %s: %d %s: %s", c->label != NULL &&
-	    c->label->cfg->name[0] ? c->label->cfg->name : "-",
-	    op_name(c->op), c->req->client_addr != NULL ?
-	    c->req->client_addr : "?", status, pkid_err_id(c->e.code), msg);
+	/* ra.c logs each upstream cause once, not every request. */
+	if (status != 502 && status != 504)
+		pkid_log(status >= 500 ? PKID_LOG_ERROR : PKID_LOG_INFO,
+		    "est %s %s from %s: %d %s: %s", c->label != NULL &&
+		    c->label->cfg->name[0] ? c->label->cfg->name : "-",
+		    op_name(c->op), c->req->client_addr != NULL ?
+		    c->req->client_addr : "?", status,
+		    pkid_err_id(c->e.code), msg);
 	if (c->e.code == PKID_E_AUTH_REQUIRED || status == 404 ||
 	    status == 405)
 		return;
@@ -254,6 +268,32 @@ out:
 	return rc;
 }
 
+/* RA mode: the device passed authentication, authorisation and the
+ * CSR checks here; the upstream CA issues (RFC 7030 2.2). */
+static enum pkid_code
+forward(struct est_call *c, X509_REQ *csr)
+{
+	struct pkid_err *e = &c->e;
+	struct pkid_buf b64;
+	unsigned char *der = NULL;
+	int n;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&b64, 0, sizeof(b64));
+	PKID_OSSL((n = i2d_X509_REQ(csr, &der)), PKID_E_CRYPTO,
+	    "encoding the request");
+	PKID_TRY(pkid_base64_encode(der, (size_t)n, 0, &b64, e));
+	PKID_TRY(pkid_est_ra_forward(c->label->up, op_name(c->op), &b64,
+	    c->resp, e));
+	pkid_log(PKID_LOG_INFO, "est %s for %s forwarded upstream: %d",
+	    op_name(c->op), c->peer.who, c->resp->status);
+	rc = PKID_OK;
+out:
+	OPENSSL_free(der);
+	pkid_buf_free(&b64);
+	return rc;
+}
+
 /* simpleenroll / simplereenroll (RFC 7030 4.2). */
 static enum pkid_code
 enroll(struct est_call *c)
@@ -266,6 +306,10 @@ enroll(struct est_call *c)
 
 	memset(&res, 0, sizeof(res));
 	PKID_TRY(read_csr(c, &csr));
+	if (c->label->up != NULL) {
+		rc = forward(c, csr);
+		goto out;
+	}
 	PKID_TRY(pkid_ca_enroll(c->est->ca, "est", NULL, csr,
 	    c->label->cfg->profile, c->peer.who, &res, e));
 	if (res.state == PKID_ENROLL_PENDING) {
@@ -353,6 +397,9 @@ serverkeygen(struct est_call *c)
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(&res, 0, sizeof(res));
+	PKID_CHECK(c->label->up == NULL, PKID_E_NOT_IMPLEMENTED,
+	    "serverkeygen through a registration authority is not "
+	    "implemented; use simpleenroll");
 	PKID_CHECK(!c->label->profile->manual_approval,
 	    PKID_E_NOT_IMPLEMENTED, "serverkeygen on profile '%s', which "
 	    "needs manual approval: pkid does not keep generated keys "
@@ -389,6 +436,9 @@ dispatch(struct est_call *c)
 	switch (c->op) {
 	case EST_CACERTS:
 		/* RFC 7030 4.1.1: no authentication for the CA certs. */
+		if (c->label->up != NULL)
+			return pkid_est_ra_forward(c->label->up, "cacerts",
+			    NULL, c->resp, e);
 		return pkid_est_resp_b64(c->resp, PKID_EST_CT_CERTS,
 		    &c->est->cacerts, e);
 	case EST_CSRATTRS:

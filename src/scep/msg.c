@@ -215,11 +215,14 @@ out:
 	return rc;
 }
 
+/* compat 2 (the client's, for replies of old servers such as
+ * micromdm/scep) also takes single DES. */
 static int
 cipher_ok(int nid, int compat)
 {
 	return nid == NID_aes_128_cbc || nid == NID_aes_192_cbc ||
-	    nid == NID_aes_256_cbc || (compat && nid == NID_des_ede3_cbc);
+	    nid == NID_aes_256_cbc || (compat && nid == NID_des_ede3_cbc) ||
+	    (compat >= 2 && nid == NID_des_cbc);
 }
 
 /* Is one recipientInfo for cert (issuer and serial)? */

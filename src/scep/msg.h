@@ -81,7 +81,9 @@ enum pkid_code pkid_scep_msg_parse(const uint8_t *p, size_t len, int compat,
  * Open a pkcsPKIEnvelope (EnvelopedData DER) with cert/key into out
  * (initialised here; caller frees). *cipher_nid gets the content
  * encryption algorithm: AES-128/192/256-CBC always, DES-EDE3-CBC only
- * with compat. *fail gets the failInfo on error. Errors: scep-malformed,
+ * with compat, single DES-CBC only with compat 2 (the client reading an
+ * old server's CertRep; needs OpenSSL's legacy provider loaded). *fail
+ * gets the failInfo on error. Errors: scep-malformed,
  * scep-bad-alg, scep-wrong-recipient.
  */
 enum pkid_code pkid_scep_envelope_open(const uint8_t *p, size_t len,

@@ -1,0 +1,311 @@
+/*
+ * ra.c - registration-authority mode: a label with upstream = URL
+ * authenticates and authorises the device here (server.c), then forwards
+ * the request to the upstream EST CA over TLS with the RA's own client
+ * certificate (RFC 7030 3.2.3: "an RA ... authenticates to the CA").
+ *
+ * The upstream call blocks the worker thread that handles the device's
+ * request, with a hard total deadline of upstream_timeout (connect, TLS
+ * and response together); while it waits, that worker serves no other
+ * connection. Acceptable for now: an RA forwards a few enrollments at a
+ * time; an event-driven forward on the worker's own base is the next step.
+ *
+ * Connections to the upstream are kept alive and reused (a small pool,
+ * PKID_EST_UPSTREAM_POOL per label, idle at most PKID_EST_UPSTREAM_IDLE_S).
+ * Each failure is classified by the HTTPS client (the same verifier and
+ * phases as pkictl diagnose) and mapped to its own upstream-* code.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "est/client.h"
+#include "est/est_int.h"
+#include "est/msg.h"
+#include "http/client.h"
+#include "x509/load.h"
+
+struct est_upstream {
+	const struct pkid_est_label *cfg;	/* its label (borrowed) */
+	STACK_OF(X509) *trust;			/* upstream_cacert */
+	STACK_OF(X509) *certs;		/* upstream_cert: leaf first */
+	STACK_OF(X509) *chain;		/* certs without the leaf */
+	EVP_PKEY *key;				/* upstream_key */
+	pthread_mutex_t mu;			/* guards below */
+	enum pkid_code logged;			/* cause last logged */
+	int nidle;				/* sessions in idle */
+	struct pkid_https *idle[PKID_EST_UPSTREAM_POOL]; /* kept alive */
+	uint64_t since[PKID_EST_UPSTREAM_POOL];	/* idle since, mono ms */
+};
+
+struct est_upstream *
+pkid_est_ra_new(const struct pkid_est_label *cfg, struct pkid_err *e)
+{
+	struct est_upstream *up = calloc(1, sizeof(*up));
+	const char *name = cfg->name[0] ? cfg->name : "(default)";
+	enum pkid_code rc = PKID_E_INTERNAL;
+	int i;
+
+	PKID_OSSL_PTR(up, PKID_E_NOMEM, "no memory");
+	up->cfg = cfg;
+	pthread_mutex_init(&up->mu, NULL);
+	PKID_CHECK(cfg->upstream_cacert[0] != '\0', PKID_E_CONFIG_BAD_VALUE,
+	    "EST label %s has upstream = %s but no upstream_cacert (the "
+	    "root the upstream's TLS certificate chains to)", name,
+	    cfg->upstream);
+	PKID_TRY(pkid_x509_load_certs_file(cfg->upstream_cacert, &up->trust,
+	    e));
+	PKID_CHECK((cfg->upstream_cert[0] != '\0') ==
+	    (cfg->upstream_key[0] != '\0'), PKID_E_CONFIG_BAD_VALUE, "EST "
+	    "label %s: give both upstream_cert and upstream_key, or neither",
+	    name);
+	if (cfg->upstream_cert[0] != '\0') {
+		PKID_TRY(pkid_x509_load_certs_file(cfg->upstream_cert,
+		    &up->certs, e));
+		PKID_TRY(pkid_x509_load_key_file(cfg->upstream_key, &up->key,
+		    e));
+		PKID_OSSL_PTR(up->chain = sk_X509_new_null(), PKID_E_NOMEM,
+		    "no memory");
+		for (i = 1; i < sk_X509_num(up->certs); i++)
+			PKID_OSSL(sk_X509_push(up->chain,
+			    sk_X509_value(up->certs, i)), PKID_E_NOMEM,
+			    "no memory");
+	}
+	pkid_log(PKID_LOG_INFO, "est label %s: registration authority for "
+	    "%s (timeout %d s, %s)", name, cfg->upstream,
+	    cfg->upstream_timeout, up->key != NULL ? "RA client certificate "
+	    "from upstream_cert" : "no RA client certificate");
+	rc = PKID_OK;
+out:
+	if (rc != PKID_OK) {
+		pkid_err_ctx(e, "setting up the upstream of EST label %s",
+		    name);
+		pkid_est_ra_free(up);
+		up = NULL;
+	}
+	return up;
+}
+
+void
+pkid_est_ra_free(struct est_upstream *up)
+{
+	int i;
+
+	if (up == NULL)
+		return;
+	for (i = 0; i < up->nidle; i++)
+		pkid_https_free(up->idle[i]);
+	sk_X509_pop_free(up->trust, X509_free);
+	sk_X509_pop_free(up->certs, X509_free);
+	sk_X509_free(up->chain);	/* members belong to certs */
+	EVP_PKEY_free(up->key);
+	pthread_mutex_destroy(&up->mu);
+	free(up);
+}
+
+/* A kept-alive session, or a new one. */
+static struct pkid_https *
+take(struct est_upstream *up, struct pkid_err *e)
+{
+	struct pkid_https_opts o;
+	struct pkid_https *h = NULL, *stale[PKID_EST_UPSTREAM_POOL];
+	uint64_t now = pkid_mono_ms();
+	int i, nstale = 0;
+
+	pthread_mutex_lock(&up->mu);
+	while (up->nidle > 0 && h == NULL) {
+		up->nidle--;
+		if (now - up->since[up->nidle] <
+		    (uint64_t)PKID_EST_UPSTREAM_IDLE_S * 1000)
+			h = up->idle[up->nidle];
+		else
+			stale[nstale++] = up->idle[up->nidle];
+	}
+	pthread_mutex_unlock(&up->mu);
+	for (i = 0; i < nstale; i++)
+		pkid_https_free(stale[i]);
+	if (h != NULL)
+		return h;
+	memset(&o, 0, sizeof(o));
+	o.url = up->cfg->upstream;
+	o.trust = up->trust;
+	o.cert = sk_X509_value(up->certs, 0);
+	o.chain = up->chain;
+	o.key = up->key;
+	o.timeout_s = up->cfg->upstream_timeout;
+	return pkid_https_new(&o, e);
+}
+
+/* Back to the pool (or freed when it is full). */
+static void
+give_back(struct est_upstream *up, struct pkid_https *h)
+{
+	pthread_mutex_lock(&up->mu);
+	if (up->nidle < PKID_EST_UPSTREAM_POOL) {
+		up->since[up->nidle] = pkid_mono_ms();
+		up->idle[up->nidle++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&up->mu);
+	pkid_https_free(h);
+}
+
+/* The upstream code for a failure the HTTPS client classified. */
+static enum pkid_code
+upstream_code(enum pkid_code c)
+{
+	switch (c) {
+	case PKID_E_DNS_FAILURE:
+		return PKID_E_UPSTREAM_DNS;
+	case PKID_E_CONNECT_REFUSED:
+	case PKID_E_NO_ROUTE:
+		return PKID_E_UPSTREAM_REFUSED;
+	case PKID_E_CONNECT_TIMEOUT:
+		return PKID_E_UPSTREAM_TIMEOUT;
+	case PKID_E_NAME_MISMATCH:
+	case PKID_E_IP_NOT_IN_SAN:
+		return PKID_E_UPSTREAM_NAME_MISMATCH;
+	case PKID_E_EXPIRED:
+	case PKID_E_NOT_YET_VALID:
+	case PKID_E_CLOCK_SKEW:
+		return PKID_E_UPSTREAM_CLOCK;
+	case PKID_E_TLS_HANDSHAKE:
+	case PKID_E_TLS_VERSION:
+	case PKID_E_NO_SHARED_CIPHER:
+		return PKID_E_UPSTREAM_TLS;
+	case PKID_E_AUTH_REQUIRED:
+	case PKID_E_AUTH_FAILED:
+	case PKID_E_FORBIDDEN:
+		return PKID_E_UPSTREAM_AUTH_FAILED;
+	default:
+		break;
+	}
+	if (((unsigned)c >> 16) == PKID_CAT_VERIFY)
+		return PKID_E_UPSTREAM_UNTRUSTED;
+	return PKID_E_UPSTREAM_BAD_RESPONSE;
+}
+
+/* Log a cause once (until it changes or the upstream works again). */
+static void
+log_cause(struct est_upstream *up, const struct pkid_err *e)
+{
+	char msg[1024];
+	int fresh;
+
+	pthread_mutex_lock(&up->mu);
+	fresh = up->logged != e->code;
+	up->logged = e->code;
+	pthread_mutex_unlock(&up->mu);
+	if (!fresh)
+		return;
+	if (e->code == PKID_OK) {
+		pkid_log(PKID_LOG_INFO, "est upstream %s answers again",
+		    up->cfg->upstream);
+		return;
+	}
+	pkid_err_message(e, msg, sizeof(msg));
+	pkid_log(PKID_LOG_ERROR, "est upstream %s: %s: %s; fix: %s (logged "
+	    "once until the cause changes)", up->cfg->upstream,
+	    pkid_err_id(e->code), msg, pkid_err_remedy(e->code));
+}
+
+/* The first line of an upstream body, for messages. */
+static void
+quote(const struct pkid_https_resp *r, char *out, size_t n)
+{
+	size_t len = r->body.len < n - 1 ? r->body.len : n - 1;
+	char *nl;
+
+	memcpy(out, r->body.p != NULL ? (const char *)r->body.p : "", len);
+	out[len] = '\0';
+	if ((nl = strchr(out, '\n')) != NULL)
+		*nl = '\0';
+}
+
+/* The upstream's answer to the device. */
+static enum pkid_code
+relay(struct est_upstream *up, const char *op, struct pkid_https_resp *r,
+    struct pkid_http_resp *resp, struct pkid_err *e)
+{
+	STACK_OF(X509) *certs = NULL;
+	char q[240];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	quote(r, q, sizeof(q));
+	PKID_CHECK(r->status != 401 && r->status != 403,
+	    PKID_E_UPSTREAM_AUTH_FAILED, "upstream %s refused this RA's "
+	    "credentials for %s: %d %s", up->cfg->upstream, op, r->status, q);
+	PKID_CHECK(r->status == 200 || r->status == 202 || (r->status >= 400
+	    && r->status < 500), PKID_E_UPSTREAM_BAD_RESPONSE, "upstream %s "
+	    "answered %s with %d: %s", up->cfg->upstream, op, r->status, q);
+	if (r->status == 200) {
+		/* Relay only what is what it says: a certs-only PKCS#7. */
+		if (pkid_est_certs_parse(r->body.p, r->body.len, &certs, e) !=
+		    PKID_OK) {
+			pkid_err_clear(e);
+			PKID_CHECK(0, PKID_E_UPSTREAM_BAD_RESPONSE, "upstream "
+			    "%s answered %s with 200 but no certs-only "
+			    "PKCS#7 (%s)", up->cfg->upstream, op,
+			    r->content_type);
+		}
+		PKID_TRY(pkid_est_resp_b64(resp, PKID_EST_CT_CERTS, &r->body,
+		    e));
+		rc = PKID_OK;
+		goto out;
+	}
+	/* 202 + Retry-After (RFC 7030 4.2.3) and the upstream's client
+	 * errors (bad CSR, policy) go to the device as they are. */
+	PKID_TRY(pkid_http_resp_body(resp, r->content_type[0] ?
+	    r->content_type : "text/plain", r->body.p, r->body.len, e));
+	resp->status = r->status;
+	if (r->retry_after[0] != '\0')
+		pkid_http_resp_header(resp, "Retry-After", r->retry_after);
+	rc = PKID_OK;
+out:
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+enum pkid_code
+pkid_est_ra_forward(struct est_upstream *up, const char *op,
+    const struct pkid_buf *body, struct pkid_http_resp *resp,
+    struct pkid_err *e)
+{
+	struct pkid_https *h = NULL;
+	struct pkid_https_resp r;
+	struct pkid_err ie;
+	char path[64], msg[1024];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&r, 0, sizeof(r));
+	pkid_err_clear(&ie);
+	snprintf(path, sizeof(path), "/%s", op);
+	if ((h = take(up, &ie)) == NULL ||
+	    pkid_https_request(h, body != NULL ? PKID_HTTP_POST :
+	    PKID_HTTP_GET, path, body != NULL ? PKID_EST_CT_PKCS10 : NULL,
+	    body != NULL ? body->p : NULL, body != NULL ? body->len : 0, &r,
+	    &ie) != PKID_OK) {
+		pkid_err_message(&ie, msg, sizeof(msg));
+		rc = PKID_ERR(e, upstream_code(ie.code), "upstream %s, %s "
+		    "phase: %s: %s", up->cfg->upstream, h != NULL ?
+		    pkid_https_phase_name(pkid_https_phase(h)) : "setup",
+		    pkid_err_id(ie.code), msg);
+		goto out;
+	}
+	if ((rc = relay(up, op, &r, resp, e)) != PKID_OK)
+		goto out;
+	give_back(up, h);
+	h = NULL;
+	rc = PKID_OK;
+out:
+	if (rc == PKID_OK || ((unsigned)e->code >> 16 == PKID_CAT_PROTO &&
+	    e->code >= PKID_E_UPSTREAM_UNTRUSTED && e->code <=
+	    PKID_E_UPSTREAM_BAD_RESPONSE))
+		log_cause(up, rc == PKID_OK ? &ie : e);
+	pkid_https_free(h);
+	pkid_https_resp_free(&r);
+	return rc;
+}

@@ -1,0 +1,220 @@
+"""pkictl enroll est / renew est against a real pkid on 127.0.0.1: HTTP
+Basic and client certificates, bootstrap by fingerprint, manual approval
+(202 then approve while the client polls), channel binding."""
+import json
+import os
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import binary, error_code, openssl, pkictl
+from server import Pkid
+
+USER, PASSWORD = "alice", "s3cret-pw"
+
+
+@pytest.fixture(scope="module")
+def est(tmp_path_factory):
+    d = tmp_path_factory.mktemp("estc") / "ca"
+    pkictl("ca", "init", "--dir", d, "--set", "est.iot.profile=server",
+           check=True)
+    pkictl("est", "user", "add", "--dir", d, USER, input=PASSWORD + "\n",
+           check=True)
+    with Pkid(d, "--quiet") as srv:
+        srv.server = f"https://localhost:{srv.tls_port}"
+        yield srv
+        rc, out, err = srv.stop()
+        assert "AddressSanitizer" not in err and "runtime error" not in err
+
+
+def fingerprint(pem):
+    out = openssl("x509", "-in", pem, "-noout", "-fingerprint", "-sha256",
+                  check=True).stdout
+    return out.strip().split("=", 1)[1]
+
+
+def check_cert(ca, pem, subject=None):
+    cp = openssl("verify", "-CAfile", ca / "root.pem", "-untrusted",
+                 ca / "issuing.pem", pem)
+    assert ": OK" in cp.stdout, cp.stdout + cp.stderr
+    if subject:
+        got = openssl("x509", "-in", pem, "-noout", "-subject", "-nameopt",
+                      "RFC2253", check=True).stdout
+        assert subject in got, got
+
+
+def pubkey(path, cert=False):
+    if cert:
+        return openssl("x509", "-in", path, "-noout", "-pubkey",
+                       check=True).stdout
+    return openssl("pkey", "-in", path, "-pubout", check=True).stdout
+
+
+def enroll_basic(srv, tmp, name, *extra):
+    out = tmp / f"{name}.pem"
+    cp = pkictl("enroll", "est", "--server", srv.server, "--user", USER,
+                "--password", PASSWORD, "--cacert", srv.ca_dir / "root.pem",
+                "--san", f"DNS:{name}.example.com", "--out", out, *extra)
+    return cp, out
+
+
+def test_enroll_basic(est, tmp_path):
+    cp, out = enroll_basic(est, tmp_path, "d1")
+    assert cp.returncode == 0, cp.stderr
+    assert "enrolled: CN=d1.example.com" in cp.stdout
+    key = tmp_path / "d1.key"
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    check_cert(est.ca_dir, out, "CN=d1.example.com")
+    assert pubkey(key) == pubkey(out, cert=True)
+    san = openssl("x509", "-in", out, "-noout", "-ext", "subjectAltName",
+                  check=True).stdout
+    assert "DNS:d1.example.com" in san
+
+
+def test_enroll_label_rsa_existing_key(est, tmp_path):
+    key = tmp_path / "given.key"
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt",
+            "rsa_keygen_bits:2048", "-out", key, check=True)
+    cp, out = enroll_basic(est, tmp_path, "d2", "--label", "iot", "--key",
+                           key, "--subject", "CN=d2.example.com,O=Acme")
+    assert cp.returncode == 0, cp.stderr
+    assert "key:" not in cp.stdout     # the given key is not rewritten
+    assert pubkey(key) == pubkey(out, cert=True)
+    eku = openssl("x509", "-in", out, "-noout", "-ext", "extendedKeyUsage",
+                  check=True).stdout
+    assert "TLS Web Server Authentication" in eku   # the iot label's profile
+
+
+def test_wrong_password_and_untrusted_server(est, tmp_path):
+    out = tmp_path / "x.pem"
+    cp = pkictl("enroll", "est", "--server", est.server, "--user", USER,
+                "--password", "wrong", "--cacert", est.ca_dir / "root.pem",
+                "--san", "DNS:x.example.com", "--out", out)
+    assert cp.returncode == 1 and error_code(cp) == "auth-failed", cp.stderr
+    assert not out.exists()
+    other = tmp_path / "other"
+    pkictl("ca", "init", "--dir", other, "--subject", "CN=Other",
+           check=True)
+    cp = pkictl("enroll", "est", "--server", est.server, "--user", USER,
+                "--password", PASSWORD, "--cacert", other / "root.pem",
+                "--san", "DNS:x.example.com", "--out", out)
+    assert cp.returncode == 1 and error_code(cp) == "unknown-issuer", \
+        cp.stderr
+    cp = pkictl("enroll", "est", "--server", est.server, "--user", USER,
+                "--out", out)
+    assert cp.returncode == 2 and error_code(cp) == "usage"
+
+
+def test_client_cert_enroll_and_renew(est, tmp_path):
+    cp, old = enroll_basic(est, tmp_path, "d3")
+    assert cp.returncode == 0, cp.stderr
+    oldkey = tmp_path / "d3.key"
+    # Enroll a second identity authenticating with the first certificate.
+    new = tmp_path / "d4.pem"
+    cp = pkictl("enroll", "est", "--server", est.server, "--cert", old,
+                "--key", oldkey, "--cacert", est.ca_dir / "root.pem",
+                "--subject", "CN=d4.example.com", "--out", new)
+    assert cp.returncode == 0, cp.stderr
+    check_cert(est.ca_dir, new, "CN=d4.example.com")
+    assert (tmp_path / "d4.key").exists()
+    # Renew keeps subject and key; the trust comes from the cert file.
+    ren = tmp_path / "d3-renewed.pem"
+    cp = pkictl("renew", "est", "--server", est.server, "--cert", old,
+                "--key", oldkey, "--out", ren)
+    assert cp.returncode == 0, cp.stderr
+    assert "renewed: CN=d3.example.com" in cp.stdout
+    check_cert(est.ca_dir, ren, "CN=d3.example.com")
+    assert pubkey(oldkey) == pubkey(ren, cert=True)
+    serial = lambda p: openssl("x509", "-in", p, "-noout", "-serial",
+                               check=True).stdout
+    assert serial(ren) != serial(old)
+    # Renew with a new key.
+    ren2 = tmp_path / "d3-rekeyed.pem"
+    cp = pkictl("renew", "est", "--server", est.server, "--cert", ren,
+                "--key", oldkey, "--cacert", est.ca_dir / "root.pem",
+                "--new-key", "ec-p256", "--out", ren2)
+    assert cp.returncode == 0, cp.stderr
+    assert pubkey(tmp_path / "d3-rekeyed.key") == pubkey(ren2, cert=True)
+
+
+def test_bootstrap_fingerprint(est, tmp_path):
+    fp = fingerprint(est.ca_dir / "root.pem")
+    out = tmp_path / "b.pem"
+    cp = pkictl("enroll", "est", "--server",
+                f"https://127.0.0.1:{est.tls_port}", "--user", USER,
+                "--password", PASSWORD, "--bootstrap-fingerprint", fp,
+                "--san", "DNS:b.example.com", "--out", out)
+    assert cp.returncode == 0, cp.stderr
+    assert "bootstrapped trust" in cp.stderr
+    check_cert(est.ca_dir, out, "CN=b.example.com")
+    # One wrong digit: refused before any credential is sent.
+    bad = ("00" if not fp.startswith("00") else "11") + fp[2:]
+    out2 = tmp_path / "b2.pem"
+    cp = pkictl("enroll", "est", "--server", est.server, "--user", USER,
+                "--password", PASSWORD, "--bootstrap-fingerprint", bad,
+                "--san", "DNS:b2.example.com", "--out", out2)
+    assert cp.returncode == 1, cp.stderr
+    assert error_code(cp) == "fingerprint-mismatch", cp.stderr
+    assert not out2.exists()
+
+
+def test_manual_approval_polls(tmp_path):
+    d = tmp_path / "ca"
+    pkictl("ca", "init", "--dir", d, "--set",
+           "profile.device.approval=manual", check=True)
+    pkictl("est", "user", "add", "--dir", d, USER, input=PASSWORD + "\n",
+           check=True)
+    out = tmp_path / "m.pem"
+    with Pkid(d, "--quiet") as srv:
+        proc = subprocess.Popen(
+            [binary("pkictl"), "enroll", "est", "--server",
+             f"https://localhost:{srv.tls_port}", "--user", USER,
+             "--password", PASSWORD, "--cacert", str(d / "root.pem"),
+             "--san", "DNS:m.example.com", "--out", str(out),
+             "--poll-interval", "1", "--max-wait", "60"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        approved = []
+
+        def approve():
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not approved:
+                pend = json.loads(pkictl("ca", "pending", "--dir", d,
+                                         "--json", check=True).stdout)
+                if pend:
+                    pkictl("ca", "approve", "--dir", d, pend[0]["id"],
+                           check=True)
+                    approved.append(pend[0]["id"])
+                time.sleep(0.3)
+
+        t = threading.Thread(target=approve)
+        t.start()
+        t.join(40)
+        so, se = proc.communicate(timeout=60)
+        assert approved
+        assert proc.returncode == 0, se
+        assert "waits for approval (202)" in se
+        check_cert(d, out, "CN=m.example.com")
+        rc, _, err = srv.stop()
+        assert "AddressSanitizer" not in err
+
+
+def test_channel_binding_required(tmp_path):
+    d = tmp_path / "ca"
+    pkictl("ca", "init", "--dir", d, "--set",
+           "est.channel_binding=required", check=True)
+    pkictl("est", "user", "add", "--dir", d, USER, input=PASSWORD + "\n",
+           check=True)
+    with Pkid(d, "--quiet") as srv:
+        for tls in ("1.3", "1.2"):
+            out = tmp_path / f"cb{tls}.pem"
+            cp = pkictl("enroll", "est", "--server",
+                        f"https://localhost:{srv.tls_port}", "--user", USER,
+                        "--password", PASSWORD, "--cacert", d / "root.pem",
+                        "--san", "DNS:cb.example.com", "--out", out,
+                        "--tls-max", tls)
+            assert cp.returncode == 0, cp.stderr
+            check_cert(d, out)
+        srv.stop()
