@@ -40,6 +40,8 @@ struct args {
 	const char *csr;	/* fixed CSR file */
 	int64_t port, conc, count, pid;
 	int get;		/* GET instead of POST */
+	int wrap;		/* base64 wrapped at 64 columns (libEST's
+				 * example server wants it) */
 };
 
 static int
@@ -107,7 +109,7 @@ build_requests(struct load *L, const struct args *a)
 			X509_REQ_free(x);
 			EVP_PKEY_free(k);
 		}
-		if (pkid_base64_encode(csr.p, csr.len, 0, &b64, NULL) !=
+		if (pkid_base64_encode(csr.p, csr.len, a->wrap, &b64, NULL) !=
 		    PKID_OK)
 			return -1;
 		q->post = 1;
@@ -135,6 +137,10 @@ parse_args(int argc, char **argv, struct args *a)
 
 		if (strcmp(argv[i], "--get") == 0) {
 			a->get = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--wrap64") == 0) {
+			a->wrap = 1;
 			continue;
 		}
 		if (v == NULL)
@@ -174,7 +180,7 @@ main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &a) != 0) {
 		fprintf(stderr, "usage: est_load --port P --cacert F [--host H] "
-		    "[--path P] [--get] [--user U --password PW] [--cert C "
+		    "[--path P] [--get] [--wrap64] [--user U --password PW] [--cert C "
 		    "--key K] [--csr F] [--concurrency C] [--count N] "
 		    "[--server-pid PID]\n");
 		return 2;

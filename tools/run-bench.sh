@@ -184,6 +184,50 @@ print("per server CPU-s: answers per CPU-second used by the server process "
       "(client and server share the machine)")
 PYEOF
 
+# ---- EST side by side with libEST's example server (optional) ----
+# LIBEST_DIR: a libEST source tree built beside the project (never part of
+# it), with example/server's createCA.sh already run.
+if [ -n "${LIBEST_DIR:-}" ] && [ -x "$LIBEST_DIR/example/server/estserver" ]; then
+	echo
+	echo "== EST simpleenroll: pkid vs libEST's example server (Basic auth)"
+	LE_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	(cd "$LIBEST_DIR/example/server" &&
+	    EST_TRUSTED_CERTS=./trustedcerts.crt \
+	    EST_CACERTS_RESP=./estCA/cacert.crt \
+	    EST_OPENSSL_CACONFIG=./estExampleCA.cnf \
+	    LD_LIBRARY_PATH="$LIBEST_DIR/src/est/.libs" \
+	    exec ./estserver -c estCA/private/estservercertandkey.pem \
+	    -k estCA/private/estservercertandkey.pem -r estrealm \
+	    -p "$LE_PORT") >"$tmp/libest.log" 2>&1 &
+	LE_PID=$!
+	trap 'kill $PKID_PID $TA_PID $TAM_PID $LE_PID 2>/dev/null; rm -rf "$tmp"' EXIT
+	sleep 1
+	for c in 1 8 32; do
+		"$BUILD/est_load" --port "$LE_PORT" --host 127.0.0.1 \
+		    --cacert "$LIBEST_DIR/example/server/estCA/cacert.crt" \
+		    --user estuser --password estpwd --wrap64 --concurrency $c \
+		    --count 300 --server-pid $LE_PID >>"$tmp/le.json" || true
+		"$BUILD/est_load" --port "$PKID_PORT" \
+		    --cacert "$tmp/https/root.pem" --user bench \
+		    --password bench-pw --concurrency $c --count 1000 \
+		    --server-pid $PKID_PID >>"$tmp/le.json" || true
+	done
+	kill $LE_PID 2>/dev/null
+	/usr/bin/python3 - "$tmp/le.json" <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print(f"{'conc':>5} {'libEST ok/s':>12} {'pkid ok/s':>10} {'ratio':>6} "
+      f"{'libEST p99':>11} {'pkid p99':>9}")
+for le, pk in zip(rows[0::2], rows[1::2]):
+    lr, pr = le["ok"] / le["seconds"], pk["ok"] / pk["seconds"]
+    print(f"{le['concurrency']:>5} {lr:>12.0f} {pr:>10.0f} "
+          f"{pr / lr if lr else 0:>6.1f} {le['p99_ms']:>11.1f} "
+          f"{pk['p99_ms']:>9.1f}")
+print("libEST's example server signs with `openssl ca` (a process per "
+      "enrollment); its CPU counts its children")
+PYEOF
+fi
+
 # ---- SCEP: pkid against micromdm/scep (Debian's scep), same client ----
 echo
 echo "== SCEP (RFC 8894) PKCSReq, RSA-2048 devices, a fresh connection each"

@@ -185,12 +185,14 @@ start_one(struct lg_slot *s)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-/* utime + stime of a process, seconds; -1 when unreadable. */
+/* utime + stime of a process and of its waited-for children (a server
+ * that forks helpers pays for them too), seconds; -1 when unreadable. */
 static double
 proc_cpu(int64_t pid)
 {
 	char path[64], buf[2048], *p;
 	unsigned long ut = 0, st = 0;
+	long cut = 0, cst = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
@@ -200,10 +202,11 @@ proc_cpu(int64_t pid)
 	fclose(f);
 	/* Fields after the ")" of the command: utime is the 14th. */
 	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-	    &ut, &st) != 2)
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
+	    "%ld %ld", &ut, &st, &cut, &cst) != 4)
 		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	return (double)(ut + st + (unsigned long)cut + (unsigned long)cst) /
+	    (double)sysconf(_SC_CLK_TCK);
 }
 
 static int
