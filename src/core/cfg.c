@@ -401,9 +401,12 @@ set_scep_key(struct pkid_config *c, const char *k, const char *v,
 		c->scep_compat = strcmp(v, "on") == 0;
 		return PKID_OK;
 	}
+	if (strcmp(k, "upstream_label") == 0)
+		return set_str(c->scep_upstream_label,
+		    sizeof(c->scep_upstream_label), v, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
-	    "unknown key '%s' in [scep] (known: challenge, profile, compat)",
-	    k);
+	    "unknown key '%s' in [scep] (known: challenge, profile, compat, "
+	    "upstream_label)", k);
 }
 
 static struct pkid_profile *
@@ -756,8 +759,9 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	    c->http, c->workers, c->max_conns, c->rate_per_min,
 	    (long long)c->max_body, c->tls_names, c->client_ca));
 	PKID_TRY(pkid_buf_printf(b, e, "\n[scep]\nchallenge = %s\n"
-	    "profile = %s\ncompat = %s\n", c->scep_challenge,
-	    c->scep_profile, c->scep_compat ? "on" : "off"));
+	    "profile = %s\ncompat = %s\nupstream_label = %s\n",
+	    c->scep_challenge, c->scep_profile, c->scep_compat ? "on" : "off",
+	    c->scep_upstream_label));
 	for (i = 0; i < c->n_profiles; i++)
 		PKID_TRY(write_profile(b, &c->profiles[i], e));
 	PKID_TRY(pkid_cfg_est_write(c, b, e));

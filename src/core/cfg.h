@@ -3,7 +3,7 @@
  *
  * [ca]         name, digest, crl_next_update, ...
  * [server]     listen, http, workers, max_conns, rate_per_min, ...
- * [scep]       challenge, profile, compat
+ * [scep]       challenge, profile, compat, upstream_label
  * [profile N]  lifetime, key_usage, ext_key_usage, key_types, ...
  * [est], [est LABEL]  profile, auth, channel_binding, client_ca, ...
  *
@@ -124,6 +124,8 @@ struct pkid_config {
 	char scep_challenge[128]; /* static challenge password, "" = none */
 	char scep_profile[64];	/* profile SCEP enrolls under by default */
 	int scep_compat;	/* 1: also accept DES3 and SHA-1 (old clients) */
+	char scep_upstream_label[64]; /* EST label whose upstream issues SCEP
+				 * requests (RA mode); "" is [est] */
 	/* [profile ...] */
 	int n_profiles;		/* entries used in profiles */
 	struct pkid_profile profiles[PKID_MAX_PROFILES];

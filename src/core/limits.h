@@ -130,5 +130,12 @@
 /* Parsed certificates the verifier cache keeps, and the largest cached. */
 #define PKID_VCACHE_CERT_ENTRIES 1024
 #define PKID_VCACHE_CERT_MAX_DER (16 * 1024)
+/* Client certificate chains that verified, kept per cache (about 80 bytes
+ * each), so a device's chain is built once, not on every handshake. */
+#define PKID_CCACHE_ENTRIES 4096
+/* Longest a verified chain is trusted without building it again, seconds
+ * (an entry also ends at the chain's earliest notAfter and whenever the
+ * trust store or revocation data change). */
+#define PKID_CCACHE_TTL_S 300
 
 #endif

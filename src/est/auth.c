@@ -4,6 +4,12 @@
  * TLS client certificate verified here, with X509_verify_cert, to this
  * CA or a label's client_ca (the server's own handshake check is not
  * trusted for this: its store holds every label's issuers).
+ *
+ * A chain that verified is remembered (verify/ccache.h) per trust store,
+ * leaf and chain sent, until its earliest notAfter or PKID_CCACHE_TTL_S;
+ * the trust stores are fixed for the life of the process. Revocation is
+ * not cached: the store's record of our own certificates is read on every
+ * request, so a revocation refuses the next request at once.
  */
 #include <stdio.h>
 #include <string.h>
@@ -141,25 +147,35 @@ out:
 	return rc;
 }
 
-/* X509_verify_cert at pkid's clock, for TLS client use. */
+/* Key domains of chain results in est->chains: one per trust store. */
+#define DOMAIN_OWN 1u			/* est->own */
+#define DOMAIN_LABEL(i) (2u + (unsigned)(i))	/* labels[i].extra */
+
+/*
+ * X509_verify_cert at pkid's clock, for TLS client use, through the
+ * chain cache (domain names the store; revocation is the caller's).
+ */
 static enum pkid_code
-verify_chain(X509_STORE *st, STACK_OF(X509) *untrusted, X509 *leaf,
-    const char *what, struct pkid_err *e)
+verify_chain(struct pkid_est *est, unsigned domain, X509_STORE *st,
+    STACK_OF(X509) *untrusted, X509 *leaf, const char *what,
+    struct pkid_err *e)
 {
 	X509_STORE_CTX *ctx = NULL;
+	time_t now = pkid_now();
 	char subj[256];
-	int err;
+	int err, hit = 0;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
-	pkid_x509_name_text(X509_get_subject_name(leaf), subj, sizeof(subj));
 	PKID_OSSL_PTR(ctx = X509_STORE_CTX_new(), PKID_E_NOMEM, "no memory");
 	PKID_OSSL(X509_STORE_CTX_init(ctx, st, leaf, untrusted),
 	    PKID_E_CRYPTO, "starting the client certificate check");
-	X509_STORE_CTX_set_time(ctx, 0, pkid_now());
+	X509_STORE_CTX_set_time(ctx, 0, now);
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
 	X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx),
 	    PKID_MAX_CHAIN_DEPTH);
-	if (X509_verify_cert(ctx) != 1) {
+	if (pkid_ccache_verify(est->chains, domain, ctx, now, &hit) != 1) {
+		pkid_x509_name_text(X509_get_subject_name(leaf), subj,
+		    sizeof(subj));
 		err = X509_STORE_CTX_get_error(ctx);
 		rc = PKID_ERR(e, pkid_verify_map_x509_err(err), "client "
 		    "certificate %s does not verify to %s: %s (depth %d)",
@@ -203,7 +219,8 @@ pkid_est_cert_verify_own(struct pkid_est *est, X509 *leaf,
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(&st, 0, sizeof(st));
-	PKID_TRY(verify_chain(est->own, est->ca->chain, leaf, "this CA", e));
+	PKID_TRY(verify_chain(est, DOMAIN_OWN, est->own, est->ca->chain, leaf,
+	    "this CA", e));
 	pkid_x509_name_text(X509_get_subject_name(leaf), subj, sizeof(subj));
 	PKID_CHECK(X509_check_issued(est->ca->issuing, leaf) == X509_V_OK,
 	    PKID_E_FORBIDDEN, "client certificate %s was not issued by this "
@@ -245,7 +262,8 @@ check_cert(struct pkid_est *est, const struct est_label *l,
 		peer->cert_own = 1;
 	} else if (l->extra != NULL) {
 		pkid_err_clear(e);
-		rc = verify_chain(l->extra, req->peer_chain, req->peer_cert,
+		rc = verify_chain(est, DOMAIN_LABEL(l - est->labels),
+		    l->extra, req->peer_chain, req->peer_cert,
 		    "this CA or the label's client_ca", e);
 	}
 	if (rc == PKID_OK)

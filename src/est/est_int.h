@@ -11,8 +11,8 @@
 
 #include "core/limits.h"
 #include "est/est.h"
-
-struct est_upstream;
+#include "est/ra.h"
+#include "verify/ccache.h"
 
 /* One configured label, ready to serve. */
 struct est_label {
@@ -46,6 +46,7 @@ struct pkid_est {
 	int n_labels;				/* labels used */
 	struct est_label labels[PKID_MAX_EST_LABELS]; /* [0] = [est] */
 	struct est_cred_cache creds;		/* verified passwords */
+	struct pkid_ccache *chains;		/* verified client chains */
 };
 
 /* What authentication established about a request. */
@@ -76,25 +77,6 @@ enum pkid_code pkid_est_authenticate(struct pkid_est *est,
 
 /* Verify a client certificate to this CA (store: unrevoked, known). */
 enum pkid_code pkid_est_cert_verify_own(struct pkid_est *est, X509 *leaf,
-    struct pkid_err *e);
-
-/*
- * RA mode (ra.c): the upstream of a label with upstream = URL set: its
- * trust, the RA's client certificate and key, a pool of kept-alive
- * connections. NULL with e set: io-open, the loaders' codes, usage.
- */
-struct est_upstream *pkid_est_ra_new(const struct pkid_est_label *cfg,
-    struct pkid_err *e);
-void pkid_est_ra_free(struct est_upstream *up);
-/*
- * Forward op ("cacerts", "simpleenroll", "simplereenroll") with the
- * base64 CSR body (NULL for cacerts) to the upstream and fill resp with
- * its answer (200, 202 and client errors relayed). Blocks the calling
- * worker thread for at most upstream_timeout. Errors: the upstream-*
- * codes, each logged once per cause with the URL and the fix.
- */
-enum pkid_code pkid_est_ra_forward(struct est_upstream *up, const char *op,
-    const struct pkid_buf *body, struct pkid_http_resp *resp,
     struct pkid_err *e);
 
 void pkid_est_creds_init(struct est_cred_cache *c);

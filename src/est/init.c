@@ -84,6 +84,8 @@ pkid_est_new(struct pkid_ca *ca, struct pkid_err *e)
 	PKID_OSSL_PTR(est, PKID_E_NOMEM, "no memory");
 	est->ca = ca;
 	pkid_est_creds_init(&est->creds);
+	PKID_OSSL_PTR(est->chains = pkid_ccache_new(0, e), e->code,
+	    "client certificate cache");
 	PKID_OSSL_PTR(est->own = X509_STORE_new(), PKID_E_NOMEM, "no memory");
 	PKID_OSSL(X509_STORE_add_cert(est->own, ca->root), PKID_E_CRYPTO,
 	    "adding the root to the client certificate store");
@@ -116,6 +118,7 @@ pkid_est_free(struct pkid_est *est)
 	X509_STORE_free(est->own);
 	pkid_buf_free(&est->cacerts);
 	pkid_est_creds_free(&est->creds);
+	pkid_ccache_free(est->chains);
 	free(est);
 }
 

@@ -309,3 +309,73 @@ out:
 	pkid_https_resp_free(&r);
 	return rc;
 }
+
+const char *
+pkid_est_ra_url(const struct est_upstream *up)
+{
+	return up->cfg->upstream;
+}
+
+/* The certificate of certs for the key of csr, up-referenced. */
+static X509 *
+cert_for(STACK_OF(X509) *certs, X509_REQ *csr)
+{
+	EVP_PKEY *want = X509_REQ_get0_pubkey(csr);
+	X509 *c;
+	int i;
+
+	for (i = 0; i < sk_X509_num(certs); i++) {
+		c = sk_X509_value(certs, i);
+		if (want != NULL && EVP_PKEY_eq(X509_get0_pubkey(c), want) ==
+		    1 && X509_up_ref(c) == 1)
+			return c;
+	}
+	return NULL;
+}
+
+enum pkid_code
+pkid_est_ra_enroll(struct est_upstream *up, X509_REQ *csr, X509 **cert,
+    struct pkid_err *e)
+{
+	struct pkid_http_resp resp;
+	struct pkid_buf b64;
+	STACK_OF(X509) *certs = NULL;
+	unsigned char *der = NULL;
+	char q[240];
+	int n;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*cert = NULL;
+	pkid_http_resp_init(&resp);
+	memset(&b64, 0, sizeof(b64));
+	PKID_OSSL((n = i2d_X509_REQ(csr, &der)), PKID_E_CRYPTO,
+	    "encoding the request");
+	PKID_TRY(pkid_base64_encode(der, (size_t)n, 0, &b64, e));
+	PKID_TRY(pkid_est_ra_forward(up, "simpleenroll", &b64, &resp, e));
+	if (resp.status == 202) {
+		/* RFC 7030 4.2.3: the same request again, later. */
+		rc = PKID_OK;
+		goto out;
+	}
+	n = resp.body.len < sizeof(q) - 1 ? (int)resp.body.len :
+	    (int)sizeof(q) - 1;
+	memcpy(q, resp.body.p != NULL ? (const char *)resp.body.p : "",
+	    (size_t)n);
+	q[n] = '\0';
+	q[strcspn(q, "\r\n")] = '\0';
+	PKID_CHECK(resp.status == 200, PKID_E_UPSTREAM_BAD_RESPONSE,
+	    "upstream %s refused simpleenroll: %d %s", up->cfg->upstream,
+	    resp.status, q);
+	PKID_TRY(pkid_est_certs_parse(resp.body.p, resp.body.len, &certs, e));
+	PKID_CHECK((*cert = cert_for(certs, csr)) != NULL,
+	    PKID_E_UPSTREAM_BAD_RESPONSE, "upstream %s answered simpleenroll "
+	    "with %d certificate(s), none for the request's key",
+	    up->cfg->upstream, sk_X509_num(certs));
+	rc = PKID_OK;
+out:
+	sk_X509_pop_free(certs, X509_free);
+	OPENSSL_free(der);
+	pkid_buf_free(&b64);
+	pkid_http_resp_free(&resp);
+	return rc;
+}

@@ -233,10 +233,15 @@ read_csr(struct est_call *c, X509_REQ **out)
 	    c->req->content_type : "(none)");
 	PKID_TRY(pkid_est_csr_decode(c->req->body, c->req->body_len, &csr,
 	    e));
+	/* Proof of possession (RFC 7030 3.4). A request this CA issues
+	 * from has it checked once, by pkid_ca_enroll; one that is
+	 * forwarded or rekeyed is checked here. */
 	pk = X509_REQ_get0_pubkey(csr);
-	PKID_CHECK(pk != NULL && X509_REQ_verify(csr, pk) == 1,
-	    PKID_E_CSR_BAD_SIGNATURE, "the request's signature does not "
-	    "verify with its own public key");
+	PKID_CHECK(pk != NULL, PKID_E_CSR_MALFORMED, "the request's public "
+	    "key cannot be decoded");
+	PKID_CHECK((c->label->up == NULL && c->op != EST_SERVERKEYGEN) ||
+	    X509_REQ_verify(csr, pk) == 1, PKID_E_CSR_BAD_SIGNATURE, "the "
+	    "request's signature does not verify with its own public key");
 	PKID_TRY(check_binding(c, csr));
 	if (c->op == EST_SIMPLEREENROLL && !c->label->cfg->allow_subject_change)
 		PKID_TRY(pkid_est_same_identity(csr, c->req->peer_cert, e));

@@ -349,8 +349,11 @@ pkid_server_new(const struct pkid_server_opts *o,
 	PKID_CHECK(pipe2(s->stop_pipe, O_NONBLOCK | O_CLOEXEC) == 0,
 	    PKID_E_INTERNAL, "cannot create the stop pipe: %s",
 	    strerror(errno));
+	if (s->addr[PKID_HTTP_TLS] != NULL && o->client_ca != NULL)
+		PKID_OSSL_PTR(s->ccache = pkid_ccache_new(0, e), e->code,
+		    "client certificate cache");
 	if (s->addr[PKID_HTTP_TLS] != NULL)
-		PKID_TRY(pkid_http_tls_ctx_new(o, &s->ssl_ctx, e));
+		PKID_TRY(pkid_http_tls_ctx_new(o, s->ccache, &s->ssl_ctx, e));
 	PKID_TRY(pkid_http_rate_new(s->rate_per_min, &s->rate, e));
 	PKID_TRY(open_workers(s, e));
 	rc = PKID_OK;
@@ -449,6 +452,7 @@ pkid_server_free(struct pkid_server *s)
 		worker_close(&s->w[i]);
 	free(s->w);
 	SSL_CTX_free(s->ssl_ctx);
+	pkid_ccache_free(s->ccache);	/* after the SSL_CTX that uses it */
 	pkid_http_rate_free(s->rate);
 	for (k = 0; k < PKID_HTTP_KINDS; k++)
 		free(s->addr[k]);

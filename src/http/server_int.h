@@ -19,6 +19,7 @@
 
 #include "core/limits.h"
 #include "http/http.h"
+#include "verify/ccache.h"
 
 struct bufferevent;
 struct event;
@@ -130,6 +131,7 @@ struct pkid_server {
 	size_t max_body;		/* request body limit, bytes */
 	int client_ca;			/* client certificates are asked for */
 	SSL_CTX *ssl_ctx;		/* shared by all workers, or NULL */
+	struct pkid_ccache *ccache;	/* verified client chains, or NULL */
 	struct pkid_http_worker *w;	/* nworkers workers */
 	struct pkid_http_rate *rate;	/* per-address token buckets */
 	int stop_pipe[2];		/* written by pkid_server_stop */
@@ -142,9 +144,13 @@ enum pkid_code pkid_http_listen_open(const char *spec, int n, int *fds,
     int *port, struct pkid_err *e);
 
 /* tls.c */
-/* *out receives the server's SSL_CTX (the caller frees it). */
+/*
+ * *out receives the server's SSL_CTX (the caller frees it). Client chains
+ * that verified are remembered in cc (borrowed, must outlive the SSL_CTX;
+ * NULL: every handshake builds the chain).
+ */
 enum pkid_code pkid_http_tls_ctx_new(const struct pkid_server_opts *o,
-    SSL_CTX **out, struct pkid_err *e);
+    struct pkid_ccache *cc, SSL_CTX **out, struct pkid_err *e);
 /*
  * Fill the peer fields of req from the connection. *chain receives a new
  * stack (free with sk_X509_free, the certificates are borrowed) or NULL.

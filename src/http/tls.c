@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -44,6 +45,39 @@ verify_cb(int ok, X509_STORE_CTX *x)
 	return 1;
 }
 
+/* Key domain of the handshake's chain results in the client cert cache:
+ * the SSL_CTX's store, purpose and depth. */
+#define TLS_CC_DOMAIN 0x746c7300u
+
+/*
+ * OpenSSL's chain check of a client certificate, through the cache: a
+ * chain that verified cleanly before (same leaf, same certificates sent,
+ * unexpired, no invalidation since) is not built again. The handshake
+ * still checks the client's CertificateVerify signature with the leaf's
+ * key. Only clean results are stored: verify_cb accepts failures, so
+ * X509_verify_cert returns 1 for them too.
+ */
+static int
+cert_verify_cb(X509_STORE_CTX *x, void *arg)
+{
+	struct pkid_ccache *cc = arg;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct pkid_http_conn *cs = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+	struct pkid_ccache_key k;
+	time_t now = time(NULL);	/* what X509_verify_cert uses here */
+	int r;
+
+	if (pkid_ccache_lookup(cc, TLS_CC_DOMAIN, X509_STORE_CTX_get0_cert(x),
+	    X509_STORE_CTX_get0_untrusted(x), now, &k))
+		return 1;
+	r = X509_verify_cert(x);
+	if (r == 1 && cs != NULL && !cs->verify_failed &&
+	    X509_STORE_CTX_get_error(x) == X509_V_OK)
+		pkid_ccache_store(cc, &k, x, now);
+	return r;
+}
+
 /* Note finished handshakes: a connection closed before one is counted
  * as a TLS failure. */
 static void
@@ -72,7 +106,8 @@ check_readable(const char *what, const char *path, struct pkid_err *e)
 }
 
 static enum pkid_code
-load_client_ca(SSL_CTX *ctx, const char *path, struct pkid_err *e)
+load_client_ca(SSL_CTX *ctx, const char *path, struct pkid_ccache *cc,
+    struct pkid_err *e)
 {
 	enum pkid_code rc = PKID_E_INTERNAL;
 	STACK_OF(X509_NAME) *names = NULL;
@@ -90,6 +125,8 @@ load_client_ca(SSL_CTX *ctx, const char *path, struct pkid_err *e)
 	names = NULL;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
 	SSL_CTX_set_verify_depth(ctx, PKID_MAX_CHAIN_DEPTH);
+	if (cc != NULL)
+		SSL_CTX_set_cert_verify_callback(ctx, cert_verify_cb, cc);
 	rc = PKID_OK;
 out:
 	sk_X509_NAME_pop_free(names, X509_NAME_free);
@@ -123,8 +160,8 @@ out:
 }
 
 enum pkid_code
-pkid_http_tls_ctx_new(const struct pkid_server_opts *o, SSL_CTX **out,
-    struct pkid_err *e)
+pkid_http_tls_ctx_new(const struct pkid_server_opts *o,
+    struct pkid_ccache *cc, SSL_CTX **out, struct pkid_err *e)
 {
 	enum pkid_code rc = PKID_E_INTERNAL;
 	SSL_CTX *ctx = NULL;
@@ -152,7 +189,7 @@ pkid_http_tls_ctx_new(const struct pkid_server_opts *o, SSL_CTX **out,
 	    "cannot set the TLS session id context");
 	SSL_CTX_set_info_callback(ctx, info_cb);
 	if (o->client_ca != NULL)
-		PKID_TRY(load_client_ca(ctx, o->client_ca, e));
+		PKID_TRY(load_client_ca(ctx, o->client_ca, cc, e));
 	*out = ctx;
 	ctx = NULL;
 	rc = PKID_OK;

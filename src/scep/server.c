@@ -66,7 +66,7 @@ pkid_scep_new(struct pkid_ca *ca, struct pkid_scep **out, struct pkid_err *e)
 		return PKID_ERR(e, PKID_E_NOMEM, "no memory");
 	s->ca = ca;
 	s->compat = ca->cfg.scep_compat;
-	if (load_ra(s, e) != PKID_OK) {
+	if (load_ra(s, e) != PKID_OK || pkid_scep_ra_new(s, e) != PKID_OK) {
 		pkid_scep_free(s);
 		return e->code;
 	}
@@ -86,6 +86,7 @@ pkid_scep_free(struct pkid_scep *s)
 {
 	if (s == NULL)
 		return;
+	pkid_scep_ra_free(s);
 	X509_free(s->ra);
 	EVP_PKEY_free(s->ra_key);
 	free(s);

@@ -28,7 +28,9 @@ struct txn {
 	char state[16];		/* pending, issued, rejected, failed */
 	char digest[65];	/* CSR SHA-256 */
 	char serial[48];	/* issued serial */
+	char detail[256];	/* reason of a failure */
 	struct pkid_buf csr;	/* CSR DER */
+	struct pkid_buf cert;	/* certificate from an upstream CA (RA) */
 };
 
 static enum pkid_code
@@ -43,8 +45,15 @@ txn_copy(const struct pkid_request *r, void *arg, struct pkid_err *e)
 	    r->csr_digest != NULL ? r->csr_digest : "");
 	snprintf(t->serial, sizeof(t->serial), "%s",
 	    r->cert_serial != NULL ? r->cert_serial : "");
+	snprintf(t->detail, sizeof(t->detail), "%s",
+	    r->detail != NULL ? r->detail : "");
 	pkid_buf_free(&t->csr);
 	pkid_buf_init(&t->csr, PKID_MAX_CSR_SIZE);
+	pkid_buf_free(&t->cert);
+	pkid_buf_init(&t->cert, PKID_MAX_CERT_SIZE);
+	if (r->cert_der != NULL && pkid_buf_append(&t->cert, r->cert_der,
+	    r->cert_len, e) != PKID_OK)
+		return e->code;
 	return pkid_buf_append(&t->csr, r->csr_der, r->csr_len, e);
 }
 
@@ -72,6 +81,24 @@ fail(struct scep_outcome *o, enum pkid_scep_fail f, enum pkid_code rc)
 	return rc;
 }
 
+/* The certificate an upstream CA issued (RA mode), as stored. */
+static enum pkid_code
+upstream_cert(const struct pkid_buf *der, X509 **out, struct pkid_err *e)
+{
+	STACK_OF(X509) *certs = NULL;
+	enum pkid_code rc;
+
+	*out = NULL;
+	rc = pkid_x509_load_certs(der->p, der->len, &certs, e);
+	if (rc == PKID_OK) {
+		*out = sk_X509_shift(certs);
+		rc = *out != NULL ? PKID_OK : PKID_ERR(e, PKID_E_INTERNAL,
+		    "no stored upstream certificate");
+	}
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
 /* Answer a transaction already known: its state decides. */
 static enum pkid_code
 answer_known(struct pkid_scep *s, struct txn *t, struct scep_outcome *o,
@@ -80,9 +107,15 @@ answer_known(struct pkid_scep *s, struct txn *t, struct scep_outcome *o,
 	enum pkid_code rc;
 
 	o->request_id = t->id;
+	if (strcmp(t->state, "ra-pending") == 0)
+		return pkid_scep_ra_poll(s, t->id, &t->csr, o, e);
 	if (strcmp(t->state, "issued") == 0) {
 		snprintf(o->serial, sizeof(o->serial), "%s", t->serial);
-		rc = pkid_ca_cert_by_serial(s->ca, t->serial, &o->cert, e);
+		if (t->cert.len > 0)
+			rc = upstream_cert(&t->cert, &o->cert, e);
+		else
+			rc = pkid_ca_cert_by_serial(s->ca, t->serial,
+			    &o->cert, e);
 		if (rc != PKID_OK)
 			return fail(o, PKID_SCEP_BADCERTID, rc);
 		o->status = PKID_SCEP_SUCCESS;
@@ -93,8 +126,9 @@ answer_known(struct pkid_scep *s, struct txn *t, struct scep_outcome *o,
 		return PKID_OK;
 	}
 	return fail(o, PKID_SCEP_BADREQUEST, PKID_ERR(e,
-	    PKID_E_REQUEST_REJECTED, "transaction request %lld is %s",
-	    (long long)t->id, t->state));
+	    PKID_E_REQUEST_REJECTED, "transaction request %lld is %s%s%s",
+	    (long long)t->id, t->state, t->detail[0] != '\0' ? ": " : "",
+	    t->detail));
 }
 
 /* Record an auto-issued transaction so a retransmission finds it. */
@@ -132,9 +166,12 @@ enroll(struct pkid_scep *s, const char *tid, X509_REQ *csr,
     struct pkid_err *e)
 {
 	struct pkid_enroll_result res;
+	struct scep_ra_req q = { tid, csr, profile, requester };
 	char digest[65];
 	enum pkid_code rc;
 
+	if (s->up != NULL)
+		return pkid_scep_ra_enroll(s, &q, o, e);
 	pkid_csr_digest(csr, digest);
 	rc = pkid_ca_enroll(s->ca, "scep", tid, csr, profile, requester, &res,
 	    e);
@@ -269,6 +306,7 @@ out:
 		fail(o, PKID_SCEP_BADREQUEST, rc);
 	X509_REQ_free(csr);
 	pkid_buf_free(&t.csr);
+	pkid_buf_free(&t.cert);
 	return rc;
 }
 
@@ -305,6 +343,7 @@ out:
 	X509_NAME_free(subj);
 	X509_REQ_free(csr);
 	pkid_buf_free(&t.csr);
+	pkid_buf_free(&t.cert);
 	return rc;
 }
 

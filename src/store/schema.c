@@ -81,6 +81,10 @@ const char *const pkid_schema_steps[] = {
 	" expires_at BIGINT NOT NULL,"
 	" used_at BIGINT);"
 	"UPDATE schema_version SET version = 3;",
+	/* 3 -> 4: the certificate an upstream CA issued for a request (SCEP
+	 * registration-authority mode), so a retransmission gets it again. */
+	"ALTER TABLE request ADD COLUMN cert_der BLOB;"
+	"UPDATE schema_version SET version = 4;",
 };
 
 const size_t pkid_schema_count =

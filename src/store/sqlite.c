@@ -182,6 +182,8 @@ pkid_store_close(struct pkid_store *s)
 	}
 	for (i = 0; i < WS_MAX; i++)
 		sqlite3_finalize(s->ws[i]);
+	for (i = 0; i < RS_MAX; i++)
+		sqlite3_finalize(s->rs[i]);
 	sqlite3_close(s->rdb);
 	sqlite3_close(s->wdb);
 	pthread_mutex_destroy(&s->rmu);
@@ -204,6 +206,29 @@ pkid_sq_wstmt(struct pkid_store *s, enum wstmt which, struct pkid_err *e)
 	sqlite3_reset(s->ws[which]);
 	sqlite3_clear_bindings(s->ws[which]);
 	return s->ws[which];
+}
+
+sqlite3_stmt *
+pkid_sq_rstmt(struct pkid_store *s, enum rstmt which, const char *sql,
+    struct pkid_err *e)
+{
+	int r;
+
+	if (s->rs[which] == NULL && (r = sqlite3_prepare_v2(s->rdb, sql, -1,
+	    &s->rs[which], NULL)) != SQLITE_OK) {
+		pkid_sq_db_err(e, s->rdb, r, "prepare");
+		return NULL;
+	}
+	return s->rs[which];
+}
+
+void
+pkid_sq_rdone(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 }
 
 /* Run one queued batch inside one transaction. */

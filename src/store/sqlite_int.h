@@ -37,6 +37,13 @@ enum wstmt {
 	WS_MAX,
 };
 
+/* Statements kept prepared on the read connection (hot lookups). */
+enum rstmt {
+	RS_CERT_BY_SERIAL,
+	RS_USER_GET,
+	RS_MAX,
+};
+
 struct pkid_store {
 	sqlite3 *wdb;			/* write connection (committer only) */
 	sqlite3 *rdb;			/* read connection */
@@ -49,6 +56,7 @@ struct pkid_store {
 	pthread_t committer;		/* the committer thread */
 	int have_thread;		/* committer started */
 	sqlite3_stmt *ws[WS_MAX];	/* cached write statements */
+	sqlite3_stmt *rs[RS_MAX];	/* cached read statements (rmu) */
 	uint64_t commits;		/* commits done */
 	uint64_t ops;			/* operations committed */
 };
@@ -73,6 +81,14 @@ sqlite3_stmt *pkid_sq_wstmt(struct pkid_store *s, enum wstmt which,
 /* Queue a write and wait until it is durable (or failed). */
 enum pkid_code pkid_sq_submit(struct pkid_store *s, wop_fn fn,
     const void *arg, void *out, struct pkid_err *e);
+/*
+ * A cached statement of the read connection, prepared from sql (always
+ * the same text for one slot) on first use; the caller holds s->rmu and
+ * ends with pkid_sq_rdone so no read transaction stays open.
+ */
+sqlite3_stmt *pkid_sq_rstmt(struct pkid_store *s, enum rstmt which,
+    const char *sql, struct pkid_err *e);
+void pkid_sq_rdone(sqlite3_stmt *st);
 int pkid_sq_bind_text(sqlite3_stmt *st, int i, const char *v);
 enum pkid_code pkid_sq_step_done(sqlite3 *db, sqlite3_stmt *st,
     const char *what, struct pkid_err *e);

@@ -188,20 +188,27 @@ static enum pkid_code
 cert_query(struct pkid_store *s, const char *serial, pkid_cert_fn fn,
     void *arg, int *found, struct pkid_err *e)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = NULL, *cached = NULL;
 	struct pkid_cert_rec c;
 	enum pkid_code rc = PKID_E_INTERNAL;
 	int r;
 
 	*found = 0;
 	pthread_mutex_lock(&s->rmu);
-	PKID_TRY(rprepare(s, "SELECT " CERT_COLS CERT_FROM
-	    " WHERE (? IS NULL OR c.serial = ?) ORDER BY c.issued_at, c.serial",
-	    &st, e));
-	pkid_sq_bind_text(st, 1, serial);
-	pkid_sq_bind_text(st, 2, serial);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		cert_from_row(st, &c);
+	/* One serial (every client certificate check) uses the primary
+	 * key through a kept statement; "? IS NULL OR" would scan. */
+	if (serial != NULL) {
+		cached = pkid_sq_rstmt(s, RS_CERT_BY_SERIAL, "SELECT "
+		    CERT_COLS CERT_FROM " WHERE c.serial = ?", e);
+		PKID_CHECK(cached != NULL, e->code, "certificate query");
+		pkid_sq_bind_text(cached, 1, serial);
+	} else {
+		PKID_TRY(rprepare(s, "SELECT " CERT_COLS CERT_FROM
+		    " ORDER BY c.issued_at, c.serial", &st, e));
+	}
+	while ((r = sqlite3_step(cached != NULL ? cached : st)) ==
+	    SQLITE_ROW) {
+		cert_from_row(cached != NULL ? cached : st, &c);
 		(*found)++;
 		PKID_TRY(fn(&c, arg, e));
 	}
@@ -211,6 +218,7 @@ cert_query(struct pkid_store *s, const char *serial, pkid_cert_fn fn,
 	}
 	rc = PKID_OK;
 out:
+	pkid_sq_rdone(cached);
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->rmu);
 	return rc;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/limits.h"
 #include "store/sqlite_int.h"
 
 static const char *
@@ -26,8 +27,8 @@ apply_request_add(struct pkid_store *s, struct wop *w)
 
 	q = sqlite3_prepare_v2(s->wdb, "INSERT INTO request (kind, "
 	    "transaction_id, state, profile, requester, csr_der, csr_digest, "
-	    "cert_serial, created_at, updated_at, detail) VALUES "
-	    "(?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
+	    "cert_serial, created_at, updated_at, detail, cert_der) VALUES "
+	    "(?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
 	if (q != SQLITE_OK)
 		return pkid_sq_db_err(&w->err, s->wdb, q, "prepare");
 	pkid_sq_bind_text(st, 1, r->kind);
@@ -43,6 +44,9 @@ apply_request_add(struct pkid_store *s, struct wop *w)
 	sqlite3_bind_int64(st, 9, now);
 	sqlite3_bind_int64(st, 10, now);
 	pkid_sq_bind_text(st, 11, r->detail != NULL ? r->detail : "");
+	if (r->cert_der != NULL)
+		sqlite3_bind_blob(st, 12, r->cert_der, (int)r->cert_len,
+		    SQLITE_STATIC);
 	rc = pkid_sq_step_done(s->wdb, st, "request insert", &w->err);
 	if (rc == PKID_OK && w->out != NULL)
 		*(int64_t *)w->out = sqlite3_last_insert_rowid(s->wdb);
@@ -58,7 +62,8 @@ pkid_store_request_add(struct pkid_store *s, const struct pkid_request *r,
 }
 
 #define REQ_COLS "id, kind, transaction_id, state, profile, requester, " \
-	"csr_der, csr_digest, cert_serial, created_at, updated_at, detail"
+	"csr_der, csr_digest, cert_serial, created_at, updated_at, detail, " \
+	"cert_der"
 
 static enum pkid_code
 request_query(struct pkid_store *s, const char *where, const char *p1,
@@ -101,6 +106,8 @@ request_query(struct pkid_store *s, const char *where, const char *p1,
 		r.created_at = sqlite3_column_int64(st, 9);
 		r.updated_at = sqlite3_column_int64(st, 10);
 		r.detail = col(st, 11);
+		r.cert_der = sqlite3_column_blob(st, 12);
+		r.cert_len = (size_t)sqlite3_column_bytes(st, 12);
 		(*found)++;
 		if ((rc = fn(&r, arg, e)) != PKID_OK)
 			goto out;
@@ -164,6 +171,8 @@ struct request_set {
 	const char *serial;		/* issued serial or NULL */
 	const char *detail;		/* detail or NULL */
 	const char *actor;		/* for the audit log */
+	const uint8_t *der;		/* upstream certificate or NULL */
+	size_t len;			/* its length */
 };
 
 static enum pkid_code
@@ -179,14 +188,17 @@ apply_request_set(struct pkid_store *s, struct wop *w)
 
 	q = sqlite3_prepare_v2(s->wdb, "UPDATE request SET state = ?, "
 	    "cert_serial = COALESCE(?, cert_serial), updated_at = ?, "
-	    "detail = COALESCE(?, detail) WHERE id = ?", -1, &st, NULL);
+	    "detail = COALESCE(?, detail), cert_der = COALESCE(?, cert_der) "
+	    "WHERE id = ?", -1, &st, NULL);
 	if (q != SQLITE_OK)
 		return pkid_sq_db_err(e, s->wdb, q, "prepare");
 	pkid_sq_bind_text(st, 1, a->state);
 	pkid_sq_bind_text(st, 2, a->serial);
 	sqlite3_bind_int64(st, 3, (int64_t)pkid_now());
 	pkid_sq_bind_text(st, 4, a->detail);
-	sqlite3_bind_int64(st, 5, a->id);
+	if (a->der != NULL)
+		sqlite3_bind_blob(st, 5, a->der, (int)a->len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, a->id);
 	PKID_TRY(pkid_sq_step_done(s->wdb, st, "request update", e));
 	PKID_CHECK(sqlite3_changes(s->wdb) == 1, PKID_E_NOT_FOUND,
 	    "no request %lld", (long long)a->id);
@@ -208,8 +220,23 @@ pkid_store_request_set(struct pkid_store *s, int64_t id, const char *state,
     const char *cert_serial, const char *detail, const char *actor,
     struct pkid_err *e)
 {
-	struct request_set a = { id, state, cert_serial, detail, actor };
+	struct request_set a = { id, state, cert_serial, detail, actor, NULL,
+	    0 };
 
+	return pkid_sq_submit(s, apply_request_set, &a, NULL, e);
+}
+
+enum pkid_code
+pkid_store_request_set_cert(struct pkid_store *s, int64_t id,
+    const char *cert_serial, const uint8_t *der, size_t len,
+    const char *actor, struct pkid_err *e)
+{
+	struct request_set a = { id, "issued", cert_serial, "issued by the "
+	    "upstream CA", actor, der, len };
+
+	if (der == NULL || len == 0 || len > PKID_MAX_CERT_SIZE)
+		return PKID_ERR(e, PKID_E_USAGE, "no upstream certificate or "
+		    "one of %zu bytes", len);
 	return pkid_sq_submit(s, apply_request_set, &a, NULL, e);
 }
 
@@ -277,10 +304,11 @@ pkid_store_user_get(struct pkid_store *s, const char *name, char *out,
 	int q;
 
 	pthread_mutex_lock(&s->rmu);
-	q = sqlite3_prepare_v2(s->rdb, "SELECT password_hash FROM app_user "
-	    "WHERE name = ?", -1, &st, NULL);
-	if (q != SQLITE_OK) {
-		rc = pkid_sq_db_err(e, s->rdb, q, "prepare");
+	/* Every HTTP Basic request asks: a kept statement. */
+	st = pkid_sq_rstmt(s, RS_USER_GET, "SELECT password_hash FROM "
+	    "app_user WHERE name = ?", e);
+	if (st == NULL) {
+		rc = e->code;
 		goto out;
 	}
 	pkid_sq_bind_text(st, 1, name);
@@ -296,7 +324,7 @@ pkid_store_user_get(struct pkid_store *s, const char *name, char *out,
 	snprintf(out, len, "%s", col(st, 0) != NULL ? col(st, 0) : "");
 	rc = PKID_OK;
 out:
-	sqlite3_finalize(st);
+	pkid_sq_rdone(st);
 	pthread_mutex_unlock(&s->rmu);
 	return rc;
 }

@@ -22,7 +22,7 @@
 struct pkid_store;
 
 /* Current schema version; migrations bring older files up at open. */
-#define PKID_STORE_SCHEMA 3
+#define PKID_STORE_SCHEMA 4
 
 /* A CA certificate of one generation (root, issuing, RA or TLS). */
 struct pkid_ca_gen {
@@ -119,6 +119,9 @@ struct pkid_request {
 	int64_t created_at;	/* epoch seconds */
 	int64_t updated_at;	/* epoch seconds */
 	const char *detail;	/* reason of a rejection or failure */
+	const uint8_t *cert_der; /* certificate an upstream CA issued (RA
+				 * mode), NULL when issued here or none */
+	size_t cert_len;	/* its length */
 };
 
 /* Add a request; store-constraint when (kind, transaction_id) exists. */
@@ -142,6 +145,14 @@ enum pkid_code pkid_store_request_list(struct pkid_store *s,
  */
 enum pkid_code pkid_store_request_set(struct pkid_store *s, int64_t id,
     const char *state, const char *cert_serial, const char *detail,
+    const char *actor, struct pkid_err *e);
+/*
+ * Move request id to "issued" with the certificate an upstream CA issued
+ * for it (der, len bytes, copied) and its serial; audited with actor.
+ * not-found when absent.
+ */
+enum pkid_code pkid_store_request_set_cert(struct pkid_store *s, int64_t id,
+    const char *cert_serial, const uint8_t *der, size_t len,
     const char *actor, struct pkid_err *e);
 
 /* Set (create or replace) a user's password hash (EST HTTP Basic). */

@@ -257,6 +257,38 @@ def test_reenroll_refused(est, enrolled, tmp_path):
     assert refusals(est.ca_dir) >= audited + 3
 
 
+def test_revoked_client_cert_refused_at_once(est, tmp_path):
+    """Verified client chains are cached; revocation is not: the next
+    request after `pkictl ca revoke` (another process) is refused."""
+    csr = make_csr(tmp_path, name="rv", subject="/CN=rv.example.com",
+                   san="DNS:rv.example.com")
+    st, _, _, body = curl(est, "/simpleenroll", tmp_path, data=csr_body(csr),
+                          user=f"{USER}:{PASSWORD}")
+    assert st == 200, body
+    leaf = verify(est.ca_dir, certs_of(body, tmp_path, "rv")[0], tmp_path,
+                  "rv")
+    key = tmp_path / "rv.key"
+    # twice: the second request finds the chain in the caches
+    for i in range(2):
+        csr = make_csr(tmp_path, name=f"rv{i}", subject="/CN=rv.example.com",
+                       san="DNS:rv.example.com")
+        st, _, _, body = curl(est, "/simplereenroll", tmp_path,
+                              data=csr_body(csr), cert=leaf, key=key)
+        assert st == 200, body
+    serial = openssl("x509", "-in", leaf, "-noout", "-serial",
+                     check=True).stdout.strip().split("=")[1]
+    pkictl("ca", "revoke", "--dir", est.ca_dir, serial, check=True)
+    before = cert_count(est.ca_dir)
+    st, _, _, body = curl(est, "/simplereenroll", tmp_path,
+                          data=csr_body(csr), cert=leaf, key=key)
+    assert st == 403 and b"revoked" in body, body
+    # nor does it authenticate simpleenroll
+    st, _, _, body = curl(est, "/simpleenroll", tmp_path, data=csr_body(csr),
+                          cert=leaf, key=key)
+    assert st in (401, 403), body
+    assert cert_count(est.ca_dir) == before
+
+
 def test_serverkeygen(est, tmp_path):
     csr = make_csr(tmp_path, name="skg", subject="/CN=skg.example",
                    san="DNS:skg.example")

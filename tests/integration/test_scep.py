@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import openssl, pkictl, run
+from conftest import binary, make_csr, openssl, pkictl, run
 from server import Pkid
 
 HERE = Path(__file__).resolve().parent
@@ -436,3 +436,36 @@ def test_strongswan_renewal(scep, tmp_path):
     assert cp.returncode != 0 and "badRequest" in cp.stderr
     _, _, err = p.stop()
     assert "op=RenewalReq" in err and "code=scep-renewal-signer" in err
+
+
+def _forge(tmp, msgtype, ca, signer_key, csr):
+    """A pkiMessage no real client sends, built by pkid's own builder
+    (tests/testlib/scep_forge.c), signed by a self-signed certificate of
+    signer_key and encrypted to the RA."""
+    signer = tmp / f"signer-{msgtype}.pem"
+    openssl("req", "-x509", "-key", signer_key, "-subj", "/CN=forged",
+            "-days", "2", "-out", signer, check=True)
+    out = tmp / f"forged-{msgtype}.der"
+    run([binary("scep_forge"), str(msgtype), ca / "scep/ra.pem", signer,
+         signer_key, csr, out], check=True)
+    return out.read_bytes()
+
+
+def test_unknown_message_type_and_key_mismatch(scep, tmp_path):
+    """RFC 8894 3.2.1.2: an unknown messageType is a FAILURE badRequest;
+    RFC 8894 2.3: a PKCSReq signed with another key than its CSR's is a
+    FAILURE badMessageCheck; each with its code in pkid's log."""
+    ca, p = scep
+    csr = make_csr(tmp_path, name="dev", subject="/CN=forge.example.test")
+    msg = _forge(tmp_path, 99, ca, tmp_path / "dev.key", csr)
+    st, ct, rep = hreq("POST", p.scep + "?operation=PKIOperation", msg)
+    assert st == 200 and ct == "application/x-pki-message"
+    assert certrep_attrs(tmp_path, rep) == ("2", "2")
+    make_csr(tmp_path, name="other", subject="/CN=other.example.test")
+    msg = _forge(tmp_path, 19, ca, tmp_path / "other.key", csr)
+    st, ct, rep = hreq("POST", p.scep + "?operation=PKIOperation", msg)
+    assert st == 200 and ct == "application/x-pki-message"
+    assert certrep_attrs(tmp_path, rep) == ("2", "1")
+    _, _, err = p.stop()
+    assert "code=scep-unknown-type" in err, err
+    assert "code=scep-key-mismatch" in err, err

@@ -282,6 +282,69 @@ test_group_commit(void **state)
 	pkid_store_close(s);
 }
 
+struct req_seen {
+	char state[16];		/* request state */
+	uint8_t cert[8];	/* upstream certificate bytes */
+	size_t cert_len;	/* their number */
+};
+
+static enum pkid_code
+req_copy(const struct pkid_request *r, void *arg, struct pkid_err *e)
+{
+	struct req_seen *q = arg;
+
+	(void)e;
+	snprintf(q->state, sizeof(q->state), "%s", r->state);
+	q->cert_len = r->cert_der != NULL ? r->cert_len : 0;
+	if (q->cert_len > 0 && q->cert_len <= sizeof(q->cert))
+		memcpy(q->cert, r->cert_der, q->cert_len);
+	return PKID_OK;
+}
+
+/* SCEP RA mode: a request waits for the upstream, then holds the
+ * certificate the upstream issued (schema 4). */
+static void
+test_request_upstream_cert(void **state)
+{
+	struct pkid_store *s = open_store();
+	struct pkid_request r;
+	struct req_seen q;
+	struct pkid_err e;
+	static const uint8_t csr[] = { 0x30, 0x01, 0x00 };
+	static const uint8_t der[] = { 0x30, 0x02, 0x05, 0x00 };
+	int64_t id = 0;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.kind = "scep";
+	r.transaction_id = "T1";
+	r.state = "ra-pending";
+	r.profile = "device";
+	r.requester = "scep:127.0.0.1";
+	r.csr_der = csr;
+	r.csr_len = sizeof(csr);
+	r.csr_digest = "00";
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_request_add(s, &r, &id, &e), PKID_OK);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(pkid_store_request_find(s, "scep", "T1", req_copy,
+	    &q, &e), PKID_OK);
+	assert_string_equal(q.state, "ra-pending");
+	assert_int_equal(q.cert_len, 0);
+	assert_int_equal(pkid_store_request_set_cert(s, id, "0a", NULL, 0,
+	    "test", &e), PKID_E_USAGE);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_request_set_cert(s, id, "0a", der,
+	    sizeof(der), "test", &e), PKID_OK);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(pkid_store_request_get(s, id, req_copy, &q, &e),
+	    PKID_OK);
+	assert_string_equal(q.state, "issued");
+	assert_int_equal(q.cert_len, sizeof(der));
+	assert_memory_equal(q.cert, der, sizeof(der));
+	pkid_store_close(s);
+}
+
 int
 main(void)
 {
@@ -294,6 +357,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_audit_append_only, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_upstream_cert,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup,
 		    teardown),

@@ -1,0 +1,53 @@
+/*
+ * ra.h - registration-authority mode (ra.c): the upstream EST CA of a
+ * label with upstream = URL, for the EST server and for SCEP's RA mode
+ * (src/scep/ra.c), which authorise here and let the upstream issue.
+ */
+#ifndef PKID_EST_RA_H
+#define PKID_EST_RA_H
+
+#include <openssl/x509.h>
+
+#include "core/buf.h"
+#include "core/cfg.h"
+#include "core/err.h"
+#include "http/http.h"
+
+struct est_upstream;
+
+/*
+ * The upstream of cfg (borrowed; must outlive the result): its trust,
+ * the RA's client certificate and key, a pool of kept-alive connections.
+ * NULL with e set: io-open, the loaders' codes, config-bad-value.
+ */
+struct est_upstream *pkid_est_ra_new(const struct pkid_est_label *cfg,
+    struct pkid_err *e);
+void pkid_est_ra_free(struct est_upstream *up);
+
+/*
+ * Forward op ("cacerts", "simpleenroll", "simplereenroll") with the
+ * base64 CSR body (NULL for cacerts) to the upstream and fill resp with
+ * its answer (200, 202 and client errors relayed). Blocks the calling
+ * worker thread for at most upstream_timeout. Errors: the upstream-*
+ * codes, each logged once per cause with the URL and the fix.
+ */
+enum pkid_code pkid_est_ra_forward(struct est_upstream *up, const char *op,
+    const struct pkid_buf *body, struct pkid_http_resp *resp,
+    struct pkid_err *e);
+
+/*
+ * simpleenroll csr with the upstream (RFC 7030 4.2.1) for a caller that
+ * is not an EST client (SCEP RA mode). PKID_OK with *cert (the caller's,
+ * the issued certificate for the CSR's key) on 200, or *cert NULL on 202
+ * (pending upstream: send the same CSR again later). Errors: the
+ * upstream-* codes of pkid_est_ra_forward; upstream-bad-response when
+ * the upstream refused the request (4xx, quoted) or its answer holds no
+ * certificate for the CSR's key.
+ */
+enum pkid_code pkid_est_ra_enroll(struct est_upstream *up, X509_REQ *csr,
+    X509 **cert, struct pkid_err *e);
+
+/* The upstream URL, for messages (borrowed). */
+const char *pkid_est_ra_url(const struct est_upstream *up);
+
+#endif
