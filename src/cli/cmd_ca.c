@@ -202,6 +202,23 @@ ca_chain(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 	return rc;
 }
 
+/* End a listing: the error, or the JSON array (which it frees). */
+static int
+listing_done(enum pkid_code rc, json_t *arr, struct ca_opts *o,
+    struct pkid_err *e)
+{
+	if (rc != PKID_OK) {
+		json_decref(arr);
+		return pkictl_print_err(e, o->json);
+	}
+	if (arr != NULL) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(arr);
+	}
+	return 0;
+}
+
 static enum pkid_code
 list_one(const struct pkid_cert_rec *r, void *arg, struct pkid_err *e)
 {
@@ -235,16 +252,8 @@ ca_list(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 	if (!o->json)
 		printf("%-34s %-8s %-20s %-10s %s\n", "SERIAL", "STATUS",
 		    "NOT AFTER", "PROFILE", "SUBJECT");
-	if (pkid_store_cert_list(ca->store, list_one, arr, e) != PKID_OK) {
-		json_decref(arr);
-		return pkictl_print_err(e, o->json);
-	}
-	if (arr != NULL) {
-		json_dumpf(arr, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(arr);
-	}
-	return 0;
+	return listing_done(pkid_store_cert_list(ca->store, list_one, arr, e),
+	    arr, o, e);
 }
 
 static int
@@ -321,17 +330,8 @@ ca_pending(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 	if (!o->json)
 		printf("%-6s %-5s %-10s %-20s %-22s %s\n", "ID", "KIND",
 		    "PROFILE", "REQUESTER", "RECEIVED", "CSR SHA-256");
-	if (pkid_store_request_list(ca->store, "pending", pending_one, arr,
-	    e) != PKID_OK) {
-		json_decref(arr);
-		return pkictl_print_err(e, o->json);
-	}
-	if (arr != NULL) {
-		json_dumpf(arr, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(arr);
-	}
-	return 0;
+	return listing_done(pkid_store_request_list(ca->store, "pending",
+	    pending_one, arr, e), arr, o, e);
 }
 
 static int
