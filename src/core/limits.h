@@ -98,6 +98,13 @@
 #define PKID_SCEP_MAX_CHALLENGE 255
 /* Clock skew allowed on a SCEP signingTime before badTime, seconds. */
 #define PKID_SCEP_MAX_SKEW_S (2 * 86400)
+/* SCEP RA mode: the upstream's CA certificates (its /cacerts) are kept
+ * this long, seconds, then fetched again (GetCACert, RenewalReq). */
+#define PKID_SCEP_RA_CACERTS_TTL_S 3600
+/* SCEP RA mode: fewest seconds between two fetches of them after a
+ * failed fetch or a renewal signer the cached copy did not verify; also
+ * the Retry-After of a 503 GetCACert while none could be fetched yet. */
+#define PKID_SCEP_RA_CACERTS_RETRY_S 30
 
 /* SCEP client: time budget of one HTTP exchange, seconds. */
 #define PKID_SCEP_CLIENT_TIMEOUT_S 30

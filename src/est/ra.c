@@ -379,3 +379,31 @@ out:
 	pkid_http_resp_free(&resp);
 	return rc;
 }
+
+enum pkid_code
+pkid_est_ra_cacerts(struct est_upstream *up, STACK_OF(X509) **out,
+    struct pkid_err *e)
+{
+	struct pkid_http_resp resp;
+	STACK_OF(X509) *certs = NULL;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*out = NULL;
+	pkid_http_resp_init(&resp);
+	PKID_TRY(pkid_est_ra_forward(up, "cacerts", NULL, &resp, e));
+	PKID_CHECK(resp.status == 200, PKID_E_UPSTREAM_BAD_RESPONSE,
+	    "upstream %s answered cacerts with %d, want 200 (RFC 7030 "
+	    "4.1.3)", up->cfg->upstream, resp.status);
+	PKID_TRY(pkid_est_certs_parse(resp.body.p, resp.body.len, &certs, e));
+	PKID_CHECK(sk_X509_num(certs) > 0 && sk_X509_num(certs) <=
+	    PKID_MAX_CHAIN_DEPTH, PKID_E_UPSTREAM_BAD_RESPONSE, "upstream %s "
+	    "answered cacerts with %d certificates (want 1 to %d)",
+	    up->cfg->upstream, sk_X509_num(certs), PKID_MAX_CHAIN_DEPTH);
+	*out = certs;
+	certs = NULL;
+	rc = PKID_OK;
+out:
+	sk_X509_pop_free(certs, X509_free);
+	pkid_http_resp_free(&resp);
+	return rc;
+}

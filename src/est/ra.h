@@ -47,6 +47,17 @@ enum pkid_code pkid_est_ra_forward(struct est_upstream *up, const char *op,
 enum pkid_code pkid_est_ra_enroll(struct est_upstream *up, X509_REQ *csr,
     X509 **cert, struct pkid_err *e);
 
+/*
+ * The upstream's CA certificates (RFC 7030 4.1), in its order (pkid:
+ * issuing CA first, up to the root); *out is the caller's
+ * (sk_X509_pop_free). Trusted as far as the TLS channel is: the upstream
+ * authenticated with upstream_cacert. Errors: the upstream-* codes of
+ * pkid_est_ra_forward; upstream-bad-response when the answer is not 200
+ * with at least one certificate.
+ */
+enum pkid_code pkid_est_ra_cacerts(struct est_upstream *up,
+    STACK_OF(X509) **out, struct pkid_err *e);
+
 /* The upstream URL, for messages (borrowed). */
 const char *pkid_est_ra_url(const struct est_upstream *up);
 

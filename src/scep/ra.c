@@ -14,9 +14,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/x509v3.h>
+
+#include "core/clock.h"
 #include "core/log.h"
 #include "est/ra.h"
 #include "scep/scep_int.h"
+#include "verify/verify.h"
 #include "x509/load.h"
 
 enum pkid_code
@@ -37,6 +41,8 @@ pkid_scep_ra_new(struct pkid_scep *s, struct pkid_err *e)
 		pkid_err_ctx(e, "setting up SCEP registration-authority mode");
 		return e->code;
 	}
+	pthread_mutex_init(&s->cas.mu, NULL);
+	s->cas.ready = 1;
 	pkid_log(PKID_LOG_INFO, "scep: registration authority: requests "
 	    "authorised here are issued by %s (EST label %s)", l->upstream,
 	    name[0] != '\0' ? name : "(default)");
@@ -48,6 +54,248 @@ pkid_scep_ra_free(struct pkid_scep *s)
 {
 	pkid_est_ra_free(s->up);
 	s->up = NULL;
+	if (!s->cas.ready)
+		return;
+	sk_X509_pop_free(s->cas.certs, X509_free);
+	s->cas.certs = NULL;
+	pthread_mutex_destroy(&s->cas.mu);
+	s->cas.ready = 0;
+}
+
+/* Verify signer against cas, all of them anchors: they came from the
+ * upstream over TLS authenticated with upstream_cacert. *verr:
+ * X509_V_OK or why not. */
+static enum pkid_code
+chains_to(STACK_OF(X509) *cas, X509 *signer, int *verr, struct pkid_err *e)
+{
+	X509_STORE *st = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	int i, n;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*verr = X509_V_ERR_UNSPECIFIED;
+	PKID_OSSL_PTR(st = X509_STORE_new(), PKID_E_NOMEM, "no memory");
+	for (i = 0; i < sk_X509_num(cas); i++)
+		PKID_OSSL(X509_STORE_add_cert(st, sk_X509_value(cas, i)),
+		    PKID_E_CRYPTO, "X509_STORE_add_cert");
+	/* The upstream's issuing CA is enough when it lists no root. */
+	PKID_OSSL(X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN),
+	    PKID_E_CRYPTO, "X509_STORE_set_flags");
+	PKID_OSSL(X509_STORE_set_depth(st, PKID_MAX_CHAIN_DEPTH),
+	    PKID_E_CRYPTO, "X509_STORE_set_depth");
+	PKID_OSSL_PTR(ctx = X509_STORE_CTX_new(), PKID_E_NOMEM, "no memory");
+	PKID_OSSL(X509_STORE_CTX_init(ctx, st, signer, NULL), PKID_E_CRYPTO,
+	    "X509_STORE_CTX_init");
+	X509_STORE_CTX_set_time(ctx, 0, pkid_now());
+	n = X509_verify_cert(ctx);
+	PKID_CHECK(n >= 0, PKID_E_CRYPTO, "X509_verify_cert failed");
+	*verr = n == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
+	rc = PKID_OK;
+out:
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	return rc;
+}
+
+/* Whether to fetch the upstream's CA certificates now (c->mu held). */
+static int
+cas_due(const struct scep_ra_cas *c, int refresh, uint64_t now)
+{
+	uint64_t retry = (uint64_t)PKID_SCEP_RA_CACERTS_RETRY_S * 1000;
+	uint64_t age = now - c->fetched_ms;
+
+	/* Do not hold every request up on an upstream that just failed. */
+	if (c->failed_ms != 0 && now - c->failed_ms < retry)
+		return 0;
+	if (c->certs == NULL ||
+	    age >= (uint64_t)PKID_SCEP_RA_CACERTS_TTL_S * 1000)
+		return 1;
+	return refresh && age >= retry;
+}
+
+/* GetCACert lists the upstream's CAs and the RA: a client that checks
+ * the CertRep signer against them (certmonger) needs an RA certificate
+ * the upstream issued. Say so when it is not. */
+static void
+warn_foreign_ra(struct pkid_scep *s, STACK_OF(X509) *cas)
+{
+	struct pkid_err ve;
+	char subj[256];
+	int verr = X509_V_OK;
+
+	pkid_err_clear(&ve);
+	if (s->ra == NULL || chains_to(cas, s->ra, &verr, &ve) != PKID_OK ||
+	    verr == X509_V_OK)
+		return;
+	pkid_log(PKID_LOG_WARN, "scep ra: the RA certificate (%s) does not "
+	    "chain to the CA certificates of upstream %s (%s): clients that "
+	    "verify CertRep signatures against GetCACert (certmonger) will "
+	    "refuse them; install in %s/scep/ra.pem a certificate the "
+	    "upstream issued for %s/scep/ra.key (digitalSignature, "
+	    "keyEncipherment, no extendedKeyUsage)",
+	    pkid_x509_name_text(X509_get_subject_name(s->ra), subj,
+	    sizeof(subj)), pkid_est_ra_url(s->up),
+	    X509_verify_cert_error_string(verr), s->ca->dir, s->ca->dir);
+}
+
+/* Keep what a fetch brought (fresh, taken) or why it failed (c->mu
+ * held). */
+static void
+cas_update(struct pkid_scep *s, STACK_OF(X509) *fresh,
+    const struct pkid_err *fe, uint64_t now)
+{
+	struct scep_ra_cas *c = &s->cas;
+
+	if (fe->code != PKID_OK) {
+		/* pkid_est_ra_forward logged the cause once. */
+		c->failed_ms = now;
+		c->last = *fe;
+		if (c->certs != NULL)
+			pkid_log(PKID_LOG_WARN, "scep ra: upstream %s CA "
+			    "certificates not refreshed (%s), the copy of "
+			    "%llu s ago stays in use",
+			    pkid_est_ra_url(s->up), pkid_err_id(fe->code),
+			    (unsigned long long)(now - c->fetched_ms) / 1000);
+		return;
+	}
+	sk_X509_pop_free(c->certs, X509_free);
+	c->certs = fresh;
+	c->fetched_ms = now;
+	c->failed_ms = 0;
+	pkid_log(PKID_LOG_INFO, "scep ra: %d CA certificate(s) from upstream "
+	    "%s, kept %d s", sk_X509_num(fresh), pkid_est_ra_url(s->up),
+	    PKID_SCEP_RA_CACERTS_TTL_S);
+	warn_foreign_ra(s, fresh);
+}
+
+/* An up-referenced copy of the cached certificates (c->mu held), or
+ * the reason there are none. */
+static enum pkid_code
+cas_take(struct scep_ra_cas *c, STACK_OF(X509) **out, struct pkid_err *e)
+{
+	if (c->certs == NULL) {
+		if (e->code == PKID_OK)
+			*e = c->last;
+		return e->code != PKID_OK ? e->code : PKID_ERR(e,
+		    PKID_E_INTERNAL, "no upstream CA certificates");
+	}
+	if ((*out = X509_chain_up_ref(c->certs)) == NULL)
+		return PKID_ERR(e, PKID_E_NOMEM, "no memory");
+	return PKID_OK;
+}
+
+enum pkid_code
+pkid_scep_ra_cacerts(struct pkid_scep *s, int refresh, STACK_OF(X509) **out,
+    struct pkid_err *e)
+{
+	struct scep_ra_cas *c = &s->cas;
+	STACK_OF(X509) *fresh = NULL;
+	struct pkid_err fe;
+	uint64_t now = pkid_mono_ms();
+	int due;
+	enum pkid_code rc;
+
+	*out = NULL;
+	pkid_err_clear(&fe);
+	pthread_mutex_lock(&c->mu);
+	due = cas_due(c, refresh, now);
+	pthread_mutex_unlock(&c->mu);
+	/* The fetch blocks up to upstream_timeout: not under the lock. */
+	if (due)
+		(void)pkid_est_ra_cacerts(s->up, &fresh, &fe);
+	pthread_mutex_lock(&c->mu);
+	if (due)
+		cas_update(s, fresh, &fe, now);
+	rc = cas_take(c, out, e);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+enum pkid_code
+pkid_scep_ra_ca_cert(struct pkid_scep *s, struct pkid_buf *out,
+    struct pkid_err *e)
+{
+	STACK_OF(X509) *up = NULL, *certs = NULL;
+	int i;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	pkid_buf_init(out, 1);
+	PKID_TRY(pkid_scep_ra_cacerts(s, 0, &up, e));
+	PKID_OSSL_PTR(certs = sk_X509_new_null(), PKID_E_NOMEM, "no memory");
+	/* The issuing CA first, then the RA, as for a local CA. */
+	for (i = 0; i < sk_X509_num(up); i++) {
+		PKID_OSSL(sk_X509_push(certs, sk_X509_value(up, i)),
+		    PKID_E_NOMEM, "no memory");
+		if (i == 0 && s->ra != NULL)
+			PKID_OSSL(sk_X509_push(certs, s->ra), PKID_E_NOMEM,
+			    "no memory");
+	}
+	rc = pkid_scep_certs_only(certs, NULL, out, e);
+out:
+	sk_X509_free(certs);		/* members belong to up and s */
+	sk_X509_pop_free(up, X509_free);
+	return rc;
+}
+
+/* The signer chains to the upstream's CAs: the cached copy, else (the
+ * upstream may have a new CA since) a fresh one. */
+static enum pkid_code
+check_chain(struct pkid_scep *s, X509 *signer, const char *serial,
+    struct pkid_err *e)
+{
+	STACK_OF(X509) *cas = NULL;
+	int verr = X509_V_OK;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_TRY(pkid_scep_ra_cacerts(s, 0, &cas, e));
+	PKID_TRY(chains_to(cas, signer, &verr, e));
+	if (verr != X509_V_OK && verr != X509_V_ERR_CERT_HAS_EXPIRED &&
+	    verr != X509_V_ERR_CERT_NOT_YET_VALID) {
+		sk_X509_pop_free(cas, X509_free);
+		cas = NULL;
+		PKID_TRY(pkid_scep_ra_cacerts(s, 1, &cas, e));
+		PKID_TRY(chains_to(cas, signer, &verr, e));
+	}
+	PKID_CHECK(verr == X509_V_OK, PKID_E_SCEP_RENEWAL_SIGNER, "the "
+	    "RenewalReq signer (serial %s) does not verify against the %d CA "
+	    "certificate(s) of upstream %s: %s: %s", serial, sk_X509_num(cas),
+	    pkid_est_ra_url(s->up), pkid_err_id(pkid_verify_map_x509_err(
+	    verr)), X509_verify_cert_error_string(verr));
+	rc = PKID_OK;
+out:
+	sk_X509_pop_free(cas, X509_free);
+	return rc;
+}
+
+enum pkid_code
+pkid_scep_ra_check_renewal(struct pkid_scep *s, X509 *signer,
+    X509_REQ *csr, char *profile, size_t len, struct pkid_err *e)
+{
+	char serial[48], want[256], have[256];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	pkid_x509_serial_hex(X509_get0_serialNumber(signer), serial,
+	    sizeof(serial));
+	pkid_x509_name_text(X509_REQ_get_subject_name(csr), want,
+	    sizeof(want));
+	pkid_x509_name_text(X509_get_subject_name(signer), have,
+	    sizeof(have));
+	PKID_CHECK(X509_check_ca(signer) == 0, PKID_E_SCEP_RENEWAL_SIGNER,
+	    "the RenewalReq signer (serial %s) is a CA certificate", serial);
+	/* A renewal keeps the identity and changes the key: the upstream
+	 * issues what the CSR asks, so the subject is checked here. */
+	PKID_CHECK(X509_NAME_cmp(X509_REQ_get_subject_name(csr),
+	    X509_get_subject_name(signer)) == 0, PKID_E_SCEP_RENEWAL_SIGNER,
+	    "the RenewalReq asks for subject %s, its signer (serial %s) is "
+	    "%s: a renewal keeps the subject", want, serial, have);
+	PKID_TRY(check_chain(s, signer, serial, e));
+	pkid_log(PKID_LOG_INFO, "scep ra: RenewalReq signer serial %s (%s) "
+	    "chains to upstream %s; revocation not checked here", serial,
+	    have, pkid_est_ra_url(s->up));
+	snprintf(profile, len, "%s", s->ca->cfg.scep_profile);
+	rc = PKID_OK;
+out:
+	return rc;
 }
 
 /* Record a new transaction in state with the upstream's cert (or none)

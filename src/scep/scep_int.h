@@ -4,12 +4,25 @@
 #ifndef PKID_SCEP_SCEP_INT_H
 #define PKID_SCEP_SCEP_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "scep/msg.h"
 #include "scep/scep.h"
 
 struct est_upstream;
+
+/* RA mode: the upstream's CA certificates, fetched on first need and
+ * kept PKID_SCEP_RA_CACERTS_TTL_S (ra.c). */
+struct scep_ra_cas {
+	int ready;			/* mu initialised */
+	pthread_mutex_t mu;		/* guards below */
+	STACK_OF(X509) *certs;		/* upstream /cacerts, NULL: none yet */
+	uint64_t fetched_ms;		/* when certs came, mono ms */
+	uint64_t failed_ms;		/* last failed fetch, mono ms, 0 none */
+	struct pkid_err last;		/* why it failed */
+};
 
 struct pkid_scep {
 	struct pkid_ca *ca;		/* the CA (borrowed) */
@@ -20,6 +33,7 @@ struct pkid_scep {
 	int compat;			/* [scep] compat */
 	struct est_upstream *up;	/* RA mode: the upstream CA that
 					 * issues (ra.c), NULL: issue here */
+	struct scep_ra_cas cas;		/* RA mode: the upstream's CAs */
 	atomic_ullong n_ops;		/* PKIOperation requests */
 	atomic_ullong n_issued;		/* SUCCESS */
 	atomic_ullong n_pending;	/* PENDING */
@@ -90,6 +104,40 @@ enum pkid_code pkid_scep_ra_enroll(struct pkid_scep *s,
  */
 enum pkid_code pkid_scep_ra_poll(struct pkid_scep *s, int64_t id,
     const struct pkid_buf *der, struct scep_outcome *o,
+    struct pkid_err *e);
+
+/*
+ * RA mode: the upstream CA's certificates (issuing CA first), from the
+ * cache, fetched when there is none, when older than
+ * PKID_SCEP_RA_CACERTS_TTL_S, or when refresh is set (a cached copy
+ * failed a check); at most once per PKID_SCEP_RA_CACERTS_RETRY_S after a
+ * failure. A cached copy is served while the upstream cannot be reached.
+ * *out is the caller's (sk_X509_pop_free). Errors: the upstream-* codes
+ * when no copy was ever fetched.
+ */
+enum pkid_code pkid_scep_ra_cacerts(struct pkid_scep *s, int refresh,
+    STACK_OF(X509) **out, struct pkid_err *e);
+
+/*
+ * RA mode GetCACert (RFC 8894 4.2.1.2): the upstream's issuing CA, this
+ * RA's certificate (clients encrypt to it, it signs CertReps), then the
+ * rest of the upstream's chain, as certificates-only DER into out
+ * (initialised here). Errors: those of pkid_scep_ra_cacerts.
+ */
+enum pkid_code pkid_scep_ra_ca_cert(struct pkid_scep *s,
+    struct pkid_buf *out, struct pkid_err *e);
+
+/*
+ * RA mode RenewalReq (RFC 8894 3.3.1.2): the signer was issued by the
+ * upstream, so it is not in the local certificate table. Accept it when
+ * it is not a CA, is current and chains to the upstream's CA
+ * certificates, and the CSR asks for the signer's subject; profile
+ * receives [scep] profile. Revocation is not checked here (the upstream
+ * decides when it issues). Errors: scep-renewal-signer, the upstream-*
+ * codes when its CA certificates cannot be had.
+ */
+enum pkid_code pkid_scep_ra_check_renewal(struct pkid_scep *s,
+    X509 *signer, X509_REQ *csr, char *profile, size_t len,
     struct pkid_err *e);
 
 #endif

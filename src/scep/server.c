@@ -118,8 +118,35 @@ set_body(struct pkid_http_resp *resp, const char *ctype, const void *p,
 		pkid_http_resp_error(resp, 500, &e);
 }
 
+/* GetCACert in RA mode: the upstream's CAs and this RA; 503 with
+ * Retry-After while the upstream's could not be fetched yet (its cause
+ * is logged once by the RA forwarding). */
+static void
+get_ra_ca_cert(struct pkid_scep *s, struct pkid_http_resp *resp)
+{
+	struct pkid_buf b;
+	struct pkid_err e;
+	char ra[16];
+	enum pkid_code rc;
+
+	pkid_err_clear(&e);
+	if ((rc = pkid_scep_ra_ca_cert(s, &b, &e)) == PKID_OK) {
+		set_body(resp, "application/x-x509-ca-ra-cert", b.p, b.len);
+	} else if (rc >= PKID_E_UPSTREAM_UNTRUSTED &&
+	    rc <= PKID_E_UPSTREAM_BAD_RESPONSE) {
+		/* RFC 9110 15.6.4: try again later. */
+		snprintf(ra, sizeof(ra), "%d", PKID_SCEP_RA_CACERTS_RETRY_S);
+		pkid_http_resp_error(resp, 503, &e);
+		pkid_http_resp_header(resp, "Retry-After", ra);
+	} else {
+		pkid_log_err(PKID_LOG_ERROR, &e, "scep GetCACert");
+		pkid_http_resp_error(resp, 500, &e);
+	}
+	pkid_buf_free(&b);
+}
+
 /* GetCACert (RFC 8894 4.2): DER of a lone root CA, else the chain with
- * the RA as certificates-only PKCS#7. */
+ * the RA as certificates-only PKCS#7; in RA mode the upstream's chain. */
 static void
 get_ca_cert(struct pkid_scep *s, struct pkid_http_resp *resp)
 {
@@ -131,6 +158,10 @@ get_ca_cert(struct pkid_scep *s, struct pkid_http_resp *resp)
 
 	pkid_err_clear(&e);
 	pkid_buf_init(&b, 1);
+	if (s->up != NULL) {
+		get_ra_ca_cert(s, resp);
+		return;
+	}
 	if ((s->ra == NULL || s->ra == s->ca->issuing) &&
 	    sk_X509_num(s->ca->chain) == 1) {
 		if ((n = i2d_X509(s->ca->issuing, &der)) > 0)

@@ -283,7 +283,11 @@ decide_enroll(struct pkid_scep *s, const struct pkid_scep_msg *m,
 		rc = answer_known(s, &t, o, e);
 		goto out;
 	}
-	if (m->type == PKID_SCEP_RENEWALREQ) {
+	if (m->type == PKID_SCEP_RENEWALREQ && s->up != NULL) {
+		/* RA mode: the signer is the upstream's, not in our table. */
+		rc = pkid_scep_ra_check_renewal(s, m->signer, csr, profile,
+		    sizeof(profile), e);
+	} else if (m->type == PKID_SCEP_RENEWALREQ) {
 		rc = check_renewal(s, m->signer, profile, sizeof(profile), e);
 	} else if (EVP_PKEY_eq(X509_REQ_get0_pubkey(csr),
 	    X509_get0_pubkey(m->signer)) != 1) {

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import openssl, pkictl, run
+from conftest import make_csr, openssl, pkictl, run
 from server import Pkid
 from test_est_ra import clean_stop, ra_client_cert, up_url
 from test_scep import HERE, StrongSwan, need_cm, need_pki, serial_of
@@ -19,7 +19,11 @@ def upstream(tmp_path_factory):
     """The CA pkid, and an RA client certificate it issued."""
     tmp = tmp_path_factory.mktemp("up")
     d = tmp / "ca"
+    # scepra: for SCEP RA certificates (decrypt and sign, no EKU).
     pkictl("ca", "init", "--dir", d, "--subject", "CN=Upstream CA",
+           "--set", "profile.scepra.ext_key_usage=",
+           "--set", "profile.scepra.key_usage=digitalSignature, "
+           "keyEncipherment", "--set", "profile.scepra.key_types=rsa",
            check=True)
     cert, key = ra_client_cert(d, tmp, "scepra")
     with Pkid(d, "--quiet") as srv:
@@ -43,10 +47,44 @@ def make_scep_ra(tmp, name, upstream_url, up, *sets):
     return d
 
 
+def upstream_scep_ra(up_dir, d, tmp):
+    """Replace the RA's SCEP RA certificate (made by ca init, issued by
+    the RA's own CA) with one the upstream issued for the same key, as an
+    operator does so that clients can verify CertReps against the
+    upstream's CA certificates from GetCACert."""
+    csr = tmp / "scep-ra.csr"
+    openssl("req", "-new", "-key", d / "scep/ra.key", "-subj",
+            "/CN=RA SCEP RA", "-out", csr, check=True)
+    pkictl("ca", "issue", "--dir", up_dir, "--csr", csr, "--profile",
+           "scepra", "--out", d / "scep/ra.pem", check=True)
+
+
 def verify_upstream(up_dir, crt):
     cp = openssl("verify", "-CAfile", up_dir / "root.pem", "-untrusted",
                  up_dir / "issuing.pem", crt)
     assert cp.returncode == 0 and ": OK" in cp.stdout, cp.stdout + cp.stderr
+
+
+def fingerprint(pem):
+    """SHA-256 fingerprint of a certificate, as openssl prints it."""
+    return openssl("x509", "-noout", "-fingerprint", "-sha256",
+                   input=pem, check=True).stdout.strip()
+
+
+def p7_fingerprints(tmp, der):
+    """Fingerprints of the certificates of a certs-only PKCS#7 (DER),
+    read with openssl pkcs7 -print_certs."""
+    f = tmp / "getcacert.p7"
+    f.write_bytes(der)
+    out = openssl("pkcs7", "-inform", "DER", "-in", f, "-print_certs",
+                  check=True).stdout
+    end = "-----END CERTIFICATE-----"
+    return [fingerprint(b + end + "\n") for b in out.split(end)
+            if "-----BEGIN CERTIFICATE-----" in b]
+
+
+def file_fp(path):
+    return fingerprint(path.read_text())
 
 
 def closed_port():
@@ -88,6 +126,10 @@ def test_scep_ra_certmonger_enrolls(upstream, tmp_path):
     """certmonger (its daemon drives scep-submit: GetCACaps, GetCACert,
     PKCSReq by GET) through the RA; the certificate is the upstream's."""
     d = make_scep_ra(tmp_path, "ra", up_url(upstream.tls_port), upstream)
+    # certmonger checks the CertRep signer against GetCACert's CAs: the
+    # upstream's, so the RA certificate must be the upstream's too.
+    upstream_scep_ra(upstream.ca_dir, d, tmp_path)
+    verify_upstream(upstream.ca_dir, d / "scep/ra.pem")
     with Pkid(d) as ra:
         out = tmp_path / "cm"
         cp = run([HERE / "certmonger-scep.sh", ra.url("/scep", tls=False),
@@ -98,6 +140,7 @@ def test_scep_ra_certmonger_enrolls(upstream, tmp_path):
         verify_upstream(upstream.ca_dir, out / "dev.crt")
         err = clean_stop(ra)
     assert "scep op=PKCSReq" in err and "status=SUCCESS" in err
+    assert "does not chain to the CA certificates of upstream" not in err
 
 
 @need_pki
@@ -108,7 +151,15 @@ def test_scep_ra_upstream_refused(upstream, tmp_path):
     d = make_scep_ra(tmp_path, "ra", up_url(port, "127.0.0.1"), upstream)
     with Pkid(d) as ra:
         ss = StrongSwan(ra.url("/scep", tls=False), tmp_path / "ss")
-        ss.getca()
+        # GetCACert needs the upstream's CAs: 503, Retry-After.
+        for _ in range(2):
+            st, hdr, body = ra.get("/scep?operation=GetCACert", tls=False)
+            assert st == 503, body
+            assert int(hdr.get("Retry-After", "0")) > 0, hdr
+            assert body.startswith(b"error: upstream-refused: "), body
+        # The device already has the RA certificate.
+        openssl("x509", "-in", d / "scep/ra.pem", "-outform", "DER",
+                "-out", ss.work / "ra.der", check=True)
         key = ss.key("dev")
         t0 = time.monotonic()
         cp, _ = ss.enroll(key, "CN=ra-dev.example.test", "s3cret")
@@ -118,6 +169,8 @@ def test_scep_ra_upstream_refused(upstream, tmp_path):
         assert cp.returncode != 0 and "badRequest" in cp.stderr, cp.stderr
         err = clean_stop(ra)
     assert "code=upstream-refused" in err, err
+    # The unreachable upstream is logged once, not per request.
+    assert err.count("upstream-refused: ") == 1, err
     assert "status=FAILURE" in err
     # The second answer comes from the transaction record: failed.
     assert "is failed" in err, err
@@ -176,3 +229,77 @@ def test_scep_ra_upstream_pending_then_poll(tmp_path):
         clean_stop(up)
     assert "status=PENDING" in err
     assert "op=CertPoll" in err and "status=SUCCESS" in err
+
+
+def test_scep_ra_getcacert_is_upstream_chain(upstream, tmp_path):
+    """GetCACert through the RA: the upstream's issuing CA and root and
+    this RA's certificate (clients encrypt to it), never the RA pkid's
+    own CA."""
+    d = make_scep_ra(tmp_path, "ra", up_url(upstream.tls_port), upstream)
+    with Pkid(d) as ra:
+        st, hdr, body = ra.get("/scep?operation=GetCACert", tls=False)
+        assert st == 200, body
+        assert hdr["Content-Type"] == "application/x-x509-ca-ra-cert"
+        fps = p7_fingerprints(tmp_path, body)
+        # Again, from the cache: the same answer.
+        st, _, body2 = ra.get("/scep?operation=GetCACert", tls=False)
+        assert st == 200 and body2 == body
+        err = clean_stop(ra)
+    up = upstream.ca_dir
+    want = [file_fp(up / "issuing.pem"), file_fp(d / "scep/ra.pem"),
+            file_fp(up / "root.pem")]
+    assert fps == want, fps
+    assert file_fp(d / "root.pem") not in fps
+    assert file_fp(d / "issuing.pem") not in fps
+    # One fetch for both requests.
+    assert err.count("CA certificate(s) from upstream") == 1, err
+    # The RA certificate ca init made is the RA's own CA's: told once.
+    assert err.count("does not chain to the CA certificates of "
+                     "upstream") == 1, err
+
+
+@need_pki
+def test_scep_ra_strongswan_renewal(upstream, tmp_path):
+    """RenewalReq through the RA, signed with a certificate the upstream
+    issued (not in the RA's table): accepted because it chains to the
+    upstream's CAs, the new certificate comes from the upstream. A
+    self-made signer, one of the RA's own CA and another subject are
+    refused."""
+    d = make_scep_ra(tmp_path, "ra", up_url(upstream.tls_port), upstream)
+    with Pkid(d) as ra:
+        ss = StrongSwan(ra.url("/scep", tls=False), tmp_path / "ss")
+        ss.getca()
+        old = ss.key("old")
+        dn = "CN=ren.ra.example.test"
+        cp, old_crt = ss.enroll(old, dn, "s3cret")
+        assert cp.returncode == 0, cp.stderr
+        cp, new_crt = ss.enroll(ss.key("new"), dn, "", "--cert", old_crt,
+                                "--key", old)
+        assert cp.returncode == 0, cp.stderr
+        verify_upstream(upstream.ca_dir, new_crt)
+        assert serial_of(new_crt) != serial_of(old_crt)
+        # Self-made: does not chain to the upstream.
+        fake = tmp_path / "fake.pem"
+        openssl("req", "-x509", "-key", old, "-subj", "/" + dn, "-days",
+                "2", "-out", fake, check=True)
+        cp, _ = ss.enroll(ss.key("n2"), dn, "", "--cert", fake, "--key",
+                          old)
+        assert cp.returncode != 0 and "badRequest" in cp.stderr
+        # Issued by the RA pkid's own CA: not the upstream's either.
+        csr = make_csr(tmp_path, name="loc", key="rsa:2048",
+                       subject="/CN=loc.ra.example.test", san=None)
+        loc = tmp_path / "loc.pem"
+        pkictl("ca", "issue", "--dir", d, "--csr", csr, "--profile",
+               "device", "--out", loc, check=True)
+        cp, _ = ss.enroll(ss.key("n3"), "CN=loc.ra.example.test", "",
+                          "--cert", loc, "--key", tmp_path / "loc.key")
+        assert cp.returncode != 0 and "badRequest" in cp.stderr
+        # The upstream's certificate, but another subject.
+        cp, _ = ss.enroll(ss.key("n4"), "CN=other.ra.example.test", "",
+                          "--cert", new_crt, "--key", ss.work / "new.key")
+        assert cp.returncode != 0 and "badRequest" in cp.stderr
+        err = clean_stop(ra)
+    assert "op=RenewalReq" in err and "status=SUCCESS" in err
+    assert err.count("code=scep-renewal-signer") == 3, err
+    assert "does not verify against" in err
+    assert "asks for subject" in err
