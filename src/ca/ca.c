@@ -330,7 +330,8 @@ pkid_ca_init(const char *dir, const struct pkid_ca_init_opts *o,
 	    "ok", dir, e));
 	PKID_TRY(pkid_config_write(cfg, &conf, e));
 	path_of(p, sizeof(p), dir, F_CONF);
-	PKID_TRY(pkid_file_write(p, conf.p, conf.len, 0644, e));
+	/* 0600: it may hold a static SCEP challenge password. */
+	PKID_TRY(pkid_file_write(p, conf.p, conf.len, 0600, e));
 	rc = PKID_OK;
 out:
 	pkid_buf_free(&conf);

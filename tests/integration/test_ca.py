@@ -13,7 +13,8 @@ def test_init_layout_and_modes(ca):
               "keys/root.key", "keys/issuing.key", "tls/server.pem",
               "tls/server.key"]:
         assert (ca / f).exists(), f
-    for f in ["keys/root.key", "keys/issuing.key", "tls/server.key"]:
+    for f in ["keys/root.key", "keys/issuing.key", "tls/server.key",
+              "pkid.conf"]:
         assert stat.S_IMODE(os.stat(ca / f).st_mode) == 0o600, f
     txt = openssl("x509", "-in", ca / "issuing.pem", "-noout", "-text",
                   check=True).stdout
