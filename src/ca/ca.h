@@ -68,6 +68,7 @@ struct pkid_issue_result {
 	char serial[48];	/* its serial, hex */
 	int capped;		/* notAfter was capped at the issuer's */
 	char note[256];		/* a person-readable note (e.g. the cap) */
+	int64_t request_id;	/* the request row stored with it, or 0 */
 };
 
 /*
@@ -79,6 +80,16 @@ struct pkid_issue_result {
 enum pkid_code pkid_ca_issue(struct pkid_ca *ca, X509_REQ *csr,
     const char *profile, const char *requester,
     struct pkid_issue_result *res, struct pkid_err *e);
+/*
+ * The same, storing record (its cert_serial set to the new serial) in the
+ * same durable commit as the certificate: a protocol's transaction record
+ * and the certificate it answers never exist one without the other.
+ * res->request_id receives the row's id. record NULL is pkid_ca_issue.
+ */
+enum pkid_code pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr,
+    const char *profile, const char *requester,
+    const struct pkid_request *record, struct pkid_issue_result *res,
+    struct pkid_err *e);
 void pkid_issue_result_clear(struct pkid_issue_result *r);
 
 /* How an enrollment ended. */

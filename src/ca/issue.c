@@ -70,11 +70,22 @@ validity(struct pkid_ca *ca, const struct pkid_profile *p, int64_t now,
 	}
 }
 
+/* What store_cert needs besides the certificate. */
+struct store_args {
+	const char *serial;		/* hex serial */
+	const char *profile;		/* profile name */
+	const char *requester;		/* who asked */
+	const GENERAL_NAMES *sans;	/* its SANs */
+	int64_t now;			/* issuance time */
+	const struct pkid_request *record; /* request row to add, or NULL */
+	int64_t *record_id;		/* its id */
+};
+
 static enum pkid_code
-store_cert(struct pkid_ca *ca, X509 *x, const char *serial,
-    const char *profile, const char *requester, const GENERAL_NAMES *sans,
-    int64_t now, struct pkid_err *e)
+store_cert(struct pkid_ca *ca, X509 *x, const struct store_args *a,
+    struct pkid_err *e)
 {
+	struct pkid_request req;
 	struct pkid_cert_rec r;
 	unsigned char *der = NULL;
 	char subj[512], santext[2048], fp[65];
@@ -85,23 +96,28 @@ store_cert(struct pkid_ca *ca, X509 *x, const char *serial,
 	if ((len = i2d_X509(x, &der)) <= 0)
 		return PKID_ERR(e, PKID_E_CRYPTO, "encoding the certificate");
 	memset(&r, 0, sizeof(r));
-	r.serial = serial;
+	r.serial = a->serial;
 	r.ca_gen = ca->issuing_gen;
 	r.subject = pkid_x509_name_text(X509_get_subject_name(x), subj,
 	    sizeof(subj));
-	r.sans = pkid_sans_text(sans, santext, sizeof(santext));
-	r.profile = profile;
-	r.requester = requester;
+	r.sans = pkid_sans_text(a->sans, santext, sizeof(santext));
+	r.profile = a->profile;
+	r.requester = a->requester;
 	ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm);
 	r.not_before = (int64_t)timegm(&tm);
 	ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm);
 	r.not_after = (int64_t)timegm(&tm);
-	r.issued_at = now;
+	r.issued_at = a->now;
 	r.der = der;
 	r.der_len = (size_t)len;
 	pkid_x509_fingerprint(x, fp);
 	r.fingerprint = fp;
-	rc = pkid_store_cert_add(ca->store, &r, e);
+	if (a->record != NULL) {
+		req = *a->record;
+		req.cert_serial = a->serial;
+	}
+	rc = pkid_store_cert_add_request(ca->store, &r, a->record != NULL ?
+	    &req : NULL, a->record_id, e);
 	OPENSSL_free(der);
 	return rc;
 }
@@ -126,6 +142,15 @@ pkid_ca_issue(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
     const char *requester, struct pkid_issue_result *res,
     struct pkid_err *e)
 {
+	return pkid_ca_issue_record(ca, csr, profile, requester, NULL, res, e);
+}
+
+enum pkid_code
+pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
+    const char *requester, const struct pkid_request *record,
+    struct pkid_issue_result *res, struct pkid_err *e)
+{
+	struct store_args sa;
 	const struct pkid_profile *p;
 	struct pkid_certspec spec;
 	X509_NAME *subject = NULL;
@@ -157,8 +182,15 @@ pkid_ca_issue(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
 		PKID_TRY(pkid_cert_build(&spec, &x, res->serial, e));
 		PKID_TRY(pkid_lint_tbs(x, e));
 		PKID_TRY(pkid_signer_sign_cert(ca->signer, x, e));
-		rc = store_cert(ca, x, res->serial, p->name, requester, sans,
-		    now, e);
+		memset(&sa, 0, sizeof(sa));
+		sa.serial = res->serial;
+		sa.profile = p->name;
+		sa.requester = requester;
+		sa.sans = sans;
+		sa.now = now;
+		sa.record = record;
+		sa.record_id = &res->request_id;
+		rc = store_cert(ca, x, &sa, e);
 		if (rc != PKID_E_STORE_CONSTRAINT)
 			break;
 		pkid_err_clear(e);

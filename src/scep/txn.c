@@ -131,19 +131,27 @@ answer_known(struct pkid_scep *s, struct txn *t, struct scep_outcome *o,
 	    t->detail));
 }
 
-/* Record an auto-issued transaction so a retransmission finds it. */
+/*
+ * Issue under an auto-approved profile, storing the transaction record in
+ * the same commit as the certificate, so a retransmission always finds
+ * the answer it was given (RFC 8894 3.3.1).
+ */
 static enum pkid_code
-txn_record(struct pkid_scep *s, const char *tid, X509_REQ *csr,
-    const char *digest, const char *profile, const char *requester,
-    struct scep_outcome *o, struct pkid_err *e)
+txn_issue(struct pkid_scep *s, const char *tid, X509_REQ *csr,
+    const char *profile, const char *requester, struct scep_outcome *o,
+    struct pkid_err *e)
 {
+	struct pkid_issue_result res;
 	struct pkid_request r;
 	unsigned char *der = NULL;
+	char digest[65];
 	int len = i2d_X509_REQ(csr, &der);
 	enum pkid_code rc;
 
 	if (len <= 0)
-		return PKID_ERR(e, PKID_E_CRYPTO, "encoding the CSR");
+		return fail(o, PKID_SCEP_BADREQUEST, PKID_ERR(e, PKID_E_CRYPTO,
+		    "encoding the CSR"));
+	pkid_csr_digest(csr, digest);
 	memset(&r, 0, sizeof(r));
 	r.kind = "scep";
 	r.transaction_id = tid;
@@ -153,10 +161,17 @@ txn_record(struct pkid_scep *s, const char *tid, X509_REQ *csr,
 	r.csr_der = der;
 	r.csr_len = (size_t)len;
 	r.csr_digest = digest;
-	r.cert_serial = o->serial;
-	rc = pkid_store_request_add(s->ca->store, &r, &o->request_id, e);
+	rc = pkid_ca_issue_record(s->ca, csr, profile, requester, &r, &res, e);
 	OPENSSL_free(der);
-	return rc;
+	if (rc != PKID_OK)
+		return fail(o, PKID_SCEP_BADREQUEST, rc);
+	o->request_id = res.request_id;
+	o->status = PKID_SCEP_SUCCESS;
+	o->cert = res.cert;
+	res.cert = NULL;
+	snprintf(o->serial, sizeof(o->serial), "%s", res.serial);
+	pkid_issue_result_clear(&res);
+	return PKID_OK;
 }
 
 /* Enroll a CSR under tid (new transaction): issue or leave pending. */
@@ -165,14 +180,18 @@ enroll(struct pkid_scep *s, const char *tid, X509_REQ *csr,
     const char *profile, const char *requester, struct scep_outcome *o,
     struct pkid_err *e)
 {
+	const struct pkid_profile *p = pkid_config_profile(&s->ca->cfg,
+	    profile);
 	struct pkid_enroll_result res;
 	struct scep_ra_req q = { tid, csr, profile, requester };
-	char digest[65];
 	enum pkid_code rc;
 
 	if (s->up != NULL)
 		return pkid_scep_ra_enroll(s, &q, o, e);
-	pkid_csr_digest(csr, digest);
+	if (p != NULL && !p->manual_approval)
+		return txn_issue(s, tid, csr, profile, requester, o, e);
+	/* Manual approval (or an unknown profile, which pkid_ca_enroll
+	 * reports): the request waits in the store under tid. */
 	rc = pkid_ca_enroll(s->ca, "scep", tid, csr, profile, requester, &res,
 	    e);
 	if (rc != PKID_OK)
@@ -187,9 +206,6 @@ enroll(struct pkid_scep *s, const char *tid, X509_REQ *csr,
 	res.issue.cert = NULL;
 	snprintf(o->serial, sizeof(o->serial), "%s", res.issue.serial);
 	pkid_issue_result_clear(&res.issue);
-	if (res.request_id == 0)
-		return txn_record(s, tid, csr, digest, profile, requester, o,
-		    e);
 	return PKID_OK;
 }
 

@@ -92,6 +92,9 @@ void pkid_sq_rdone(sqlite3_stmt *st);
 int pkid_sq_bind_text(sqlite3_stmt *st, int i, const char *v);
 enum pkid_code pkid_sq_step_done(sqlite3 *db, sqlite3_stmt *st,
     const char *what, struct pkid_err *e);
+/* Insert one request row on the write connection (committer only). */
+enum pkid_code pkid_sq_request_insert(struct pkid_store *s,
+    const struct pkid_request *r, int64_t *id, struct pkid_err *e);
 enum pkid_code pkid_sq_audit_insert(struct pkid_store *s,
     const struct audit_arg *a, struct pkid_err *e);
 

@@ -156,6 +156,49 @@ pkid_store_cert_add(struct pkid_store *s, const struct pkid_cert_rec *r,
 	return pkid_sq_submit(s, apply_cert_add, r, NULL, e);
 }
 
+/* A certificate and the request it answers, for one commit. */
+struct cert_req {
+	const struct pkid_cert_rec *cert;	/* the certificate */
+	const struct pkid_request *req;		/* its request row */
+};
+
+static enum pkid_code
+apply_cert_add_request(struct pkid_store *s, struct wop *w)
+{
+	const struct cert_req *cr = w->arg;
+	struct wop inner = *w;
+	enum pkid_code rc;
+
+	inner.arg = cr->cert;
+	if ((rc = apply_cert_add(s, &inner)) != PKID_OK) {
+		w->err = inner.err;
+		return rc;
+	}
+	rc = pkid_sq_request_insert(s, cr->req, w->out, &w->err);
+	/* A duplicate (kind, transaction id) is not a serial collision the
+	 * caller should retry: say what it is. */
+	if (rc == PKID_E_STORE_CONSTRAINT) {
+		pkid_err_clear(&w->err);
+		rc = PKID_ERR(&w->err, PKID_E_REQUEST_STATE, "a %s request with "
+		    "transaction id %s is already recorded", cr->req->kind,
+		    cr->req->transaction_id != NULL ?
+		    cr->req->transaction_id : "(none)");
+	}
+	return rc;
+}
+
+enum pkid_code
+pkid_store_cert_add_request(struct pkid_store *s,
+    const struct pkid_cert_rec *r, const struct pkid_request *req,
+    int64_t *req_id, struct pkid_err *e)
+{
+	struct cert_req cr = { r, req };
+
+	if (req == NULL)
+		return pkid_store_cert_add(s, r, e);
+	return pkid_sq_submit(s, apply_cert_add_request, &cr, req_id, e);
+}
+
 #define CERT_COLS "c.serial, c.ca_gen, c.subject, c.sans, c.profile, " \
 	"c.requester, c.request_id, c.not_before, c.not_after, c.issued_at, " \
 	"c.der, c.fingerprint, r.revoked_at, r.reason"

@@ -16,10 +16,10 @@ col(sqlite3_stmt *st, int i)
 	return t != NULL ? (const char *)t : NULL;
 }
 
-static enum pkid_code
-apply_request_add(struct pkid_store *s, struct wop *w)
+enum pkid_code
+pkid_sq_request_insert(struct pkid_store *s, const struct pkid_request *r,
+    int64_t *id, struct pkid_err *e)
 {
-	const struct pkid_request *r = w->arg;
 	sqlite3_stmt *st = NULL;
 	int64_t now = (int64_t)pkid_now();
 	enum pkid_code rc;
@@ -30,7 +30,7 @@ apply_request_add(struct pkid_store *s, struct wop *w)
 	    "cert_serial, created_at, updated_at, detail, cert_der) VALUES "
 	    "(?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
 	if (q != SQLITE_OK)
-		return pkid_sq_db_err(&w->err, s->wdb, q, "prepare");
+		return pkid_sq_db_err(e, s->wdb, q, "prepare");
 	pkid_sq_bind_text(st, 1, r->kind);
 	pkid_sq_bind_text(st, 2, r->transaction_id);
 	pkid_sq_bind_text(st, 3, r->state);
@@ -47,11 +47,17 @@ apply_request_add(struct pkid_store *s, struct wop *w)
 	if (r->cert_der != NULL)
 		sqlite3_bind_blob(st, 12, r->cert_der, (int)r->cert_len,
 		    SQLITE_STATIC);
-	rc = pkid_sq_step_done(s->wdb, st, "request insert", &w->err);
-	if (rc == PKID_OK && w->out != NULL)
-		*(int64_t *)w->out = sqlite3_last_insert_rowid(s->wdb);
+	rc = pkid_sq_step_done(s->wdb, st, "request insert", e);
+	if (rc == PKID_OK && id != NULL)
+		*id = sqlite3_last_insert_rowid(s->wdb);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+static enum pkid_code
+apply_request_add(struct pkid_store *s, struct wop *w)
+{
+	return pkid_sq_request_insert(s, w->arg, w->out, &w->err);
 }
 
 enum pkid_code

@@ -88,6 +88,15 @@ enum pkid_code pkid_store_ca_gen_list(struct pkid_store *s,
  */
 enum pkid_code pkid_store_cert_add(struct pkid_store *s,
     const struct pkid_cert_rec *r, struct pkid_err *e);
+struct pkid_request;
+/*
+ * The same, and the request row req (its cert_serial set to r's) in the
+ * same commit: a transaction record never lacks its certificate, nor a
+ * certificate its record. req NULL is pkid_store_cert_add.
+ */
+enum pkid_code pkid_store_cert_add_request(struct pkid_store *s,
+    const struct pkid_cert_rec *r, const struct pkid_request *req,
+    int64_t *req_id, struct pkid_err *e);
 typedef enum pkid_code (*pkid_cert_fn)(const struct pkid_cert_rec *r,
     void *arg, struct pkid_err *e);
 /* One certificate by serial (not-found when absent). */

@@ -345,6 +345,52 @@ test_request_upstream_cert(void **state)
 	pkid_store_close(s);
 }
 
+static void
+test_cert_with_request_one_commit(void **state)
+{
+	struct pkid_store *s = open_store();
+	struct pkid_cert_rec r;
+	struct pkid_request q;
+	struct pkid_err e;
+	static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	int64_t gen = add_gen(s), id = 0, n = 0;
+	uint64_t c0, c1, o0, o1;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.serial = "0d";
+	r.ca_gen = gen;
+	r.subject = "CN=dev";
+	r.profile = "device";
+	r.requester = "test";
+	r.not_after = 4000000000;
+	r.der = der;
+	r.der_len = sizeof(der);
+	r.fingerprint = "00";
+	memset(&q, 0, sizeof(q));
+	q.kind = "scep";
+	q.transaction_id = "tid-1";
+	q.state = "issued";
+	q.profile = "device";
+	q.requester = "test";
+	q.cert_serial = "0d";
+	pkid_err_clear(&e);
+	pkid_store_commit_stats(s, &c0, &o0);
+	assert_int_equal(pkid_store_cert_add_request(s, &r, &q, &id, &e),
+	    PKID_OK);
+	pkid_store_commit_stats(s, &c1, &o1);
+	assert_true(id > 0);
+	assert_int_equal(c1 - c0, 1);	/* one fsync for both rows */
+	/* The same transaction id again: refused whole, no certificate. */
+	r.serial = "0e";
+	assert_int_equal(pkid_store_cert_add_request(s, &r, &q, &id, &e),
+	    PKID_E_REQUEST_STATE);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_cert_count(s, &n, &e), PKID_OK);
+	assert_int_equal(n, 1);
+	pkid_store_close(s);
+}
+
 int
 main(void)
 {
@@ -362,6 +408,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cert_with_request_one_commit, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
