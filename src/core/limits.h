@@ -145,4 +145,55 @@
  * trust store or revocation data change). */
 #define PKID_CCACHE_TTL_S 300
 
+/* ---- path validation (src/verify) ---- */
+/* Most signature verifications one path search may do. */
+#define PKID_VERIFY_MAX_SIG_CHECKS 2048
+/* Most complete or dead-end paths evaluated per search. */
+#define PKID_VERIFY_MAX_PATHS 256
+/* Most SAN entries in a certificate being validated. */
+#define PKID_VERIFY_MAX_SANS 1024
+/* Most subtrees (permitted + excluded) in one nameConstraints. */
+#define PKID_VERIFY_MAX_NC_SUBTREES 1024
+/* Most attributes in one subject name. */
+#define PKID_VERIFY_MAX_NAME_ENTRIES 128
+/* Most name-vs-constraint comparisons for one certificate (OpenSSL too). */
+#define PKID_VERIFY_MAX_NC_WORK (1 << 20)
+
+/* ---- the HTTP(S) server (src/http) ---- */
+/* Buckets of one worker's connection table (a power of two). */
+#define PKID_HTTP_CONN_BUCKETS 1024
+/* Slots of the per-client-address rate table, shared by all workers. */
+#define PKID_HTTP_RATE_SLOTS 4096
+/* Slots probed for one address before the stalest one is reused. */
+#define PKID_HTTP_RATE_PROBES 8
+/* Most worker threads. */
+#define PKID_HTTP_MAX_WORKERS 256
+/* Most routes in one router. */
+#define PKID_HTTP_MAX_ROUTES 256
+/* Longest route path. */
+#define PKID_HTTP_MAX_ROUTE_PATH 1024
+/* How long a stop waits for in-flight requests, milliseconds. */
+#define PKID_HTTP_DRAIN_MS 5000
+/* How often a draining worker looks again, milliseconds. */
+#define PKID_HTTP_DRAIN_POLL_MS 20
+/* Largest response body a handler may build (a big CRL). */
+#define PKID_HTTP_MAX_RESP_BODY PKID_MAX_CRL_SIZE
+/* listen(2) backlog of each worker's socket. */
+#define PKID_HTTP_BACKLOG 511
+/* Idle timeout of a connection accepted past max_conns, seconds: it gets
+ * its 503 quickly or goes, so a flood cannot pin descriptors for long. */
+#define PKID_HTTP_OVERCAP_TIMEOUT_S 5
+/* Most a listener pauses after accept(2) failed (EMFILE...), ms. */
+#define PKID_HTTP_ACCEPT_PAUSE_MS 500
+/* Longest Retry-After the server sends, seconds. */
+#define PKID_HTTP_MAX_RETRY_S 120
+
+/* ---- pkictl show (src/x509/show.c) ---- */
+/*
+ * Most revoked entries of one CRL listed in its description; the count is
+ * always exact and "revoked_truncated" says when entries were left out.
+ * Person-readable output of a larger CRL is not readable anyway.
+ */
+#define PKID_SHOW_MAX_REVOKED 10000
+
 #endif

@@ -16,27 +16,12 @@
 #include <openssl/x509.h>
 
 #include "core/err.h"
+#include "core/limits.h"
 
-/*
- * Verifier-local bounds (STYLE.md 6). They belong in core/limits.h and
- * move there when that file is next touched.
- */
 /* Most findings kept per result; later ones are counted, not stored. */
 #define PKID_VERIFY_MAX_FINDINGS 16
 /* Most notes ("what was not checked") kept per result. */
 #define PKID_VERIFY_MAX_NOTES 8
-/* Most signature verifications one path search may do. */
-#define PKID_VERIFY_MAX_SIG_CHECKS 2048
-/* Most complete or dead-end paths evaluated per search. */
-#define PKID_VERIFY_MAX_PATHS 256
-/* Most SAN entries in a certificate being validated. */
-#define PKID_VERIFY_MAX_SANS 1024
-/* Most subtrees (permitted + excluded) in one nameConstraints. */
-#define PKID_VERIFY_MAX_NC_SUBTREES 1024
-/* Most attributes in one subject name. */
-#define PKID_VERIFY_MAX_NAME_ENTRIES 128
-/* Most name-vs-constraint comparisons for one certificate (OpenSSL too). */
-#define PKID_VERIFY_MAX_NC_WORK (1 << 20)
 /* Default public suffix list (Debian package publicsuffix). */
 #define PKID_VERIFY_PSL_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
 

@@ -25,14 +25,9 @@
 #include <openssl/x509.h>
 
 #include "core/err.h"
+#include "core/limits.h"
 #include "x509/load.h"
 
-/*
- * Most revoked entries of one CRL listed in its description; the count is
- * always exact and "revoked_truncated" says when entries were left out.
- * Person-readable output of a larger CRL is not readable anyway.
- */
-#define PKID_SHOW_MAX_REVOKED 10000
 
 /*
  * Describe one certificate. now is the reference time for the relative
