@@ -234,26 +234,6 @@ out:
 	return rc;
 }
 
-json_t *
-pkid_x509_show_cert(X509 *x, time_t now, struct pkid_err *e)
-{
-	json_t *o = NULL, *warn = NULL;
-	enum pkid_code rc = PKID_E_INTERNAL;
-
-	PKID_CHECK((o = json_object()) != NULL, PKID_E_NOMEM, "no memory");
-	PKID_CHECK((warn = json_array()) != NULL, PKID_E_NOMEM, "no memory");
-	PKID_TRY(cert_fill(o, x, now, warn, e));
-	PKID_TRY(put_warnings(o, warn, e));
-	rc = PKID_OK;
-out:
-	json_decref(warn);
-	if (rc != PKID_OK) {
-		json_decref(o);
-		o = NULL;
-	}
-	return o;
-}
-
 /* ---- CSRs ---------------------------------------------------------------- */
 
 static enum pkid_code
@@ -303,26 +283,6 @@ csr_fill(json_t *o, X509_REQ *r, json_t *warn, struct pkid_err *e)
 	rc = PKID_OK;
 out:
 	return rc;
-}
-
-json_t *
-pkid_x509_show_csr(X509_REQ *r, time_t now, struct pkid_err *e)
-{
-	json_t *o = NULL, *warn = NULL;
-	enum pkid_code rc = PKID_E_INTERNAL;
-
-	PKID_CHECK((o = json_object()) != NULL, PKID_E_NOMEM, "no memory");
-	PKID_CHECK((warn = json_array()) != NULL, PKID_E_NOMEM, "no memory");
-	PKID_TRY(csr_fill(o, r, warn, e));
-	PKID_TRY(put_warnings(o, warn, e));
-	rc = PKID_OK;
-out:
-	json_decref(warn);
-	if (rc != PKID_OK) {
-		json_decref(o);
-		o = NULL;
-	}
-	return o;
 }
 
 /* ---- CRLs ---------------------------------------------------------------- */
@@ -482,15 +442,29 @@ out:
 	return rc;
 }
 
-json_t *
-pkid_x509_show_crl(X509_CRL *crl, time_t now, struct pkid_err *e)
+/*
+ * One certificate, CSR or CRL described: its fill, then the warnings it
+ * gathered. NULL on error.
+ */
+static json_t *
+show_obj(enum pkid_obj_kind kind, void *obj, time_t now, struct pkid_err *e)
 {
 	json_t *o = NULL, *warn = NULL;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	PKID_CHECK((o = json_object()) != NULL, PKID_E_NOMEM, "no memory");
 	PKID_CHECK((warn = json_array()) != NULL, PKID_E_NOMEM, "no memory");
-	PKID_TRY(crl_fill(o, crl, now, warn, e));
+	switch (kind) {
+	case PKID_OBJ_CERT:
+		PKID_TRY(cert_fill(o, obj, now, warn, e));
+		break;
+	case PKID_OBJ_CSR:
+		PKID_TRY(csr_fill(o, obj, warn, e));
+		break;
+	default:
+		PKID_TRY(crl_fill(o, obj, now, warn, e));
+		break;
+	}
 	PKID_TRY(put_warnings(o, warn, e));
 	rc = PKID_OK;
 out:
@@ -500,6 +474,24 @@ out:
 		o = NULL;
 	}
 	return o;
+}
+
+json_t *
+pkid_x509_show_cert(X509 *x, time_t now, struct pkid_err *e)
+{
+	return show_obj(PKID_OBJ_CERT, x, now, e);
+}
+
+json_t *
+pkid_x509_show_csr(X509_REQ *r, time_t now, struct pkid_err *e)
+{
+	return show_obj(PKID_OBJ_CSR, r, now, e);
+}
+
+json_t *
+pkid_x509_show_crl(X509_CRL *crl, time_t now, struct pkid_err *e)
+{
+	return show_obj(PKID_OBJ_CRL, crl, now, e);
 }
 
 /* ---- bundles, keys, any object ----------------------------------- */
