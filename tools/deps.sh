@@ -6,7 +6,8 @@ want="build-essential cmake pkg-config libssl-dev libevent-dev \
 libsqlite3-dev libjansson-dev libinih-dev openssl"
 if [ "${1:-build}" = test ]; then
 	want="$want libcmocka-dev python3-pytest curl clang libclang-rt-14-dev \
-certmonger dbus strongswan-pki libstrongswan-extra-plugins sqlite3 \
+certmonger dbus strongswan-pki libstrongswan-standard-plugins \
+libstrongswan-extra-plugins sqlite3 \
 publicsuffix scep"
 fi
 missing=""

@@ -104,11 +104,22 @@ pkid_ca_enroll(struct pkid_ca *ca, const char *kind, const char *tid,
     X509_REQ *csr, const char *profile, const char *requester,
     struct pkid_enroll_result *res, struct pkid_err *e)
 {
+	return pkid_ca_enroll_challenge(ca, kind, tid, csr, profile,
+	    requester, NULL, res, e);
+}
+
+enum pkid_code
+pkid_ca_enroll_challenge(struct pkid_ca *ca, const char *kind,
+    const char *tid, X509_REQ *csr, const char *profile,
+    const char *requester, const char *challenge,
+    struct pkid_enroll_result *res, struct pkid_err *e)
+{
 	const struct pkid_profile *p = pkid_config_profile(&ca->cfg, profile);
 	struct pkid_request r;
 	struct req_copy c;
 	char digest[65];
 	unsigned char *der = NULL;
+	EVP_PKEY *key = NULL;
 	int len;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
@@ -117,6 +128,11 @@ pkid_ca_enroll(struct pkid_ca *ca, const char *kind, const char *tid,
 	PKID_CHECK(p != NULL, PKID_E_PROFILE_UNKNOWN, "no profile '%s'",
 	    profile);
 	if (!p->manual_approval) {
+		/* No request row to consume a challenge with: such callers
+		 * use pkid_ca_issue_record. */
+		PKID_CHECK(challenge == NULL, PKID_E_INTERNAL, "profile %s "
+		    "is auto-approved: its challenge goes with "
+		    "pkid_ca_issue_record", profile);
 		res->state = PKID_ENROLL_ISSUED;
 		return pkid_ca_issue(ca, csr, profile, requester, &res->issue,
 		    e);
@@ -133,7 +149,8 @@ pkid_ca_enroll(struct pkid_ca *ca, const char *kind, const char *tid,
 	pkid_err_clear(e);
 	/* A new request: check it now so the operator never sees one that
 	 * could not be issued anyway. */
-	PKID_CHECK(X509_REQ_verify(csr, X509_REQ_get0_pubkey(csr)) == 1,
+	PKID_TRY(pkid_csr_key(csr, &key, e));
+	PKID_CHECK(X509_REQ_verify(csr, key) == 1,
 	    PKID_E_CSR_BAD_SIGNATURE, "the request's signature does not "
 	    "verify with its own public key");
 	PKID_CHECK((len = i2d_X509_REQ(csr, &der)) > 0, PKID_E_CRYPTO,
@@ -147,10 +164,12 @@ pkid_ca_enroll(struct pkid_ca *ca, const char *kind, const char *tid,
 	r.csr_der = der;
 	r.csr_len = (size_t)len;
 	r.csr_digest = digest;
+	r.challenge_hash = challenge;
 	PKID_TRY(pkid_store_request_add(ca->store, &r, &res->request_id, e));
 	res->state = PKID_ENROLL_PENDING;
 	rc = PKID_OK;
 out:
+	EVP_PKEY_free(key);
 	OPENSSL_free(der);
 	pkid_buf_free(&c.csr);
 	return rc;

@@ -116,6 +116,18 @@ enum pkid_code pkid_ca_enroll(struct pkid_ca *ca, const char *kind,
     const char *tid, X509_REQ *csr, const char *profile,
     const char *requester, struct pkid_enroll_result *res,
     struct pkid_err *e);
+/*
+ * pkid_ca_enroll for a profile with approval = manual whose request came
+ * with a one-time SCEP challenge: challenge (its hex SHA-256, NULL: none)
+ * is marked used in the commit that stores the pending request, and
+ * challenge-bad is returned (nothing stored) when another request used
+ * it meanwhile. An auto-approved profile is an internal error here: the
+ * caller passes the challenge in pkid_ca_issue_record's record.
+ */
+enum pkid_code pkid_ca_enroll_challenge(struct pkid_ca *ca, const char *kind,
+    const char *tid, X509_REQ *csr, const char *profile,
+    const char *requester, const char *challenge,
+    struct pkid_enroll_result *res, struct pkid_err *e);
 /* Issue a pending request (pkictl ca approve). */
 enum pkid_code pkid_ca_approve(struct pkid_ca *ca, int64_t id,
     const char *actor, struct pkid_issue_result *res, struct pkid_err *e);

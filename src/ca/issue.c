@@ -22,19 +22,20 @@ pkid_issue_result_clear(struct pkid_issue_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Verify the request and decide the certificate's contents. */
+/* Verify the request and decide the certificate's contents; *keyp is
+ * the request's public key (the caller's reference). */
 static enum pkid_code
 check_request(struct pkid_ca *ca, const struct pkid_profile *p,
-    X509_REQ *csr, X509_NAME **subject, GENERAL_NAMES **sans,
-    struct pkid_err *e)
+    X509_REQ *csr, EVP_PKEY **keyp, X509_NAME **subject,
+    GENERAL_NAMES **sans, struct pkid_err *e)
 {
-	EVP_PKEY *key = X509_REQ_get0_pubkey(csr);
+	EVP_PKEY *key;
 	enum pkid_code rc;
 
 	(void)ca;
-	if (key == NULL)
-		return PKID_ERR(e, PKID_E_CSR_MALFORMED,
-		    "the request's public key cannot be decoded");
+	if ((rc = pkid_csr_key(csr, keyp, e)) != PKID_OK)
+		return rc;
+	key = *keyp;
 	if (X509_REQ_verify(csr, key) != 1)
 		return PKID_ERR(e, PKID_E_CSR_BAD_SIGNATURE, "the request's "
 		    "signature does not verify with its own public key");
@@ -155,6 +156,7 @@ pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
 	struct pkid_certspec spec;
 	X509_NAME *subject = NULL;
 	GENERAL_NAMES *sans = NULL;
+	EVP_PKEY *key = NULL;
 	X509 *x = NULL;
 	int64_t now = (int64_t)pkid_now();
 	int attempt;
@@ -164,10 +166,10 @@ pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
 	p = pkid_config_profile(&ca->cfg, profile);
 	PKID_CHECK(p != NULL, PKID_E_PROFILE_UNKNOWN,
 	    "no profile '%s' in %s", profile, ca->cfg.path);
-	PKID_TRY(check_request(ca, p, csr, &subject, &sans, e));
+	PKID_TRY(check_request(ca, p, csr, &key, &subject, &sans, e));
 	memset(&spec, 0, sizeof(spec));
 	spec.subject = subject;
-	spec.pubkey = X509_REQ_get0_pubkey(csr);
+	spec.pubkey = key;
 	spec.spki = X509_REQ_get_X509_PUBKEY(csr);
 	spec.issuer = ca->issuing;
 	spec.pathlen = -1;
@@ -205,6 +207,7 @@ pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
 out:
 	if (rc != PKID_OK && e != NULL)
 		audit_refusal(ca, csr, requester, e);
+	EVP_PKEY_free(key);
 	X509_free(x);
 	X509_NAME_free(subject);
 	GENERAL_NAMES_free(sans);

@@ -14,11 +14,16 @@
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "scep/scep.h"
+#include "x509/load.h"
 
 static const char usage_scep[] =
     "pkictl scep challenge new [--dir DIR] [--profile NAME] [--ttl 1h]\n"
-    "  prints a one-time challenge password on its last line; it is\n"
-    "  consumed by the first SCEP PKCSReq that uses it\n"
+    "  prints a one-time challenge password on its last line; the first\n"
+    "  SCEP PKCSReq with it that is accepted (issued or pending) uses it\n"
+    "  up; a refused one leaves it for a corrected request\n"
+    "pkictl scep ra-cert [--dir DIR]\n"
+    "  RA mode: a new SCEP RA key and its certificate from the upstream\n"
+    "  CA over EST, into DIR/scep/ra.key and ra.pem (restart pkid)\n"
     "pkictl scep getcaps|getca|getnextca URL [--ca NAME] [--out FILE]\n"
     "pkictl scep enroll|renew ...: as pkictl enroll|renew scep ...\n";
 
@@ -66,6 +71,43 @@ parse_opts(int argc, char **argv, struct scep_opts *o)
 	return 0;
 }
 
+/* pkictl scep ra-cert: the RA certificate from the upstream CA. */
+static int
+cmd_ra_cert(int argc, char **argv)
+{
+	struct scep_opts o;
+	struct pkid_err e;
+	struct pkid_ca *ca = NULL;
+	X509 *x = NULL;
+	char subj[512], iss[512], serial[48];
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, &o)) != 0)
+		return rc;
+	if (o.profile != NULL)
+		return pkictl_usage_err(usage_scep, "ra-cert takes no "
+		    "--profile: the upstream's EST label decides");
+	pkid_err_clear(&e);
+	if (pkid_ca_open(o.dir, &ca, &e) != PKID_OK)
+		return pkictl_print_err(&e, 0);
+	if (pkid_scep_ra_cert_enroll(ca, &x, &e) != PKID_OK) {
+		rc = pkictl_print_err(&e, 0);
+		goto out;
+	}
+	pkid_x509_serial_hex(X509_get0_serialNumber(x), serial,
+	    sizeof(serial));
+	printf("SCEP RA certificate %s serial %s issued by %s\n"
+	    "written to %s/scep/ra.pem (key %s/scep/ra.key); restart pkid\n",
+	    pkid_x509_name_text(X509_get_subject_name(x), subj, sizeof(subj)),
+	    serial, pkid_x509_name_text(X509_get_issuer_name(x), iss,
+	    sizeof(iss)), o.dir, o.dir);
+	rc = 0;
+out:
+	X509_free(x);
+	pkid_ca_close(ca);
+	return rc;
+}
+
 int
 pkictl_cmd_scep(int argc, char **argv)
 {
@@ -84,6 +126,8 @@ pkictl_cmd_scep(int argc, char **argv)
 		return pkictl_cmd_enroll_scep(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "renew") == 0)
 		return pkictl_cmd_renew_scep(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "ra-cert") == 0)
+		return cmd_ra_cert(argc - 1, argv + 1);
 	if (argc < 3 || strcmp(argv[1], "challenge") != 0 ||
 	    strcmp(argv[2], "new") != 0)
 		return pkictl_usage_err(usage_scep, "want 'scep challenge "

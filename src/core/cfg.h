@@ -97,7 +97,8 @@ struct pkid_est_label {
 	/* Registration-authority mode: forward to an upstream EST CA. */
 	char upstream[1024];	/* https://HOST:PORT/.well-known/est[/L],
 				 * "" when this label issues itself */
-	char upstream_cacert[1024]; /* PEM of the upstream's TLS trust */
+	char upstream_cacert[1024]; /* PEM of the upstream's TLS trust,
+				 * and of devices' re-enrollment certs */
 	char upstream_cert[1024]; /* PEM of the RA's client certificate
 				 * (and its chain) for the upstream */
 	char upstream_key[1024]; /* its private key */

@@ -8,7 +8,9 @@
  * client_ca =            PEM of extra trusted client certificate issuers
  * allow_subject_change = no   simplereenroll may change subject/SAN
  * upstream =             RA mode: https://CA:PORT/.well-known/est[/LABEL]
- * upstream_cacert =      PEM of the root the upstream's TLS chain ends at
+ * upstream_cacert =      PEM of the root the upstream's TLS chain ends at;
+ *                        also the anchors of devices' certificates the
+ *                        upstream issued, for simplereenroll here
  * upstream_cert =        PEM of this RA's client certificate (+ chain)
  * upstream_key =         its private key
  * upstream_timeout = 10s one upstream exchange, connect to last byte

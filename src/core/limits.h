@@ -85,6 +85,13 @@
  * long one may stay idle, seconds. */
 #define PKID_EST_UPSTREAM_POOL 4
 #define PKID_EST_UPSTREAM_IDLE_S 20
+/* RA mode: the upstream's CA certificates (its /cacerts), with which a
+ * device's certificate from the upstream is verified for simplereenroll,
+ * are kept this long, seconds, then fetched again. */
+#define PKID_EST_RA_CACERTS_TTL_S 3600
+/* RA mode: fewest seconds between two fetches of them after a failed
+ * fetch or a client certificate the kept copy did not verify. */
+#define PKID_EST_RA_CACERTS_RETRY_S 30
 /* Longest stored password hash text (user table). */
 #define PKID_MAX_PASSWORD_HASH 256
 

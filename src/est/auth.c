@@ -2,8 +2,9 @@
  * auth.c - who an EST client is: HTTP Basic against password hashes in
  * the store (with a small cache of recently verified credentials), or a
  * TLS client certificate verified here, with X509_verify_cert, to this
- * CA or a label's client_ca (the server's own handshake check is not
- * trusted for this: its store holds every label's issuers).
+ * CA or a label's client_ca, or for simplereenroll on an RA label to the
+ * upstream's CA (ra.c) (the server's own handshake check is not trusted
+ * for this: its store holds every label's issuers).
  *
  * A chain that verified is remembered (verify/ccache.h) per trust store,
  * leaf and chain sent, until its earliest notAfter or PKID_CCACHE_TTL_S;
@@ -293,8 +294,20 @@ auth_reenroll(struct pkid_est *est, const struct est_label *l,
 	    "RFC 7030 4.2.2: simplereenroll authenticates with the "
 	    "certificate being renewed, and the TLS handshake carried no "
 	    "client certificate");
-	PKID_TRY(pkid_est_cert_verify_own(est, req->peer_cert, e));
-	peer->cert_own = 1;
+	rc = pkid_est_cert_verify_own(est, req->peer_cert, e);
+	if (rc != PKID_OK && l->up != NULL && X509_check_issued(
+	    est->ca->issuing, req->peer_cert) != X509_V_OK) {
+		/* RA mode: not this CA's certificate, the upstream may have
+		 * issued it. One of ours keeps its own error (revoked,
+		 * expired, unknown). */
+		pkid_err_clear(e);
+		PKID_TRY(pkid_est_ra_verify_client(l->up, req->peer_cert,
+		    req->peer_chain, e));
+	} else {
+		PKID_TRY(rc);
+		peer->cert_own = 1;
+	}
+	rc = PKID_E_INTERNAL;
 	pkid_x509_name_text(X509_get_subject_name(req->peer_cert), subj,
 	    sizeof(subj));
 	snprintf(peer->who, sizeof(peer->who), "est:cert:%s", subj);

@@ -35,7 +35,8 @@ void pkid_est_handle(void *est, const struct pkid_http_req *req,
 
 /*
  * Write the PEM of every issuer a client certificate may come from (this
- * CA's chain, each label's client_ca, [server] client_ca) to path, for
+ * CA's chain, each label's client_ca, each RA label's upstream_cacert,
+ * [server] client_ca) to path, for
  * the TLS server to ask for client certificates (RFC 7030 3.3.2).
  */
 enum pkid_code pkid_est_write_client_ca(struct pkid_ca *ca, const char *path,

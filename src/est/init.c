@@ -1,7 +1,8 @@
 /*
  * init.c - EST server state: labels resolved against profiles, trust
  * stores for client certificates, cached cacerts and csrattrs responses;
- * the route; the client CA file the TLS server asks with.
+ * the route; the client CA file the TLS server asks with (this CA's
+ * chain, every client_ca, and each RA label's upstream_cacert).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,9 +160,16 @@ pkid_est_write_client_ca(struct pkid_ca *ca, const char *path,
 	for (i = 0; i < sk_X509_num(ca->chain); i++)
 		PKID_TRY(pkid_x509_cert_pem(sk_X509_value(ca->chain, i), &b,
 		    e));
-	for (i = 0; i < ca->cfg.n_est; i++)
+	for (i = 0; i < ca->cfg.n_est; i++) {
 		if (ca->cfg.est[i].client_ca[0] != '\0')
 			PKID_TRY(append_file(&b, ca->cfg.est[i].client_ca, e));
+		/* RA mode: devices re-enroll with certificates the upstream
+		 * issued, verified to these anchors (ra.c). */
+		if (ca->cfg.est[i].upstream[0] != '\0' &&
+		    ca->cfg.est[i].upstream_cacert[0] != '\0')
+			PKID_TRY(append_file(&b, ca->cfg.est[i].upstream_cacert,
+			    e));
+	}
 	if (ca->cfg.client_ca[0] != '\0')
 		PKID_TRY(append_file(&b, ca->cfg.client_ca, e));
 	PKID_TRY(pkid_file_write(path, b.p, b.len, 0644, e));

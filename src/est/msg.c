@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/limits.h"
+#include "x509/csr.h"
 
 int
 pkid_est_media_is(const char *content_type, const char *want)
@@ -50,7 +51,7 @@ pkid_est_csr_decode(const uint8_t *body, size_t len, X509_REQ **out,
 	PKID_TRY(pkid_base64_decode((const char *)body, len, &der,
 	    PKID_MAX_CSR_SIZE, e));
 	p = der.p;
-	csr = d2i_X509_REQ(NULL, &p, (long)der.len);
+	csr = pkid_csr_d2i(&p, (long)der.len);
 	PKID_OSSL_PTR(csr, PKID_E_CSR_MALFORMED, "the base64 body (%zu "
 	    "bytes of DER) is not a PKCS#10 request (RFC 2986)", der.len);
 	/* STYLE 5: the whole input must be one object. */

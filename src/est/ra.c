@@ -14,6 +14,12 @@
  * PKID_EST_UPSTREAM_POOL per label, idle at most PKID_EST_UPSTREAM_IDLE_S).
  * Each failure is classified by the HTTPS client (the same verifier and
  * phases as pkictl diagnose) and mapped to its own upstream-* code.
+ *
+ * serverkeygen through the RA sends upstream only the request rekeyed
+ * with the key made here (pkid_est_ra_keygen). simplereenroll checks a
+ * device's certificate from the upstream to upstream_cacert, with the
+ * upstream's /cacerts, kept a while, as intermediates
+ * (pkid_est_ra_verify_client).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -26,6 +32,7 @@
 #include "est/est_int.h"
 #include "est/msg.h"
 #include "http/client.h"
+#include "verify/verify.h"
 #include "x509/load.h"
 
 struct est_upstream {
@@ -34,8 +41,12 @@ struct est_upstream {
 	STACK_OF(X509) *certs;		/* upstream_cert: leaf first */
 	STACK_OF(X509) *chain;		/* certs without the leaf */
 	EVP_PKEY *key;				/* upstream_key */
+	X509_STORE *anchors;			/* trust, for devices' certs */
 	pthread_mutex_t mu;			/* guards below */
 	enum pkid_code logged;			/* cause last logged */
+	STACK_OF(X509) *cas;		/* upstream /cacerts, NULL: none yet */
+	uint64_t cas_ms;		/* when cas came, mono ms */
+	uint64_t cas_failed_ms;		/* last failed fetch, mono ms, 0 none */
 	int nidle;				/* sessions in idle */
 	struct pkid_https *idle[PKID_EST_UPSTREAM_POOL]; /* kept alive */
 	uint64_t since[PKID_EST_UPSTREAM_POOL];	/* idle since, mono ms */
@@ -58,6 +69,12 @@ pkid_est_ra_new(const struct pkid_est_label *cfg, struct pkid_err *e)
 	    cfg->upstream);
 	PKID_TRY(pkid_x509_load_certs_file(cfg->upstream_cacert, &up->trust,
 	    e));
+	PKID_OSSL_PTR(up->anchors = X509_STORE_new(), PKID_E_NOMEM,
+	    "no memory");
+	for (i = 0; i < sk_X509_num(up->trust); i++)
+		PKID_OSSL(X509_STORE_add_cert(up->anchors,
+		    sk_X509_value(up->trust, i)), PKID_E_CRYPTO, "adding %s "
+		    "certificate %d to a store", cfg->upstream_cacert, i);
 	PKID_CHECK((cfg->upstream_cert[0] != '\0') ==
 	    (cfg->upstream_key[0] != '\0'), PKID_E_CONFIG_BAD_VALUE, "EST "
 	    "label %s: give both upstream_cert and upstream_key, or neither",
@@ -102,6 +119,8 @@ pkid_est_ra_free(struct est_upstream *up)
 	sk_X509_pop_free(up->certs, X509_free);
 	sk_X509_free(up->chain);	/* members belong to certs */
 	EVP_PKEY_free(up->key);
+	X509_STORE_free(up->anchors);
+	sk_X509_pop_free(up->cas, X509_free);
 	pthread_mutex_destroy(&up->mu);
 	free(up);
 }
@@ -320,17 +339,65 @@ pkid_est_ra_url(const struct est_upstream *up)
 static X509 *
 cert_for(STACK_OF(X509) *certs, X509_REQ *csr)
 {
-	EVP_PKEY *want = X509_REQ_get0_pubkey(csr);
-	X509 *c;
+	EVP_PKEY *want = NULL;
+	X509 *c, *found = NULL;
 	int i;
 
-	for (i = 0; i < sk_X509_num(certs); i++) {
+	if (pkid_csr_key(csr, &want, NULL) != PKID_OK)
+		return NULL;
+	for (i = 0; i < sk_X509_num(certs) && found == NULL; i++) {
 		c = sk_X509_value(certs, i);
-		if (want != NULL && EVP_PKEY_eq(X509_get0_pubkey(c), want) ==
-		    1 && X509_up_ref(c) == 1)
-			return c;
+		if (EVP_PKEY_eq(X509_get0_pubkey(c), want) == 1 &&
+		    X509_up_ref(c) == 1)
+			found = c;
 	}
-	return NULL;
+	EVP_PKEY_free(want);
+	return found;
+}
+
+/* simpleenroll csr upstream, the answer in resp; on 200 *cert is the
+ * certificate for the CSR's key (up-referenced), else NULL. */
+static enum pkid_code
+enroll_into(struct est_upstream *up, X509_REQ *csr,
+    struct pkid_http_resp *resp, X509 **cert, struct pkid_err *e)
+{
+	struct pkid_buf b64;
+	STACK_OF(X509) *certs = NULL;
+	unsigned char *der = NULL;
+	int n;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*cert = NULL;
+	memset(&b64, 0, sizeof(b64));
+	PKID_OSSL((n = i2d_X509_REQ(csr, &der)), PKID_E_CRYPTO,
+	    "encoding the request");
+	PKID_TRY(pkid_base64_encode(der, (size_t)n, 0, &b64, e));
+	PKID_TRY(pkid_est_ra_forward(up, "simpleenroll", &b64, resp, e));
+	if (resp->status == 200) {
+		PKID_TRY(pkid_est_certs_parse(resp->body.p, resp->body.len,
+		    &certs, e));
+		PKID_CHECK((*cert = cert_for(certs, csr)) != NULL,
+		    PKID_E_UPSTREAM_BAD_RESPONSE, "upstream %s answered "
+		    "simpleenroll with %d certificate(s), none for the "
+		    "request's key", up->cfg->upstream, sk_X509_num(certs));
+	}
+	rc = PKID_OK;
+out:
+	sk_X509_pop_free(certs, X509_free);
+	OPENSSL_free(der);
+	pkid_buf_free(&b64);
+	return rc;
+}
+
+/* The first line of an upstream answer held in resp, for messages. */
+static void
+quote_resp(const struct pkid_http_resp *resp, char *q, size_t len)
+{
+	size_t n = resp->body.len < len - 1 ? resp->body.len : len - 1;
+
+	memcpy(q, resp->body.p != NULL ? (const char *)resp->body.p : "", n);
+	q[n] = '\0';
+	q[strcspn(q, "\r\n")] = '\0';
 }
 
 enum pkid_code
@@ -338,45 +405,61 @@ pkid_est_ra_enroll(struct est_upstream *up, X509_REQ *csr, X509 **cert,
     struct pkid_err *e)
 {
 	struct pkid_http_resp resp;
-	struct pkid_buf b64;
-	STACK_OF(X509) *certs = NULL;
-	unsigned char *der = NULL;
 	char q[240];
-	int n;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	*cert = NULL;
 	pkid_http_resp_init(&resp);
-	memset(&b64, 0, sizeof(b64));
-	PKID_OSSL((n = i2d_X509_REQ(csr, &der)), PKID_E_CRYPTO,
-	    "encoding the request");
-	PKID_TRY(pkid_base64_encode(der, (size_t)n, 0, &b64, e));
-	PKID_TRY(pkid_est_ra_forward(up, "simpleenroll", &b64, &resp, e));
+	PKID_TRY(enroll_into(up, csr, &resp, cert, e));
 	if (resp.status == 202) {
 		/* RFC 7030 4.2.3: the same request again, later. */
 		rc = PKID_OK;
 		goto out;
 	}
-	n = resp.body.len < sizeof(q) - 1 ? (int)resp.body.len :
-	    (int)sizeof(q) - 1;
-	memcpy(q, resp.body.p != NULL ? (const char *)resp.body.p : "",
-	    (size_t)n);
-	q[n] = '\0';
-	q[strcspn(q, "\r\n")] = '\0';
+	quote_resp(&resp, q, sizeof(q));
 	PKID_CHECK(resp.status == 200, PKID_E_UPSTREAM_BAD_RESPONSE,
 	    "upstream %s refused simpleenroll: %d %s", up->cfg->upstream,
 	    resp.status, q);
-	PKID_TRY(pkid_est_certs_parse(resp.body.p, resp.body.len, &certs, e));
-	PKID_CHECK((*cert = cert_for(certs, csr)) != NULL,
-	    PKID_E_UPSTREAM_BAD_RESPONSE, "upstream %s answered simpleenroll "
-	    "with %d certificate(s), none for the request's key",
-	    up->cfg->upstream, sk_X509_num(certs));
 	rc = PKID_OK;
 out:
-	sk_X509_pop_free(certs, X509_free);
-	OPENSSL_free(der);
-	pkid_buf_free(&b64);
 	pkid_http_resp_free(&resp);
+	return rc;
+}
+
+enum pkid_code
+pkid_est_ra_keygen(struct est_upstream *up, X509_REQ *csr,
+    struct pkid_http_resp *resp, X509 **cert, struct pkid_err *e)
+{
+	struct pkid_http_resp r;
+	char q[240];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*cert = NULL;
+	pkid_http_resp_init(&r);
+	PKID_TRY(enroll_into(up, csr, &r, cert, e));
+	if (*cert != NULL) {
+		rc = PKID_OK;
+		goto out;
+	}
+	/* A 202 cannot be relayed: the device would ask again, and the RA
+	 * would generate another key, so another request, each time. */
+	quote_resp(&r, q, sizeof(q));
+	PKID_CHECK(r.status != 202, PKID_E_NOT_IMPLEMENTED, "upstream %s "
+	    "holds serverkeygen's request for approval (202: %s), and pkid "
+	    "keeps no generated key waiting; use simpleenroll with a key of "
+	    "the device's own", up->cfg->upstream, q);
+	/* The upstream's client error (bad request, policy) goes to the
+	 * device as it is, as for simpleenroll. */
+	pkid_http_resp_free(resp);
+	*resp = r;
+	pkid_http_resp_init(&r);
+	rc = PKID_OK;
+out:
+	if (rc != PKID_OK) {
+		X509_free(*cert);
+		*cert = NULL;
+	}
+	pkid_http_resp_free(&r);
 	return rc;
 }
 
@@ -405,5 +488,135 @@ pkid_est_ra_cacerts(struct est_upstream *up, STACK_OF(X509) **out,
 out:
 	sk_X509_pop_free(certs, X509_free);
 	pkid_http_resp_free(&resp);
+	return rc;
+}
+
+/* Whether to fetch the upstream's CA certificates now (up->mu held). */
+static int
+cas_due(const struct est_upstream *up, int refresh, uint64_t now)
+{
+	uint64_t retry = (uint64_t)PKID_EST_RA_CACERTS_RETRY_S * 1000;
+	uint64_t age = now - up->cas_ms;
+
+	/* Do not hold every request up on an upstream that just failed. */
+	if (up->cas_failed_ms != 0 && now - up->cas_failed_ms < retry)
+		return 0;
+	if (up->cas == NULL ||
+	    age >= (uint64_t)PKID_EST_RA_CACERTS_TTL_S * 1000)
+		return 1;
+	return refresh && age >= retry;
+}
+
+/* The kept upstream CA certificates, fetched first when due; an
+ * up-referenced copy (NULL when none could be had: pkid_est_ra_forward
+ * logged why). */
+static STACK_OF(X509) *
+cas_get(struct est_upstream *up, int refresh)
+{
+	STACK_OF(X509) *fresh = NULL, *out = NULL;
+	struct pkid_err fe;
+	uint64_t now = pkid_mono_ms();
+	int due;
+
+	pkid_err_clear(&fe);
+	pthread_mutex_lock(&up->mu);
+	due = cas_due(up, refresh, now);
+	pthread_mutex_unlock(&up->mu);
+	/* The fetch blocks up to upstream_timeout and takes up->mu itself
+	 * (the connection pool): not under the lock. */
+	if (due && pkid_est_ra_cacerts(up, &fresh, &fe) == PKID_OK)
+		pkid_log(PKID_LOG_INFO, "est ra: %d CA certificate(s) from "
+		    "upstream %s for client certificates, kept %d s",
+		    sk_X509_num(fresh), up->cfg->upstream,
+		    PKID_EST_RA_CACERTS_TTL_S);
+	pthread_mutex_lock(&up->mu);
+	if (due && fresh != NULL) {
+		sk_X509_pop_free(up->cas, X509_free);
+		up->cas = fresh;
+		fresh = NULL;
+		up->cas_ms = now;
+		up->cas_failed_ms = 0;
+	} else if (due) {
+		up->cas_failed_ms = now;
+	}
+	if (up->cas != NULL)
+		out = X509_chain_up_ref(up->cas);
+	pthread_mutex_unlock(&up->mu);
+	sk_X509_pop_free(fresh, X509_free);
+	return out;
+}
+
+/* X509_verify_cert of leaf to up->anchors with sent and cas as
+ * intermediates; *verr and *depth say why not. */
+static enum pkid_code
+verify_to(struct est_upstream *up, X509 *leaf, STACK_OF(X509) *sent,
+    STACK_OF(X509) *cas, int *verr, int *depth, struct pkid_err *e)
+{
+	STACK_OF(X509) *untrusted = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	int i, n;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*verr = X509_V_ERR_UNSPECIFIED;
+	*depth = 0;
+	PKID_OSSL_PTR(untrusted = sk_X509_new_null(), PKID_E_NOMEM,
+	    "no memory");
+	for (i = 0; i < sk_X509_num(sent); i++)
+		PKID_OSSL(sk_X509_push(untrusted, sk_X509_value(sent, i)),
+		    PKID_E_NOMEM, "no memory");
+	for (i = 0; i < sk_X509_num(cas); i++)
+		PKID_OSSL(sk_X509_push(untrusted, sk_X509_value(cas, i)),
+		    PKID_E_NOMEM, "no memory");
+	PKID_OSSL_PTR(ctx = X509_STORE_CTX_new(), PKID_E_NOMEM, "no memory");
+	PKID_OSSL(X509_STORE_CTX_init(ctx, up->anchors, leaf, untrusted),
+	    PKID_E_CRYPTO, "starting the client certificate check");
+	X509_STORE_CTX_set_time(ctx, 0, pkid_now());
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+	X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx),
+	    PKID_MAX_CHAIN_DEPTH);
+	n = X509_verify_cert(ctx);
+	PKID_CHECK(n >= 0, PKID_E_CRYPTO, "X509_verify_cert failed");
+	*verr = n == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
+	*depth = X509_STORE_CTX_get_error_depth(ctx);
+	rc = PKID_OK;
+out:
+	X509_STORE_CTX_free(ctx);
+	sk_X509_free(untrusted);	/* members belong to sent and cas */
+	return rc;
+}
+
+enum pkid_code
+pkid_est_ra_verify_client(struct est_upstream *up, X509 *leaf,
+    STACK_OF(X509) *sent, struct pkid_err *e)
+{
+	STACK_OF(X509) *cas = NULL;
+	char subj[256];
+	int verr = X509_V_OK, depth = 0, n;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	cas = cas_get(up, 0);
+	PKID_TRY(verify_to(up, leaf, sent, cas, &verr, &depth, e));
+	if (verr != X509_V_OK && verr != X509_V_ERR_CERT_HAS_EXPIRED &&
+	    verr != X509_V_ERR_CERT_NOT_YET_VALID) {
+		/* The upstream may have a new CA since the kept copy. */
+		sk_X509_pop_free(cas, X509_free);
+		cas = cas_get(up, 1);
+		PKID_TRY(verify_to(up, leaf, sent, cas, &verr, &depth, e));
+	}
+	pkid_x509_name_text(X509_get_subject_name(leaf), subj, sizeof(subj));
+	if (verr != X509_V_OK) {
+		n = cas != NULL ? sk_X509_num(cas) : 0;
+		rc = PKID_ERR(e, pkid_verify_map_x509_err(verr), "client "
+		    "certificate %s does not verify to upstream %s (anchors "
+		    "from upstream_cacert %s, %d CA certificate(s) from its "
+		    "/cacerts): %s (depth %d)", subj, up->cfg->upstream,
+		    up->cfg->upstream_cacert, n,
+		    X509_verify_cert_error_string(verr), depth);
+		e->depth = depth;
+		goto out;
+	}
+	rc = PKID_OK;
+out:
+	sk_X509_pop_free(cas, X509_free);
 	return rc;
 }

@@ -48,6 +48,34 @@ enum pkid_code pkid_est_ra_enroll(struct est_upstream *up, X509_REQ *csr,
     X509 **cert, struct pkid_err *e);
 
 /*
+ * simpleenroll csr, whose key the RA generated (serverkeygen in RA mode,
+ * RFC 7030 4.4), with the upstream. PKID_OK with *cert (the caller's,
+ * the issued certificate for the CSR's key) on 200, or with *cert NULL
+ * and resp holding the upstream's client error (4xx) as
+ * pkid_est_ra_forward relays it. Only the CSR goes upstream. Errors: the
+ * upstream-* codes of pkid_est_ra_forward; upstream-bad-response when
+ * the answer holds no certificate for the CSR's key; not-implemented
+ * when the upstream holds the request for approval (202): the RA keeps
+ * no generated key waiting.
+ */
+enum pkid_code pkid_est_ra_keygen(struct est_upstream *up, X509_REQ *csr,
+    struct pkid_http_resp *resp, X509 **cert, struct pkid_err *e);
+
+/*
+ * Verify a device's TLS client certificate leaf (sent: the chain it sent,
+ * leaf first, or NULL) for simplereenroll in RA mode: it must chain, for
+ * TLS client use at pkid's clock, to an anchor of upstream_cacert (the
+ * anchors tls/client-ca.pem lists for this label too), with the
+ * upstream's CA certificates (its /cacerts, kept
+ * PKID_EST_RA_CACERTS_TTL_S, fetched again once when the kept copy does
+ * not verify leaf) as intermediates. Revocation is not checked (the RA
+ * has no CRL of the upstream). Errors: the verify codes of
+ * pkid_verify_map_x509_err, out-of-memory, crypto-error.
+ */
+enum pkid_code pkid_est_ra_verify_client(struct est_upstream *up,
+    X509 *leaf, STACK_OF(X509) *sent, struct pkid_err *e);
+
+/*
  * The upstream's CA certificates (RFC 7030 4.1), in its order (pkid:
  * issuing CA first, up to the root); *out is the caller's
  * (sk_X509_pop_free). Trusted as far as the TLS channel is: the upstream

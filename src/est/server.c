@@ -12,6 +12,8 @@
 #include "core/log.h"
 #include "est/est_int.h"
 #include "est/msg.h"
+#include "x509/csr.h"
+#include "x509/load.h"
 
 #define EST_PREFIX "/.well-known/est/"
 
@@ -222,7 +224,7 @@ read_csr(struct est_call *c, X509_REQ **out)
 {
 	struct pkid_err *e = &c->e;
 	X509_REQ *csr = NULL;
-	EVP_PKEY *pk;
+	EVP_PKEY *pk = NULL;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	*out = NULL;
@@ -236,9 +238,7 @@ read_csr(struct est_call *c, X509_REQ **out)
 	/* Proof of possession (RFC 7030 3.4). A request this CA issues
 	 * from has it checked once, by pkid_ca_enroll; one that is
 	 * forwarded or rekeyed is checked here. */
-	pk = X509_REQ_get0_pubkey(csr);
-	PKID_CHECK(pk != NULL, PKID_E_CSR_MALFORMED, "the request's public "
-	    "key cannot be decoded");
+	PKID_TRY(pkid_csr_key(csr, &pk, e));
 	PKID_CHECK((c->label->up == NULL && c->op != EST_SERVERKEYGEN) ||
 	    X509_REQ_verify(csr, pk) == 1, PKID_E_CSR_BAD_SIGNATURE, "the "
 	    "request's signature does not verify with its own public key");
@@ -249,6 +249,7 @@ read_csr(struct est_call *c, X509_REQ **out)
 	csr = NULL;
 	rc = PKID_OK;
 out:
+	EVP_PKEY_free(pk);
 	X509_REQ_free(csr);
 	return rc;
 }
@@ -288,7 +289,10 @@ forward(struct est_call *c, X509_REQ *csr)
 	PKID_OSSL((n = i2d_X509_REQ(csr, &der)), PKID_E_CRYPTO,
 	    "encoding the request");
 	PKID_TRY(pkid_base64_encode(der, (size_t)n, 0, &b64, e));
-	PKID_TRY(pkid_est_ra_forward(c->label->up, op_name(c->op), &b64,
+	/* simplereenroll goes up as simpleenroll: the identity check
+	 * against the device's certificate was made here (read_csr), and
+	 * upstream the TLS client is the RA, not the device. */
+	PKID_TRY(pkid_est_ra_forward(c->label->up, "simpleenroll", &b64,
 	    c->resp, e));
 	pkid_log(PKID_LOG_INFO, "est %s for %s forwarded upstream: %d",
 	    op_name(c->op), c->peer.who, c->resp->status);
@@ -396,35 +400,54 @@ serverkeygen(struct est_call *c)
 	struct pkid_err *e = &c->e;
 	struct pkid_issue_result res;
 	X509_REQ *csr = NULL, *mine = NULL;
+	X509 *upcert = NULL, *cert;
 	EVP_PKEY *key = NULL;
 	uint8_t rnd[16];
-	char boundary[48];
+	char boundary[48], serial[80];
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(&res, 0, sizeof(res));
-	PKID_CHECK(c->label->up == NULL, PKID_E_NOT_IMPLEMENTED,
-	    "serverkeygen through a registration authority is not "
-	    "implemented; use simpleenroll");
-	PKID_CHECK(!c->label->profile->manual_approval,
+	/* In RA mode approval is the upstream's (pkid_est_ra_keygen). */
+	PKID_CHECK(c->label->up != NULL || !c->label->profile->manual_approval,
 	    PKID_E_NOT_IMPLEMENTED, "serverkeygen on profile '%s', which "
 	    "needs manual approval: pkid does not keep generated keys "
 	    "waiting; use simpleenroll", c->label->profile->name);
 	PKID_TRY(read_csr(c, &csr));
 	PKID_TRY(pkid_key_generate(keygen_type(c->label->profile), &key, e));
 	PKID_TRY(rekey_csr(csr, key, &mine, e));
-	PKID_TRY(pkid_ca_issue(c->est->ca, mine, c->label->cfg->profile,
-	    c->peer.who, &res, e));
+	if (c->label->up != NULL) {
+		/* RA mode: the key is made here and goes to the device
+		 * only; the upstream issues for the rekeyed request. */
+		PKID_TRY(pkid_est_ra_keygen(c->label->up, mine, c->resp,
+		    &upcert, e));
+		if (upcert == NULL) {
+			pkid_log(PKID_LOG_INFO, "est serverkeygen for %s "
+			    "refused upstream: %d", c->peer.who,
+			    c->resp->status);
+			rc = PKID_OK;
+			goto out;
+		}
+		cert = upcert;
+		pkid_x509_serial_hex(X509_get0_serialNumber(cert), serial,
+		    sizeof(serial));
+	} else {
+		PKID_TRY(pkid_ca_issue(c->est->ca, mine, c->label->cfg->profile,
+		    c->peer.who, &res, e));
+		cert = res.cert;
+		snprintf(serial, sizeof(serial), "%s", res.serial);
+	}
 	PKID_OSSL(RAND_bytes(rnd, sizeof(rnd)), PKID_E_CRYPTO,
 	    "no random boundary");
 	memcpy(boundary, "pkid-", 5);
 	pkid_hex(rnd, sizeof(rnd), boundary + 5);
-	PKID_TRY(pkid_est_resp_serverkeygen(c->resp, key, res.cert, boundary,
-	    e));
-	pkid_log(PKID_LOG_INFO, "est serverkeygen issued serial %s to %s",
-	    res.serial, c->peer.who);
+	PKID_TRY(pkid_est_resp_serverkeygen(c->resp, key, cert, boundary, e));
+	pkid_log(PKID_LOG_INFO, "est serverkeygen %s serial %s to %s",
+	    upcert != NULL ? "got from upstream" : "issued", serial,
+	    c->peer.who);
 	rc = PKID_OK;
 out:
 	pkid_issue_result_clear(&res);
+	X509_free(upcert);
 	EVP_PKEY_free(key);
 	X509_REQ_free(csr);
 	X509_REQ_free(mine);

@@ -144,6 +144,10 @@ worker_http(struct pkid_http_worker *w, int kind, int fd,
 	    "evhttp", w->idx);
 	evhttp_set_timeout(h, PKID_HTTP_TIMEOUT_S);
 	evhttp_set_max_body_size(h, (ev_ssize_t)s->max_body);
+	/* A body over the limit is drained (not kept) before the 413, so
+	 * the client is not reset mid-upload and reads the answer; the
+	 * connection timeout and cap still bound such a client. */
+	evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
 	/* evhttp counts the request line in the header limit; a SCEP GET
 	 * carries its message in the URI, so allow both and check each in
 	 * request.c. */

@@ -79,7 +79,7 @@ csr_challenge(X509_REQ *csr)
 
 enum pkid_code
 pkid_scep_challenge_check(struct pkid_scep *s, X509_REQ *csr,
-    char *profile, size_t len, struct pkid_err *e)
+    char *profile, size_t len, char once[65], struct pkid_err *e)
 {
 	const struct pkid_config *cfg = &s->ca->cfg;
 	const ASN1_STRING *c = csr_challenge(csr);
@@ -88,6 +88,7 @@ pkid_scep_challenge_check(struct pkid_scep *s, X509_REQ *csr,
 	char hash[65];
 	enum pkid_code rc;
 
+	once[0] = '\0';
 	snprintf(profile, len, "%s", cfg->scep_profile);
 	if (c == NULL)
 		return PKID_ERR(e, PKID_E_CHALLENGE_BAD, "RFC 8894 2.3: the "
@@ -102,7 +103,9 @@ pkid_scep_challenge_check(struct pkid_scep *s, X509_REQ *csr,
 		return PKID_OK;
 	if ((rc = hash_hex(p, n, hash, e)) != PKID_OK)
 		return rc;
-	rc = pkid_store_challenge_take(s->ca->store, hash,
+	/* Only looked up: the commit that records the accepted request
+	 * marks it used, so a refusal leaves it to a corrected retry. */
+	rc = pkid_store_challenge_peek(s->ca->store, hash,
 	    (int64_t)pkid_now(), profile, len, e);
 	if (rc == PKID_E_CHALLENGE_BAD) {
 		pkid_err_clear(e);
@@ -110,7 +113,10 @@ pkid_scep_challenge_check(struct pkid_scep *s, X509_REQ *csr,
 		    "password matches neither the [scep] challenge nor an "
 		    "unused, unexpired one-time challenge");
 	}
-	if (rc == PKID_OK && profile[0] == '\0')
+	if (rc != PKID_OK)
+		return rc;
+	if (profile[0] == '\0')
 		snprintf(profile, len, "%s", cfg->scep_profile);
-	return rc;
+	memcpy(once, hash, sizeof(hash));
+	return PKID_OK;
 }

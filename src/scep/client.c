@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "scep/msg.h"
+#include "x509/csr.h"
 
 enum pkid_code
 pkid_scep_client_new(const struct pkid_scep_client_cfg *cfg,
@@ -243,25 +244,30 @@ take_cert(const struct pkid_scep_client *c, struct pkid_scep_rep *rep,
     X509_REQ *csr, X509 **out, struct pkid_err *e)
 {
 	X509 *x;
+	EVP_PKEY *key = NULL;
 	int i;
+	enum pkid_code rc = PKID_E_INTERNAL;
 
+	PKID_TRY(pkid_csr_key(csr, &key, e));
 	for (i = 0; i < sk_X509_num(rep->certs); i++) {
 		x = sk_X509_value(rep->certs, i);
-		if (EVP_PKEY_eq(X509_get0_pubkey(x),
-		    X509_REQ_get0_pubkey(csr)) != 1)
+		if (EVP_PKEY_eq(X509_get0_pubkey(x), key) != 1)
 			continue;
-		if (!issued_by_cas(&c->cas, x))
-			return PKID_ERR(e, PKID_E_SCEP_REPLY_INVALID, "the "
-			    "certificate in the CertRep is not signed by any "
-			    "CA certificate from GetCACert");
-		if (!X509_up_ref(x))
-			return PKID_ERR(e, PKID_E_INTERNAL, "X509_up_ref");
+		PKID_CHECK(issued_by_cas(&c->cas, x),
+		    PKID_E_SCEP_REPLY_INVALID, "the certificate in the "
+		    "CertRep is not signed by any CA certificate from "
+		    "GetCACert");
+		PKID_OSSL(X509_up_ref(x), PKID_E_INTERNAL, "X509_up_ref");
 		*out = x;
-		return PKID_OK;
+		rc = PKID_OK;
+		goto out;
 	}
-	return PKID_ERR(e, PKID_E_SCEP_REPLY_INVALID, "RFC 8894 3.3.2: the "
+	rc = PKID_ERR(e, PKID_E_SCEP_REPLY_INVALID, "RFC 8894 3.3.2: the "
 	    "CertRep SUCCESS holds %d certificates, none for the requested "
 	    "key", sk_X509_num(rep->certs));
+out:
+	EVP_PKEY_free(key);
+	return rc;
 }
 
 /* The outcome of a final CertRep: the certificate, or the FAILURE. */

@@ -330,6 +330,10 @@ record(struct pkid_scep *s, const struct scep_ra_req *q, const char *state,
 	r.detail = detail;
 	r.cert_der = der;
 	r.cert_len = (size_t)dlen;
+	/* Issued or queued upstream: the one-time challenge is used up in
+	 * this commit. A refusal leaves it to a corrected request. */
+	if (strcmp(state, "failed") != 0)
+		r.challenge_hash = q->challenge;
 	rc = pkid_store_request_add(s->ca->store, &r, &o->request_id, e);
 out:
 	OPENSSL_free(csr);

@@ -44,6 +44,20 @@ void pkid_scep_get_stats(const struct pkid_scep *s,
     struct pkid_scep_stats *out);
 
 /*
+ * Registration-authority mode: a new RSA-2048 SCEP RA key and its
+ * certificate from the upstream CA ([scep] upstream_label's EST label),
+ * enrolled over EST with the RA's upstream credentials, written to
+ * DIR/scep/ra.key and DIR/scep/ra.pem (where pkid loads them at start).
+ * Subject: the current RA certificate's. *out: the certificate (the
+ * caller's). Errors: config-bad-value when no upstream is configured,
+ * request-pending when the upstream holds it for approval (nothing is
+ * written), upstream-bad-response when it lacks digitalSignature or
+ * keyEncipherment, the upstream-* codes, io-write.
+ */
+enum pkid_code pkid_scep_ra_cert_enroll(struct pkid_ca *ca, X509 **out,
+    struct pkid_err *e);
+
+/*
  * Make a one-time challenge for profile (NULL: [scep] profile) valid ttl
  * seconds; its text (hex of 16 random bytes: PrintableString-safe) goes
  * to out (at least 33 bytes). Only its SHA-256 is stored.

@@ -64,12 +64,16 @@ enum pkid_code pkid_scep_decide(struct pkid_scep *s,
     const char *client, struct scep_outcome *o, struct pkid_err *e);
 
 /*
- * Check a CSR's challengePassword: the static [scep] challenge, else a
- * one-time challenge (consumed). profile receives the profile to issue
- * under. challenge-bad when neither matches.
+ * Check a CSR's challengePassword: the static [scep] challenge, else an
+ * unused, unexpired one-time challenge, which is not consumed here: once
+ * receives its hex SHA-256 ("" for the static one), for the store write
+ * that records the accepted request (pkid_request.challenge_hash) to
+ * consume. profile receives the profile to issue under. challenge-bad
+ * when neither matches.
  */
 enum pkid_code pkid_scep_challenge_check(struct pkid_scep *s,
-    X509_REQ *csr, char *profile, size_t len, struct pkid_err *e);
+    X509_REQ *csr, char *profile, size_t len, char once[65],
+    struct pkid_err *e);
 
 /* A request authorised here for the upstream CA (RA mode, ra.c). */
 struct scep_ra_req {
@@ -77,6 +81,9 @@ struct scep_ra_req {
 	X509_REQ *csr;			/* the CSR (borrowed) */
 	const char *profile;		/* profile it was authorised for */
 	const char *requester;		/* scep:CLIENT, for the store */
+	const char *challenge;		/* one-time challenge hash to consume
+					 * when the upstream issues or queues
+					 * it, NULL: none */
 };
 
 /*

@@ -134,12 +134,14 @@ answer_known(struct pkid_scep *s, struct txn *t, struct scep_outcome *o,
 /*
  * Issue under an auto-approved profile, storing the transaction record in
  * the same commit as the certificate, so a retransmission always finds
- * the answer it was given (RFC 8894 3.3.1).
+ * the answer it was given (RFC 8894 3.3.1). The one-time challenge once
+ * (NULL: none) is used up in that commit too: a refusal leaves it usable,
+ * and of two requests with it only one gets a certificate.
  */
 static enum pkid_code
 txn_issue(struct pkid_scep *s, const char *tid, X509_REQ *csr,
-    const char *profile, const char *requester, struct scep_outcome *o,
-    struct pkid_err *e)
+    const char *profile, const char *requester, const char *once,
+    struct scep_outcome *o, struct pkid_err *e)
 {
 	struct pkid_issue_result res;
 	struct pkid_request r;
@@ -161,6 +163,7 @@ txn_issue(struct pkid_scep *s, const char *tid, X509_REQ *csr,
 	r.csr_der = der;
 	r.csr_len = (size_t)len;
 	r.csr_digest = digest;
+	r.challenge_hash = once;
 	rc = pkid_ca_issue_record(s->ca, csr, profile, requester, &r, &res, e);
 	OPENSSL_free(der);
 	if (rc != PKID_OK)
@@ -174,26 +177,27 @@ txn_issue(struct pkid_scep *s, const char *tid, X509_REQ *csr,
 	return PKID_OK;
 }
 
-/* Enroll a CSR under tid (new transaction): issue or leave pending. */
+/* Enroll a CSR under tid (new transaction): issue or leave pending;
+ * the one-time challenge once (NULL: none) is used up only then. */
 static enum pkid_code
 enroll(struct pkid_scep *s, const char *tid, X509_REQ *csr,
-    const char *profile, const char *requester, struct scep_outcome *o,
-    struct pkid_err *e)
+    const char *profile, const char *requester, const char *once,
+    struct scep_outcome *o, struct pkid_err *e)
 {
 	const struct pkid_profile *p = pkid_config_profile(&s->ca->cfg,
 	    profile);
 	struct pkid_enroll_result res;
-	struct scep_ra_req q = { tid, csr, profile, requester };
+	struct scep_ra_req q = { tid, csr, profile, requester, once };
 	enum pkid_code rc;
 
 	if (s->up != NULL)
 		return pkid_scep_ra_enroll(s, &q, o, e);
 	if (p != NULL && !p->manual_approval)
-		return txn_issue(s, tid, csr, profile, requester, o, e);
+		return txn_issue(s, tid, csr, profile, requester, once, o, e);
 	/* Manual approval (or an unknown profile, which pkid_ca_enroll
 	 * reports): the request waits in the store under tid. */
-	rc = pkid_ca_enroll(s->ca, "scep", tid, csr, profile, requester, &res,
-	    e);
+	rc = pkid_ca_enroll_challenge(s->ca, "scep", tid, csr, profile,
+	    requester, once, &res, e);
 	if (rc != PKID_OK)
 		return fail(o, PKID_SCEP_BADREQUEST, rc);
 	o->request_id = res.request_id;
@@ -267,6 +271,53 @@ out:
 	return rc;
 }
 
+/*
+ * A new transaction's record was refused because the same transactionID
+ * was recorded meanwhile, or its one-time challenge was used meanwhile:
+ * when a retransmission of this very request (same transactionID and
+ * CSR) overtook it, answer what that one was answered (RFC 8894 3.3.1);
+ * else keep the refusal rc.
+ */
+static enum pkid_code
+overtaken(struct pkid_scep *s, const char *tid, const char *digest,
+    enum pkid_code rc, struct scep_outcome *o, struct pkid_err *e)
+{
+	struct txn t;
+	struct pkid_err fe;
+
+	if (rc != PKID_E_CHALLENGE_BAD && rc != PKID_E_REQUEST_STATE &&
+	    rc != PKID_E_STORE_CONSTRAINT)
+		return rc;
+	memset(&t, 0, sizeof(t));
+	pkid_err_clear(&fe);
+	if (txn_find(s, tid, &t, &fe) == PKID_OK && t.found &&
+	    strcmp(t.digest, digest) == 0) {
+		pkid_err_clear(e);
+		pkid_scep_outcome_free(o);
+		o->status = PKID_SCEP_FAILURE;
+		o->fail = PKID_SCEP_BADREQUEST;
+		rc = answer_known(s, &t, o, e);
+	}
+	pkid_buf_free(&t.csr);
+	pkid_buf_free(&t.cert);
+	return rc;
+}
+
+/* 1 when the request's public key is key (RFC 8894 2.3: a PKCSReq
+ * and a CertPoll are signed with the request's key). */
+static int
+csr_key_is(X509_REQ *csr, EVP_PKEY *key)
+{
+	EVP_PKEY *mine = NULL;
+	int same;
+
+	if (pkid_csr_key(csr, &mine, NULL) != PKID_OK)
+		return 0;
+	same = EVP_PKEY_eq(mine, key) == 1;
+	EVP_PKEY_free(mine);
+	return same;
+}
+
 /* PKCSReq and RenewalReq (RFC 8894 3.3.1). */
 static enum pkid_code
 decide_enroll(struct pkid_scep *s, const struct pkid_scep_msg *m,
@@ -275,10 +326,11 @@ decide_enroll(struct pkid_scep *s, const struct pkid_scep_msg *m,
 {
 	struct txn t;
 	X509_REQ *csr = NULL;
-	char digest[65], profile[64], requester[128];
+	char digest[65], profile[64], requester[128], once[65];
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(&t, 0, sizeof(t));
+	once[0] = '\0';
 	snprintf(requester, sizeof(requester), "scep:%s", client);
 	if ((rc = pkid_x509_load_csr(inner->p, inner->len, &csr, e)) !=
 	    PKID_OK) {
@@ -305,8 +357,7 @@ decide_enroll(struct pkid_scep *s, const struct pkid_scep_msg *m,
 		    sizeof(profile), e);
 	} else if (m->type == PKID_SCEP_RENEWALREQ) {
 		rc = check_renewal(s, m->signer, profile, sizeof(profile), e);
-	} else if (EVP_PKEY_eq(X509_REQ_get0_pubkey(csr),
-	    X509_get0_pubkey(m->signer)) != 1) {
+	} else if (!csr_key_is(csr, X509_get0_pubkey(m->signer))) {
 		rc = PKID_ERR(e, PKID_E_SCEP_KEY_MISMATCH, "RFC 8894 2.3: "
 		    "the PKCSReq is signed with another key than the CSR's");
 		o->fail = PKID_SCEP_BADMESSAGECHECK;
@@ -314,13 +365,16 @@ decide_enroll(struct pkid_scep *s, const struct pkid_scep_msg *m,
 		goto out;
 	} else {
 		rc = pkid_scep_challenge_check(s, csr, profile,
-		    sizeof(profile), e);
+		    sizeof(profile), once, e);
 	}
 	if (rc != PKID_OK) {
 		fail(o, PKID_SCEP_BADREQUEST, rc);
 		goto out;
 	}
-	rc = enroll(s, m->tid, csr, profile, requester, o, e);
+	rc = enroll(s, m->tid, csr, profile, requester,
+	    once[0] != '\0' ? once : NULL, o, e);
+	if (rc != PKID_OK)
+		rc = overtaken(s, m->tid, digest, rc, o, e);
 out:
 	if (rc != PKID_OK && o->status != PKID_SCEP_FAILURE)
 		fail(o, PKID_SCEP_BADREQUEST, rc);
@@ -351,8 +405,8 @@ decide_poll(struct pkid_scep *s, const struct pkid_scep_msg *m,
 	    m->tid);
 	PKID_TRY(pkid_x509_load_csr(t.csr.p, t.csr.len, &csr, e));
 	o->fail = PKID_SCEP_BADMESSAGECHECK;
-	PKID_CHECK(EVP_PKEY_eq(X509_REQ_get0_pubkey(csr),
-	    X509_get0_pubkey(m->signer)) == 1, PKID_E_SCEP_KEY_MISMATCH,
+	PKID_CHECK(csr_key_is(csr, X509_get0_pubkey(m->signer)),
+	    PKID_E_SCEP_KEY_MISMATCH,
 	    "the CertPoll for %s is signed with another key than its "
 	    "request's", m->tid);
 	rc = answer_known(s, &t, o, e);

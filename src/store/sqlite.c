@@ -28,6 +28,10 @@ static const char *const wsql[WS_MAX] = {
 	[WS_SAVEPOINT] = "SAVEPOINT op",
 	[WS_ROLLBACK_TO] = "ROLLBACK TO op",
 	[WS_RELEASE] = "RELEASE op",
+	[WS_REQUEST_INSERT] = ("INSERT INTO request (kind, transaction_id, "
+	    "state, profile, requester, csr_der, csr_digest, cert_serial, "
+	    "created_at, updated_at, detail, cert_der) VALUES "
+	    "(?,?,?,?,?,?,?,?,?,?,?,?)"),
 };
 
 /* Run one of the cached statements that return no rows. */

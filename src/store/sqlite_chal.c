@@ -1,6 +1,8 @@
 /*
  * sqlite_chal.c - SCEP one-time challenge passwords in the SQLite store.
- * Only hashes are kept; taking one marks it used in the same commit.
+ * Only hashes are kept. SCEP looks one up when it checks a request and
+ * marks it used in the commit that records the accepted request
+ * (pkid_sq_request_insert), so a refused request leaves it usable.
  */
 #include <stdio.h>
 #include <string.h>
@@ -63,6 +65,32 @@ struct chal_take {
 	size_t len;		/* size of profile */
 };
 
+enum pkid_code
+pkid_sq_challenge_use(struct pkid_store *s, const char *hash, int64_t now,
+    struct pkid_err *e)
+{
+	sqlite3_stmt *st = NULL;
+	enum pkid_code rc = PKID_E_INTERNAL;
+	int q;
+
+	q = sqlite3_prepare_v2(s->wdb, "UPDATE scep_challenge SET used_at = ? "
+	    "WHERE hash = ? AND used_at IS NULL AND expires_at > ?", -1, &st,
+	    NULL);
+	if (q != SQLITE_OK)
+		return pkid_sq_db_err(e, s->wdb, q, "prepare");
+	sqlite3_bind_int64(st, 1, now);
+	pkid_sq_bind_text(st, 2, hash);
+	sqlite3_bind_int64(st, 3, now);
+	PKID_TRY(pkid_sq_step_done(s->wdb, st, "challenge update", e));
+	PKID_CHECK(sqlite3_changes(s->wdb) == 1, PKID_E_CHALLENGE_BAD,
+	    "the one-time challenge is no longer unused and unexpired: "
+	    "another request used it first, or it expired");
+	rc = PKID_OK;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static enum pkid_code
 apply_chal_take(struct pkid_store *s, struct wop *w)
 {
@@ -73,19 +101,7 @@ apply_chal_take(struct pkid_store *s, struct wop *w)
 	enum pkid_code rc = PKID_E_INTERNAL;
 	int q;
 
-	q = sqlite3_prepare_v2(s->wdb, "UPDATE scep_challenge SET used_at = ? "
-	    "WHERE hash = ? AND used_at IS NULL AND expires_at > ?", -1, &st,
-	    NULL);
-	if (q != SQLITE_OK)
-		return pkid_sq_db_err(e, s->wdb, q, "prepare");
-	sqlite3_bind_int64(st, 1, t->now);
-	pkid_sq_bind_text(st, 2, t->hash);
-	sqlite3_bind_int64(st, 3, t->now);
-	PKID_TRY(pkid_sq_step_done(s->wdb, st, "challenge update", e));
-	PKID_CHECK(sqlite3_changes(s->wdb) == 1, PKID_E_CHALLENGE_BAD,
-	    "no unused, unexpired one-time challenge matches");
-	sqlite3_finalize(st);
-	st = NULL;
+	PKID_TRY(pkid_sq_challenge_use(s, t->hash, t->now, e));
 	q = sqlite3_prepare_v2(s->wdb, "SELECT profile FROM scep_challenge "
 	    "WHERE hash = ?", -1, &st, NULL);
 	if (q != SQLITE_OK) {
@@ -100,6 +116,43 @@ apply_chal_take(struct pkid_store *s, struct wop *w)
 	rc = PKID_OK;
 out:
 	sqlite3_finalize(st);
+	return rc;
+}
+
+enum pkid_code
+pkid_store_challenge_peek(struct pkid_store *s, const char *hash,
+    int64_t now, char *profile, size_t len, struct pkid_err *e)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *p;
+	enum pkid_code rc = PKID_E_INTERNAL;
+	int q;
+
+	if (len > 0)
+		profile[0] = '\0';
+	pthread_mutex_lock(&s->rmu);
+	q = sqlite3_prepare_v2(s->rdb, "SELECT profile FROM scep_challenge "
+	    "WHERE hash = ? AND used_at IS NULL AND expires_at > ?", -1, &st,
+	    NULL);
+	if (q != SQLITE_OK) {
+		rc = pkid_sq_db_err(e, s->rdb, q, "prepare");
+		goto out;
+	}
+	pkid_sq_bind_text(st, 1, hash);
+	sqlite3_bind_int64(st, 2, now);
+	q = sqlite3_step(st);
+	if (q != SQLITE_ROW && q != SQLITE_DONE) {
+		rc = pkid_sq_db_err(e, s->rdb, q, "challenge lookup");
+		goto out;
+	}
+	PKID_CHECK(q == SQLITE_ROW, PKID_E_CHALLENGE_BAD,
+	    "no unused, unexpired one-time challenge matches");
+	p = sqlite3_column_text(st, 0);
+	snprintf(profile, len, "%s", p != NULL ? (const char *)p : "");
+	rc = PKID_OK;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rmu);
 	return rc;
 }
 

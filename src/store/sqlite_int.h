@@ -34,6 +34,7 @@ enum wstmt {
 	WS_SAVEPOINT,
 	WS_ROLLBACK_TO,
 	WS_RELEASE,
+	WS_REQUEST_INSERT,
 	WS_MAX,
 };
 
@@ -41,6 +42,8 @@ enum wstmt {
 enum rstmt {
 	RS_CERT_BY_SERIAL,
 	RS_USER_GET,
+	RS_REQ_BY_TXN,
+	RS_REQ_BY_ID,
 	RS_MAX,
 };
 
@@ -95,6 +98,12 @@ enum pkid_code pkid_sq_step_done(sqlite3 *db, sqlite3_stmt *st,
 /* Insert one request row on the write connection (committer only). */
 enum pkid_code pkid_sq_request_insert(struct pkid_store *s,
     const struct pkid_request *r, int64_t *id, struct pkid_err *e);
+/*
+ * Mark one-time challenge hash used at now (committer only):
+ * challenge-bad unless it exists, is unused and unexpired.
+ */
+enum pkid_code pkid_sq_challenge_use(struct pkid_store *s, const char *hash,
+    int64_t now, struct pkid_err *e);
 enum pkid_code pkid_sq_audit_insert(struct pkid_store *s,
     const struct audit_arg *a, struct pkid_err *e);
 

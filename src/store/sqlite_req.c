@@ -20,17 +20,18 @@ enum pkid_code
 pkid_sq_request_insert(struct pkid_store *s, const struct pkid_request *r,
     int64_t *id, struct pkid_err *e)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int64_t now = (int64_t)pkid_now();
 	enum pkid_code rc;
-	int q;
 
-	q = sqlite3_prepare_v2(s->wdb, "INSERT INTO request (kind, "
-	    "transaction_id, state, profile, requester, csr_der, csr_digest, "
-	    "cert_serial, created_at, updated_at, detail, cert_der) VALUES "
-	    "(?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
-	if (q != SQLITE_OK)
-		return pkid_sq_db_err(e, s->wdb, q, "prepare");
+	/* First, so a challenge another request took meanwhile refuses
+	 * this one before anything is written (the savepoint drops the
+	 * rest of its write, e.g. its certificate). */
+	if (r->challenge_hash != NULL && (rc = pkid_sq_challenge_use(s,
+	    r->challenge_hash, now, e)) != PKID_OK)
+		return rc;
+	if ((st = pkid_sq_wstmt(s, WS_REQUEST_INSERT, e)) == NULL)
+		return e != NULL ? e->code : PKID_E_STORE_IO;
 	pkid_sq_bind_text(st, 1, r->kind);
 	pkid_sq_bind_text(st, 2, r->transaction_id);
 	pkid_sq_bind_text(st, 3, r->state);
@@ -50,7 +51,9 @@ pkid_sq_request_insert(struct pkid_store *s, const struct pkid_request *r,
 	rc = pkid_sq_step_done(s->wdb, st, "request insert", e);
 	if (rc == PKID_OK && id != NULL)
 		*id = sqlite3_last_insert_rowid(s->wdb);
-	sqlite3_finalize(st);
+	/* Unbind now: the blobs are the caller's (SQLITE_STATIC). */
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return rc;
 }
 
@@ -71,13 +74,18 @@ pkid_store_request_add(struct pkid_store *s, const struct pkid_request *r,
 	"csr_der, csr_digest, cert_serial, created_at, updated_at, detail, " \
 	"cert_der"
 
+/*
+ * Rows of request matching where, in id order. The per-request lookups
+ * (which < RS_MAX: every SCEP message and EST retry) keep their statement;
+ * listings prepare theirs.
+ */
 static enum pkid_code
-request_query(struct pkid_store *s, const char *where, const char *p1,
-    const char *p2, int64_t id, pkid_request_fn fn, void *arg, int *found,
-    struct pkid_err *e)
+request_query(struct pkid_store *s, enum rstmt which, const char *where,
+    const char *p1, const char *p2, int64_t id, pkid_request_fn fn,
+    void *arg, int *found, struct pkid_err *e)
 {
 	char sql[512];
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = NULL, *kept = NULL;
 	struct pkid_request r;
 	enum pkid_code rc = PKID_E_INTERNAL;
 	int q;
@@ -86,8 +94,14 @@ request_query(struct pkid_store *s, const char *where, const char *p1,
 	snprintf(sql, sizeof(sql), "SELECT " REQ_COLS " FROM request WHERE %s "
 	    "ORDER BY id", where);
 	pthread_mutex_lock(&s->rmu);
-	q = sqlite3_prepare_v2(s->rdb, sql, -1, &st, NULL);
-	if (q != SQLITE_OK) {
+	if (which < RS_MAX) {
+		kept = st = pkid_sq_rstmt(s, which, sql, e);
+		if (st == NULL) {
+			rc = e != NULL ? e->code : PKID_E_STORE_IO;
+			goto out;
+		}
+	} else if ((q = sqlite3_prepare_v2(s->rdb, sql, -1, &st, NULL)) !=
+	    SQLITE_OK) {
 		rc = pkid_sq_db_err(e, s->rdb, q, "prepare");
 		goto out;
 	}
@@ -124,7 +138,10 @@ request_query(struct pkid_store *s, const char *where, const char *p1,
 	}
 	rc = PKID_OK;
 out:
-	sqlite3_finalize(st);
+	if (kept != NULL)
+		pkid_sq_rdone(kept);
+	else
+		sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->rmu);
 	return rc;
 }
@@ -135,8 +152,9 @@ pkid_store_request_find(struct pkid_store *s, const char *kind,
     struct pkid_err *e)
 {
 	int found;
-	enum pkid_code rc = request_query(s, "kind = ? AND transaction_id = ?",
-	    kind, transaction_id, 0, fn, arg, &found, e);
+	enum pkid_code rc = request_query(s, RS_REQ_BY_TXN,
+	    "kind = ? AND transaction_id = ?", kind, transaction_id, 0, fn,
+	    arg, &found, e);
 
 	if (rc == PKID_OK && found == 0)
 		rc = PKID_ERR(e, PKID_E_NOT_FOUND, "no %s request with "
@@ -154,7 +172,8 @@ pkid_store_request_get(struct pkid_store *s, int64_t id, pkid_request_fn fn,
 	if (id <= 0)
 		return PKID_ERR(e, PKID_E_NOT_FOUND, "no request %lld",
 		    (long long)id);
-	rc = request_query(s, "id = ?", NULL, NULL, id, fn, arg, &found, e);
+	rc = request_query(s, RS_REQ_BY_ID, "id = ?", NULL, NULL, id, fn, arg,
+	    &found, e);
 	if (rc == PKID_OK && found == 0)
 		rc = PKID_ERR(e, PKID_E_NOT_FOUND, "no request %lld",
 		    (long long)id);
@@ -167,8 +186,8 @@ pkid_store_request_list(struct pkid_store *s, const char *state,
 {
 	int found;
 
-	return request_query(s, "(? IS NULL OR state = ?)", state, state, 0,
-	    fn, arg, &found, e);
+	return request_query(s, RS_MAX, "(? IS NULL OR state = ?)", state,
+	    state, 0, fn, arg, &found, e);
 }
 
 struct request_set {

@@ -131,9 +131,19 @@ struct pkid_request {
 	const uint8_t *cert_der; /* certificate an upstream CA issued (RA
 				 * mode), NULL when issued here or none */
 	size_t cert_len;	/* its length */
+	const char *challenge_hash; /* writes only: a one-time SCEP
+				 * challenge (hex SHA-256) to mark used in
+				 * the commit that adds this row, NULL: none.
+				 * Not stored in the row. */
 };
 
-/* Add a request; store-constraint when (kind, transaction_id) exists. */
+/*
+ * Add a request; store-constraint when (kind, transaction_id) exists,
+ * challenge-bad when r->challenge_hash is set and that challenge is no
+ * longer unused and unexpired (the row is then not added). The same holds
+ * for the request of pkid_store_cert_add_request (nor is the certificate
+ * recorded then).
+ */
 enum pkid_code pkid_store_request_add(struct pkid_store *s,
     const struct pkid_request *r, int64_t *id, struct pkid_err *e);
 typedef enum pkid_code (*pkid_request_fn)(const struct pkid_request *r,
@@ -177,6 +187,16 @@ enum pkid_code pkid_store_user_get(struct pkid_store *s, const char *name,
  */
 enum pkid_code pkid_store_challenge_add(struct pkid_store *s,
     const char *hash, const char *profile, int64_t expires_at,
+    struct pkid_err *e);
+/*
+ * Look a challenge up without using it: when it exists, is unused and
+ * unexpired at now, copies its profile into profile (len bytes);
+ * challenge-bad otherwise. SCEP marks it used only with the request row
+ * of an accepted enrollment (pkid_request.challenge_hash), so a refused
+ * request leaves it usable.
+ */
+enum pkid_code pkid_store_challenge_peek(struct pkid_store *s,
+    const char *hash, int64_t now, char *profile, size_t len,
     struct pkid_err *e);
 /*
  * Consume a challenge: marks it used when it exists, is unused and

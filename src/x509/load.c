@@ -12,6 +12,7 @@
 #include <openssl/pkcs7.h>
 
 #include "core/limits.h"
+#include "x509/csr.h"
 
 void
 pkid_obj_clear(struct pkid_obj *o)
@@ -88,6 +89,14 @@ p7_take(PKCS7 *p7, struct pkid_obj *o, struct pkid_err *e)
 	return PKID_OK;
 }
 
+/* d2i_X509_REQ's shape for TRY_DER, without the key decoder (csr.h). */
+static X509_REQ *
+csr_d2i(X509_REQ **unused, const unsigned char **pp, long len)
+{
+	(void)unused;
+	return pkid_csr_d2i(pp, len);
+}
+
 /*
  * Decode one DER object of a known or guessed type. When name is NULL,
  * try certificate, CSR, CRL, PKCS#7, then private key.
@@ -123,7 +132,7 @@ decode_der(const char *name, const uint8_t *p, size_t len,
 	TRY_DER(name != NULL && strcmp(name, "TRUSTED CERTIFICATE") == 0, cert,
 	    d2i_X509_AUX, PKID_OBJ_CERT)
 	TRY_DER(name == NULL || strcmp(name, "CERTIFICATE REQUEST") == 0 ||
-	    strcmp(name, "NEW CERTIFICATE REQUEST") == 0, csr, d2i_X509_REQ,
+	    strcmp(name, "NEW CERTIFICATE REQUEST") == 0, csr, csr_d2i,
 	    PKID_OBJ_CSR)
 	TRY_DER(name == NULL || strcmp(name, "X509 CRL") == 0, crl,
 	    d2i_X509_CRL, PKID_OBJ_CRL)

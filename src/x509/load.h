@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "x509/csr.h"
 
 /* What a blob turned out to hold. */
 enum pkid_obj_kind {

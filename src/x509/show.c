@@ -20,6 +20,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "x509/csr.h"
 #include "x509/show_int.h"
 
 /* ---- names, numbers, times, keys ---------------------------------------- */
@@ -256,7 +257,7 @@ static enum pkid_code
 csr_fill(json_t *o, X509_REQ *r, json_t *warn, struct pkid_err *e)
 {
 	const X509_ALGOR *alg = NULL;
-	EVP_PKEY *pk;
+	EVP_PKEY *pk = NULL;
 	int ok;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
@@ -264,7 +265,8 @@ csr_fill(json_t *o, X509_REQ *r, json_t *warn, struct pkid_err *e)
 	PKID_TRY(jput(o, "version", json_integer(X509_REQ_get_version(r) + 1),
 	    e));
 	PKID_TRY(put_name(o, "subject", X509_REQ_get_subject_name(r), e));
-	pk = X509_REQ_get0_pubkey(r);
+	if (pkid_csr_key(r, &pk, NULL) != PKID_OK)
+		pk = NULL;
 	ERR_clear_error();
 	PKID_TRY(put_key(o, pk, X509_REQ_get_X509_PUBKEY(r), e));
 	X509_REQ_get0_signature(r, NULL, &alg);
@@ -282,6 +284,7 @@ csr_fill(json_t *o, X509_REQ *r, json_t *warn, struct pkid_err *e)
 	PKID_TRY(csr_exts(o, r, warn, e));
 	rc = PKID_OK;
 out:
+	EVP_PKEY_free(pk);
 	return rc;
 }
 

@@ -19,13 +19,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pkid_err e;
 	X509_REQ *req = NULL;
-	EVP_PKEY *pk;
+	EVP_PKEY *pk = NULL;
 
 	pkid_err_clear(&e);
 	if (pkid_x509_load_csr(data, size, &req, &e) == PKID_OK) {
-		pk = X509_REQ_get0_pubkey(req);
-		if (pk != NULL)
+		if (pkid_csr_key(req, &pk, &e) == PKID_OK)
 			(void)X509_REQ_verify(req, pk);
+		EVP_PKEY_free(pk);
+		pk = NULL;
 		X509_REQ_free(req);
 	}
 	ERR_clear_error();

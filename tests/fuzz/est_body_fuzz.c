@@ -14,6 +14,7 @@
 
 #include "core/limits.h"
 #include "est/msg.h"
+#include "x509/csr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,15 +37,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pkid_err e;
 	X509_REQ *req = NULL;
-	EVP_PKEY *pk;
+	EVP_PKEY *pk = NULL;
 	char pw[256];
 	int present;
 
 	pkid_err_clear(&e);
 	if (pkid_est_csr_decode(data, size, &req, &e) == PKID_OK) {
-		pk = X509_REQ_get0_pubkey(req);
-		if (pk != NULL)
+		if (pkid_csr_key(req, &pk, &e) == PKID_OK)
 			(void)X509_REQ_verify(req, pk);
+		EVP_PKEY_free(pk);
+		pk = NULL;
 		pkid_err_clear(&e);
 		(void)pkid_est_csr_challenge(req, pw, sizeof(pw), &present,
 		    &e);

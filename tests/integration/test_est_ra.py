@@ -3,6 +3,7 @@ loopback. A device enrolls with curl through the RA; each upstream failure
 is produced for real and gets its own code, a 502/504 and no hang."""
 import base64
 import calendar
+import json
 import re
 import socket
 import threading
@@ -29,11 +30,13 @@ def ra_client_cert(ca_dir, tmp, name):
 
 
 def make_ra(tmp, name, upstream, cacert, cert=None, key=None,
-            timeout=None):
+            timeout=None, subject=None):
     """An RA CA dir whose [est] forwards to upstream, with a device user."""
     d = tmp / name
     sets = ["--set", f"est.upstream={upstream}",
             "--set", f"est.upstream_cacert={cacert}"]
+    if subject is not None:
+        sets += ["--subject", subject]
     if cert is not None:
         sets += ["--set", f"est.upstream_cert={cert}",
                  "--set", f"est.upstream_key={key}"]
@@ -90,19 +93,19 @@ def up_url(port, host="localhost"):
 
 
 def failure(tmp, upstream_url, cacert, cert, key, want, status=502,
-            timeout=None, max_s=15):
+            timeout=None, max_s=15, path="/simpleenroll"):
     """Start an RA toward upstream_url, enroll, check code and status."""
     d = make_ra(tmp, "ra-" + want, upstream_url, cacert, cert, key,
                 timeout)
     with Pkid(d) as ra:
-        st, body, took = device_enroll(ra, tmp)
+        st, body, took = device_enroll(ra, tmp, path)
         text = body.decode()
         assert st == status, text
         assert text.startswith(f"error: {want}: "), text
         assert "\nfix: " in text, text
         assert took < max_s, took
         # A second failure of the same cause is not logged again.
-        st2, _, _ = device_enroll(ra, tmp)
+        st2, _, _ = device_enroll(ra, tmp, path)
         assert st2 == status
         err = clean_stop(ra)
     logged = [ln for ln in err.splitlines() if f": {want}: " in ln and
@@ -240,3 +243,291 @@ def test_ra_upstream_clock(tmp_path):
                        cert, key, "upstream-clock")
         clean_stop(srv)
     assert "NTP" in text or "clock" in text
+
+
+# serverkeygen and simplereenroll through the RA.
+
+def curl_ra(ra, path, tmp, csr=None, basic=True, cert=None, key=None):
+    """curl as the device: (status, headers with lower-case names, body)."""
+    hdr, out = tmp / "h.txt", tmp / "b.bin"
+    for f in (hdr, out):
+        if f.exists():
+            f.unlink()
+    cmd = ["curl", "-sS", "--max-time", "30", "--cacert",
+           str(ra.ca_dir / "root.pem"), "-D", str(hdr), "-o", str(out),
+           "-w", "%{http_code}"]
+    if basic:
+        cmd += ["--user", f"{USER}:{PASSWORD}"]
+    if cert is not None:
+        cmd += ["--cert", str(cert), "--key", str(key)]
+    if csr is not None:
+        der = csr.with_suffix(".der")
+        openssl("req", "-in", csr, "-outform", "DER", "-out", der,
+                check=True)
+        body = csr.with_suffix(".b64")
+        body.write_bytes(base64.b64encode(der.read_bytes()))
+        cmd += ["-H", "Content-Type: application/pkcs10", "--data-binary",
+                f"@{body}"]
+    cmd.append(f"https://localhost:{ra.tls_port}{EST}{path}")
+    cp = run(cmd, timeout=60)
+    assert cp.returncode == 0, cp.stderr
+    headers = {}
+    for line in hdr.read_bytes().decode().split("\r\n")[1:]:
+        if ":" in line:
+            k, v = line.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+    return int(cp.stdout), headers, out.read_bytes()
+
+
+def leaf_of(p7_b64, tmp, name):
+    """The first certificate of a base64 certs-only PKCS#7, as a file."""
+    p7 = tmp / f"{name}.p7"
+    p7.write_bytes(base64.b64decode(p7_b64))
+    pems = openssl("pkcs7", "-inform", "DER", "-in", p7, "-print_certs",
+                   check=True).stdout
+    leaf = tmp / f"{name}.pem"
+    leaf.write_text(re.search(r"-----BEGIN CERTIFICATE-----.*?-----END "
+                              r"CERTIFICATE-----\n", pems, re.S)[0])
+    return leaf
+
+
+def from_upstream(upstream, leaf):
+    """leaf verifies to the upstream CA (root + issuing)."""
+    cp = openssl("verify", "-CAfile", upstream.ca_dir / "root.pem",
+                 "-untrusted", upstream.ca_dir / "issuing.pem", leaf)
+    return cp.returncode == 0 and ": OK" in cp.stdout
+
+
+def names_of(pem):
+    return openssl("x509", "-in", pem, "-noout", "-subject", "-ext",
+                   "subjectAltName", "-nameopt", "RFC2253",
+                   check=True).stdout
+
+
+def upstream_count(upstream):
+    return len(json.loads(pkictl("ca", "list", "--dir", upstream.ca_dir,
+                                 "--json", check=True).stdout))
+
+
+@pytest.fixture(scope="module")
+def ra_dev(upstream, tmp_path_factory):
+    """An RA (own CA 'RA Local CA') in front of the upstream, and a device
+    certificate the upstream issued through it: (ra, leaf, key)."""
+    tmp = tmp_path_factory.mktemp("ra_dev")
+    d = make_ra(tmp, "ra", up_url(upstream.tls_port),
+                upstream.ca_dir / "root.pem", upstream.ra_cert,
+                upstream.ra_key, subject="CN=RA Local CA")
+    with Pkid(d, "--quiet") as ra:
+        st, body, _ = device_enroll(ra, tmp)
+        assert st == 200, body
+        leaf = leaf_of(body, tmp, "dev9")
+        assert from_upstream(upstream, leaf)
+        ra.tmp = tmp
+        yield ra, leaf, tmp / "device.key"
+        clean_stop(ra)
+
+
+def test_ra_serverkeygen_through_upstream(upstream, ra_dev, tmp_path):
+    """curl asks the RA for serverkeygen: the RA makes the key, the
+    upstream issues for it over simpleenroll, the device gets PKCS#8 key
+    and certs-only PKCS#7 in one multipart/mixed answer."""
+    ra = ra_dev[0]
+    before = upstream_count(upstream)
+    csr = make_csr(tmp_path, name="skg", subject="/CN=skg.example.com",
+                   san="DNS:skg.example.com")
+    st, h, body = curl_ra(ra, "/serverkeygen", tmp_path, csr)
+    assert st == 200, body
+    m = re.match(r"multipart/mixed; boundary=(\S+)$", h["content-type"])
+    assert m, h
+    assert "content-transfer-encoding" not in h, h
+    parts = body.split(b"--" + m.group(1).encode())
+    assert parts[0] == b"" and parts[-1].strip() == b"--"
+    got = {}
+    for p in parts[1:-1]:
+        head, _, data = p.partition(b"\r\n\r\n")
+        ct = re.search(rb"Content-Type: ([^\r]+)", head).group(1).decode()
+        assert b"Content-Transfer-Encoding: base64" in head
+        got[ct] = data.strip()
+    assert set(got) == {"application/pkcs8",
+                        "application/pkcs7-mime; smime-type=certs-only"}
+    keyder = tmp_path / "skg.p8"
+    keyder.write_bytes(base64.b64decode(got["application/pkcs8"]))
+    cp = openssl("pkey", "-inform", "DER", "-in", keyder, "-noout",
+                 "-text", check=True)
+    # The label's profile (device) wants EC P-256 first.
+    assert "prime256v1" in cp.stdout or "P-256" in cp.stdout, cp.stdout
+    pub_key = openssl("pkey", "-inform", "DER", "-in", keyder, "-pubout",
+                      check=True).stdout
+    leaf = leaf_of(got["application/pkcs7-mime; smime-type=certs-only"],
+                   tmp_path, "skg")
+    pub_cert = openssl("x509", "-in", leaf, "-noout", "-pubkey",
+                       check=True).stdout
+    assert pub_key == pub_cert
+    # Issued by the upstream for the device's names, not by the RA.
+    assert from_upstream(upstream, leaf)
+    assert "CN=skg.example.com" in names_of(leaf)
+    assert "DNS:skg.example.com" in names_of(leaf)
+    cp = openssl("verify", "-CAfile", ra.ca_dir / "root.pem", leaf)
+    assert cp.returncode != 0
+    assert upstream_count(upstream) == before + 1
+    # The key stays out of the RA's and the upstream's files.
+    raw = keyder.read_bytes()
+    for d in (ra.ca_dir, upstream.ca_dir):
+        for f in d.rglob("*"):
+            if f.is_file():
+                data = f.read_bytes()
+                assert raw not in data and got["application/pkcs8"] not \
+                    in data, f
+
+
+def test_ra_serverkeygen_needs_auth(ra_dev, tmp_path):
+    ra = ra_dev[0]
+    csr = make_csr(tmp_path, name="na", subject="/CN=na.example.com",
+                   san="DNS:na.example.com")
+    st, _, body = curl_ra(ra, "/serverkeygen", tmp_path, csr, basic=False)
+    assert st == 401, body
+
+
+def test_ra_serverkeygen_upstream_policy_relayed(upstream, ra_dev,
+                                                 tmp_path):
+    """The upstream's refusal of the request (its policy: a SAN the
+    profile does not allow) reaches the device as the upstream said it."""
+    ra = ra_dev[0]
+    csr = make_csr(tmp_path, name="bad", subject="/CN=bad.example.com",
+                   san="email:x@bad.example.com")
+    before = upstream_count(upstream)
+    st, h, body = curl_ra(ra, "/serverkeygen", tmp_path, csr)
+    direct = make_csr(tmp_path, name="bad2", subject="/CN=bad.example.com",
+                      san="email:x@bad.example.com")
+    want, _, wbody = curl_ra(upstream, "/simpleenroll", tmp_path, direct,
+                             basic=False, cert=upstream.ra_cert,
+                             key=upstream.ra_key)
+    assert want // 100 == 4, wbody
+    assert st == want, body
+    assert body.split(b":")[:2] == wbody.split(b":")[:2], (body, wbody)
+    assert upstream_count(upstream) == before
+
+
+def test_ra_serverkeygen_upstream_refused(upstream, tmp_path):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    failure(tmp_path, up_url(port, "127.0.0.1"),
+            upstream.ca_dir / "root.pem", upstream.ra_cert, upstream.ra_key,
+            "upstream-refused", path="/serverkeygen")
+
+
+def test_ra_reenroll_with_upstream_cert(upstream, ra_dev, tmp_path):
+    """The device re-enrolls through the RA with the certificate the
+    upstream issued (curl, then pkictl renew est): no client_ca set."""
+    ra, leaf, key = ra_dev
+    # The handshake asks for certificates under the upstream's root too.
+    cp = run(["openssl", "s_client", "-connect",
+              f"127.0.0.1:{ra.tls_port}", "-showcerts"], input="")
+    names = cp.stdout.split("Acceptable client certificate CA names", 1)
+    assert len(names) == 2, cp.stdout
+    assert "CN = RA Local CA" in names[1], names[1]
+    assert "CN = pkid Demo CA Root CA" in names[1], names[1]
+    before = upstream_count(upstream)
+    csr = make_csr(tmp_path, name="re", subject="/CN=dev9.example.com",
+                   san="DNS:dev9.example.com")
+    st, _, body = curl_ra(ra, "/simplereenroll", tmp_path, csr, basic=False,
+                          cert=leaf, key=key)
+    assert st == 200, body
+    new = leaf_of(body, tmp_path, "re")
+    assert from_upstream(upstream, new)
+    assert names_of(new) == names_of(leaf)
+    assert openssl("x509", "-in", new, "-noout", "-pubkey").stdout == \
+        openssl("pkey", "-in", tmp_path / "re.key", "-pubout").stdout
+    assert upstream_count(upstream) == before + 1
+    # pkictl as the device, with the certificate it just got.
+    trust = tmp_path / "trust.pem"
+    trust.write_text((ra.ca_dir / "root.pem").read_text() +
+                     (upstream.ca_dir / "root.pem").read_text())
+    out = tmp_path / "renewed.pem"
+    cp = pkictl("renew", "est", "--server",
+                f"https://localhost:{ra.tls_port}", "--cert", new,
+                "--key", tmp_path / "re.key", "--cacert", trust,
+                "--new-key", "ec-p256", "--out", out, "--key-out",
+                tmp_path / "renewed.key")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert from_upstream(upstream, out)
+    assert names_of(out) == names_of(leaf)
+    assert upstream_count(upstream) == before + 2
+
+
+def test_ra_reenroll_refused(upstream, ra_dev, tmp_path):
+    ra, leaf, key = ra_dev
+    before = upstream_count(upstream)
+    # A different subject: RFC 7030 4.2.2, 403, nothing goes upstream.
+    csr = make_csr(tmp_path, name="x", subject="/CN=evil.example.com",
+                   san="DNS:dev9.example.com")
+    st, _, body = curl_ra(ra, "/simplereenroll", tmp_path, csr, basic=False,
+                          cert=leaf, key=key)
+    assert st == 403 and body.startswith(b"error: forbidden: "), body
+    # A different SAN.
+    csr = make_csr(tmp_path, name="y", subject="/CN=dev9.example.com",
+                   san="DNS:evil.example.com")
+    st, _, body = curl_ra(ra, "/simplereenroll", tmp_path, csr, basic=False,
+                          cert=leaf, key=key)
+    assert st == 403 and body.startswith(b"error: forbidden: "), body
+    # A certificate neither CA issued (self-signed, same names).
+    fkey, fcert = tmp_path / "f.key", tmp_path / "f.pem"
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-nodes", "-keyout", fkey, "-out",
+            fcert, "-subj", "/CN=dev9.example.com", "-addext",
+            "subjectAltName=DNS:dev9.example.com", "-days", "2",
+            check=True)
+    csr = make_csr(tmp_path, name="z", subject="/CN=dev9.example.com",
+                   san="DNS:dev9.example.com")
+    st, _, body = curl_ra(ra, "/simplereenroll", tmp_path, csr, basic=False,
+                          cert=fcert, key=fkey)
+    assert st == 403, body
+    assert b"does not verify to upstream" in body, body
+    # No client certificate.
+    st, _, body = curl_ra(ra, "/simplereenroll", tmp_path, csr)
+    assert st == 401, body
+    assert upstream_count(upstream) == before
+
+
+def test_ra_reenroll_own_cert(upstream, ra_dev, tmp_path):
+    """A certificate of the RA's own CA still re-enrolls (checked here
+    first); the upstream issues the new one."""
+    ra = ra_dev[0]
+    csr = make_csr(tmp_path, name="own", subject="/CN=own.example.com",
+                   san="DNS:own.example.com")
+    own = tmp_path / "own.pem"
+    pkictl("ca", "issue", "--dir", ra.ca_dir, "--csr", csr, "--out", own,
+           check=True)
+    csr = make_csr(tmp_path, name="own2", subject="/CN=own.example.com",
+                   san="DNS:own.example.com")
+    st, _, body = curl_ra(ra, "/simplereenroll", tmp_path, csr, basic=False,
+                          cert=own, key=tmp_path / "own.key")
+    assert st == 200, body
+    assert from_upstream(upstream, leaf_of(body, tmp_path, "own2"))
+
+
+def test_ra_serverkeygen_upstream_pending(tmp_path):
+    """An upstream that holds requests for approval (202): the RA keeps
+    no generated key waiting, so serverkeygen says 501, not 202."""
+    up = tmp_path / "upm"
+    pkictl("ca", "init", "--dir", up, "--set",
+           "profile.device.approval=manual", check=True)
+    cert, key = ra_client_cert(up, tmp_path, "ram")
+    with Pkid(up, "--quiet") as srv:
+        d = make_ra(tmp_path, "ra", up_url(srv.tls_port), up / "root.pem",
+                    cert, key)
+        with Pkid(d, "--quiet") as ra:
+            csr = make_csr(tmp_path, name="p", subject="/CN=p.example.com",
+                           san="DNS:p.example.com")
+            st, h, body = curl_ra(ra, "/serverkeygen", tmp_path, csr)
+            assert st == 501, body
+            assert body.startswith(b"error: not-implemented: "), body
+            assert b"202" in body and b"simpleenroll" in body, body
+            assert "retry-after" not in h, h
+            # simpleenroll through the same RA waits as the upstream says.
+            st, h, body = curl_ra(ra, "/simpleenroll", tmp_path, csr)
+            assert st == 202 and int(h["retry-after"]) > 0, body
+            clean_stop(ra)
+        clean_stop(srv)

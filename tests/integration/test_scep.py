@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import binary, make_csr, openssl, pkictl, run
+from conftest import binary, cert_count, make_csr, openssl, pkictl, run
 from server import Pkid
 
 HERE = Path(__file__).resolve().parent
@@ -269,6 +269,137 @@ def test_one_time_challenge_is_consumed(scep, tmp_path):
     assert cp.returncode == 0, cp.stderr
     cp, _ = ss.enroll(ss.key("b"), "CN=b.example.test", pw)
     assert cp.returncode != 0 and "badRequest" in cp.stderr
+
+
+def new_challenge(ca, *extra):
+    cp = pkictl("scep", "challenge", "new", "--dir", ca, "--ttl", "10m",
+                *extra, check=True)
+    return cp.stdout.strip().splitlines()[-1]
+
+
+@need_pki
+def test_one_time_challenge_survives_refusal(tmp_path):
+    """A request the profile refuses (a SAN outside its suffixes) leaves
+    the one-time challenge usable: the corrected request, same key and
+    so same transactionID, gets the certificate; its retransmission gets
+    the same one; only then is the challenge used up."""
+    ca = scep_ca(tmp_path, "ca", "profile.device.san_dns_suffixes="
+                 ".example.test")
+    pw = new_challenge(ca)
+    before = cert_count(ca)
+    with Pkid(ca) as p:
+        ss = StrongSwan(p.url("/scep", tls=False), tmp_path / "ss")
+        ss.getca()
+        key = ss.key("dev")
+        dn = "CN=fix.example.test"
+        cp, _ = ss.enroll(key, dn, pw, "--san", "fix.example.org")
+        assert cp.returncode != 0 and "badRequest" in cp.stderr
+        cp, crt = ss.enroll(key, dn, pw, "--san", "fix.example.test")
+        assert cp.returncode == 0, cp.stderr
+        verify_chain(ca, crt)
+        first = serial_of(crt)
+        cp, crt = ss.enroll(key, dn, pw, "--san", "fix.example.test")
+        assert cp.returncode == 0, cp.stderr
+        assert serial_of(crt) == first
+        # Used up now: another device cannot use it.
+        cp, _ = ss.enroll(ss.key("b"), "CN=b.example.test", pw, "--san",
+                          "b.example.test")
+        assert cp.returncode != 0 and "badRequest" in cp.stderr
+        _, _, err = p.stop()
+    assert "code=san-not-allowed" in err
+    assert err.count("code=challenge-bad") == 1, err
+    assert cert_count(ca) == before + 1
+
+
+@need_pki
+def test_one_time_challenge_pending_uses_it(tmp_path):
+    """Manual approval: the request queued as PENDING uses the challenge
+    (in the commit that queues it); another request with it is refused."""
+    ca = scep_ca(tmp_path, "ca", "profile.device.approval=manual")
+    pw = new_challenge(ca)
+    with Pkid(ca) as p:
+        ss = StrongSwan(p.url("/scep", tls=False), tmp_path / "ss")
+        ss.getca()
+        cp, _ = ss.enroll(ss.key("a"), "CN=a.example.test", pw,
+                          "--interval", "1", "--maxpolltime", "1")
+        assert "PENDING" in cp.stderr or "pending" in cp.stderr
+        cp, _ = ss.enroll(ss.key("b"), "CN=b.example.test", pw,
+                          "--interval", "1", "--maxpolltime", "1")
+        assert cp.returncode != 0 and "badRequest" in cp.stderr
+        _, _, err = p.stop()
+    assert "code=challenge-bad" in err
+    assert len(_pending(ca)) == 1
+
+
+@need_pki
+def test_one_time_challenge_concurrent_one_wins(tmp_path):
+    """Several devices send PKCSReqs with one one-time challenge at the
+    same time: exactly one gets a certificate, every other a CertRep
+    FAILURE badRequest with challenge-bad in pkid's log (whether it lost
+    at the check or at the commit)."""
+    n = 4
+    ca = scep_ca(tmp_path, "ca")
+    pw = new_challenge(ca)
+    before = cert_count(ca)
+    with Pkid(ca, "--workers", n) as p:
+        url = p.url("/scep", tls=False)
+        ss = StrongSwan(url, tmp_path / "ss")
+        ss.getca()
+        keys = [ss.key(f"k{i}") for i in range(n)]
+        procs = [subprocess.Popen(
+            ["pki", "--scep", "--url", url, "--in", str(k), "--dn",
+             f"CN=race{i}.example.test", "--password", pw,
+             "--cacert-enc", str(ss.work / "ra.der"), "--cacert-sig",
+             str(ss.work / "ra.der"), "--cacert", str(ss.work / "ca.der"),
+             "--cacert", str(ss.work / "ca-1.der"), "--outform", "pem"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for i, k in enumerate(keys)]
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=60)
+            results.append((proc.returncode, out, err))
+        _, _, log = p.stop()
+    won = [r for r in results if r[0] == 0]
+    assert len(won) == 1, results
+    for rc, _, err in results:
+        if rc != 0:
+            assert "badRequest" in err, err
+    assert log.count("code=challenge-bad") == n - 1, log
+    assert log.count("status=SUCCESS") == 1, log
+    assert cert_count(ca) == before + 1
+
+
+@need_cm
+def test_one_time_challenge_certmonger_after_refusal(tmp_path):
+    """pkictl's request with a SAN the profile refuses leaves the
+    one-time challenge to certmonger, which enrolls with it; then it is
+    used up, for pkictl too."""
+    ca = scep_ca(tmp_path, "ca", "profile.device.san_dns_suffixes="
+                 ".example.test")
+    pw = new_challenge(ca)
+    before = cert_count(ca)
+    with Pkid(ca) as p:
+        url = p.url("/scep", tls=False)
+        cp = pkictl("enroll", "scep", "--url", url, "--challenge", pw,
+                    "--new-key", "rsa-2048", "--subject",
+                    "CN=x.example.test", "--san", "DNS:x.example.org",
+                    "--out", tmp_path / "x.crt", timeout=120)
+        assert cp.returncode == 1 and "badRequest" in cp.stderr, cp.stderr
+        out = tmp_path / "cm"
+        cp = run([HERE / "certmonger-scep.sh", url, pw, out], timeout=150)
+        log = (out / "cm.log").read_text() if (out / "cm.log").exists() \
+            else ""
+        assert cp.returncode == 0, log[-3000:]
+        verify_chain(ca, out / "dev.crt")
+        cp = pkictl("enroll", "scep", "--url", url, "--challenge", pw,
+                    "--new-key", "rsa-2048", "--subject",
+                    "CN=y.example.test", "--out", tmp_path / "y.crt",
+                    timeout=120)
+        assert cp.returncode == 1 and "badRequest" in cp.stderr, cp.stderr
+        _, _, err = p.stop()
+    assert "code=san-not-allowed" in err
+    assert err.count("code=challenge-bad") == 1, err
+    assert cert_count(ca) == before + 1
 
 
 @need_pki

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import make_csr, openssl, pkictl, run
+from conftest import error_code, make_csr, openssl, pkictl, run
 from server import Pkid
 from test_est_ra import clean_stop, ra_client_cert, up_url
 from test_scep import HERE, StrongSwan, need_cm, need_pki, serial_of
@@ -141,6 +141,50 @@ def test_scep_ra_certmonger_enrolls(upstream, tmp_path):
         err = clean_stop(ra)
     assert "scep op=PKCSReq" in err and "status=SUCCESS" in err
     assert "does not chain to the CA certificates of upstream" not in err
+
+
+@need_cm
+def test_scep_ra_cert_from_upstream_certmonger(upstream, tmp_path):
+    """pkictl scep ra-cert replaces the RA certificate ca init made with
+    one the upstream issued (over EST, the RA's upstream credentials, the
+    upstream's default profile), for a new RSA-2048 key: certmonger then
+    enrolls through the RA with no certificate copied by hand."""
+    d = make_scep_ra(tmp_path, "ra", up_url(upstream.tls_port), upstream)
+    old_key = (d / "scep/ra.key").read_bytes()
+    cp = pkictl("scep", "ra-cert", "--dir", d)
+    assert cp.returncode == 0, cp.stderr
+    assert "SCEP RA certificate" in cp.stdout
+    ra = d / "scep/ra.pem"
+    verify_upstream(upstream.ca_dir, ra)
+    assert (d / "scep/ra.key").read_bytes() != old_key
+    assert oct((d / "scep/ra.key").stat().st_mode & 0o777) == "0o600"
+    txt = openssl("x509", "-in", ra, "-noout", "-text", check=True).stdout
+    assert "Digital Signature, Key Encipherment" in txt
+    assert "Public-Key: (2048 bit)" in txt and "rsaEncryption" in txt
+    assert "RA Local CA Issuing CA SCEP RA" in txt
+    with Pkid(d) as srv:
+        out = tmp_path / "cm"
+        cp = run([HERE / "certmonger-scep.sh", srv.url("/scep", tls=False),
+                  "s3cret", out], timeout=150)
+        log = (out / "cm.log").read_text() if (out / "cm.log").exists() \
+            else ""
+        assert cp.returncode == 0, log[-3000:]
+        verify_upstream(upstream.ca_dir, out / "dev.crt")
+        err = clean_stop(srv)
+    assert "scep op=PKCSReq" in err and "status=SUCCESS" in err
+    assert "does not chain to the CA certificates of upstream" not in err
+
+
+def test_scep_ra_cert_needs_upstream(tmp_path):
+    """Without an upstream there is nothing to enroll at: a usage-level
+    configuration error, and the RA files stay as they were."""
+    d = tmp_path / "ca"
+    pkictl("ca", "init", "--dir", d, check=True)
+    before = (d / "scep/ra.pem").read_bytes()
+    cp = pkictl("scep", "ra-cert", "--dir", d)
+    assert cp.returncode != 0
+    assert error_code(cp) == "config-bad-value", cp.stderr
+    assert (d / "scep/ra.pem").read_bytes() == before
 
 
 @need_pki

@@ -391,6 +391,182 @@ test_cert_with_request_one_commit(void **state)
 	pkid_store_close(s);
 }
 
+/* A certificate record and its SCEP request row for one test. */
+struct chal_req {
+	struct pkid_cert_rec c;	/* the certificate */
+	struct pkid_request q;	/* its request, with the challenge */
+	char serial[8];		/* its serial */
+	char tid[16];		/* its transaction id */
+};
+
+static void
+chal_req_init(struct chal_req *a, int64_t gen, int i, const char *hash)
+{
+	static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+
+	memset(a, 0, sizeof(*a));
+	snprintf(a->serial, sizeof(a->serial), "%02x", 0x40 + i);
+	snprintf(a->tid, sizeof(a->tid), "tid-%d", i);
+	a->c.serial = a->serial;
+	a->c.ca_gen = gen;
+	a->c.subject = "CN=dev";
+	a->c.profile = "device";
+	a->c.requester = "test";
+	a->c.not_after = 4000000000;
+	a->c.der = der;
+	a->c.der_len = sizeof(der);
+	a->c.fingerprint = "00";
+	a->q.kind = "scep";
+	a->q.transaction_id = a->tid;
+	a->q.state = "issued";
+	a->q.profile = "device";
+	a->q.requester = "test";
+	a->q.cert_serial = a->serial;
+	a->q.challenge_hash = hash;
+}
+
+static int
+req_exists(struct pkid_store *s, const char *tid)
+{
+	struct req_seen q;
+	struct pkid_err e;
+
+	pkid_err_clear(&e);
+	return pkid_store_request_find(s, "scep", tid, req_copy, &q, &e) ==
+	    PKID_OK;
+}
+
+/* A one-time challenge is looked up without being used, and used only
+ * by the commit that records an accepted request: a refused request
+ * leaves it usable, a second accepted one is refused whole. */
+static void
+test_challenge_used_with_request(void **state)
+{
+	struct pkid_store *s = open_store();
+	struct chal_req a, b;
+	struct pkid_request p;
+	struct pkid_err e;
+	char prof[64];
+	int64_t gen = add_gen(s), id = 0, n = 0;
+
+	(void)state;
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_challenge_add(s, "h1", "server",
+	    4000000000, &e), PKID_OK);
+	assert_int_equal(pkid_store_challenge_add(s, "old", "device", 900,
+	    &e), PKID_OK);
+	/* Looking does not use it up. */
+	assert_int_equal(pkid_store_challenge_peek(s, "h1", 1000, prof,
+	    sizeof(prof), &e), PKID_OK);
+	assert_string_equal(prof, "server");
+	assert_int_equal(pkid_store_challenge_peek(s, "h1", 1000, prof,
+	    sizeof(prof), &e), PKID_OK);
+	assert_int_equal(pkid_store_challenge_peek(s, "old", 1000, prof,
+	    sizeof(prof), &e), PKID_E_CHALLENGE_BAD);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_challenge_peek(s, "nope", 1000, prof,
+	    sizeof(prof), &e), PKID_E_CHALLENGE_BAD);
+	pkid_err_clear(&e);
+	/* The accepted request uses it, in its own commit. */
+	chal_req_init(&a, gen, 1, "h1");
+	assert_int_equal(pkid_store_cert_add_request(s, &a.c, &a.q, &id, &e),
+	    PKID_OK);
+	assert_int_equal(pkid_store_challenge_peek(s, "h1", 1000, prof,
+	    sizeof(prof), &e), PKID_E_CHALLENGE_BAD);
+	pkid_err_clear(&e);
+	/* Another request with it: neither its certificate nor its row. */
+	chal_req_init(&b, gen, 2, "h1");
+	assert_int_equal(pkid_store_cert_add_request(s, &b.c, &b.q, &id, &e),
+	    PKID_E_CHALLENGE_BAD);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_cert_count(s, &n, &e), PKID_OK);
+	assert_int_equal(n, 1);
+	assert_true(req_exists(s, "tid-1"));
+	assert_false(req_exists(s, "tid-2"));
+	/* A pending request row (manual approval) is refused the same. */
+	p = b.q;
+	p.state = "pending";
+	p.cert_serial = NULL;
+	assert_int_equal(pkid_store_request_add(s, &p, &id, &e),
+	    PKID_E_CHALLENGE_BAD);
+	pkid_err_clear(&e);
+	assert_false(req_exists(s, "tid-2"));
+	/* An expired one cannot be used by a write either. */
+	p.challenge_hash = "old";
+	assert_int_equal(pkid_store_request_add(s, &p, &id, &e),
+	    PKID_E_CHALLENGE_BAD);
+	pkid_err_clear(&e);
+	p.challenge_hash = NULL;
+	assert_int_equal(pkid_store_request_add(s, &p, &id, &e), PKID_OK);
+	pkid_store_close(s);
+}
+
+#define RACERS 8
+
+struct race_arg {
+	struct pkid_store *s;		/* the store */
+	pthread_barrier_t *bar;		/* all have checked before any writes */
+	struct chal_req r;		/* this racer's request */
+	enum pkid_code peek, add;	/* what each step returned */
+};
+
+static void *
+race_worker(void *p)
+{
+	struct race_arg *a = p;
+	struct pkid_err e;
+	char prof[64];
+	int64_t id = 0;
+
+	pkid_err_clear(&e);
+	a->peek = pkid_store_challenge_peek(a->s, "h2", 1000, prof,
+	    sizeof(prof), &e);
+	pthread_barrier_wait(a->bar);
+	pkid_err_clear(&e);
+	a->add = pkid_store_cert_add_request(a->s, &a->r.c, &a->r.q, &id, &e);
+	return NULL;
+}
+
+/* Requests that all passed the challenge check at once: exactly one gets
+ * its certificate recorded, the others challenge-bad. */
+static void
+test_challenge_race(void **state)
+{
+	struct pkid_store *s = open_store();
+	struct race_arg args[RACERS];
+	pthread_t th[RACERS];
+	pthread_barrier_t bar;
+	struct pkid_err e;
+	int64_t gen = add_gen(s), n = 0;
+	int i, won = 0;
+
+	(void)state;
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_challenge_add(s, "h2", "device",
+	    4000000000, &e), PKID_OK);
+	pthread_barrier_init(&bar, NULL, RACERS);
+	for (i = 0; i < RACERS; i++) {
+		args[i].s = s;
+		args[i].bar = &bar;
+		chal_req_init(&args[i].r, gen, i, "h2");
+		pthread_create(&th[i], NULL, race_worker, &args[i]);
+	}
+	for (i = 0; i < RACERS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&bar);
+	for (i = 0; i < RACERS; i++) {
+		assert_int_equal(args[i].peek, PKID_OK);
+		if (args[i].add == PKID_OK)
+			won++;
+		else
+			assert_int_equal(args[i].add, PKID_E_CHALLENGE_BAD);
+	}
+	assert_int_equal(won, 1);
+	assert_int_equal(pkid_store_cert_count(s, &n, &e), PKID_OK);
+	assert_int_equal(n, 1);
+	pkid_store_close(s);
+}
+
 int
 main(void)
 {
@@ -410,6 +586,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_cert_with_request_one_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_challenge_used_with_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_challenge_race, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
