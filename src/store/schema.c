@@ -83,8 +83,8 @@ const char *const pkid_schema_steps[] = {
 	"UPDATE schema_version SET version = 3;",
 	/* 3 -> 4: the certificate an upstream CA issued for a request (SCEP
 	 * registration-authority mode), so a retransmission gets it again. */
-	"ALTER TABLE request ADD COLUMN cert_der BLOB;"
-	"UPDATE schema_version SET version = 4;",
+	("ALTER TABLE request ADD COLUMN cert_der BLOB;"
+	"UPDATE schema_version SET version = 4;"),
 };
 
 const size_t pkid_schema_count =
