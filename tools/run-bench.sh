@@ -10,6 +10,10 @@ THREADS=${BENCH_THREADS:-32}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 NPROC=$(nproc)
+# Rounds per measurement: the bare baseline and pkid alternate, R times,
+# and the tables show medians (this VM's speed drifts by tens of percent
+# within a minute, so one run of each would compare different machines).
+R=${BENCH_ROUNDS:-3}
 
 echo "== openssl speed (crypto-only bound), 1 process and $NPROC processes"
 openssl speed -seconds 3 ecdsap256 rsa2048 >"$tmp/speed1.txt" 2>/dev/null
@@ -78,27 +82,34 @@ PKID_PORT=$(sed -n 's/^pkid: https on port \([0-9]*\).*/\1/p' "$tmp/pkid.out")
 TA_PORT=$(sed -n 's/^tls_accept: port \([0-9]*\)/\1/p' "$tmp/ta.out")
 N=${BENCH_HTTPS_COUNT:-3000}
 for c in 1 8 32 256; do
-	"$BUILD/est_load" --port "$TA_PORT" --cacert "$tmp/https/root.pem" \
-	    --get --path / --concurrency $c --count $N --server-pid $TA_PID \
-	    >>"$tmp/https.json" || true
-	"$BUILD/est_load" --port "$PKID_PORT" --cacert "$tmp/https/root.pem" \
-	    --get --path /healthz --concurrency $c --count $N \
-	    --server-pid $PKID_PID >>"$tmp/https.json" || true
+	for r in $(seq 1 "$R"); do
+		"$BUILD/est_load" --port "$TA_PORT" \
+		    --cacert "$tmp/https/root.pem" --get --path / \
+		    --concurrency $c --count $N --server-pid $TA_PID \
+		    >>"$tmp/https.json" || true
+		"$BUILD/est_load" --port "$PKID_PORT" \
+		    --cacert "$tmp/https/root.pem" --get --path /healthz \
+		    --concurrency $c --count $N --server-pid $PKID_PID \
+		    >>"$tmp/https.json" || true
+	done
 done
-/usr/bin/python3 - "$tmp/https.json" <<'PYEOF'
+/usr/bin/python3 - "$tmp/https.json" "$R" 2 <<'PYEOF'
 import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
+sys.path.insert(0, "tools")
+from benchstats import medians
+rows = medians([json.loads(l) for l in open(sys.argv[1])],
+               int(sys.argv[2]), int(sys.argv[3]))
 print(f"{'what':22} {'conc':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
       f"{'per server CPU-s':>17} {'vs bare':>8}")
 for bare, pk in zip(rows[0::2], rows[1::2]):
     for name, r in (("bare TLS accept loop", bare), ("pkid GET /healthz", pk)):
-        ratio = r["per_server_cpu_s"] / bare["per_server_cpu_s"] \
-            if bare["per_server_cpu_s"] else 0
         bad = {k: v for k, v in r["outcomes"].items() if not k.startswith("2")}
         print(f"{name:22} {r['concurrency']:>5} {r['per_second']:>8.0f} "
               f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
-              f"{r['per_server_cpu_s']:>17.0f} {ratio:>8.2f}"
+              f"{r['per_server_cpu_s']:>17.0f} {r['ratio']:>8.2f}"
               + (f"  errors {bad}" if bad else ""))
+print(f"medians of {sys.argv[2]} alternating rounds; 'vs bare' is the median "
+      "of each round's ratio")
 PYEOF
 
 echo
@@ -148,6 +159,7 @@ N=${BENCH_EST_COUNT:-2000}
 "$BUILD/est_load" --port "$PKID_PORT" --cacert "$tmp/https/root.pem" \
 	--user bench --password bench-pw --concurrency 1 --count 1 >/dev/null || true
 for c in 1 8 32 256; do
+    for r in $(seq 1 "$R"); do
 	"$BUILD/est_load" --port "$TA_PORT" --cacert "$tmp/https/root.pem" \
 	    --get --path / --concurrency $c --count $N --server-pid $TA_PID \
 	    >>"$tmp/est.json" || true
@@ -162,10 +174,14 @@ for c in 1 8 32 256; do
 	    --cert "$tmp/dev.pem" --key "$tmp/dev.key" --csr "$tmp/dev.csr" \
 	    --path /.well-known/est/simplereenroll --concurrency $c \
 	    --count $N --server-pid $PKID_PID >>"$tmp/est.json" || true
+    done
 done
-/usr/bin/python3 - "$tmp/est.json" <<'PYEOF'
+/usr/bin/python3 - "$tmp/est.json" "$R" 4 <<'PYEOF'
 import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
+sys.path.insert(0, "tools")
+from benchstats import medians
+rows = medians([json.loads(l) for l in open(sys.argv[1])],
+               int(sys.argv[2]), int(sys.argv[3]))
 names = ["bare TLS", "EST simpleenroll, Basic", "bare mutual TLS",
          "EST simplereenroll, cert"]
 print(f"{'what':26} {'conc':>5} {'enroll/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
@@ -173,15 +189,15 @@ print(f"{'what':26} {'conc':>5} {'enroll/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
 for i in range(0, len(rows), 4):
     quad = rows[i:i + 4]
     for k, r in enumerate(quad):
-        base = quad[k - k % 2]["per_server_cpu_s"]
-        ratio = r["per_server_cpu_s"] / base if base else 0
         bad = {o: n for o, n in r["outcomes"].items() if not o.startswith("2")}
         print(f"{names[k]:26} {r['concurrency']:>5} {r['per_second']:>9.0f} "
               f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
-              f"{r['per_server_cpu_s']:>17.0f} {ratio:>8.2f}"
+              f"{r['per_server_cpu_s']:>17.0f} {r['ratio']:>8.2f}"
               + (f"  errors {bad}" if bad else ""))
 print("per server CPU-s: answers per CPU-second used by the server process "
-      "(client and server share the machine)")
+      "(client and server share the machine); medians of "
+      f"{sys.argv[2]} alternating rounds, 'vs bare' the median of each "
+      "round's ratio")
 PYEOF
 
 # ---- EST side by side with libEST's example server (optional) ----
@@ -260,6 +276,7 @@ else
 	echo "(scepserver not installed: apt-get install scep for the comparison)"
 fi
 for c in 1 8 32 256; do
+    for r in $(seq 1 "$R"); do
 	"$BUILD/scep_load" --port "$SCEP_PORT" --ra "$tmp/scep/scep/ra.pem" \
 	    --challenge bench-chal --concurrency $c --count $SN \
 	    --server-pid $SCEP_PID --label pkid >>"$tmp/scep.json" || true
@@ -267,24 +284,41 @@ for c in 1 8 32 256; do
 	    --ra "$tmp/depot/ca.pem" --challenge bench-chal --concurrency $c \
 	    --count $SN --server-pid $MD_PID --label micromdm \
 	    >>"$tmp/scep.json" || true
+    done
 done
-/usr/bin/python3 - "$tmp/scep.json" <<'PYEOF'
-import json, sys
+/usr/bin/python3 - "$tmp/scep.json" "$R" <<'PYEOF'
+import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-pk = {r["concurrency"]: r for r in rows if r["label"] == "pkid"}
+rounds = int(sys.argv[2])
+med = statistics.median
 print(f"{'server':9} {'conc':>5} {'ok/s':>7} {'p50 ms':>7} {'p99 ms':>8} "
       f"{'ok/server CPU-s':>16} {'ok':>6} {'unique serials':>15} "
       f"{'pkid x':>7}")
+by = {}
 for r in rows:
-    mine = pk[r["concurrency"]]
-    okps = r["ok"] / r["seconds"]
-    ratio = (mine["ok"] / mine["seconds"]) / okps if okps else 0
-    bad = {o: n for o, n in r["outcomes"].items() if o != "SUCCESS"}
-    print(f"{r['label']:9} {r['concurrency']:>5} {okps:>7.0f} "
-          f"{r['p50_ms']:>7.2f} {r['p99_ms']:>8.2f} "
-          f"{r['per_server_cpu_s']:>16.0f} {r['ok']:>6} "
-          f"{r['unique_serials']:>15} {ratio:>7.2f}"
+    by.setdefault((r["concurrency"], r["label"]), []).append(r)
+for (conc, label), runs in by.items():
+    mine = by[(conc, "pkid")]
+    rates = [r["ok"] / r["seconds"] for r in runs]
+    # pkid x: the median over rounds of pkid's ok/s over this row's, in
+    # the same round (the two run back to back)
+    xs = [(m["ok"] / m["seconds"]) / (r["ok"] / r["seconds"])
+          for m, r in zip(mine, runs) if r["ok"]]
+    bad = {}
+    for r in runs:
+        for o, n in r["outcomes"].items():
+            if o != "SUCCESS":
+                bad[o] = bad.get(o, 0) + n
+    print(f"{label:9} {conc:>5} {med(rates):>7.0f} "
+          f"{med(r['p50_ms'] for r in runs):>7.2f} "
+          f"{med(r['p99_ms'] for r in runs):>8.2f} "
+          f"{med(r['per_server_cpu_s'] for r in runs):>16.0f} "
+          f"{sum(r['ok'] for r in runs):>6} "
+          f"{sum(r['unique_serials'] for r in runs):>15} "
+          f"{med(xs) if xs else 0:>7.2f}"
           + (f"  {bad}" if bad else ""))
-print("ok = CertRep SUCCESS; unique serials counted from the decrypted "
-      "certificates; pkid x = pkid's ok/s over this row's")
+print(f"medians of {rounds} rounds (ok and unique serials summed over them); "
+      "ok = CertRep SUCCESS; unique serials counted per round from the "
+      "decrypted certificates; pkid x = median of pkid's ok/s over this "
+      "row's, same round")
 PYEOF

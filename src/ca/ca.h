@@ -140,6 +140,10 @@ enum pkid_code pkid_ca_cert_by_serial(struct pkid_ca *ca, const char *serial,
 /* Hex SHA-256 of a CSR's DER. */
 void pkid_csr_digest(X509_REQ *csr, char out[65]);
 
+/* PEM of the SCEP RA certificate x or its key k (0600) to DIR/scep/file. */
+enum pkid_code pkid_ca_ra_write(const char *dir, const char *file, X509 *x,
+    EVP_PKEY *k, struct pkid_err *e);
+
 /* Revoke a serial (hex) with an RFC 5280 reason code. */
 enum pkid_code pkid_ca_revoke(struct pkid_ca *ca, const char *serial,
     int reason, const char *actor, struct pkid_err *e);

@@ -52,9 +52,8 @@ ra_name(X509 *issuer, X509_NAME **out, struct pkid_err *e)
 	return PKID_OK;
 }
 
-/* Write PEM of cert or key to DIR/scep/file. */
-static enum pkid_code
-ra_write(const char *dir, const char *file, X509 *x, EVP_PKEY *k,
+enum pkid_code
+pkid_ca_ra_write(const char *dir, const char *file, X509 *x, EVP_PKEY *k,
     struct pkid_err *e)
 {
 	struct pkid_buf b;
@@ -111,8 +110,8 @@ pkid_ca_init_ra(const char *dir, const struct pkid_config *cfg,
 	PKID_OSSL_PTR(sg = pkid_signer_from_key(issuer_key, issuer,
 	    cfg->digest, e), e->code, "signer");
 	PKID_TRY(pkid_signer_sign_cert(sg, x, e));
-	PKID_TRY(ra_write(dir, "ra.key", NULL, key, e));
-	PKID_TRY(ra_write(dir, "ra.pem", x, NULL, e));
+	PKID_TRY(pkid_ca_ra_write(dir, "ra.key", NULL, key, e));
+	PKID_TRY(pkid_ca_ra_write(dir, "ra.pem", x, NULL, e));
 	PKID_TRY(pkid_ca_record_gen(st, cfg->ca_name, "ra", x,
 	    "scep/ra.key", NULL, e));
 	rc = PKID_OK;

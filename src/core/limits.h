@@ -85,12 +85,14 @@
  * long one may stay idle, seconds. */
 #define PKID_EST_UPSTREAM_POOL 4
 #define PKID_EST_UPSTREAM_IDLE_S 20
-/* RA mode: the upstream's CA certificates (its /cacerts), with which a
- * device's certificate from the upstream is verified for simplereenroll,
- * are kept this long, seconds, then fetched again. */
+/* RA mode (EST and SCEP): the upstream's CA certificates (its /cacerts:
+ * intermediates of a device's certificate for simplereenroll and
+ * RenewalReq, SCEP GetCACert) are kept this long, seconds, then fetched
+ * again. */
 #define PKID_EST_RA_CACERTS_TTL_S 3600
 /* RA mode: fewest seconds between two fetches of them after a failed
- * fetch or a client certificate the kept copy did not verify. */
+ * fetch or a certificate the kept copy did not verify; also the
+ * Retry-After of a 503 SCEP GetCACert while none could be fetched yet. */
 #define PKID_EST_RA_CACERTS_RETRY_S 30
 /* Longest stored password hash text (user table). */
 #define PKID_MAX_PASSWORD_HASH 256
@@ -105,13 +107,6 @@
 #define PKID_SCEP_MAX_CHALLENGE 255
 /* Clock skew allowed on a SCEP signingTime before badTime, seconds. */
 #define PKID_SCEP_MAX_SKEW_S (2 * 86400)
-/* SCEP RA mode: the upstream's CA certificates (its /cacerts) are kept
- * this long, seconds, then fetched again (GetCACert, RenewalReq). */
-#define PKID_SCEP_RA_CACERTS_TTL_S 3600
-/* SCEP RA mode: fewest seconds between two fetches of them after a
- * failed fetch or a renewal signer the cached copy did not verify; also
- * the Retry-After of a 503 GetCACert while none could be fetched yet. */
-#define PKID_SCEP_RA_CACERTS_RETRY_S 30
 
 /* SCEP client: time budget of one HTTP exchange, seconds. */
 #define PKID_SCEP_CLIENT_TIMEOUT_S 30

@@ -47,6 +47,7 @@ struct est_upstream {
 	STACK_OF(X509) *cas;		/* upstream /cacerts, NULL: none yet */
 	uint64_t cas_ms;		/* when cas came, mono ms */
 	uint64_t cas_failed_ms;		/* last failed fetch, mono ms, 0 none */
+	struct pkid_err cas_last;	/* why the last fetch failed */
 	int nidle;				/* sessions in idle */
 	struct pkid_https *idle[PKID_EST_UPSTREAM_POOL]; /* kept alive */
 	uint64_t since[PKID_EST_UPSTREAM_POOL];	/* idle since, mono ms */
@@ -507,43 +508,83 @@ cas_due(const struct est_upstream *up, int refresh, uint64_t now)
 	return refresh && age >= retry;
 }
 
-/* The kept upstream CA certificates, fetched first when due; an
- * up-referenced copy (NULL when none could be had: pkid_est_ra_forward
- * logged why). */
-static STACK_OF(X509) *
-cas_get(struct est_upstream *up, int refresh)
+/* Keep what a fetch brought (fresh, taken) or why it failed (up->mu
+ * held). */
+static void
+cas_update(struct est_upstream *up, STACK_OF(X509) *fresh,
+    const struct pkid_err *fe, uint64_t now)
 {
-	STACK_OF(X509) *fresh = NULL, *out = NULL;
+	if (fe->code != PKID_OK) {
+		/* pkid_est_ra_forward logged the cause once. */
+		up->cas_failed_ms = now;
+		up->cas_last = *fe;
+		if (up->cas != NULL)
+			pkid_log(PKID_LOG_WARN, "est ra: upstream %s CA "
+			    "certificates not refreshed (%s), the copy of "
+			    "%llu s ago stays in use", up->cfg->upstream,
+			    pkid_err_id(fe->code),
+			    (unsigned long long)(now - up->cas_ms) / 1000);
+		return;
+	}
+	sk_X509_pop_free(up->cas, X509_free);
+	up->cas = fresh;
+	up->cas_ms = now;
+	up->cas_failed_ms = 0;
+	pkid_log(PKID_LOG_INFO, "est ra: %d CA certificate(s) from upstream "
+	    "%s, kept %d s", sk_X509_num(fresh), up->cfg->upstream,
+	    PKID_EST_RA_CACERTS_TTL_S);
+}
+
+enum pkid_code
+pkid_est_ra_cas(struct est_upstream *up, int refresh, STACK_OF(X509) **out,
+    int *fetched, struct pkid_err *e)
+{
+	STACK_OF(X509) *fresh = NULL;
 	struct pkid_err fe;
 	uint64_t now = pkid_mono_ms();
 	int due;
+	enum pkid_code rc;
 
+	*out = NULL;
+	if (fetched != NULL)
+		*fetched = 0;
 	pkid_err_clear(&fe);
 	pthread_mutex_lock(&up->mu);
 	due = cas_due(up, refresh, now);
 	pthread_mutex_unlock(&up->mu);
 	/* The fetch blocks up to upstream_timeout and takes up->mu itself
 	 * (the connection pool): not under the lock. */
-	if (due && pkid_est_ra_cacerts(up, &fresh, &fe) == PKID_OK)
-		pkid_log(PKID_LOG_INFO, "est ra: %d CA certificate(s) from "
-		    "upstream %s for client certificates, kept %d s",
-		    sk_X509_num(fresh), up->cfg->upstream,
-		    PKID_EST_RA_CACERTS_TTL_S);
+	if (due)
+		(void)pkid_est_ra_cacerts(up, &fresh, &fe);
 	pthread_mutex_lock(&up->mu);
-	if (due && fresh != NULL) {
-		sk_X509_pop_free(up->cas, X509_free);
-		up->cas = fresh;
-		fresh = NULL;
-		up->cas_ms = now;
-		up->cas_failed_ms = 0;
-	} else if (due) {
-		up->cas_failed_ms = now;
+	if (due)
+		cas_update(up, fresh, &fe, now);
+	if (up->cas == NULL) {
+		*e = up->cas_last;
+		rc = e->code != PKID_OK ? e->code : PKID_ERR(e,
+		    PKID_E_INTERNAL, "no upstream CA certificates");
+	} else if ((*out = X509_chain_up_ref(up->cas)) == NULL) {
+		rc = PKID_ERR(e, PKID_E_NOMEM, "no memory");
+	} else {
+		rc = PKID_OK;
+		if (fetched != NULL)
+			*fetched = due && fe.code == PKID_OK;
 	}
-	if (up->cas != NULL)
-		out = X509_chain_up_ref(up->cas);
 	pthread_mutex_unlock(&up->mu);
-	sk_X509_pop_free(fresh, X509_free);
-	return out;
+	return rc;
+}
+
+/* The kept upstream CA certificates for verifying a device, or NULL when
+ * none could be had (the verification then says so). */
+static STACK_OF(X509) *
+cas_get(struct est_upstream *up, int refresh)
+{
+	STACK_OF(X509) *cas = NULL;
+	struct pkid_err e;
+
+	pkid_err_clear(&e);
+	(void)pkid_est_ra_cas(up, refresh, &cas, NULL, &e);
+	return cas;
 }
 
 /* X509_verify_cert of leaf to up->anchors with sent and cas as

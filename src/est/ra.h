@@ -86,6 +86,18 @@ enum pkid_code pkid_est_ra_verify_client(struct est_upstream *up,
 enum pkid_code pkid_est_ra_cacerts(struct est_upstream *up,
     STACK_OF(X509) **out, struct pkid_err *e);
 
+/*
+ * The same, kept in up (EST re-enrollment and SCEP RA mode use this one
+ * cache code, each with its own upstream object): fetched when there is no copy, when it is older than
+ * PKID_EST_RA_CACERTS_TTL_S, or when refresh is set (the kept copy failed
+ * a check); at most once per PKID_EST_RA_CACERTS_RETRY_S after a failure.
+ * A kept copy is served while the upstream cannot be reached. *fetched
+ * (may be NULL) is 1 when this call brought a new copy. Errors: the
+ * upstream-* codes when no copy was ever fetched.
+ */
+enum pkid_code pkid_est_ra_cas(struct est_upstream *up, int refresh,
+    STACK_OF(X509) **out, int *fetched, struct pkid_err *e);
+
 /* The upstream URL, for messages (borrowed). */
 const char *pkid_est_ra_url(const struct est_upstream *up);
 

@@ -41,8 +41,6 @@ pkid_scep_ra_new(struct pkid_scep *s, struct pkid_err *e)
 		pkid_err_ctx(e, "setting up SCEP registration-authority mode");
 		return e->code;
 	}
-	pthread_mutex_init(&s->cas.mu, NULL);
-	s->cas.ready = 1;
 	pkid_log(PKID_LOG_INFO, "scep: registration authority: requests "
 	    "authorised here are issued by %s (EST label %s)", l->upstream,
 	    name[0] != '\0' ? name : "(default)");
@@ -54,12 +52,6 @@ pkid_scep_ra_free(struct pkid_scep *s)
 {
 	pkid_est_ra_free(s->up);
 	s->up = NULL;
-	if (!s->cas.ready)
-		return;
-	sk_X509_pop_free(s->cas.certs, X509_free);
-	s->cas.certs = NULL;
-	pthread_mutex_destroy(&s->cas.mu);
-	s->cas.ready = 0;
 }
 
 /* Verify signer against cas, all of them anchors: they came from the
@@ -97,22 +89,6 @@ out:
 	return rc;
 }
 
-/* Whether to fetch the upstream's CA certificates now (c->mu held). */
-static int
-cas_due(const struct scep_ra_cas *c, int refresh, uint64_t now)
-{
-	uint64_t retry = (uint64_t)PKID_SCEP_RA_CACERTS_RETRY_S * 1000;
-	uint64_t age = now - c->fetched_ms;
-
-	/* Do not hold every request up on an upstream that just failed. */
-	if (c->failed_ms != 0 && now - c->failed_ms < retry)
-		return 0;
-	if (c->certs == NULL ||
-	    age >= (uint64_t)PKID_SCEP_RA_CACERTS_TTL_S * 1000)
-		return 1;
-	return refresh && age >= retry;
-}
-
 /* GetCACert lists the upstream's CAs and the RA: a client that checks
  * the CertRep signer against them (certmonger) needs an RA certificate
  * the upstream issued. Say so when it is not. */
@@ -138,76 +114,16 @@ warn_foreign_ra(struct pkid_scep *s, STACK_OF(X509) *cas)
 	    X509_verify_cert_error_string(verr), s->ca->dir, s->ca->dir);
 }
 
-/* Keep what a fetch brought (fresh, taken) or why it failed (c->mu
- * held). */
-static void
-cas_update(struct pkid_scep *s, STACK_OF(X509) *fresh,
-    const struct pkid_err *fe, uint64_t now)
-{
-	struct scep_ra_cas *c = &s->cas;
-
-	if (fe->code != PKID_OK) {
-		/* pkid_est_ra_forward logged the cause once. */
-		c->failed_ms = now;
-		c->last = *fe;
-		if (c->certs != NULL)
-			pkid_log(PKID_LOG_WARN, "scep ra: upstream %s CA "
-			    "certificates not refreshed (%s), the copy of "
-			    "%llu s ago stays in use",
-			    pkid_est_ra_url(s->up), pkid_err_id(fe->code),
-			    (unsigned long long)(now - c->fetched_ms) / 1000);
-		return;
-	}
-	sk_X509_pop_free(c->certs, X509_free);
-	c->certs = fresh;
-	c->fetched_ms = now;
-	c->failed_ms = 0;
-	pkid_log(PKID_LOG_INFO, "scep ra: %d CA certificate(s) from upstream "
-	    "%s, kept %d s", sk_X509_num(fresh), pkid_est_ra_url(s->up),
-	    PKID_SCEP_RA_CACERTS_TTL_S);
-	warn_foreign_ra(s, fresh);
-}
-
-/* An up-referenced copy of the cached certificates (c->mu held), or
- * the reason there are none. */
-static enum pkid_code
-cas_take(struct scep_ra_cas *c, STACK_OF(X509) **out, struct pkid_err *e)
-{
-	if (c->certs == NULL) {
-		if (e->code == PKID_OK)
-			*e = c->last;
-		return e->code != PKID_OK ? e->code : PKID_ERR(e,
-		    PKID_E_INTERNAL, "no upstream CA certificates");
-	}
-	if ((*out = X509_chain_up_ref(c->certs)) == NULL)
-		return PKID_ERR(e, PKID_E_NOMEM, "no memory");
-	return PKID_OK;
-}
-
 enum pkid_code
 pkid_scep_ra_cacerts(struct pkid_scep *s, int refresh, STACK_OF(X509) **out,
     struct pkid_err *e)
 {
-	struct scep_ra_cas *c = &s->cas;
-	STACK_OF(X509) *fresh = NULL;
-	struct pkid_err fe;
-	uint64_t now = pkid_mono_ms();
-	int due;
+	int fetched = 0;
 	enum pkid_code rc;
 
-	*out = NULL;
-	pkid_err_clear(&fe);
-	pthread_mutex_lock(&c->mu);
-	due = cas_due(c, refresh, now);
-	pthread_mutex_unlock(&c->mu);
-	/* The fetch blocks up to upstream_timeout: not under the lock. */
-	if (due)
-		(void)pkid_est_ra_cacerts(s->up, &fresh, &fe);
-	pthread_mutex_lock(&c->mu);
-	if (due)
-		cas_update(s, fresh, &fe, now);
-	rc = cas_take(c, out, e);
-	pthread_mutex_unlock(&c->mu);
+	rc = pkid_est_ra_cas(s->up, refresh, out, &fetched, e);
+	if (rc == PKID_OK && fetched)
+		warn_foreign_ra(s, *out);
 	return rc;
 }
 

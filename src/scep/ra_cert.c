@@ -66,26 +66,6 @@ check_usage(X509 *x, const char *url, struct pkid_err *e)
 	return PKID_OK;
 }
 
-static enum pkid_code
-ra_file(struct pkid_ca *ca, const char *file, X509 *x, EVP_PKEY *k,
-    struct pkid_err *e)
-{
-	struct pkid_buf b;
-	char p[1200];
-	enum pkid_code rc = PKID_E_INTERNAL;
-
-	pkid_buf_init(&b, 1 << 16);
-	if (x != NULL)
-		PKID_TRY(pkid_x509_cert_pem(x, &b, e));
-	else
-		PKID_TRY(pkid_x509_key_pem(k, &b, e));
-	snprintf(p, sizeof(p), "%s/scep/%s", ca->dir, file);
-	rc = pkid_file_write(p, b.p, b.len, k != NULL ? 0600 : 0644, e);
-out:
-	pkid_buf_free(&b);
-	return rc;
-}
-
 enum pkid_code
 pkid_scep_ra_cert_enroll(struct pkid_ca *ca, X509 **out, struct pkid_err *e)
 {
@@ -123,8 +103,8 @@ pkid_scep_ra_cert_enroll(struct pkid_ca *ca, X509 **out, struct pkid_err *e)
 	PKID_TRY(check_usage(x, pkid_est_ra_url(up), e));
 	/* The key first: pkid refuses a pair that does not match rather
 	 * than use a certificate without its key. */
-	PKID_TRY(ra_file(ca, "ra.key", NULL, key, e));
-	PKID_TRY(ra_file(ca, "ra.pem", x, NULL, e));
+	PKID_TRY(pkid_ca_ra_write(ca->dir, "ra.key", NULL, key, e));
+	PKID_TRY(pkid_ca_ra_write(ca->dir, "ra.pem", x, NULL, e));
 	pkid_x509_name_text(X509_get_subject_name(x), text, sizeof(text));
 	PKID_TRY(pkid_store_audit(ca->store, "cli", "scep-ra-cert", text,
 	    "ok", pkid_est_ra_url(up), e));

@@ -13,17 +13,6 @@
 
 struct est_upstream;
 
-/* RA mode: the upstream's CA certificates, fetched on first need and
- * kept PKID_SCEP_RA_CACERTS_TTL_S (ra.c). */
-struct scep_ra_cas {
-	int ready;			/* mu initialised */
-	pthread_mutex_t mu;		/* guards below */
-	STACK_OF(X509) *certs;		/* upstream /cacerts, NULL: none yet */
-	uint64_t fetched_ms;		/* when certs came, mono ms */
-	uint64_t failed_ms;		/* last failed fetch, mono ms, 0 none */
-	struct pkid_err last;		/* why it failed */
-};
-
 struct pkid_scep {
 	struct pkid_ca *ca;		/* the CA (borrowed) */
 	X509 *ra;			/* decrypts and signs CertReps: the
@@ -33,7 +22,6 @@ struct pkid_scep {
 	int compat;			/* [scep] compat */
 	struct est_upstream *up;	/* RA mode: the upstream CA that
 					 * issues (ra.c), NULL: issue here */
-	struct scep_ra_cas cas;		/* RA mode: the upstream's CAs */
 	atomic_ullong n_ops;		/* PKIOperation requests */
 	atomic_ullong n_issued;		/* SUCCESS */
 	atomic_ullong n_pending;	/* PENDING */
@@ -116,8 +104,8 @@ enum pkid_code pkid_scep_ra_poll(struct pkid_scep *s, int64_t id,
 /*
  * RA mode: the upstream CA's certificates (issuing CA first), from the
  * cache, fetched when there is none, when older than
- * PKID_SCEP_RA_CACERTS_TTL_S, or when refresh is set (a cached copy
- * failed a check); at most once per PKID_SCEP_RA_CACERTS_RETRY_S after a
+ * PKID_EST_RA_CACERTS_TTL_S, or when refresh is set (a cached copy
+ * failed a check); at most once per PKID_EST_RA_CACERTS_RETRY_S after a
  * failure. A cached copy is served while the upstream cannot be reached.
  * *out is the caller's (sk_X509_pop_free). Errors: the upstream-* codes
  * when no copy was ever fetched.

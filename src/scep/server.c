@@ -135,7 +135,7 @@ get_ra_ca_cert(struct pkid_scep *s, struct pkid_http_resp *resp)
 	} else if (rc >= PKID_E_UPSTREAM_UNTRUSTED &&
 	    rc <= PKID_E_UPSTREAM_BAD_RESPONSE) {
 		/* RFC 9110 15.6.4: try again later. */
-		snprintf(ra, sizeof(ra), "%d", PKID_SCEP_RA_CACERTS_RETRY_S);
+		snprintf(ra, sizeof(ra), "%d", PKID_EST_RA_CACERTS_RETRY_S);
 		pkid_http_resp_error(resp, 503, &e);
 		pkid_http_resp_header(resp, "Retry-After", ra);
 	} else {
