@@ -115,7 +115,7 @@ struct pkid_config {
 	/* [server] */
 	char listen[128];	/* TLS listener ADDR:PORT */
 	char http[128];		/* plain HTTP listener, "off" for none */
-	int workers;		/* worker threads, 0 = number of cores */
+	int workers;		/* worker threads, 0 = 2 per core */
 	int max_conns;		/* connection cap over all workers */
 	int rate_per_min;	/* requests per client address per minute */
 	int64_t max_body;	/* request body limit, bytes */

