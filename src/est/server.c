@@ -238,10 +238,12 @@ read_csr(struct est_call *c, X509_REQ **out)
 	/* Proof of possession (RFC 7030 3.4). A request this CA issues
 	 * from has it checked once, by pkid_ca_enroll; one that is
 	 * forwarded or rekeyed is checked here. */
-	PKID_TRY(pkid_csr_key(csr, &pk, e));
-	PKID_CHECK((c->label->up == NULL && c->op != EST_SERVERKEYGEN) ||
-	    X509_REQ_verify(csr, pk) == 1, PKID_E_CSR_BAD_SIGNATURE, "the "
-	    "request's signature does not verify with its own public key");
+	if (c->label->up != NULL || c->op == EST_SERVERKEYGEN) {
+		PKID_TRY(pkid_csr_key(csr, &pk, e));
+		PKID_CHECK(X509_REQ_verify(csr, pk) == 1,
+		    PKID_E_CSR_BAD_SIGNATURE, "the request's signature does "
+		    "not verify with its own public key");
+	}
 	PKID_TRY(check_binding(c, csr));
 	if (c->op == EST_SIMPLEREENROLL && !c->label->cfg->allow_subject_change)
 		PKID_TRY(pkid_est_same_identity(csr, c->req->peer_cert, e));
