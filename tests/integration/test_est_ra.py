@@ -181,6 +181,16 @@ def test_ra_upstream_refused(upstream, tmp_path):
             "upstream-refused")
 
 
+def test_ra_upstream_dns(upstream, tmp_path, monkeypatch):
+    # RFC 6761: a name under .invalid never resolves. A resolver that does
+    # not answer at all gives up after 1 s (glibc RES_OPTIONS), not 5 s x 2.
+    monkeypatch.setenv("RES_OPTIONS", "timeout:1 attempts:1")
+    text = failure(tmp_path, up_url(upstream.tls_port, "upstream.invalid"),
+                   upstream.ca_dir / "root.pem", upstream.ra_cert,
+                   upstream.ra_key, "upstream-dns")
+    assert "upstream.invalid" in text, text
+
+
 def test_ra_upstream_timeout(upstream, tmp_path):
     """A listener that accepts and never answers: 504 within the
     upstream_timeout, the phase named."""
