@@ -340,16 +340,21 @@ decide_enroll(struct pkid_scep *s, const struct pkid_scep_msg *m,
 	pkid_csr_digest(csr, digest);
 	PKID_TRY(txn_find(s, m->tid, &t, e));
 	if (t.found) {
-		/* RFC 8894 3.2.1.1: one transactionID, one request. */
-		if (strcmp(t.digest, digest) != 0) {
+		/* RFC 8894 3.2.1.1: one transactionID, one request. One the
+		 * upstream refused (RA mode) leaves it to a corrected
+		 * request: strongSwan derives it from the key. */
+		if (strcmp(t.digest, digest) != 0 &&
+		    strcmp(t.state, "failed") != 0) {
 			rc = fail(o, PKID_SCEP_BADREQUEST, PKID_ERR(e,
 			    PKID_E_SCEP_TRANSACTION_CONFLICT, "transactionID "
 			    "%s already holds request %lld with another CSR",
 			    m->tid, (long long)t.id));
 			goto out;
 		}
-		rc = answer_known(s, &t, o, e);
-		goto out;
+		if (strcmp(t.digest, digest) == 0) {
+			rc = answer_known(s, &t, o, e);
+			goto out;
+		}
 	}
 	if (m->type == PKID_SCEP_RENEWALREQ && s->up != NULL) {
 		/* RA mode: the signer is the upstream's, not in our table. */
@@ -367,6 +372,9 @@ decide_enroll(struct pkid_scep *s, const struct pkid_scep_msg *m,
 		rc = pkid_scep_challenge_check(s, csr, profile,
 		    sizeof(profile), once, e);
 	}
+	if (rc == PKID_OK && t.found)
+		rc = pkid_store_request_retire(s->ca->store, t.id, requester,
+		    e);
 	if (rc != PKID_OK) {
 		fail(o, PKID_SCEP_BADREQUEST, rc);
 		goto out;

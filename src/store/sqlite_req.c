@@ -251,6 +251,54 @@ pkid_store_request_set(struct pkid_store *s, int64_t id, const char *state,
 	return pkid_sq_submit(s, apply_request_set, &a, NULL, e);
 }
 
+struct request_retire {
+	int64_t id;			/* the failed request */
+	const char *actor;		/* for the audit log */
+};
+
+static enum pkid_code
+apply_request_retire(struct pkid_store *s, struct wop *w)
+{
+	const struct request_retire *a = w->arg;
+	sqlite3_stmt *st = NULL;
+	struct audit_arg au;
+	char obj[32];
+	enum pkid_code rc = PKID_E_INTERNAL;
+	struct pkid_err *e = &w->err;
+	int q;
+
+	q = sqlite3_prepare_v2(s->wdb, "UPDATE request SET transaction_id = "
+	    "transaction_id || '#' || id, updated_at = ? WHERE id = ? AND "
+	    "state = 'failed'", -1, &st, NULL);
+	if (q != SQLITE_OK)
+		return pkid_sq_db_err(e, s->wdb, q, "prepare");
+	sqlite3_bind_int64(st, 1, (int64_t)pkid_now());
+	sqlite3_bind_int64(st, 2, a->id);
+	PKID_TRY(pkid_sq_step_done(s->wdb, st, "request retire", e));
+	PKID_CHECK(sqlite3_changes(s->wdb) == 1, PKID_E_REQUEST_STATE,
+	    "request %lld is not a failed request", (long long)a->id);
+	snprintf(obj, sizeof(obj), "request:%lld", (long long)a->id);
+	au.actor = a->actor;
+	au.action = "retire";
+	au.object = obj;
+	au.result = "ok";
+	au.detail = "failed; its transaction id is free for a new request";
+	au.at = (int64_t)pkid_now();
+	rc = pkid_sq_audit_insert(s, &au, e);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum pkid_code
+pkid_store_request_retire(struct pkid_store *s, int64_t id,
+    const char *actor, struct pkid_err *e)
+{
+	struct request_retire a = { id, actor };
+
+	return pkid_sq_submit(s, apply_request_retire, &a, NULL, e);
+}
+
 enum pkid_code
 pkid_store_request_set_cert(struct pkid_store *s, int64_t id,
     const char *cert_serial, const uint8_t *der, size_t len,

@@ -166,6 +166,13 @@ enum pkid_code pkid_store_request_set(struct pkid_store *s, int64_t id,
     const char *state, const char *cert_serial, const char *detail,
     const char *actor, struct pkid_err *e);
 /*
+ * Free the transaction id of failed request id for a new request: the
+ * row stays, its transaction id becomes "<id>#<request id>"; audited
+ * with actor. request-state unless request id exists and is "failed".
+ */
+enum pkid_code pkid_store_request_retire(struct pkid_store *s, int64_t id,
+    const char *actor, struct pkid_err *e);
+/*
  * Move request id to "issued" with the certificate an upstream CA issued
  * for it (der, len bytes, copied) and its serial; audited with actor.
  * not-found when absent.

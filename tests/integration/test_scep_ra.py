@@ -221,6 +221,53 @@ def test_scep_ra_upstream_refused(upstream, tmp_path):
 
 
 @need_pki
+def test_scep_ra_corrected_after_upstream_refusal(tmp_path):
+    """The upstream refuses a SAN its profile does not allow: FAILURE,
+    and a retransmission gets it again from the failed transaction. The
+    corrected request from the same key (so, for strongSwan, the same
+    transactionID) is issued; the failed row stays, renamed."""
+    up_dir = tmp_path / "up"
+    pkictl("ca", "init", "--dir", up_dir, "--subject", "CN=Upstream CA",
+           "--set", "profile.device.san_dns_suffixes=.example.test, "
+           ".ra.example", check=True)
+    cert, key = ra_client_cert(up_dir, tmp_path, "scepra")
+    with Pkid(up_dir) as up:
+        up.ra_cert, up.ra_key = cert, key
+        d = make_scep_ra(tmp_path, "ra", up_url(up.tls_port), up)
+        with Pkid(d) as ra:
+            ss = StrongSwan(ra.url("/scep", tls=False), tmp_path / "ss")
+            ss.getca()
+            dev = ss.key("dev")
+            dn = "CN=fix.example.test"
+            for _ in range(2):
+                cp, _ = ss.enroll(dev, dn, "s3cret", "--san",
+                                  "fix.example.org")
+                assert cp.returncode != 0 and "badRequest" in cp.stderr, \
+                    cp.stderr
+            cp, crt = ss.enroll(dev, dn, "s3cret", "--san",
+                                "fix.example.test")
+            assert cp.returncode == 0, cp.stderr
+            verify_upstream(up_dir, crt)
+            first = serial_of(crt)
+            # Its retransmission: the same certificate.
+            cp, crt = ss.enroll(dev, dn, "s3cret", "--san",
+                                "fix.example.test")
+            assert cp.returncode == 0, cp.stderr
+            assert serial_of(crt) == first
+            err = clean_stop(ra)
+        clean_stop(up)
+    assert "is failed" in err, err
+    assert "scep-transaction-conflict" not in err, err
+    rows = run(["sqlite3", str(d / "pkid.db"), "SELECT state, "
+                "transaction_id FROM request WHERE kind = 'scep' ORDER BY "
+                "id"]).stdout.split()
+    assert len(rows) == 2, rows
+    failed, issued = (r.split("|") for r in rows)
+    assert failed[0] == "failed" and issued[0] == "issued", rows
+    assert failed[1].startswith(issued[1] + "#"), rows
+
+
+@need_pki
 def test_scep_ra_upstream_pending_then_poll(tmp_path):
     """The upstream's profile needs approval: the RA answers PENDING;
     strongSwan polls (CertPoll), the RA asks the upstream again, and once

@@ -345,6 +345,54 @@ test_request_upstream_cert(void **state)
 	pkid_store_close(s);
 }
 
+/* A failed request frees its transaction id for a new request; any
+ * other state keeps it. */
+static void
+test_request_retire(void **state)
+{
+	struct pkid_store *s = open_store();
+	struct pkid_request r;
+	struct req_seen q;
+	struct pkid_err e;
+	static const uint8_t csr[] = { 0x30, 0x01, 0x00 };
+	int64_t id = 0, id2 = 0;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.kind = "scep";
+	r.transaction_id = "T9";
+	r.state = "issued";
+	r.profile = "device";
+	r.requester = "scep:127.0.0.1";
+	r.csr_der = csr;
+	r.csr_len = sizeof(csr);
+	r.csr_digest = "00";
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_request_add(s, &r, &id, &e), PKID_OK);
+	assert_int_equal(pkid_store_request_retire(s, id, "test", &e),
+	    PKID_E_REQUEST_STATE);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_request_set(s, id, "failed", NULL,
+	    "refused upstream", "test", &e), PKID_OK);
+	assert_int_equal(pkid_store_request_retire(s, id, "test", &e),
+	    PKID_OK);
+	/* The id is free: a new request takes it; the old row stays. */
+	r.state = "ra-pending";
+	r.csr_digest = "01";
+	assert_int_equal(pkid_store_request_add(s, &r, &id2, &e), PKID_OK);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(pkid_store_request_find(s, "scep", "T9", req_copy,
+	    &q, &e), PKID_OK);
+	assert_string_equal(q.state, "ra-pending");
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(pkid_store_request_get(s, id, req_copy, &q, &e),
+	    PKID_OK);
+	assert_string_equal(q.state, "failed");
+	assert_int_equal(pkid_store_request_retire(s, 999999, "test", &e),
+	    PKID_E_REQUEST_STATE);
+	pkid_store_close(s);
+}
+
 static void
 test_cert_with_request_one_commit(void **state)
 {
@@ -589,6 +637,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_challenge_used_with_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_challenge_race, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_request_retire, setup,
 		    teardown),
 	};
 
