@@ -398,6 +398,15 @@ pkid_sq_audit_insert(struct pkid_store *s, const struct audit_arg *a,
 	return pkid_sq_step_done(s->wdb, st, "audit insert", e);
 }
 
+enum pkid_code
+pkid_sq_audit_ok(struct pkid_store *s, const char *actor, const char *action,
+    const char *object, const char *detail, int64_t at, struct pkid_err *e)
+{
+	struct audit_arg au = { actor, action, object, "ok", detail, at };
+
+	return pkid_sq_audit_insert(s, &au, e);
+}
+
 static enum pkid_code
 apply_audit(struct pkid_store *s, struct wop *w)
 {

@@ -21,7 +21,6 @@ apply_chal_add(struct pkid_store *s, struct wop *w)
 {
 	const struct chal_add *a = w->arg;
 	struct pkid_err *e = &w->err;
-	struct audit_arg au;
 	sqlite3_stmt *st = NULL;
 	int64_t now = (int64_t)pkid_now();
 	enum pkid_code rc = PKID_E_INTERNAL;
@@ -37,13 +36,8 @@ apply_chal_add(struct pkid_store *s, struct wop *w)
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_int64(st, 4, a->expires_at);
 	PKID_TRY(pkid_sq_step_done(s->wdb, st, "challenge insert", e));
-	au.actor = "cli";
-	au.action = "scep-challenge-new";
-	au.object = a->profile;
-	au.result = "ok";
-	au.detail = "";
-	au.at = now;
-	rc = pkid_sq_audit_insert(s, &au, e);
+	rc = pkid_sq_audit_ok(s, "cli", "scep-challenge-new", a->profile, "",
+	    now, e);
 out:
 	sqlite3_finalize(st);
 	return rc;

@@ -106,5 +106,9 @@ enum pkid_code pkid_sq_challenge_use(struct pkid_store *s, const char *hash,
     int64_t now, struct pkid_err *e);
 enum pkid_code pkid_sq_audit_insert(struct pkid_store *s,
     const struct audit_arg *a, struct pkid_err *e);
+/* The "ok" audit row of a write that succeeded (committer only). */
+enum pkid_code pkid_sq_audit_ok(struct pkid_store *s, const char *actor,
+    const char *action, const char *object, const char *detail, int64_t at,
+    struct pkid_err *e);
 
 #endif

@@ -360,7 +360,6 @@ apply_revoke(struct pkid_store *s, struct wop *w)
 {
 	const struct revoke_arg *a = w->arg;
 	sqlite3_stmt *st = NULL;
-	struct audit_arg au;
 	enum pkid_code rc = PKID_E_INTERNAL;
 	struct pkid_err *e = &w->err;
 	int r;
@@ -388,13 +387,8 @@ apply_revoke(struct pkid_store *s, struct wop *w)
 	sqlite3_bind_int64(st, 2, a->when);
 	sqlite3_bind_int(st, 3, a->reason);
 	PKID_TRY(pkid_sq_step_done(s->wdb, st, "revocation insert", e));
-	au.actor = a->actor;
-	au.action = "revoke";
-	au.object = a->serial;
-	au.result = "ok";
-	au.detail = "";
-	au.at = a->when;
-	rc = pkid_sq_audit_insert(s, &au, e);
+	rc = pkid_sq_audit_ok(s, a->actor, "revoke", a->serial, "", a->when,
+	    e);
 out:
 	sqlite3_finalize(st);
 	return rc;

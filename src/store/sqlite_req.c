@@ -205,7 +205,6 @@ apply_request_set(struct pkid_store *s, struct wop *w)
 {
 	const struct request_set *a = w->arg;
 	sqlite3_stmt *st = NULL;
-	struct audit_arg au;
 	char obj[32];
 	enum pkid_code rc = PKID_E_INTERNAL;
 	struct pkid_err *e = &w->err;
@@ -228,13 +227,8 @@ apply_request_set(struct pkid_store *s, struct wop *w)
 	PKID_CHECK(sqlite3_changes(s->wdb) == 1, PKID_E_NOT_FOUND,
 	    "no request %lld", (long long)a->id);
 	snprintf(obj, sizeof(obj), "request:%lld", (long long)a->id);
-	au.actor = a->actor;
-	au.action = a->state;
-	au.object = obj;
-	au.result = "ok";
-	au.detail = a->detail != NULL ? a->detail : "";
-	au.at = (int64_t)pkid_now();
-	rc = pkid_sq_audit_insert(s, &au, e);
+	rc = pkid_sq_audit_ok(s, a->actor, a->state, obj, a->detail,
+	    (int64_t)pkid_now(), e);
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -261,7 +255,6 @@ apply_request_retire(struct pkid_store *s, struct wop *w)
 {
 	const struct request_retire *a = w->arg;
 	sqlite3_stmt *st = NULL;
-	struct audit_arg au;
 	char obj[32];
 	enum pkid_code rc = PKID_E_INTERNAL;
 	struct pkid_err *e = &w->err;
@@ -278,13 +271,9 @@ apply_request_retire(struct pkid_store *s, struct wop *w)
 	PKID_CHECK(sqlite3_changes(s->wdb) == 1, PKID_E_REQUEST_STATE,
 	    "request %lld is not a failed request", (long long)a->id);
 	snprintf(obj, sizeof(obj), "request:%lld", (long long)a->id);
-	au.actor = a->actor;
-	au.action = "retire";
-	au.object = obj;
-	au.result = "ok";
-	au.detail = "failed; its transaction id is free for a new request";
-	au.at = (int64_t)pkid_now();
-	rc = pkid_sq_audit_insert(s, &au, e);
+	rc = pkid_sq_audit_ok(s, a->actor, "retire", obj, "failed; its "
+	    "transaction id is free for a new request", (int64_t)pkid_now(),
+	    e);
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -323,7 +312,6 @@ apply_user_put(struct pkid_store *s, struct wop *w)
 {
 	const struct user_put *u = w->arg;
 	sqlite3_stmt *st = NULL;
-	struct audit_arg au;
 	enum pkid_code rc = PKID_E_INTERNAL;
 	struct pkid_err *e = &w->err;
 	int q;
@@ -347,13 +335,8 @@ apply_user_put(struct pkid_store *s, struct wop *w)
 	pkid_sq_bind_text(st, 2, u->hash);
 	sqlite3_bind_int64(st, 3, (int64_t)pkid_now());
 	PKID_TRY(pkid_sq_step_done(s->wdb, st, "user insert", e));
-	au.actor = "cli";
-	au.action = "user-set";
-	au.object = u->name;
-	au.result = "ok";
-	au.detail = "";
-	au.at = (int64_t)pkid_now();
-	rc = pkid_sq_audit_insert(s, &au, e);
+	rc = pkid_sq_audit_ok(s, "cli", "user-set", u->name, "",
+	    (int64_t)pkid_now(), e);
 out:
 	sqlite3_finalize(st);
 	return rc;
