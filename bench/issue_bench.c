@@ -53,6 +53,7 @@ static void *
 worker(void *arg)
 {
 	struct bench *b = arg;
+	struct pkid_requester rq = { "bench", NULL };
 	struct pkid_issue_result res;
 	struct pkid_err e;
 	int i;
@@ -60,7 +61,7 @@ worker(void *arg)
 	while ((i = atomic_fetch_add(&b->next, 1)) < b->count) {
 		pkid_err_clear(&e);
 		if (pkid_ca_issue(b->ca, b->csrs[i % N_CSRS], "device",
-		    "bench", &res, &e) != PKID_OK) {
+		    &rq, &res, &e) != PKID_OK) {
 			char m[512];
 
 			if (atomic_fetch_add(&b->failed, 1) == 0)
@@ -112,6 +113,7 @@ main(int argc, char **argv)
 	pkid_err_clear(&e);
 	memset(&io, 0, sizeof(io));
 	io.key = key;
+	io.domain = "example.com";
 	{
 		char d[1200];
 

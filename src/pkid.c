@@ -29,7 +29,9 @@ on_signal(int sig)
 
 static const char usage[] =
     "usage: pkid [--dir DIR] [--config FILE] [--listen ADDR:PORT]\n"
-    "            [--http ADDR:PORT|off] [--workers N] [--quiet]\n"
+    "            [--http ADDR:PORT|off] [--workers N] [--quiet] [--check]\n"
+    "  --check opens the CA and its configuration, prints every setting\n"
+    "  that weakens security, and exits (0: usable, 1: warnings, 2: errors)\n"
     "  DIR defaults to the directory of FILE, then $PKID_DIR, then\n"
     "  ./var/demo (made by pkictl ca init); FILE defaults to DIR/pkid.conf;\n"
     "  --listen and --http override the configuration's listeners\n";
@@ -42,6 +44,7 @@ struct opts {
 	const char *http;	/* plain listener override */
 	int workers;		/* worker threads override, 0 = config */
 	int quiet;		/* no access log */
+	int check;		/* --check: validate, warn, exit */
 };
 
 static int
@@ -54,6 +57,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "http", required_argument, NULL, 'p' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "check", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -78,6 +82,7 @@ parse(int argc, char **argv, struct opts *o)
 			o->workers = (int)n;
 			break;
 		case 'q': o->quiet = 1; break;
+		case 'C': o->check = 1; break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default:
 			fprintf(stderr, "error: usage: unknown or incomplete "
@@ -114,6 +119,49 @@ fail(const struct pkid_err *e)
 	fprintf(stderr, "error: %s: %s\nfix: %s\n", pkid_err_id(e->code),
 	    pkid_err_message(e, msg, sizeof(msg)), pkid_err_remedy(e->code));
 	return cat == PKID_CAT_USAGE ? 2 : 1;
+}
+
+/* Name every setting that weakens security; returns how many. */
+static int
+warn_all(const struct pkid_ca *ca, FILE *out)
+{
+	struct pkid_warning w[32];
+	int i, n = pkid_ca_warnings(ca, w, 32);
+
+	for (i = 0; i < n && i < 32; i++)
+		fprintf(out, "pkid: warning: %s: %s\nfix: %s\n",
+		    pkid_err_id(w[i].code), w[i].text,
+		    pkid_err_remedy(w[i].code));
+	if (n > 32)
+		fprintf(out, "pkid: warning: %d more\n", n - 32);
+	return n;
+}
+
+/* pkid --check: the CA opens, its EST labels and SCEP settings load. */
+static int
+check_only(struct pkid_ca *ca)
+{
+	struct pkid_app app;
+	struct pkid_router *router = NULL;
+	struct pkid_err e;
+	int n, rc;
+
+	pkid_err_clear(&e);
+	memset(&app, 0, sizeof(app));
+	if (pkid_app_init(&app, ca, &e) != PKID_OK ||
+	    (router = pkid_router_new()) == NULL ||
+	    pkid_app_routes(&app, router, &e) != PKID_OK) {
+		rc = fail(&e);
+		goto out;
+	}
+	n = warn_all(ca, stdout);
+	printf("pkid: %s: configuration usable, %d warning%s\n",
+	    ca->cfg.path, n, n == 1 ? "" : "s");
+	rc = n > 0 ? 1 : 0;
+out:
+	pkid_router_free(router);
+	pkid_app_free(&app);
+	return rc;
 }
 
 static void
@@ -157,6 +205,12 @@ main(int argc, char **argv)
 		pkid_log_set_level(PKID_LOG_WARN);
 	if (pkid_ca_open_config(o.dir, o.config, &ca, &e) != PKID_OK)
 		return fail(&e);
+	if (o.check) {
+		rc = check_only(ca);
+		pkid_ca_close(ca);
+		return rc;
+	}
+	(void)warn_all(ca, stderr);
 	memset(&app, 0, sizeof(app));
 	if (pkid_app_init(&app, ca, &e) != PKID_OK ||
 	    (router = pkid_router_new()) == NULL ||
@@ -188,6 +242,7 @@ main(int argc, char **argv)
 		rc = fail(&e);
 		goto out;
 	}
+	pkid_est_set_https_port(app.est, pkid_server_tls_port(the_server));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	announce(ca, &so, the_server);

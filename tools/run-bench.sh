@@ -64,7 +64,7 @@ PYEOF
 echo
 echo "== HTTPS requests, a fresh TLS connection each (client and server share the box)"
 # The per-address rate limit is for fleets; one load client would trip it.
-"$BUILD/pkictl" ca init --dir "$tmp/https" \
+"$BUILD/pkictl" ca init --dir "$tmp/https" --domain example.com \
 	--set server.rate_per_min=100000000 >/dev/null
 "$BUILD/pkid" --dir "$tmp/https" --listen 127.0.0.1:0 --http off --quiet \
 	>"$tmp/pkid.out" 2>"$tmp/pkid.err" &
@@ -247,7 +247,8 @@ fi
 # ---- SCEP: pkid against micromdm/scep (Debian's scep), same client ----
 echo
 echo "== SCEP (RFC 8894) PKCSReq, RSA-2048 devices, a fresh connection each"
-"$BUILD/pkictl" ca init --dir "$tmp/scep" --set scep.challenge=bench-chal \
+"$BUILD/pkictl" ca init --dir "$tmp/scep" --domain example.com \
+	--set scep.challenge=bench-chal \
 	--set server.rate_per_min=100000000 >/dev/null
 "$BUILD/pkid" --dir "$tmp/scep" --listen off --http 127.0.0.1:0 --quiet \
 	>"$tmp/pkid-scep.out" 2>"$tmp/pkid-scep.err" &

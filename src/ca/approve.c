@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "ca/ca.h"
+#include "ca/ca_int.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "x509/load.h"
@@ -101,30 +102,31 @@ answer_known(struct pkid_ca *ca, struct req_copy *c,
 
 enum pkid_code
 pkid_ca_enroll(struct pkid_ca *ca, const char *kind, const char *tid,
-    X509_REQ *csr, const char *profile, const char *requester,
+    X509_REQ *csr, const char *profile, const struct pkid_requester *rq,
     struct pkid_enroll_result *res, struct pkid_err *e)
 {
-	return pkid_ca_enroll_challenge(ca, kind, tid, csr, profile,
-	    requester, NULL, res, e);
+	return pkid_ca_enroll_challenge(ca, kind, tid, csr, profile, rq, NULL,
+	    res, e);
 }
 
 enum pkid_code
 pkid_ca_enroll_challenge(struct pkid_ca *ca, const char *kind,
     const char *tid, X509_REQ *csr, const char *profile,
-    const char *requester, const char *challenge,
+    const struct pkid_requester *rq, const char *challenge,
     struct pkid_enroll_result *res, struct pkid_err *e)
 {
 	const struct pkid_profile *p = pkid_config_profile(&ca->cfg, profile);
+	struct pkid_ca_checked chk;
 	struct pkid_request r;
 	struct req_copy c;
 	char digest[65];
 	unsigned char *der = NULL;
-	EVP_PKEY *key = NULL;
 	int len;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(res, 0, sizeof(*res));
 	memset(&c, 0, sizeof(c));
+	memset(&chk, 0, sizeof(chk));
 	PKID_CHECK(p != NULL, PKID_E_PROFILE_UNKNOWN, "no profile '%s'",
 	    profile);
 	if (!p->manual_approval) {
@@ -134,8 +136,7 @@ pkid_ca_enroll_challenge(struct pkid_ca *ca, const char *kind,
 		    "is auto-approved: its challenge goes with "
 		    "pkid_ca_issue_record", profile);
 		res->state = PKID_ENROLL_ISSUED;
-		return pkid_ca_issue(ca, csr, profile, requester, &res->issue,
-		    e);
+		return pkid_ca_issue(ca, csr, profile, rq, &res->issue, e);
 	}
 	pkid_csr_digest(csr, digest);
 	if (tid == NULL)
@@ -147,12 +148,10 @@ pkid_ca_enroll_challenge(struct pkid_ca *ca, const char *kind,
 	}
 	PKID_CHECK(rc == PKID_E_NOT_FOUND, rc, "request lookup");
 	pkid_err_clear(e);
-	/* A new request: check it now so the operator never sees one that
-	 * could not be issued anyway. */
-	PKID_TRY(pkid_csr_key(csr, &key, e));
-	PKID_CHECK(X509_REQ_verify(csr, key) == 1,
-	    PKID_E_CSR_BAD_SIGNATURE, "the request's signature does not "
-	    "verify with its own public key");
+	/* A new request: check it now, with the credential that sent it
+	 * (the approval later issues as the operator), so the operator never
+	 * sees one that could not be issued anyway. */
+	PKID_TRY(pkid_ca_check_request(ca, p, csr, rq, &chk, e));
 	PKID_CHECK((len = i2d_X509_REQ(csr, &der)) > 0, PKID_E_CRYPTO,
 	    "encoding the request");
 	memset(&r, 0, sizeof(r));
@@ -160,7 +159,7 @@ pkid_ca_enroll_challenge(struct pkid_ca *ca, const char *kind,
 	r.transaction_id = tid;
 	r.state = "pending";
 	r.profile = profile;
-	r.requester = requester;
+	r.requester = rq != NULL && rq->who != NULL ? rq->who : "?";
 	r.csr_der = der;
 	r.csr_len = (size_t)len;
 	r.csr_digest = digest;
@@ -169,7 +168,7 @@ pkid_ca_enroll_challenge(struct pkid_ca *ca, const char *kind,
 	res->state = PKID_ENROLL_PENDING;
 	rc = PKID_OK;
 out:
-	EVP_PKEY_free(key);
+	pkid_ca_checked_free(&chk);
 	OPENSSL_free(der);
 	pkid_buf_free(&c.csr);
 	return rc;
@@ -179,6 +178,7 @@ enum pkid_code
 pkid_ca_approve(struct pkid_ca *ca, int64_t id, const char *actor,
     struct pkid_issue_result *res, struct pkid_err *e)
 {
+	struct pkid_requester rq;
 	struct req_copy c;
 	X509_REQ *csr = NULL;
 	enum pkid_code rc = PKID_E_INTERNAL;
@@ -189,7 +189,11 @@ pkid_ca_approve(struct pkid_ca *ca, int64_t id, const char *actor,
 	PKID_CHECK(strcmp(c.state, "pending") == 0, PKID_E_REQUEST_STATE,
 	    "request %lld is %s, not pending", (long long)id, c.state);
 	PKID_TRY(pkid_x509_load_csr(c.csr.p, c.csr.len, &csr, e));
-	rc = pkid_ca_issue(ca, csr, c.profile, c.requester, res, e);
+	/* The requester's identity binding was checked when the request
+	 * was stored; the operator's approval issues it. */
+	rq.who = c.requester;
+	rq.bound = NULL;
+	rc = pkid_ca_issue(ca, csr, c.profile, &rq, res, e);
 	if (rc != PKID_OK) {
 		char msg[256];
 		struct pkid_err ignore;

@@ -89,6 +89,7 @@ add_usage(X509 *x, const struct pkid_certspec *s, struct pkid_err *e)
 		{ PKID_EKU_CODE, NID_code_sign },
 		{ PKID_EKU_EMAIL, NID_email_protect },
 		{ PKID_EKU_OCSP, NID_OCSP_sign },
+		{ PKID_EKU_CMC_RA, NID_cmcRA },
 	};
 	BASIC_CONSTRAINTS *bc = NULL;
 	ASN1_BIT_STRING *ku = NULL;

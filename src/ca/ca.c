@@ -4,6 +4,7 @@
 #include "ca/ca.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,120 @@ pkid_ca_record_gen(struct pkid_store *st, const char *ca_name,
 	return rc;
 }
 
+/* A word of letters, digits and '-' labels with a dot, the last label
+ * not all digits: a domain name, not an address or a version. */
+static int
+is_domain(const char *w, size_t n)
+{
+	size_t i, label = 0, last = 0;
+	int dots = 0, alpha = 0;
+
+	if (n == 0 || n > 253 || w[0] == '.' || w[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (w[i] == '.') {
+			if (label == 0)
+				return 0;
+			dots++;
+			label = 0;
+			last = i + 1;
+			alpha = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)w[i]) && w[i] != '-')
+			return 0;
+		alpha |= isalpha((unsigned char)w[i]) != 0;
+		if (++label > 63)
+			return 0;
+	}
+	return dots > 0 && alpha && last < n;
+}
+
+int
+pkid_ca_subject_domain(const char *subject, char *out, size_t len)
+{
+	static const int words_of[] = { NID_commonName,
+	    NID_organizationName, NID_organizationalUnitName };
+	X509_NAME *n = NULL;
+	const char *v, *w;
+	size_t used = 0, k, wl;
+	int i;
+
+	out[0] = '\0';
+	if (subject == NULL || len == 0 ||
+	    pkid_name_parse(subject, &n, NULL) != PKID_OK)
+		return 0;
+	for (i = 0; i < X509_NAME_entry_count(n); i++) {
+		X509_NAME_ENTRY *ne = X509_NAME_get_entry(n, i);
+		ASN1_STRING *d = X509_NAME_ENTRY_get_data(ne);
+
+		if (OBJ_obj2nid(X509_NAME_ENTRY_get_object(ne)) !=
+		    NID_domainComponent)
+			continue;
+		used += (size_t)snprintf(out + used, used < len ? len - used :
+		    0, "%s%.*s", used > 0 ? "." : "", ASN1_STRING_length(d),
+		    (const char *)ASN1_STRING_get0_data(d));
+	}
+	if (used > 0 && used < len && is_domain(out, used)) {
+		X509_NAME_free(n);
+		return 1;
+	}
+	out[0] = '\0';
+	for (k = 0; k < sizeof(words_of) / sizeof(words_of[0]); k++) {
+		i = X509_NAME_get_index_by_NID(n, words_of[k], -1);
+		if (i < 0)
+			continue;
+		v = (const char *)ASN1_STRING_get0_data(X509_NAME_ENTRY_get_data(
+		    X509_NAME_get_entry(n, i)));
+		for (w = v; *w != '\0'; w += wl) {
+			w += strspn(w, " ");
+			wl = strcspn(w, " ");
+			if (is_domain(w, wl) && wl < len) {
+				snprintf(out, len, "%.*s", (int)wl, w);
+				X509_NAME_free(n);
+				return 1;
+			}
+		}
+	}
+	X509_NAME_free(n);
+	return 0;
+}
+
+/*
+ * The names every profile allows, from --domain (or the subject) and
+ * --ip-ranges: never "any name" unless "*" is written (README "Security
+ * model"). --set profile.NAME.san_* may still change one profile.
+ */
+static enum pkid_code
+init_names(const struct pkid_ca_init_opts *o, struct pkid_config *cfg,
+    struct pkid_err *e)
+{
+	char dom[512], set[PKID_MAX_CONFIG_VALUE + 128];
+	int i;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	if (o->domain != NULL)
+		snprintf(dom, sizeof(dom), "%s", o->domain);
+	else if (!pkid_ca_subject_domain(o->subject, dom, sizeof(dom)))
+		return PKID_ERR(e, PKID_E_USAGE, "say which DNS names devices "
+		    "may get: --domain SUFFIX (e.g. --domain example.com; "
+		    "several as a,b; '*' allows any name), or a --subject "
+		    "with DC= parts or a domain name (%s has none)",
+		    o->subject != NULL ? o->subject : "CN=pkid Demo CA");
+	for (i = 0; i < cfg->n_profiles; i++) {
+		snprintf(set, sizeof(set), "profile.%s.san_dns_suffixes=%s",
+		    cfg->profiles[i].name, dom);
+		PKID_TRY(pkid_config_set(cfg, set, e));
+		snprintf(set, sizeof(set), "profile.%s.san_ip_ranges=%s",
+		    cfg->profiles[i].name, o->ip_ranges != NULL ?
+		    o->ip_ranges : "");
+		PKID_TRY(pkid_config_set(cfg, set, e));
+	}
+	rc = PKID_OK;
+out:
+	return rc;
+}
+
 static enum pkid_code
 init_config(const struct pkid_ca_init_opts *o, struct pkid_config *cfg,
     struct pkid_err *e)
@@ -224,6 +339,8 @@ init_config(const struct pkid_ca_init_opts *o, struct pkid_config *cfg,
 	int i;
 
 	pkid_config_defaults(cfg);
+	if (init_names(o, cfg, e) != PKID_OK)
+		return e->code;
 	for (i = 0; i < o->n_sets; i++)
 		if (pkid_config_set(cfg, o->sets[i], e) != PKID_OK)
 			return e->code;

@@ -37,6 +37,12 @@ struct pkid_ca {
 /* What pkictl ca init takes. */
 struct pkid_ca_init_opts {
 	const char *subject;	/* "CN=..."; NULL = "CN=pkid Demo CA" */
+	const char *domain;	/* DNS suffixes the profiles allow ("a,b";
+				 * "*" = any name); NULL: derived from the
+				 * subject (DC= parts, or a domain name in
+				 * it), else usage error */
+	const char *ip_ranges;	/* IP ranges the profiles allow (CIDR
+				 * list, "*" = any); NULL: none */
 	const char *key;	/* ec-p256 (default), ec-p384, rsa-2048.. */
 	int days;		/* root lifetime, days (default 3650) */
 	int root_only;		/* 1: no issuing CA */
@@ -44,6 +50,12 @@ struct pkid_ca_init_opts {
 	int n_sets;		/* how many */
 };
 
+/*
+ * The DNS suffix a subject names: its DC= parts joined ("DC=example,
+ * DC=com" is example.com), else the first word of a CN, O or OU that is a
+ * domain name ("CN=example.com Root"). 0 and out empty when none.
+ */
+int pkid_ca_subject_domain(const char *subject, char *out, size_t len);
 /* Create a CA in dir; ca-exists if one is there. */
 enum pkid_code pkid_ca_init(const char *dir,
     const struct pkid_ca_init_opts *o, struct pkid_err *e);
@@ -55,6 +67,23 @@ enum pkid_code pkid_ca_open(const char *dir, struct pkid_ca **out,
 enum pkid_code pkid_ca_open_config(const char *dir, const char *conf,
     struct pkid_ca **out, struct pkid_err *e);
 void pkid_ca_close(struct pkid_ca *ca);
+
+/*
+ * Who asks for a certificate, and which names their credential allows
+ * (README "Security model"). Borrowed by the calls that take it.
+ */
+struct pkid_requester {
+	const char *who;	/* for the store and the audit log, e.g.
+				 * "est:user:alice", "scep:10.0.0.7", "cli" */
+	X509 *bound;		/* NULL: a bootstrap credential (EST user,
+				 * SCEP challenge, a manufacturer certificate
+				 * from a label's client_ca, the operator):
+				 * any name inside the profile's limits.
+				 * Else the certificate, issued by this CA,
+				 * that authenticated the request: the new
+				 * certificate keeps exactly its subject and
+				 * subjectAltNames, else identity-mismatch */
+};
 
 /* The result of an issuance. */
 struct pkid_issue_result {
@@ -72,13 +101,22 @@ struct pkid_issue_result {
 };
 
 /*
- * Issue a certificate for csr under profile. Verifies the CSR signature
- * and key, applies the profile, lints the TBS certificate, signs, and
- * stores the record durably before returning. requester goes to the
- * store and audit log. Refusals are audited and leave no certificate.
+ * Every check pkid_ca_issue makes before signing (src/ca/check.c: proof
+ * of possession, key policy, keyCompromise, subject sanity, the
+ * profile's name limits on SANs and CN, CA subjects, rq's identity
+ * binding), without issuing. Refusals are not audited here.
+ */
+enum pkid_code pkid_ca_check(struct pkid_ca *ca, X509_REQ *csr,
+    const char *profile, const struct pkid_requester *rq,
+    struct pkid_err *e);
+/*
+ * Issue a certificate for csr under profile, asked by rq. Runs
+ * pkid_ca_check's checks, lints the TBS certificate, signs, and stores
+ * the record durably before returning. rq->who goes to the store and
+ * audit log. Refusals are audited and leave no certificate.
  */
 enum pkid_code pkid_ca_issue(struct pkid_ca *ca, X509_REQ *csr,
-    const char *profile, const char *requester,
+    const char *profile, const struct pkid_requester *rq,
     struct pkid_issue_result *res, struct pkid_err *e);
 /*
  * The same, storing record (its cert_serial set to the new serial) in the
@@ -87,7 +125,7 @@ enum pkid_code pkid_ca_issue(struct pkid_ca *ca, X509_REQ *csr,
  * res->request_id receives the row's id. record NULL is pkid_ca_issue.
  */
 enum pkid_code pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr,
-    const char *profile, const char *requester,
+    const char *profile, const struct pkid_requester *rq,
     const struct pkid_request *record, struct pkid_issue_result *res,
     struct pkid_err *e);
 void pkid_issue_result_clear(struct pkid_issue_result *r);
@@ -106,15 +144,15 @@ struct pkid_enroll_result {
 };
 
 /*
- * Enroll csr under profile. Auto-approved profiles issue at once. With
- * approval = manual, the first call stores a pending request keyed by
- * (kind, tid) (tid NULL: the CSR's SHA-256) and returns PENDING; once an
- * operator approved it, the same call returns the certificate; once
- * rejected, request-rejected.
+ * Enroll csr under profile for rq. Auto-approved profiles issue at once.
+ * With approval = manual, the first call checks the request as
+ * pkid_ca_check does, stores it pending keyed by (kind, tid) (tid NULL:
+ * the CSR's SHA-256) and returns PENDING; once an operator approved it,
+ * the same call returns the certificate; once rejected, request-rejected.
  */
 enum pkid_code pkid_ca_enroll(struct pkid_ca *ca, const char *kind,
     const char *tid, X509_REQ *csr, const char *profile,
-    const char *requester, struct pkid_enroll_result *res,
+    const struct pkid_requester *rq, struct pkid_enroll_result *res,
     struct pkid_err *e);
 /*
  * pkid_ca_enroll for a profile with approval = manual whose request came
@@ -126,7 +164,7 @@ enum pkid_code pkid_ca_enroll(struct pkid_ca *ca, const char *kind,
  */
 enum pkid_code pkid_ca_enroll_challenge(struct pkid_ca *ca, const char *kind,
     const char *tid, X509_REQ *csr, const char *profile,
-    const char *requester, const char *challenge,
+    const struct pkid_requester *rq, const char *challenge,
     struct pkid_enroll_result *res, struct pkid_err *e);
 /* Issue a pending request (pkictl ca approve). */
 enum pkid_code pkid_ca_approve(struct pkid_ca *ca, int64_t id,
@@ -154,6 +192,18 @@ const char *pkid_ca_reason_name(int code);
 /* A fresh CRL of the issuing CA (caller frees), CRL number taken. */
 enum pkid_code pkid_ca_crl(struct pkid_ca *ca, X509_CRL **out,
     struct pkid_err *e);
+
+/* A setting in force that weakens security (warn.c). */
+struct pkid_warning {
+	enum pkid_code code;	/* catalogue code naming the risk */
+	char text[320];		/* what is set, and where */
+};
+/*
+ * The settings of ca that weaken security: up to max into w; returns how
+ * many there are (may exceed max).
+ */
+int pkid_ca_warnings(const struct pkid_ca *ca, struct pkid_warning *w,
+    int max);
 
 /* Generate a key: "ec-p256", "ec-p384", "ec-p521", "rsa-2048", ... */
 enum pkid_code pkid_key_generate(const char *type, EVP_PKEY **out,

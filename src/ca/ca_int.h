@@ -8,9 +8,31 @@
 
 #include <openssl/x509.h>
 
+#include <openssl/x509v3.h>
+
+#include "ca/ca.h"
 #include "core/cfg.h"
 #include "core/err.h"
 #include "store/store.h"
+
+/* A request that passed every check (check.c), ready to be signed. */
+struct pkid_ca_checked {
+	EVP_PKEY *key;		/* the request's public key */
+	X509_NAME *subject;	/* the certificate's subject */
+	GENERAL_NAMES *sans;	/* its subjectAltNames, NULL: none */
+	char spki[65];		/* hex SHA-256 of its SubjectPublicKeyInfo */
+};
+
+/*
+ * Run every check of check.c on csr under profile p for requester rq
+ * (NULL: a bootstrap credential). On success c holds the certificate's
+ * contents (free with pkid_ca_checked_free); on failure it is empty.
+ */
+enum pkid_code pkid_ca_check_request(struct pkid_ca *ca,
+    const struct pkid_profile *p, X509_REQ *csr,
+    const struct pkid_requester *rq, struct pkid_ca_checked *c,
+    struct pkid_err *e);
+void pkid_ca_checked_free(struct pkid_ca_checked *c);
 
 /*
  * Issue pkid's own TLS server certificate (localhost, 127.0.0.1, ::1 and

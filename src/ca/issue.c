@@ -8,6 +8,7 @@
 
 #include "ca/build.h"
 #include "ca/ca.h"
+#include "ca/ca_int.h"
 #include "ca/policy.h"
 #include "ca/signer.h"
 #include "core/clock.h"
@@ -20,30 +21,6 @@ pkid_issue_result_clear(struct pkid_issue_result *r)
 		return;
 	X509_free(r->cert);
 	memset(r, 0, sizeof(*r));
-}
-
-/* Verify the request and decide the certificate's contents; *keyp is
- * the request's public key (the caller's reference). */
-static enum pkid_code
-check_request(struct pkid_ca *ca, const struct pkid_profile *p,
-    X509_REQ *csr, EVP_PKEY **keyp, X509_NAME **subject,
-    GENERAL_NAMES **sans, struct pkid_err *e)
-{
-	EVP_PKEY *key;
-	enum pkid_code rc;
-
-	(void)ca;
-	if ((rc = pkid_csr_key(csr, keyp, e)) != PKID_OK)
-		return rc;
-	key = *keyp;
-	if (X509_REQ_verify(csr, key) != 1)
-		return PKID_ERR(e, PKID_E_CSR_BAD_SIGNATURE, "the request's "
-		    "signature does not verify with its own public key");
-	if ((rc = pkid_policy_check_key(p, key, e)) != PKID_OK)
-		return rc;
-	if ((rc = pkid_policy_subject(p, csr, subject, e)) != PKID_OK)
-		return rc;
-	return pkid_policy_sans(p, csr, *subject, sans, e);
 }
 
 /* notBefore/notAfter, capped at the issuer's notAfter. */
@@ -77,6 +54,7 @@ struct store_args {
 	const char *profile;		/* profile name */
 	const char *requester;		/* who asked */
 	const GENERAL_NAMES *sans;	/* its SANs */
+	const char *spki;		/* hex SHA-256 of its key's SPKI */
 	int64_t now;			/* issuance time */
 	const struct pkid_request *record; /* request row to add, or NULL */
 	int64_t *record_id;		/* its id */
@@ -113,6 +91,7 @@ store_cert(struct pkid_ca *ca, X509 *x, const struct store_args *a,
 	r.der_len = (size_t)len;
 	pkid_x509_fingerprint(x, fp);
 	r.fingerprint = fp;
+	r.spki_sha256 = a->spki;
 	if (a->record != NULL) {
 		req = *a->record;
 		req.cert_serial = a->serial;
@@ -140,42 +119,42 @@ audit_refusal(struct pkid_ca *ca, X509_REQ *csr, const char *requester,
 
 enum pkid_code
 pkid_ca_issue(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
-    const char *requester, struct pkid_issue_result *res,
+    const struct pkid_requester *rq, struct pkid_issue_result *res,
     struct pkid_err *e)
 {
-	return pkid_ca_issue_record(ca, csr, profile, requester, NULL, res, e);
+	return pkid_ca_issue_record(ca, csr, profile, rq, NULL, res, e);
 }
 
 enum pkid_code
 pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
-    const char *requester, const struct pkid_request *record,
+    const struct pkid_requester *rq, const struct pkid_request *record,
     struct pkid_issue_result *res, struct pkid_err *e)
 {
+	const char *requester = rq != NULL && rq->who != NULL ? rq->who : "?";
 	struct store_args sa;
 	const struct pkid_profile *p;
 	struct pkid_certspec spec;
-	X509_NAME *subject = NULL;
-	GENERAL_NAMES *sans = NULL;
-	EVP_PKEY *key = NULL;
+	struct pkid_ca_checked c;
 	X509 *x = NULL;
 	int64_t now = (int64_t)pkid_now();
 	int attempt;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(res, 0, sizeof(*res));
+	memset(&c, 0, sizeof(c));
 	p = pkid_config_profile(&ca->cfg, profile);
 	PKID_CHECK(p != NULL, PKID_E_PROFILE_UNKNOWN,
 	    "no profile '%s' in %s", profile, ca->cfg.path);
-	PKID_TRY(check_request(ca, p, csr, &key, &subject, &sans, e));
+	PKID_TRY(pkid_ca_check_request(ca, p, csr, rq, &c, e));
 	memset(&spec, 0, sizeof(spec));
-	spec.subject = subject;
-	spec.pubkey = key;
+	spec.subject = c.subject;
+	spec.pubkey = c.key;
 	spec.spki = X509_REQ_get_X509_PUBKEY(csr);
 	spec.issuer = ca->issuing;
 	spec.pathlen = -1;
 	spec.key_usage = p->key_usage;
 	spec.eku = p->eku;
-	spec.sans = sans;
+	spec.sans = c.sans;
 	validity(ca, p, now, &spec.not_before, &spec.not_after, res);
 	/* A serial collision (2^-64 odds per pair) is redrawn, twice. */
 	for (attempt = 0; attempt < 3; attempt++) {
@@ -188,7 +167,8 @@ pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
 		sa.serial = res->serial;
 		sa.profile = p->name;
 		sa.requester = requester;
-		sa.sans = sans;
+		sa.sans = c.sans;
+		sa.spki = c.spki;
 		sa.now = now;
 		sa.record = record;
 		sa.record_id = &res->request_id;
@@ -207,10 +187,8 @@ pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
 out:
 	if (rc != PKID_OK && e != NULL)
 		audit_refusal(ca, csr, requester, e);
-	EVP_PKEY_free(key);
+	pkid_ca_checked_free(&c);
 	X509_free(x);
-	X509_NAME_free(subject);
-	GENERAL_NAMES_free(sans);
 	return rc;
 }
 

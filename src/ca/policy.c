@@ -198,8 +198,8 @@ check_gn(const struct pkid_profile *p, const GENERAL_NAME *gn,
 	}
 }
 
-static GENERAL_NAMES *
-csr_sans(X509_REQ *csr)
+GENERAL_NAMES *
+pkid_csr_sans(X509_REQ *csr)
 {
 	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr);
 	GENERAL_NAMES *g = NULL;
@@ -251,7 +251,7 @@ pkid_policy_sans(const struct pkid_profile *p, X509_REQ *csr,
 	int i;
 
 	*out = NULL;
-	g = p->san_mode == PKID_SAN_TAKE ? csr_sans(csr) :
+	g = p->san_mode == PKID_SAN_TAKE ? pkid_csr_sans(csr) :
 	    sans_from_cn(subject);
 	if (g == NULL)
 		return PKID_OK;
@@ -305,6 +305,218 @@ pkid_sans_text(const GENERAL_NAMES *g, char *out, size_t len)
 		used += (size_t)n;
 	}
 	return out;
+}
+
+/* ---- names a relying party may match ---------------------------------- */
+
+/* RFC 5280 Appendix A upper bounds, in characters, of the attributes a
+ * subject usually has; others get PKID_MAX_NAME_VALUE. */
+static const struct {
+	int nid;	/* attribute */
+	int max;	/* most characters */
+} ub[] = {
+	{ NID_commonName, 64 },			/* ub-common-name */
+	{ NID_organizationName, 64 },		/* ub-organization-name */
+	{ NID_organizationalUnitName, 64 },	/* ub-organizational-unit */
+	{ NID_localityName, 128 },		/* ub-locality-name */
+	{ NID_stateOrProvinceName, 128 },	/* ub-state-name */
+	{ NID_countryName, 2 },			/* x520countryName SIZE(2) */
+	{ NID_serialNumber, 64 },		/* ub-serial-number */
+	{ NID_title, 64 },			/* ub-title */
+	{ NID_pseudonym, 128 },			/* ub-pseudonym */
+	{ NID_pkcs9_emailAddress, 255 },	/* ub-emailaddress-length */
+	{ NID_domainComponent, 63 },		/* one DNS label */
+};
+
+static int
+ub_of(int nid)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ub) / sizeof(ub[0]); i++)
+		if (ub[i].nid == nid)
+			return ub[i].max;
+	return PKID_MAX_NAME_VALUE;
+}
+
+/* Characters of a UTF-8 string (continuation bytes not counted). */
+static size_t
+utf8_chars(const unsigned char *s, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += (s[i] & 0xc0) != 0x80;
+	return c;
+}
+
+enum pkid_code
+pkid_policy_name_check(const X509_NAME *n, struct pkid_err *e)
+{
+	unsigned char *u = NULL;
+	const char *sn;
+	int i, len, cns = 0, count = X509_NAME_entry_count(n);
+	size_t chars;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_CHECK(count <= PKID_MAX_SUBJECT_ENTRIES, PKID_E_SUBJECT_INVALID,
+	    "the subject has %d attributes, more than the limit of %d",
+	    count, PKID_MAX_SUBJECT_ENTRIES);
+	for (i = 0; i < count; i++) {
+		const X509_NAME_ENTRY *ne = X509_NAME_get_entry(n, i);
+		int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(ne));
+
+		sn = nid != NID_undef ? OBJ_nid2sn(nid) : "attribute";
+		cns += nid == NID_commonName;
+		OPENSSL_free(u);
+		u = NULL;
+		len = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(ne));
+		PKID_CHECK(len >= 0, PKID_E_SUBJECT_INVALID, "subject %s is "
+		    "not a character string pkid can read", sn);
+		PKID_CHECK(memchr(u, '\0', (size_t)len) == NULL,
+		    PKID_E_SUBJECT_INVALID, "subject %s '%s' holds a NUL "
+		    "character: a relying party may read only the part before "
+		    "it", sn, (const char *)u);
+		chars = utf8_chars(u, (size_t)len);
+		PKID_CHECK(chars > 0, PKID_E_SUBJECT_INVALID, "subject %s is "
+		    "empty", sn);
+		PKID_CHECK(chars <= (size_t)ub_of(nid), PKID_E_SUBJECT_INVALID,
+		    "subject %s of %zu characters; RFC 5280 Appendix A allows "
+		    "at most %d", sn, chars, ub_of(nid));
+	}
+	PKID_CHECK(cns <= 1, PKID_E_SUBJECT_INVALID, "the subject has %d CN "
+	    "attributes; a certificate names one (relying parties differ in "
+	    "which CN they read)", cns);
+	rc = PKID_OK;
+out:
+	OPENSSL_free(u);
+	return rc;
+}
+
+/*
+ * What a CN looks like to a relying party that matches it as a host
+ * name: an IP address (inet_pton), a DNS name (a dot, and only letters,
+ * digits, '-', '_', '*' and dots), or free text (a person's or a device's
+ * name, never matched as a host).
+ */
+enum cn_kind { CN_TEXT, CN_DNS, CN_IP4, CN_IP6 };
+
+static enum cn_kind
+cn_kind(const char *s, size_t n, unsigned char ip[16])
+{
+	size_t i;
+	int dot = 0;
+
+	if (inet_pton(AF_INET, s, ip) == 1)
+		return CN_IP4;
+	if (inet_pton(AF_INET6, s, ip) == 1)
+		return CN_IP6;
+	if (n == 0 || n > 253 + 1)
+		return CN_TEXT;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		dot |= c == '.';
+		if (!isalnum(c) && c != '-' && c != '_' && c != '*' &&
+		    c != '.')
+			return CN_TEXT;
+	}
+	return dot ? CN_DNS : CN_TEXT;
+}
+
+enum pkid_code
+pkid_policy_cn(const struct pkid_profile *p, const X509_NAME *subject,
+    struct pkid_err *e)
+{
+	unsigned char *u = NULL, ip[16];
+	char text[INET6_ADDRSTRLEN];
+	enum cn_kind k;
+	int i, len;
+	size_t n;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	i = -1;
+	while ((i = X509_NAME_get_index_by_NID(subject, NID_commonName, i))
+	    >= 0) {
+		OPENSSL_free(u);
+		u = NULL;
+		len = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(
+		    X509_NAME_get_entry(subject, i)));
+		PKID_CHECK(len >= 0, PKID_E_SUBJECT_INVALID, "the CN is not a "
+		    "character string pkid can read");
+		n = (size_t)len;
+		k = cn_kind((const char *)u, n, ip);
+		switch (k) {
+		case CN_IP4:
+		case CN_IP6:
+			inet_ntop(k == CN_IP6 ? AF_INET6 : AF_INET, ip, text,
+			    sizeof(text));
+			PKID_CHECK(ip_allowed(p, ip, k == CN_IP6 ? 16 : 4),
+			    PKID_E_SAN_NOT_ALLOWED, "CN %s is an IP address "
+			    "outside profile %s's allowed ranges "
+			    "(san_ip_ranges); relying parties may match a CN "
+			    "as the server's address", text, p->name);
+			break;
+		case CN_DNS:
+			/* "host.example.com." is the same name. */
+			if (n > 1 && u[n - 1] == '.')
+				n--;
+			PKID_CHECK(dns_allowed(p, (const char *)u, n),
+			    PKID_E_SAN_NOT_ALLOWED, "CN '%.*s' is a DNS name "
+			    "outside profile %s's allowed suffixes "
+			    "(san_dns_suffixes); relying parties may match a "
+			    "CN as the host name", (int)n, u, p->name);
+			break;
+		case CN_TEXT:
+		default:
+			break;
+		}
+	}
+	rc = PKID_OK;
+out:
+	OPENSSL_free(u);
+	return rc;
+}
+
+int
+pkid_cert_is_ra(X509 *x)
+{
+	EXTENDED_KEY_USAGE *eku;
+	int i, ra = 0;
+
+	eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+	for (i = 0; i < sk_ASN1_OBJECT_num(eku) && !ra; i++)
+		ra = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == NID_cmcRA;
+	EXTENDED_KEY_USAGE_free(eku);
+	return ra;
+}
+
+int
+pkid_sans_same(const GENERAL_NAMES *a, const GENERAL_NAMES *b)
+{
+	int i, j, na = a != NULL ? sk_GENERAL_NAME_num(a) : 0;
+	int nb = b != NULL ? sk_GENERAL_NAME_num(b) : 0;
+
+	if (na != nb || na > PKID_MAX_SAN_COUNT)
+		return 0;
+	/* Same count and each of a in b: duplicates aside, the same set. */
+	for (i = 0; i < na; i++) {
+		for (j = 0; j < nb; j++)
+			if (GENERAL_NAME_cmp(sk_GENERAL_NAME_value(a, i),
+			    sk_GENERAL_NAME_value(b, j)) == 0)
+				break;
+		if (j == nb)
+			return 0;
+	}
+	for (j = 0; j < nb; j++) {
+		for (i = 0; i < na; i++)
+			if (GENERAL_NAME_cmp(sk_GENERAL_NAME_value(a, i),
+			    sk_GENERAL_NAME_value(b, j)) == 0)
+				break;
+		if (i == na)
+			return 0;
+	}
+	return 1;
 }
 
 enum pkid_code

@@ -15,7 +15,8 @@
 #include "x509/load.h"
 
 static const char usage_ca[] =
-    "pkictl ca init [--dir DIR] [--subject DN] [--key TYPE] [--days N] "
+    "pkictl ca init [--dir DIR] [--subject DN] [--domain SUFFIX[,...]] "
+    "[--ip-ranges CIDR[,...]] [--key TYPE] [--days N] "
     "[--root-only] [--set SECTION.KEY=VALUE]... | "
     "ca issue [--dir DIR] --csr FILE [--profile NAME] [--out FILE] [--json] | "
     "ca chain [--dir DIR] [--out FILE] | ca list [--dir DIR] [--json] | "
@@ -31,6 +32,8 @@ struct ca_opts {
 	const char *csr;	/* --csr */
 	const char *profile;	/* --profile */
 	const char *subject;	/* --subject */
+	const char *domain;	/* --domain */
+	const char *ip_ranges;	/* --ip-ranges */
 	const char *key;	/* --key */
 	const char *reason;	/* --reason */
 	const char *at;		/* --at */
@@ -52,6 +55,8 @@ parse_opts(int argc, char **argv, struct ca_opts *o)
 		{ "csr", required_argument, NULL, 'c' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "subject", required_argument, NULL, 's' },
+		{ "domain", required_argument, NULL, 'N' },
+		{ "ip-ranges", required_argument, NULL, 'I' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "days", required_argument, NULL, 'D' },
 		{ "reason", required_argument, NULL, 'r' },
@@ -75,6 +80,8 @@ parse_opts(int argc, char **argv, struct ca_opts *o)
 		case 'c': o->csr = optarg; break;
 		case 'p': o->profile = optarg; break;
 		case 's': o->subject = optarg; break;
+		case 'N': o->domain = optarg; break;
+		case 'I': o->ip_ranges = optarg; break;
 		case 'k': o->key = optarg; break;
 		case 'r': o->reason = optarg; break;
 		case 'a': o->at = optarg; break;
@@ -128,6 +135,8 @@ ca_init(struct ca_opts *o, struct pkid_err *e)
 
 	memset(&io, 0, sizeof(io));
 	io.subject = o->subject;
+	io.domain = o->domain;
+	io.ip_ranges = o->ip_ranges;
 	io.key = o->key;
 	io.days = o->days;
 	io.root_only = o->root_only;
@@ -146,6 +155,9 @@ ca_init(struct ca_opts *o, struct pkid_err *e)
 static int
 ca_issue(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 {
+	/* The operator is a bootstrap credential: any name the profile
+	 * allows. */
+	struct pkid_requester cli = { "cli", NULL };
 	struct pkid_issue_result res;
 	struct pkid_buf in, pem;
 	X509_REQ *req = NULL;
@@ -163,7 +175,7 @@ ca_issue(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 	}
 	if (pkid_x509_load_csr(in.p, in.len, &req, e) != PKID_OK ||
 	    pkid_ca_issue(ca, req, o->profile != NULL ? o->profile : "device",
-	    "cli", &res, e) != PKID_OK ||
+	    &cli, &res, e) != PKID_OK ||
 	    pkid_x509_cert_pem(res.cert, &pem, e) != PKID_OK) {
 		pkid_buf_free(&in);
 		rc = pkictl_print_err(e, o->json);

@@ -38,6 +38,7 @@ static const struct named_bit eku_names[] = {
 	{ "codeSigning", PKID_EKU_CODE },
 	{ "emailProtection", PKID_EKU_EMAIL },
 	{ "OCSPSigning", PKID_EKU_OCSP },
+	{ "cmcRA", PKID_EKU_CMC_RA },
 	{ NULL, 0 },
 };
 
@@ -75,8 +76,10 @@ profile_defaults(struct pkid_profile *p, const char *name)
 	p->key_types = PKID_KT_EC_P256 | PKID_KT_EC_P384 | PKID_KT_RSA;
 	p->min_rsa_bits = 2048;
 	p->san_mode = PKID_SAN_TAKE;
-	p->allow_any_dns = 1;
-	p->allow_any_ip = 1;
+	/* No name until the operator says which (README "Security model";
+	 * pkictl ca init --domain writes them). */
+	p->allow_any_dns = 0;
+	p->allow_any_ip = 0;
 	p->backdate = 300;
 }
 
@@ -107,6 +110,15 @@ pkid_config_defaults(struct pkid_config *c)
 	p->lifetime = 90 * 86400;
 	p->key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT;
 	p->eku = PKID_EKU_SERVER | PKID_EKU_CLIENT;
+
+	/* A registration authority's client certificate (pkictl ca issue
+	 * --profile ra): id-kp-cmcRA lets it ask for any name a label's
+	 * profile allows on behalf of devices (README "Security model").
+	 * No EST label or SCEP should issue under it (pkid --check). */
+	p = &c->profiles[c->n_profiles++];
+	profile_defaults(p, "ra");
+	p->key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT;
+	p->eku = PKID_EKU_CLIENT | PKID_EKU_CMC_RA;
 
 	pkid_cfg_est_defaults(c);
 }

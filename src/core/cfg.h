@@ -34,6 +34,8 @@ enum pkid_eku {
 	PKID_EKU_CODE = 1 << 2,
 	PKID_EKU_EMAIL = 1 << 3,
 	PKID_EKU_OCSP = 1 << 4,
+	PKID_EKU_CMC_RA = 1 << 5,	/* id-kp-cmcRA (RFC 6402 2.10): the
+					 * holder is a registration authority */
 };
 
 /* What happens to the CSR's subjectAltNames. */

@@ -40,6 +40,11 @@
 #define PKID_DEFAULT_MAX_CONNS 4096
 /* Default per-client-address request rate, requests per minute. */
 #define PKID_DEFAULT_RATE_PER_MIN 6000
+/* Most attributes in the subject of a certificate pkid issues. */
+#define PKID_MAX_SUBJECT_ENTRIES 32
+/* Most characters of a subject attribute without an RFC 5280 upper
+ * bound of its own (CN has 64, O 64, L 128, ...; policy.c). */
+#define PKID_MAX_NAME_VALUE 256
 /* Longest subject DN text accepted. */
 #define PKID_MAX_SUBJECT_TEXT 1024
 /* Longest text field stored in the database (subjects, details). */
@@ -49,6 +54,9 @@
 /* Microseconds the committer waits for more writers when the last commit
  * was shared (group commit); a lone writer never waits. */
 #define PKID_STORE_GATHER_US 300
+/* Seconds /healthz reports a write's I/O failure (a full disk) after it
+ * happened, so one small write that still fits does not hide it. */
+#define PKID_STORE_HEALTH_WINDOW_S 60
 /* Milliseconds SQLite waits on a lock before store-busy. */
 #define PKID_STORE_BUSY_MS 5000
 

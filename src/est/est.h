@@ -25,6 +25,12 @@ struct pkid_est;
 struct pkid_est *pkid_est_new(struct pkid_ca *ca, struct pkid_err *e);
 void pkid_est_free(struct pkid_est *est);
 
+/*
+ * The port of the HTTPS listener, for the URL an EST request on plain
+ * HTTP is sent to (https-required). Call before the server runs.
+ */
+void pkid_est_set_https_port(struct pkid_est *est, int port);
+
 /* Register /.well-known/est/ on r (handlers are thread-safe). */
 enum pkid_code pkid_est_routes(struct pkid_est *est, struct pkid_router *r,
     struct pkid_err *e);

@@ -47,6 +47,7 @@ struct pkid_est {
 	struct est_label labels[PKID_MAX_EST_LABELS]; /* [0] = [est] */
 	struct est_cred_cache creds;		/* verified passwords */
 	struct pkid_ccache *chains;		/* verified client chains */
+	int https_port;				/* HTTPS listener, 0: unknown */
 };
 
 /* What authentication established about a request. */

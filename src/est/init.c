@@ -105,6 +105,12 @@ out:
 }
 
 void
+pkid_est_set_https_port(struct pkid_est *est, int port)
+{
+	est->https_port = port;
+}
+
+void
 pkid_est_free(struct pkid_est *est)
 {
 	int i;

@@ -74,12 +74,4 @@ int pkid_est_basic_parse(const char *hdr, char *user, size_t ulen,
 enum pkid_code pkid_est_csr_challenge(X509_REQ *csr, char *out, size_t len,
     int *present, struct pkid_err *e);
 
-/*
- * RFC 7030 4.2.2: a re-enrollment keeps the identity. PKID_OK when the
- * CSR's subject and subjectAltNames equal those of old (names in any
- * order); forbidden naming the difference otherwise.
- */
-enum pkid_code pkid_est_same_identity(X509_REQ *csr, X509 *old,
-    struct pkid_err *e);
-
 #endif

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "ca/policy.h"
 #include "core/log.h"
 #include "est/est_int.h"
 #include "est/msg.h"
@@ -71,6 +72,9 @@ status_for(enum pkid_code code)
 	case PKID_E_NOT_IMPLEMENTED:
 		return 501;
 	case PKID_E_FORBIDDEN:
+	case PKID_E_IDENTITY_MISMATCH:
+	case PKID_E_KEY_COMPROMISED:
+	case PKID_E_HTTPS_REQUIRED:
 	case PKID_E_REQUEST_REJECTED:
 	case PKID_E_CHANNEL_BINDING_MISMATCH:
 	case PKID_E_REVOKED:
@@ -218,6 +222,32 @@ out:
 	return rc;
 }
 
+/*
+ * The certificate whose names this request must keep, NULL when its
+ * credential may ask for any name inside the profile's limits (README
+ * "Security model"): a client certificate this CA issued (or, for
+ * simplereenroll through an RA, the upstream) renews only its own subject
+ * and SANs, whether the operation is simplereenroll (RFC 7030 4.2.2) or
+ * simpleenroll/serverkeygen. A certificate from the label's client_ca
+ * (a manufacturer's bootstrap certificate), an RA's certificate from this
+ * CA (id-kp-cmcRA: it asks on behalf of devices) and an EST user are
+ * bootstrap credentials. allow_subject_change = yes lifts the binding
+ * (opt-in, warned about at start).
+ */
+static X509 *
+bound_cert(const struct est_call *c)
+{
+	X509 *x = c->req->peer_cert;
+
+	if (x == NULL || c->label->cfg->allow_subject_change)
+		return NULL;
+	if (c->op == EST_SIMPLEREENROLL)
+		return x;
+	if (c->peer.cert_own && !pkid_cert_is_ra(x))
+		return x;
+	return NULL;
+}
+
 /* Content type, body, signature, channel binding, identity. */
 static enum pkid_code
 read_csr(struct est_call *c, X509_REQ **out)
@@ -245,8 +275,11 @@ read_csr(struct est_call *c, X509_REQ **out)
 		    "not verify with its own public key");
 	}
 	PKID_TRY(check_binding(c, csr));
-	if (c->op == EST_SIMPLEREENROLL && !c->label->cfg->allow_subject_change)
-		PKID_TRY(pkid_est_same_identity(csr, c->req->peer_cert, e));
+	/* A request this CA issues from has its identity checked on the
+	 * certificate's final names (pkid_ca_check); one passed upstream
+	 * as it is, here. */
+	if (c->label->up != NULL && bound_cert(c) != NULL)
+		PKID_TRY(pkid_policy_csr_same_identity(csr, bound_cert(c), e));
 	*out = csr;
 	csr = NULL;
 	rc = PKID_OK;
@@ -311,6 +344,7 @@ enroll(struct est_call *c)
 {
 	struct pkid_err *e = &c->e;
 	struct pkid_enroll_result res;
+	struct pkid_requester rq = { c->peer.who, bound_cert(c) };
 	X509_REQ *csr = NULL;
 	char ra[16];
 	enum pkid_code rc = PKID_E_INTERNAL;
@@ -322,7 +356,7 @@ enroll(struct est_call *c)
 		goto out;
 	}
 	PKID_TRY(pkid_ca_enroll(c->est->ca, "est", NULL, csr,
-	    c->label->cfg->profile, c->peer.who, &res, e));
+	    c->label->cfg->profile, &rq, &res, e));
 	if (res.state == PKID_ENROLL_PENDING) {
 		/* RFC 7030 4.2.3: 202 and Retry-After; the same request
 		 * again gets the certificate once approved. */
@@ -401,6 +435,7 @@ serverkeygen(struct est_call *c)
 {
 	struct pkid_err *e = &c->e;
 	struct pkid_issue_result res;
+	struct pkid_requester rq = { c->peer.who, bound_cert(c) };
 	X509_REQ *csr = NULL, *mine = NULL;
 	X509 *upcert = NULL, *cert;
 	EVP_PKEY *key = NULL;
@@ -434,7 +469,7 @@ serverkeygen(struct est_call *c)
 		    sizeof(serial));
 	} else {
 		PKID_TRY(pkid_ca_issue(c->est->ca, mine, c->label->cfg->profile,
-		    c->peer.who, &res, e));
+		    &rq, &res, e));
 		cert = res.cert;
 		snprintf(serial, sizeof(serial), "%s", res.serial);
 	}
@@ -494,6 +529,33 @@ out:
 	return rc;
 }
 
+/*
+ * RFC 7030 3.2.3: EST runs over HTTPS only. On plain HTTP a password or a
+ * server-generated key would cross the network in clear, and cacerts
+ * could be replaced on the way: 403, naming the HTTPS URL.
+ */
+static void
+refuse_plain(struct est_call *c)
+{
+	const char *host = pkid_http_req_header(c->req, "Host");
+	char h[256] = "HOST", port[16] = "";
+	size_t n;
+
+	if (host != NULL) {
+		/* The host part of "name:port" or "[v6]:port", if sane. */
+		n = host[0] == '[' ? strcspn(host, "]") + 1 :
+		    strcspn(host, ":");
+		if (n > 0 && n < sizeof(h) && strspn(host, "abcdefghijklmnop"
+		    "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-[]:") >= n)
+			snprintf(h, sizeof(h), "%.*s", (int)n, host);
+	}
+	if (c->est->https_port > 0 && c->est->https_port != 443)
+		snprintf(port, sizeof(port), ":%d", c->est->https_port);
+	PKID_ERR(&c->e, PKID_E_HTTPS_REQUIRED, "EST is served only over HTTPS "
+	    "(RFC 7030 3.2.3): use https://%s%s%s", h, port, c->req->path);
+	fail(c);
+}
+
 void
 pkid_est_handle(void *ctx, const struct pkid_http_req *req,
     struct pkid_http_resp *resp)
@@ -506,6 +568,10 @@ pkid_est_handle(void *ctx, const struct pkid_http_req *req,
 	c.resp = resp;
 	c.op = EST_CACERTS;
 	pkid_err_clear(&c.e);
+	if (!req->tls) {
+		refuse_plain(&c);
+		return;
+	}
 	if (strncmp(req->path, EST_PREFIX, strlen(EST_PREFIX)) != 0) {
 		PKID_ERR(&c.e, PKID_E_NO_ROUTE, "%s is not below %s",
 		    req->path, EST_PREFIX);

@@ -16,6 +16,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "ca/policy.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "est/ra.h"
@@ -187,24 +188,20 @@ enum pkid_code
 pkid_scep_ra_check_renewal(struct pkid_scep *s, X509 *signer,
     X509_REQ *csr, char *profile, size_t len, struct pkid_err *e)
 {
-	char serial[48], want[256], have[256];
+	char serial[48], have[256];
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	pkid_x509_serial_hex(X509_get0_serialNumber(signer), serial,
 	    sizeof(serial));
-	pkid_x509_name_text(X509_REQ_get_subject_name(csr), want,
-	    sizeof(want));
 	pkid_x509_name_text(X509_get_subject_name(signer), have,
 	    sizeof(have));
 	PKID_CHECK(X509_check_ca(signer) == 0, PKID_E_SCEP_RENEWAL_SIGNER,
 	    "the RenewalReq signer (serial %s) is a CA certificate", serial);
-	/* A renewal keeps the identity and changes the key: the upstream
-	 * issues what the CSR asks, so the subject is checked here. */
-	PKID_CHECK(X509_NAME_cmp(X509_REQ_get_subject_name(csr),
-	    X509_get_subject_name(signer)) == 0, PKID_E_SCEP_RENEWAL_SIGNER,
-	    "the RenewalReq asks for subject %s, its signer (serial %s) is "
-	    "%s: a renewal keeps the subject", want, serial, have);
+	/* A renewal keeps the identity and changes the key (RFC 8894
+	 * 3.3.1.2): the upstream issues what the CSR asks, so its subject
+	 * and subjectAltNames are checked here. */
 	PKID_TRY(check_chain(s, signer, serial, e));
+	PKID_TRY(pkid_policy_csr_same_identity(csr, signer, e));
 	pkid_log(PKID_LOG_INFO, "scep ra: RenewalReq signer serial %s (%s) "
 	    "chains to upstream %s; revocation not checked here", serial,
 	    have, pkid_est_ra_url(s->up));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ca/policy.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "scep/scep_int.h"
@@ -140,7 +141,7 @@ answer_known(struct pkid_scep *s, struct txn *t, struct scep_outcome *o,
  */
 static enum pkid_code
 txn_issue(struct pkid_scep *s, const char *tid, X509_REQ *csr,
-    const char *profile, const char *requester, const char *once,
+    const char *profile, const struct pkid_requester *rq, const char *once,
     struct scep_outcome *o, struct pkid_err *e)
 {
 	struct pkid_issue_result res;
@@ -159,12 +160,12 @@ txn_issue(struct pkid_scep *s, const char *tid, X509_REQ *csr,
 	r.transaction_id = tid;
 	r.state = "issued";
 	r.profile = profile;
-	r.requester = requester;
+	r.requester = rq->who;
 	r.csr_der = der;
 	r.csr_len = (size_t)len;
 	r.csr_digest = digest;
 	r.challenge_hash = once;
-	rc = pkid_ca_issue_record(s->ca, csr, profile, requester, &r, &res, e);
+	rc = pkid_ca_issue_record(s->ca, csr, profile, rq, &r, &res, e);
 	OPENSSL_free(der);
 	if (rc != PKID_OK)
 		return fail(o, PKID_SCEP_BADREQUEST, rc);
@@ -181,23 +182,23 @@ txn_issue(struct pkid_scep *s, const char *tid, X509_REQ *csr,
  * the one-time challenge once (NULL: none) is used up only then. */
 static enum pkid_code
 enroll(struct pkid_scep *s, const char *tid, X509_REQ *csr,
-    const char *profile, const char *requester, const char *once,
+    const char *profile, const struct pkid_requester *rq, const char *once,
     struct scep_outcome *o, struct pkid_err *e)
 {
 	const struct pkid_profile *p = pkid_config_profile(&s->ca->cfg,
 	    profile);
 	struct pkid_enroll_result res;
-	struct scep_ra_req q = { tid, csr, profile, requester, once };
+	struct scep_ra_req q = { tid, csr, profile, rq->who, once };
 	enum pkid_code rc;
 
 	if (s->up != NULL)
 		return pkid_scep_ra_enroll(s, &q, o, e);
 	if (p != NULL && !p->manual_approval)
-		return txn_issue(s, tid, csr, profile, requester, once, o, e);
+		return txn_issue(s, tid, csr, profile, rq, once, o, e);
 	/* Manual approval (or an unknown profile, which pkid_ca_enroll
 	 * reports): the request waits in the store under tid. */
-	rc = pkid_ca_enroll_challenge(s->ca, "scep", tid, csr, profile,
-	    requester, once, &res, e);
+	rc = pkid_ca_enroll_challenge(s->ca, "scep", tid, csr, profile, rq,
+	    once, &res, e);
 	if (rc != PKID_OK)
 		return fail(o, PKID_SCEP_BADREQUEST, rc);
 	o->request_id = res.request_id;
@@ -318,12 +319,38 @@ csr_key_is(X509_REQ *csr, EVP_PKEY *key)
 	return same;
 }
 
+/*
+ * RFC 8894 3.2.2: the reply is enveloped to the certificate that signed
+ * the request, with PKCS#7 key transport, which needs an RSA key. A
+ * request whose answer could never be read is refused before anything
+ * is issued (badAlg), not issued and then answered 500.
+ */
+static enum pkid_code
+check_recipient(const struct pkid_scep_msg *m, struct scep_outcome *o,
+    struct pkid_err *e)
+{
+	EVP_PKEY *k = X509_get0_pubkey(m->signer);
+	char desc[64] = "an undecodable key";
+
+	if (k != NULL && EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA)
+		return PKID_OK;
+	if (k != NULL)
+		pkid_key_describe(k, desc, sizeof(desc));
+	o->status = PKID_SCEP_FAILURE;
+	o->fail = PKID_SCEP_BADALG;
+	return PKID_ERR(e, PKID_E_SCEP_RECIPIENT_KEY, "the %s is signed with "
+	    "a certificate of %s; the reply can only be encrypted to an RSA "
+	    "key (RFC 8894 3.2.2, PKCS#7 key transport)", m->type ==
+	    PKID_SCEP_RENEWALREQ ? "RenewalReq" : "PKCSReq", desc);
+}
+
 /* PKCSReq and RenewalReq (RFC 8894 3.3.1). */
 static enum pkid_code
 decide_enroll(struct pkid_scep *s, const struct pkid_scep_msg *m,
     const struct pkid_buf *inner, const char *client,
     struct scep_outcome *o, struct pkid_err *e)
 {
+	struct pkid_requester rq;
 	struct txn t;
 	X509_REQ *csr = NULL;
 	char digest[65], profile[64], requester[128], once[65];
@@ -332,6 +359,12 @@ decide_enroll(struct pkid_scep *s, const struct pkid_scep_msg *m,
 	memset(&t, 0, sizeof(t));
 	once[0] = '\0';
 	snprintf(requester, sizeof(requester), "scep:%s", client);
+	/* A RenewalReq is bound to its signer's names (RFC 8894 3.3.1.2);
+	 * a PKCSReq's challenge is a bootstrap credential. In RA mode the
+	 * signer is the upstream's: pkid_scep_ra_check_renewal checks. */
+	rq.who = requester;
+	rq.bound = m->type == PKID_SCEP_RENEWALREQ && s->up == NULL ?
+	    m->signer : NULL;
 	if ((rc = pkid_x509_load_csr(inner->p, inner->len, &csr, e)) !=
 	    PKID_OK) {
 		fail(o, PKID_SCEP_BADREQUEST, rc);
@@ -379,7 +412,9 @@ decide_enroll(struct pkid_scep *s, const struct pkid_scep_msg *m,
 		fail(o, PKID_SCEP_BADREQUEST, rc);
 		goto out;
 	}
-	rc = enroll(s, m->tid, csr, profile, requester,
+	if ((rc = check_recipient(m, o, e)) != PKID_OK)
+		goto out;
+	rc = enroll(s, m->tid, csr, profile, &rq,
 	    once[0] != '\0' ? once : NULL, o, e);
 	if (rc != PKID_OK)
 		rc = overtaken(s, m->tid, digest, rc, o, e);

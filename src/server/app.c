@@ -39,6 +39,42 @@ pkid_app_free(struct pkid_app *app)
 	app->crl_der = NULL;
 }
 
+/* 503 with the cause, as JSON for monitors: nothing can be issued. */
+static void
+degraded(struct pkid_app *app, struct pkid_http_resp *resp,
+    const struct pkid_err *cause)
+{
+	struct pkid_err e;
+	char msg[512], q[1100];
+	size_t i, o = 0;
+
+	pkid_err_clear(&e);
+	pkid_err_message(cause, msg, sizeof(msg));
+	/* JSON string: quotes, backslashes and controls escaped. */
+	for (i = 0; msg[i] != '\0' && o + 7 < sizeof(q); i++) {
+		unsigned char ch = (unsigned char)msg[i];
+
+		if (ch == '"' || ch == '\\') {
+			q[o++] = '\\';
+			q[o++] = (char)ch;
+		} else if (ch < 0x20) {
+			o += (size_t)snprintf(q + o, sizeof(q) - o, "\\u%04x",
+			    ch);
+		} else {
+			q[o++] = (char)ch;
+		}
+	}
+	q[o] = '\0';
+	resp->status = 503;
+	resp->code = cause->code;
+	snprintf(resp->content_type, sizeof(resp->content_type),
+	    "application/json");
+	(void)pkid_buf_printf(&resp->body, &e, "{\"status\":\"degraded\","
+	    "\"ca\":\"%s\",\"code\":\"%s\",\"message\":\"%s\","
+	    "\"remedy\":\"%s\"}\n", app->ca->cfg.ca_name,
+	    pkid_err_id(cause->code), q, pkid_err_remedy(cause->code));
+}
+
 static void
 healthz(void *ctx, const struct pkid_http_req *req,
     struct pkid_http_resp *resp)
@@ -49,9 +85,15 @@ healthz(void *ctx, const struct pkid_http_req *req,
 
 	(void)req;
 	pkid_err_clear(&e);
-	/* Healthy means the store answers, not only that the process runs. */
+	/* Healthy means certificates can be issued: the last write was made
+	 * durable (not "database or disk is full"), and the store answers. */
+	pkid_store_health(app->ca->store, &e);
+	if (e.code != PKID_OK) {
+		degraded(app, resp, &e);
+		return;
+	}
 	if (pkid_store_cert_count(app->ca->store, &n, &e) != PKID_OK) {
-		pkid_http_resp_error(resp, 503, &e);
+		degraded(app, resp, &e);
 		return;
 	}
 	snprintf(resp->content_type, sizeof(resp->content_type),

@@ -85,6 +85,16 @@ const char *const pkid_schema_steps[] = {
 	 * registration-authority mode), so a retransmission gets it again. */
 	("ALTER TABLE request ADD COLUMN cert_der BLOB;"
 	"UPDATE schema_version SET version = 4;"),
+	/* 4 -> 5: the SHA-256 of each certificate's SubjectPublicKeyInfo, so
+	 * a key revoked for keyCompromise is never certified again (one
+	 * indexed read per issuance). Rows issued before are filled in for
+	 * the keys already revoked that way; a later revocation fills its
+	 * own row (pkid_spki_sha256 is registered by sqlite.c). */
+	("ALTER TABLE certificate ADD COLUMN spki_sha256 TEXT;"
+	"UPDATE certificate SET spki_sha256 = pkid_spki_sha256(der)"
+	" WHERE serial IN (SELECT serial FROM revocation WHERE reason = 1);"
+	"CREATE INDEX certificate_spki ON certificate (spki_sha256);"
+	"UPDATE schema_version SET version = 5;"),
 };
 
 const size_t pkid_schema_count =

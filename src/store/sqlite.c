@@ -4,12 +4,21 @@
  */
 #include "store/store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
-#include <time.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <openssl/x509.h>
 #include <sqlite3.h>
+
+#include "x509/load.h"
 
 #include "core/clock.h"
 #include "core/limits.h"
@@ -19,8 +28,8 @@
 static const char *const wsql[WS_MAX] = {
 	[WS_CERT_INSERT] = ("INSERT INTO certificate (serial, ca_gen, "
 	"subject, sans, profile, requester, request_id, not_before, "
-	"not_after, issued_at, der, fingerprint) VALUES "
-	"(?,?,?,?,?,?,?,?,?,?,?,?)"),
+	"not_after, issued_at, der, fingerprint, spki_sha256) VALUES "
+	"(?,?,?,?,?,?,?,?,?,?,?,?,?)"),
 	[WS_AUDIT_INSERT] = ("INSERT INTO audit (at, actor, action, object, "
 	"result, detail) VALUES (?,?,?,?,?,?)"),
 	[WS_BEGIN] = "BEGIN IMMEDIATE",
@@ -75,6 +84,61 @@ pkid_sq_exec_sql(sqlite3 *db, const char *sql, struct pkid_err *e)
 	return e != NULL ? e->code : PKID_E_STORE_IO;
 }
 
+/*
+ * SQL function pkid_spki_sha256(der): hex SHA-256 of a DER certificate's
+ * SubjectPublicKeyInfo, NULL when it does not decode (migration 4 -> 5
+ * and keyCompromise revocations of rows issued before it).
+ */
+static void
+spki_sha256_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *p = sqlite3_value_blob(argv[0]);
+	int n = sqlite3_value_bytes(argv[0]);
+	char hex[65];
+	X509 *x;
+
+	(void)argc;
+	if (p == NULL || n <= 0 || (x = d2i_X509(NULL, &p, n)) == NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	if (pkid_x509_spki_sha256_hex(X509_get_X509_PUBKEY(x), hex) == 0)
+		sqlite3_result_text(ctx, hex, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_result_null(ctx);
+	X509_free(x);
+}
+
+/*
+ * The database and the -wal/-shm files SQLite makes beside it (with the
+ * database's mode) hold every certificate, request and password hash:
+ * owner only. An existing file of a looser mode is tightened.
+ */
+static enum pkid_code
+private_file(const char *path, struct pkid_err *e)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char p[4096];
+	struct stat sb;
+	size_t i;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return PKID_ERR(e, PKID_E_STORE_OPEN, "%s: %s", path,
+		    strerror(errno));
+	close(fd);
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		if (stat(p, &sb) == 0 && (sb.st_mode & 077) != 0 &&
+		    chmod(p, sb.st_mode & 0700) != 0)
+			return PKID_ERR(e, PKID_E_STORE_OPEN, "%s is readable "
+			    "by others and cannot be made private: %s", p,
+			    strerror(errno));
+	}
+	return PKID_OK;
+}
+
 static enum pkid_code
 open_conn(const char *path, sqlite3 **out, struct pkid_err *e)
 {
@@ -90,6 +154,14 @@ open_conn(const char *path, sqlite3 **out, struct pkid_err *e)
 		return PKID_E_STORE_OPEN;
 	}
 	sqlite3_busy_timeout(db, PKID_STORE_BUSY_MS);
+	if (sqlite3_create_function(db, "pkid_spki_sha256", 1, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC, NULL, spki_sha256_fn, NULL, NULL) !=
+	    SQLITE_OK) {
+		PKID_ERR(e, PKID_E_STORE_OPEN, "%s: %s", path,
+		    sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return PKID_E_STORE_OPEN;
+	}
 	if (pkid_sq_exec_sql(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
 	    "PRAGMA foreign_keys=ON;", e) != PKID_OK) {
 		sqlite3_close(db);
@@ -141,6 +213,35 @@ out:
 
 static void *committer_main(void *arg);
 
+#ifdef PKID_TEST_HOOKS
+/* PKID_TEST_STORE_PAGES=N: the database may grow by N pages only, so a
+ * test can fill the "disk" (SQLITE_FULL) and watch /healthz. */
+static void
+test_hooks(sqlite3 *db)
+{
+	const char *env = getenv("PKID_TEST_STORE_PAGES");
+	char sql[96];
+	sqlite3_stmt *st = NULL;
+	long long pages = 0;
+
+	if (env == NULL || sqlite3_prepare_v2(db, "PRAGMA page_count", -1,
+	    &st, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		pages = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+	    pages + atoll(env));
+	(void)sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+#else
+static void
+test_hooks(sqlite3 *db)
+{
+	(void)db;
+}
+#endif
+
 enum pkid_code
 pkid_store_open(const char *path, struct pkid_store **out,
     struct pkid_err *e)
@@ -155,8 +256,10 @@ pkid_store_open(const char *path, struct pkid_store **out,
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->work_cv, NULL);
 	pthread_cond_init(&s->done_cv, NULL);
+	PKID_TRY(private_file(path, e));
 	PKID_TRY(open_conn(path, &s->wdb, e));
 	PKID_TRY(migrate(s->wdb, e));
+	test_hooks(s->wdb);
 	PKID_TRY(open_conn(path, &s->rdb, e));
 	if (pthread_create(&s->committer, NULL, committer_main, s) != 0) {
 		rc = PKID_ERR(e, PKID_E_INTERNAL, "cannot start committer");
@@ -235,20 +338,26 @@ pkid_sq_rdone(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-/* Run one queued batch inside one transaction. */
+/*
+ * Run one queued batch inside one transaction. *health receives the
+ * batch's I/O failure (a full disk, a failed BEGIN or COMMIT), or is
+ * cleared: what /healthz reports.
+ */
 static void
-commit_batch(struct pkid_store *s, struct wop *batch)
+commit_batch(struct pkid_store *s, struct wop *batch, struct pkid_err *health)
 {
 	struct pkid_err e;
 	struct wop *w;
 	int n = 0;
 
 	pkid_err_clear(&e);
+	pkid_err_clear(health);
 	if (wexec(s, WS_BEGIN, &e) != PKID_OK) {
 		for (w = batch; w != NULL; w = w->next) {
 			w->rc = e.code;
 			w->err = e;
 		}
+		*health = e;
 		return;
 	}
 	for (w = batch; w != NULL; w = w->next) {
@@ -256,6 +365,8 @@ commit_batch(struct pkid_store *s, struct wop *batch)
 		w->rc = w->apply(s, w);
 		if (w->rc != PKID_OK)
 			(void)wexec(s, WS_ROLLBACK_TO, NULL);
+		if (w->rc == PKID_E_STORE_IO && health->code == PKID_OK)
+			*health = w->err;
 		(void)wexec(s, WS_RELEASE, NULL);
 		n++;
 	}
@@ -267,10 +378,25 @@ commit_batch(struct pkid_store *s, struct wop *batch)
 				w->err = e;
 			}
 		}
+		/* The first cause wins: after SQLITE_FULL, SQLite rolled the
+		 * transaction back and COMMIT only says none is active. */
+		if (health->code == PKID_OK)
+			*health = e;
 		return;
 	}
 	s->commits++;
 	s->ops += (uint64_t)n;
+}
+
+void
+pkid_store_health(struct pkid_store *s, struct pkid_err *last)
+{
+	pthread_mutex_lock(&s->mu);
+	pkid_err_clear(last);
+	if (s->health_at != 0 && pkid_mono_ms() - s->health_at <
+	    (uint64_t)PKID_STORE_HEALTH_WINDOW_S * 1000)
+		*last = s->health;
+	pthread_mutex_unlock(&s->mu);
 }
 
 static void *
@@ -278,6 +404,7 @@ committer_main(void *arg)
 {
 	struct pkid_store *s = arg;
 	struct wop *batch, *w, **tailp;
+	struct pkid_err health;
 	int n, last = 0;
 
 	pthread_mutex_lock(&s->mu);
@@ -309,8 +436,12 @@ committer_main(void *arg)
 		*tailp = NULL;
 		last = n;
 		pthread_mutex_unlock(&s->mu);
-		commit_batch(s, batch);
+		commit_batch(s, batch, &health);
 		pthread_mutex_lock(&s->mu);
+		if (health.code != PKID_OK) {
+			s->health = health;
+			s->health_at = pkid_mono_ms();
+		}
 		for (w = batch; w != NULL; w = w->next)
 			w->done = 1;
 		pthread_cond_broadcast(&s->done_cv);

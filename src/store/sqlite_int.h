@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "core/err.h"
 #include "store/store.h"
 
 struct wop;
@@ -44,6 +45,7 @@ enum rstmt {
 	RS_USER_GET,
 	RS_REQ_BY_TXN,
 	RS_REQ_BY_ID,
+	RS_KEY_COMPROMISED,
 	RS_MAX,
 };
 
@@ -62,6 +64,8 @@ struct pkid_store {
 	sqlite3_stmt *rs[RS_MAX];	/* cached read statements (rmu) */
 	uint64_t commits;		/* commits done */
 	uint64_t ops;			/* operations committed */
+	struct pkid_err health;		/* last I/O failure of a write (mu) */
+	uint64_t health_at;		/* when, pkid_mono_ms(); 0: never */
 };
 
 

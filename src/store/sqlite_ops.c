@@ -136,6 +136,8 @@ apply_cert_add(struct pkid_store *s, struct wop *w)
 	sqlite3_bind_int64(st, 10, c->issued_at);
 	sqlite3_bind_blob(st, 11, c->der, (int)c->der_len, SQLITE_STATIC);
 	pkid_sq_bind_text(st, 12, c->fingerprint);
+	if (c->spki_sha256 != NULL)
+		pkid_sq_bind_text(st, 13, c->spki_sha256);
 	rc = pkid_sq_step_done(s->wdb, st, "certificate insert", &w->err);
 	sqlite3_reset(st);
 	if (rc != PKID_OK)
@@ -348,6 +350,39 @@ pkid_store_audit_count(struct pkid_store *s, const char *action,
 
 /* ---- revocation ------------------------------------------------------------ */
 
+enum pkid_code
+pkid_store_key_compromised(struct pkid_store *s, const char *spki_sha256,
+    char *serial, size_t len, struct pkid_err *e)
+{
+	sqlite3_stmt *st;
+	enum pkid_code rc = PKID_E_INTERNAL;
+	int r;
+
+	pthread_mutex_lock(&s->rmu);
+	st = pkid_sq_rstmt(s, RS_KEY_COMPROMISED, "SELECT c.serial FROM "
+	    "certificate c JOIN revocation r ON r.serial = c.serial WHERE "
+	    "c.spki_sha256 = ? AND r.reason = 1 LIMIT 1", e);
+	if (st == NULL) {
+		rc = e->code;
+		goto out;
+	}
+	pkid_sq_bind_text(st, 1, spki_sha256);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		snprintf(serial, len, "%s", col_text(st, 0));
+		rc = PKID_OK;
+	} else if (r == SQLITE_DONE) {
+		rc = PKID_ERR(e, PKID_E_NOT_FOUND, "no certificate with this "
+		    "key was revoked for keyCompromise");
+	} else {
+		rc = pkid_sq_db_err(e, s->rdb, r, "compromised key lookup");
+	}
+	pkid_sq_rdone(st);
+out:
+	pthread_mutex_unlock(&s->rmu);
+	return rc;
+}
+
 struct revoke_arg {
 	const char *serial;	/* hex */
 	int reason;		/* CRL reason */
@@ -387,8 +422,24 @@ apply_revoke(struct pkid_store *s, struct wop *w)
 	sqlite3_bind_int64(st, 2, a->when);
 	sqlite3_bind_int(st, 3, a->reason);
 	PKID_TRY(pkid_sq_step_done(s->wdb, st, "revocation insert", e));
-	rc = pkid_sq_audit_ok(s, a->actor, "revoke", a->serial, "", a->when,
-	    e);
+	if (a->reason == 1) {
+		/* keyCompromise: the key's hash must be on the row for
+		 * pkid_store_key_compromised (rows from before schema 5). */
+		sqlite3_finalize(st);
+		st = NULL;
+		r = sqlite3_prepare_v2(s->wdb, "UPDATE certificate SET "
+		    "spki_sha256 = pkid_spki_sha256(der) WHERE serial = ? AND "
+		    "spki_sha256 IS NULL", -1, &st, NULL);
+		if (r != SQLITE_OK) {
+			rc = pkid_sq_db_err(e, s->wdb, r, "prepare");
+			goto out;
+		}
+		pkid_sq_bind_text(st, 1, a->serial);
+		PKID_TRY(pkid_sq_step_done(s->wdb, st, "key hash update", e));
+	}
+	rc = pkid_sq_audit_ok(s, a->actor, "revoke", a->serial,
+	    a->reason == 1 ? "keyCompromise: its key is refused from now on" :
+	    "", a->when, e);
 out:
 	sqlite3_finalize(st);
 	return rc;

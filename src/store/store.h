@@ -22,7 +22,7 @@
 struct pkid_store;
 
 /* Current schema version; migrations bring older files up at open. */
-#define PKID_STORE_SCHEMA 4
+#define PKID_STORE_SCHEMA 5
 
 /* A CA certificate of one generation (root, issuing, RA or TLS). */
 struct pkid_ca_gen {
@@ -54,6 +54,8 @@ struct pkid_cert_rec {
 	const uint8_t *der;	/* certificate DER */
 	size_t der_len;		/* its length */
 	const char *fingerprint; /* SHA-256 hex */
+	const char *spki_sha256; /* SHA-256 hex of its SubjectPublicKeyInfo
+				 * DER (pkid_spki_sha256), NULL: not known */
 	/* Filled by reads only: */
 	int revoked;		/* 1 when revoked */
 	int64_t revoked_at;	/* when, epoch seconds */
@@ -214,7 +216,11 @@ enum pkid_code pkid_store_challenge_take(struct pkid_store *s,
     const char *hash, int64_t now, char *profile, size_t len,
     struct pkid_err *e);
 
-/* Revoke; not-found or already-revoked. actor goes to the audit log. */
+/*
+ * Revoke; not-found or already-revoked. actor goes to the audit log. With
+ * reason keyCompromise (1) the certificate's key is refused from then on
+ * (pkid_store_key_compromised).
+ */
 enum pkid_code pkid_store_revoke(struct pkid_store *s, const char *serial,
     int reason, int64_t when, const char *actor, struct pkid_err *e);
 typedef enum pkid_code (*pkid_revoked_fn)(const struct pkid_revoked *r,
@@ -227,6 +233,14 @@ enum pkid_code pkid_store_revoked_list(struct pkid_store *s, int64_t ca_gen,
 enum pkid_code pkid_store_revoked_count(struct pkid_store *s, int64_t ca_gen,
     int64_t *n, struct pkid_err *e);
 
+/*
+ * A certificate whose key has SubjectPublicKeyInfo SHA-256 spki_sha256
+ * (hex) and that was revoked for keyCompromise: its serial into serial
+ * (len bytes); not-found when there is none.
+ */
+enum pkid_code pkid_store_key_compromised(struct pkid_store *s,
+    const char *spki_sha256, char *serial, size_t len, struct pkid_err *e);
+
 /* Take the next CRL number of ca_name (1, 2, ...), durably. */
 enum pkid_code pkid_store_crl_number_next(struct pkid_store *s,
     const char *ca_name, int64_t *out, struct pkid_err *e);
@@ -238,6 +252,14 @@ enum pkid_code pkid_store_audit(struct pkid_store *s, const char *actor,
 /* Number of audit rows with this action and result (for tests/status). */
 enum pkid_code pkid_store_audit_count(struct pkid_store *s,
     const char *action, const char *result, int64_t *n, struct pkid_err *e);
+
+/*
+ * Whether writes are durable: last receives the latest I/O failure of a
+ * write (store-io: a full disk, a failed commit) when it happened less
+ * than PKID_STORE_HEALTH_WINDOW_S ago (a tiny write that still fits does
+ * not hide a full disk), else is cleared.
+ */
+void pkid_store_health(struct pkid_store *s, struct pkid_err *last);
 
 /* Commits done and operations committed, to show group commit at work. */
 void pkid_store_commit_stats(struct pkid_store *s, uint64_t *commits,

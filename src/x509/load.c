@@ -583,3 +583,22 @@ pkid_x509_serial_hex(const ASN1_INTEGER *s, char *out, size_t len)
 	BN_free(bn);
 	return out;
 }
+
+int
+pkid_x509_spki_sha256_hex(const X509_PUBKEY *spki, char out[65])
+{
+	unsigned char *der = NULL, md[32];
+	unsigned int mdlen = 0;
+	int n, ok;
+
+	out[0] = '\0';
+	if (spki == NULL || (n = i2d_X509_PUBKEY(spki, &der)) <= 0)
+		return -1;
+	ok = EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) &&
+	    mdlen == 32;
+	OPENSSL_free(der);
+	if (!ok)
+		return -1;
+	pkid_hex(md, 32, out);
+	return 0;
+}

@@ -86,6 +86,12 @@ enum pkid_code pkid_x509_redecode(X509 **x, struct pkid_err *e);
 
 /* SHA-256 fingerprint as lower-case hex (65 bytes). */
 void pkid_x509_fingerprint(X509 *x, char out[65]);
+/*
+ * Hex SHA-256 of a SubjectPublicKeyInfo's DER into out: the key's identity
+ * across certificates and requests (keyCompromise refusals). 0 on
+ * success, -1 (out empty) when it cannot be encoded.
+ */
+int pkid_x509_spki_sha256_hex(const X509_PUBKEY *spki, char out[65]);
 /* Subject (or issuer) one-line text, RFC 2253 order "CN=..,O=..". */
 const char *pkid_x509_name_text(const X509_NAME *n, char *out, size_t len);
 /* Serial as lower-case hex without leading zero pairs. */

@@ -6,6 +6,7 @@ import subprocess
 import time
 import urllib.request
 import ssl
+from pathlib import Path
 
 from conftest import binary
 
@@ -13,10 +14,14 @@ from conftest import binary
 class Pkid:
     """A running pkid; use as a context manager."""
 
-    def __init__(self, ca_dir, *extra, env=None):
+    def __init__(self, ca_dir, *extra, env=None, stderr_path=None):
         self.ca_dir = ca_dir
         self.extra = [str(x) for x in extra]
         self.env = env
+        # With stderr_path, the log goes to that file and read_stderr()
+        # reads it while the server runs.
+        self.stderr_path = stderr_path
+        self._errf = None
         self.proc = None
         self.tls_port = self.http_port = None
         self.log = []
@@ -26,10 +31,13 @@ class Pkid:
         if self.env:
             env.update(self.env)
         self.started = time.monotonic()
+        if self.stderr_path is not None:
+            self._errf = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(
             [binary("pkid"), "--dir", str(self.ca_dir), "--listen",
              "127.0.0.1:0", "--http", "127.0.0.1:0", *self.extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=self._errf if self._errf else subprocess.PIPE, text=True,
             env=env)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -79,8 +87,19 @@ class Pkid:
             out, err = self.proc.communicate()
         rc = self.proc.returncode
         self.proc = None
+        if self._errf is not None:
+            self._errf.close()
+            self._errf = None
+            err = self.read_stderr()
         self.stdout_rest, self.stderr = out, err
         return rc, out, err
+
+    def read_stderr(self, wait=0.0):
+        """The log so far (only with stderr_path), after wait seconds."""
+        time.sleep(wait)
+        if self.stderr_path is None:
+            return ""
+        return Path(self.stderr_path).read_text(errors="replace")
 
     def __exit__(self, *exc):
         self.stop()

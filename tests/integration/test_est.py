@@ -201,9 +201,15 @@ def test_auth_refused(est, enrolled, tmp_path):
 def test_enroll_and_reenroll_with_client_cert(est, enrolled, tmp_path):
     leaf, key = enrolled
     before = cert_count(est.ca_dir)
-    # simpleenroll authenticated by a certificate of this CA
+    # simpleenroll authenticated by a certificate of this CA: its own
+    # names only (issue 9: another device's name was issued)
     csr = make_csr(tmp_path, name="c2", subject="/CN=other.example",
                    san="DNS:other.example")
+    st, _, _, body = curl(est, "/simpleenroll", tmp_path, data=csr_body(csr),
+                          cert=leaf, key=key)
+    assert st == 403 and b"identity-mismatch" in body, body
+    csr = make_csr(tmp_path, name="c3", subject="/CN=dev1.example.com",
+                   san="DNS:dev1.example.com")
     st, _, _, body = curl(est, "/simpleenroll", tmp_path, data=csr_body(csr),
                           cert=leaf, key=key)
     assert st == 200, body
@@ -231,7 +237,7 @@ def test_reenroll_refused(est, enrolled, tmp_path):
                    san="DNS:dev1.example.com")
     st, _, _, body = curl(est, "/simplereenroll", tmp_path,
                           data=csr_body(csr), cert=leaf, key=key)
-    assert st == 403 and b"forbidden" in body, body
+    assert st == 403 and b"identity-mismatch" in body, body
     # a different SAN
     csr = make_csr(tmp_path, name="y", subject="/CN=dev1.example.com",
                    san="DNS:evil.example.com")

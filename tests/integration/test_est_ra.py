@@ -19,13 +19,14 @@ EST = "/.well-known/est"
 
 
 def ra_client_cert(ca_dir, tmp, name):
-    """An RA client certificate issued by ca_dir (device profile:
-    clientAuth); returns (cert, key)."""
+    """An RA client certificate issued by ca_dir (ra profile: clientAuth
+    and id-kp-cmcRA, so it may ask for devices' names); returns (cert,
+    key)."""
     csr = make_csr(tmp, name=name, subject=f"/CN={name}.ra.example",
                    san=f"DNS:{name}.ra.example")
     cert = tmp / f"{name}.pem"
     pkictl("ca", "issue", "--dir", ca_dir, "--csr", csr, "--profile",
-           "device", "--out", cert, check=True)
+           "ra", "--out", cert, check=True)
     return cert, tmp / f"{name}.key"
 
 
@@ -475,13 +476,15 @@ def test_ra_reenroll_refused(upstream, ra_dev, tmp_path):
                    san="DNS:dev9.example.com")
     st, _, body = curl_ra(ra, "/simplereenroll", tmp_path, csr, basic=False,
                           cert=leaf, key=key)
-    assert st == 403 and body.startswith(b"error: forbidden: "), body
+    assert st == 403 and body.startswith(b"error: identity-mismatch: "), \
+        body
     # A different SAN.
     csr = make_csr(tmp_path, name="y", subject="/CN=dev9.example.com",
                    san="DNS:evil.example.com")
     st, _, body = curl_ra(ra, "/simplereenroll", tmp_path, csr, basic=False,
                           cert=leaf, key=key)
-    assert st == 403 and body.startswith(b"error: forbidden: "), body
+    assert st == 403 and body.startswith(b"error: identity-mismatch: "), \
+        body
     # A certificate neither CA issued (self-signed, same names).
     fkey, fcert = tmp_path / "f.key", tmp_path / "f.pem"
     openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",

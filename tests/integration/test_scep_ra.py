@@ -391,6 +391,7 @@ def test_scep_ra_strongswan_renewal(upstream, tmp_path):
         assert cp.returncode != 0 and "badRequest" in cp.stderr
         err = clean_stop(ra)
     assert "op=RenewalReq" in err and "status=SUCCESS" in err
-    assert err.count("code=scep-renewal-signer") == 3, err
+    assert err.count("code=scep-renewal-signer") == 2, err
     assert "does not verify against" in err
-    assert "asks for subject" in err
+    # Another subject: a renewal keeps its identity (issue 9 item 2).
+    assert "code=identity-mismatch" in err and "asks for subject" in err

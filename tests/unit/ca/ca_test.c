@@ -18,6 +18,9 @@
 #include "ca/policy.h"
 #include "x509/load.h"
 
+static struct pkid_requester test_rq = { "test", NULL };
+static struct pkid_requester u_rq = { "u", NULL };
+
 static char dir[256];
 
 static int
@@ -76,6 +79,8 @@ init_open(const char **sets, int n_sets)
 	struct pkid_err e;
 
 	memset(&o, 0, sizeof(o));
+	o.domain = "example.com";
+	o.ip_ranges = "10.0.0.0/8";
 	o.sets = sets;
 	o.n_sets = n_sets;
 	pkid_err_clear(&e);
@@ -96,7 +101,7 @@ test_issue_and_reopen(void **state)
 
 	(void)state;
 	pkid_err_clear(&e);
-	assert_int_equal(pkid_ca_issue(ca, csr, "device", "test", &res, &e),
+	assert_int_equal(pkid_ca_issue(ca, csr, "device", &test_rq, &res, &e),
 	    PKID_OK);
 	assert_int_equal(strlen(res.serial), 32);
 	assert_int_equal(X509_verify(res.cert, X509_get0_pubkey(ca->issuing)),
@@ -136,18 +141,18 @@ test_manual_approval(void **state)
 
 	(void)state;
 	pkid_err_clear(&e);
-	assert_int_equal(pkid_ca_enroll(ca, "est", NULL, csr, "device", "u",
+	assert_int_equal(pkid_ca_enroll(ca, "est", NULL, csr, "device", &u_rq,
 	    &r1, &e), PKID_OK);
 	assert_int_equal(r1.state, PKID_ENROLL_PENDING);
 	assert_true(r1.request_id > 0);
 	/* The same CSR again is the same request, still pending. */
-	assert_int_equal(pkid_ca_enroll(ca, "est", NULL, csr, "device", "u",
+	assert_int_equal(pkid_ca_enroll(ca, "est", NULL, csr, "device", &u_rq,
 	    &r2, &e), PKID_OK);
 	assert_int_equal(r2.state, PKID_ENROLL_PENDING);
 	assert_int_equal(r2.request_id, r1.request_id);
 	assert_int_equal(pkid_ca_approve(ca, r1.request_id, "op", &ir, &e),
 	    PKID_OK);
-	assert_int_equal(pkid_ca_enroll(ca, "est", NULL, csr, "device", "u",
+	assert_int_equal(pkid_ca_enroll(ca, "est", NULL, csr, "device", &u_rq,
 	    &r3, &e), PKID_OK);
 	assert_int_equal(r3.state, PKID_ENROLL_ISSUED);
 	assert_string_equal(r3.issue.serial, ir.serial);
@@ -159,11 +164,11 @@ test_manual_approval(void **state)
 	    PKID_E_REQUEST_STATE);
 	pkid_err_clear(&e);
 	/* A rejected request answers request-rejected with the reason. */
-	assert_int_equal(pkid_ca_enroll(ca, "est", NULL, other, "device", "u",
+	assert_int_equal(pkid_ca_enroll(ca, "est", NULL, other, "device", &u_rq,
 	    &r1, &e), PKID_OK);
 	assert_int_equal(pkid_ca_reject(ca, r1.request_id, "op",
 	    "unknown device", &e), PKID_OK);
-	assert_int_equal(pkid_ca_enroll(ca, "est", NULL, other, "device", "u",
+	assert_int_equal(pkid_ca_enroll(ca, "est", NULL, other, "device", &u_rq,
 	    &r2, &e), PKID_E_REQUEST_REJECTED);
 	assert_non_null(strstr(e.detail, "unknown device"));
 	X509_REQ_free(csr);

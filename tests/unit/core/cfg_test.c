@@ -56,10 +56,17 @@ test_defaults(void **state)
 	assert_int_equal(c.crl_next_update, 7 * 86400);
 	assert_int_equal(c.max_conns, PKID_DEFAULT_MAX_CONNS);
 	assert_int_equal(c.max_body, PKID_MAX_HTTP_BODY);
-	assert_int_equal(c.n_profiles, 2);
+	assert_int_equal(c.n_profiles, 3);
 	assert_non_null(p = pkid_config_profile(&c, "device"));
 	assert_int_equal(p->lifetime, 365 * 86400);
 	assert_int_equal(p->eku, PKID_EKU_CLIENT);
+	/* No name until the operator says which (issue 9 item 5). */
+	assert_int_equal(p->allow_any_dns, 0);
+	assert_int_equal(p->allow_any_ip, 0);
+	assert_int_equal(p->n_dns, 0);
+	assert_int_equal(p->n_ip, 0);
+	assert_non_null(p = pkid_config_profile(&c, "ra"));
+	assert_int_equal(p->eku, PKID_EKU_CLIENT | PKID_EKU_CMC_RA);
 	assert_non_null(p = pkid_config_profile(&c, "server"));
 	assert_int_equal(p->lifetime, 90 * 86400);
 	assert_int_equal(p->eku, PKID_EKU_SERVER | PKID_EKU_CLIENT);
@@ -119,7 +126,7 @@ test_parse_good(void **state)
 	assert_int_equal(c.max_conns, 100);
 	assert_int_equal(c.rate_per_min, 60);
 	assert_int_equal(c.max_body, 65536);
-	assert_int_equal(c.n_profiles, 3);
+	assert_int_equal(c.n_profiles, 4);
 	assert_int_equal(pkid_config_profile(&c, "device")->lifetime,
 	    600 * 86400);
 	assert_non_null(p = pkid_config_profile(&c, "iot"));
@@ -271,7 +278,7 @@ test_set(void **state)
 	assert_int_equal(c.workers, 3);
 	assert_int_equal(pkid_config_set(&c, "profile.new.lifetime=1d", &e),
 	    PKID_OK);
-	assert_int_equal(c.n_profiles, 3);
+	assert_int_equal(c.n_profiles, 4);
 	assert_int_equal(pkid_config_set(&c, "nokey", &e),
 	    PKID_E_CONFIG_SYNTAX);
 	pkid_err_clear(&e);

@@ -17,6 +17,7 @@
 #include <openssl/pkcs7.h>
 
 #include "est/csrattrs.h"
+#include "ca/policy.h"
 #include "est/msg.h"
 #include "est/passwd.h"
 #include "testcerts.h"
@@ -285,13 +286,13 @@ test_challenge_and_identity(void **state)
 	    PKID_E_CSR_MALFORMED);
 	/* same names in another order: the same identity */
 	pkid_err_clear(&e);
-	assert_int_equal(pkid_est_same_identity(c1, old, &e), PKID_OK);
-	assert_int_equal(pkid_est_same_identity(c2, old, &e),
-	    PKID_E_FORBIDDEN);
-	assert_non_null(strstr(e.detail, "RFC 7030 4.2.2"));
+	assert_int_equal(pkid_policy_csr_same_identity(c1, old, &e), PKID_OK);
+	assert_int_equal(pkid_policy_csr_same_identity(c2, old, &e),
+	    PKID_E_IDENTITY_MISMATCH);
+	assert_non_null(strstr(e.detail, "renews only its own names"));
 	pkid_err_clear(&e);
-	assert_int_equal(pkid_est_same_identity(c3, old, &e),
-	    PKID_E_FORBIDDEN);
+	assert_int_equal(pkid_policy_csr_same_identity(c3, old, &e),
+	    PKID_E_IDENTITY_MISMATCH);
 	X509_REQ_free(c1);
 	X509_REQ_free(c2);
 	X509_REQ_free(c3);

@@ -20,6 +20,8 @@
 #include "est/est.h"
 #include "testcerts.h"
 
+static struct pkid_requester test_rq = { "test", NULL };
+
 static char dir[256];
 static struct pkid_ca *ca;
 static struct pkid_est *est;
@@ -36,6 +38,8 @@ setup(void **state)
 		return -1;
 	snprintf(dir, sizeof(dir), "%s/ca", tmpl);
 	memset(&o, 0, sizeof(o));
+	o.domain = "example.com,example";
+	o.ip_ranges = "10.0.0.0/8";
 	pkid_err_clear(&e);
 	if (pkid_ca_init(dir, &o, &e) != PKID_OK ||
 	    pkid_ca_open(dir, &ca, &e) != PKID_OK ||
@@ -137,7 +141,7 @@ issue(const char *cn, const char *san, EVP_PKEY **key)
 	csr = tc_csr(cn, *key, exts, NULL);
 	pkid_err_clear(&e);
 	memset(&res, 0, sizeof(res));
-	assert_int_equal(pkid_ca_issue(ca, csr, "device", "test", &res, &e),
+	assert_int_equal(pkid_ca_issue(ca, csr, "device", &test_rq, &res, &e),
 	    PKID_OK);
 	/* Through DER, as a TLS peer certificate arrives (the object
 	 * pkid_ca_issue returns carries its key undecoded). */
@@ -227,23 +231,51 @@ test_routes_and_methods(void **state)
 	pkid_http_resp_free(&r);
 }
 
+/*
+ * Issue 9 item 1: simpleenroll authenticated by a certificate this CA
+ * issued (CN=dev1) asked for another name (CN=new1) and got it. The
+ * certificate may only renew its own subject and SANs.
+ */
 static void
 test_enroll_with_cert(void **state)
 {
+	const char *const san[] = { "subjectAltName", "DNS:dev1.example",
+	    NULL };
+	const char *const san2[] = { "subjectAltName",
+	    "DNS:dev1.example,DNS:dev9.example", NULL };
 	EVP_PKEY *k, *k2 = tc_key_ec("P-256"), *k3 = tc_key_ec("P-256");
 	X509 *me = issue("dev1", "DNS:dev1.example", &k);
-	X509_REQ *csr = tc_csr("new1", k2, NULL, NULL);
-	X509_REQ *bad = tc_csr("new2", k2, NULL, NULL);
+	X509_REQ *csr = tc_csr("dev1", k2, san, NULL);
+	X509_REQ *other = tc_csr("new1", k2, NULL, NULL);
+	X509_REQ *more = tc_csr("dev1", k2, san2, NULL);
+	X509_REQ *bad = tc_csr("dev1", k2, san, NULL);
 	struct pkid_http_resp r;
 	struct pkid_err e;
 	int64_t n0, refused = 0;
-	char *b64 = csr_text(csr), *badb64;
+	char *b64 = csr_text(csr), *badb64, *b_other = csr_text(other);
+	char *b_more = csr_text(more);
 
 	(void)state;
 	/* a CSR whose signature does not match its key */
 	assert_int_equal(X509_REQ_set_pubkey(bad, k3), 1);
 	badb64 = csr_text(bad);
 	n0 = certs();
+	call(PKID_HTTP_POST, "/.well-known/est/simpleenroll",
+	    "application/pkcs10", b_other, me, &r);
+	assert_int_equal(r.status, 403);
+	assert_non_null(strstr(text(&r), "identity-mismatch"));
+	pkid_http_resp_free(&r);
+	call(PKID_HTTP_POST, "/.well-known/est/simpleenroll",
+	    "application/pkcs10", b_more, me, &r);
+	assert_int_equal(r.status, 403);
+	assert_non_null(strstr(text(&r), "identity-mismatch"));
+	pkid_http_resp_free(&r);
+	call(PKID_HTTP_POST, "/.well-known/est/serverkeygen",
+	    "application/pkcs10", b_other, me, &r);
+	assert_int_equal(r.status, 403);
+	assert_non_null(strstr(text(&r), "identity-mismatch"));
+	pkid_http_resp_free(&r);
+	assert_int_equal(certs(), n0);
 	call(PKID_HTTP_POST, "/.well-known/est/simpleenroll",
 	    "application/pkcs10", b64, me, &r);
 	assert_int_equal(r.status, 200);
@@ -268,9 +300,13 @@ test_enroll_with_cert(void **state)
 	pkid_err_clear(&e);
 	assert_int_equal(pkid_store_audit_count(ca->store, "simpleenroll",
 	    "refused", &refused, &e), PKID_OK);
-	assert_true(refused >= 3);
+	assert_true(refused >= 5);
 	free(b64);
 	free(badb64);
+	free(b_other);
+	free(b_more);
+	X509_REQ_free(other);
+	X509_REQ_free(more);
 	X509_REQ_free(csr);
 	X509_REQ_free(bad);
 	X509_free(me);
@@ -307,7 +343,7 @@ test_reenroll(void **state)
 	call(PKID_HTTP_POST, "/.well-known/est/simplereenroll",
 	    "application/pkcs10", b_other, me, &r);
 	assert_int_equal(r.status, 403);
-	assert_non_null(strstr(text(&r), "4.2.2"));
+	assert_non_null(strstr(text(&r), "identity-mismatch"));
 	pkid_http_resp_free(&r);
 	assert_int_equal(certs(), n0);
 	call(PKID_HTTP_POST, "/.well-known/est/simplereenroll",
