@@ -137,6 +137,20 @@ warn_all(const struct pkid_ca *ca, FILE *out)
 	return n;
 }
 
+/* The application and its routes over ca (EST labels, SCEP, CRL). */
+static enum pkid_code
+build_app(struct pkid_ca *ca, struct pkid_app *app,
+    struct pkid_router **router, struct pkid_err *e)
+{
+	memset(app, 0, sizeof(*app));
+	*router = NULL;
+	if (pkid_app_init(app, ca, e) != PKID_OK)
+		return e->code;
+	if ((*router = pkid_router_new()) == NULL)
+		return PKID_ERR(e, PKID_E_NOMEM, "no memory for the router");
+	return pkid_app_routes(app, *router, e);
+}
+
 /* pkid --check: the CA opens, its EST labels and SCEP settings load. */
 static int
 check_only(struct pkid_ca *ca)
@@ -147,10 +161,7 @@ check_only(struct pkid_ca *ca)
 	int n, rc;
 
 	pkid_err_clear(&e);
-	memset(&app, 0, sizeof(app));
-	if (pkid_app_init(&app, ca, &e) != PKID_OK ||
-	    (router = pkid_router_new()) == NULL ||
-	    pkid_app_routes(&app, router, &e) != PKID_OK) {
+	if (build_app(ca, &app, &router, &e) != PKID_OK) {
 		rc = fail(&e);
 		goto out;
 	}
@@ -211,10 +222,7 @@ main(int argc, char **argv)
 		return rc;
 	}
 	(void)warn_all(ca, stderr);
-	memset(&app, 0, sizeof(app));
-	if (pkid_app_init(&app, ca, &e) != PKID_OK ||
-	    (router = pkid_router_new()) == NULL ||
-	    pkid_app_routes(&app, router, &e) != PKID_OK) {
+	if (build_app(ca, &app, &router, &e) != PKID_OK) {
 		rc = fail(&e);
 		goto out;
 	}

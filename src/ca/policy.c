@@ -491,15 +491,12 @@ pkid_cert_is_ra(X509 *x)
 	return ra;
 }
 
-int
-pkid_sans_same(const GENERAL_NAMES *a, const GENERAL_NAMES *b)
+/* Every name of a is also in b (GENERAL_NAME_cmp). */
+static int
+all_in(const GENERAL_NAMES *a, int na, const GENERAL_NAMES *b, int nb)
 {
-	int i, j, na = a != NULL ? sk_GENERAL_NAME_num(a) : 0;
-	int nb = b != NULL ? sk_GENERAL_NAME_num(b) : 0;
+	int i, j;
 
-	if (na != nb || na > PKID_MAX_SAN_COUNT)
-		return 0;
-	/* Same count and each of a in b: duplicates aside, the same set. */
 	for (i = 0; i < na; i++) {
 		for (j = 0; j < nb; j++)
 			if (GENERAL_NAME_cmp(sk_GENERAL_NAME_value(a, i),
@@ -508,15 +505,18 @@ pkid_sans_same(const GENERAL_NAMES *a, const GENERAL_NAMES *b)
 		if (j == nb)
 			return 0;
 	}
-	for (j = 0; j < nb; j++) {
-		for (i = 0; i < na; i++)
-			if (GENERAL_NAME_cmp(sk_GENERAL_NAME_value(a, i),
-			    sk_GENERAL_NAME_value(b, j)) == 0)
-				break;
-		if (i == na)
-			return 0;
-	}
 	return 1;
+}
+
+int
+pkid_sans_same(const GENERAL_NAMES *a, const GENERAL_NAMES *b)
+{
+	int na = a != NULL ? sk_GENERAL_NAME_num(a) : 0;
+	int nb = b != NULL ? sk_GENERAL_NAME_num(b) : 0;
+
+	/* Both ways: the same set, whatever the order or repetitions. */
+	return na <= PKID_MAX_SAN_COUNT && nb <= PKID_MAX_SAN_COUNT &&
+	    all_in(a, na, b, nb) && all_in(b, nb, a, na);
 }
 
 enum pkid_code
