@@ -296,6 +296,24 @@ def test_revocation_unknown(up_nocdp, tmp_path):
     assert "forwarded upstream" not in err
 
 
+def test_upstream_crl_over_https(up_nocdp, tmp_path):
+    """upstream_crl may be https: the CRL server's certificate is checked
+    against upstream_cacert (here the upstream serves its own CRL)."""
+    good, gkey, _ = device(up_nocdp, tmp_path, "hgood")
+    bad, bkey, serial = device(up_nocdp, tmp_path, "hbad")
+    revoke(up_nocdp, serial)
+    url = up_nocdp.url("/crl/ca.crl")
+    assert url.startswith("https://")
+    d = make_ra(tmp_path, "ra", up_nocdp, f"est.upstream_crl={url}")
+    with Pkid(d) as ra:
+        st, _, body = reenroll(ra, tmp_path, good, gkey, "hgood")
+        assert st == 200, body
+        st, _, body = reenroll(ra, tmp_path, bad, bkey, "hbad")
+        assert st == 403 and body.startswith(b"error: revoked: "), body
+        err = clean_stop(ra)
+    assert len(crl_fetches(err)) == 1 and url in crl_fetches(err)[0], err
+
+
 def test_revocation_off_forwards_with_warning(up, tmp_path):
     """(d) upstream_revocation = off: a revoked certificate renews, and
     pkid says at start that it will."""
