@@ -121,9 +121,10 @@ fail(struct est_call *c)
 	if (retry > 0)
 		status = 503;
 	pkid_http_resp_error(c->resp, status, &c->e);
-	snprintf(ra, sizeof(ra), "%d", retry);
-	if (retry > 0)
+	if (retry > 0) {
+		snprintf(ra, sizeof(ra), "%d", retry);
 		pkid_http_resp_header(c->resp, "Retry-After", ra);
+	}
 	if (status == 401)
 		pkid_http_resp_header(c->resp, "WWW-Authenticate",
 		    "Basic realm=\"pkid EST\"");
