@@ -134,6 +134,48 @@ out:
 	return rc;
 }
 
+/*
+ * RFC 5280 4.2.1.13: one DistributionPoint with a fullName URI, no
+ * reasons and no cRLIssuer: the CA's complete CRL, signed by the issuer
+ * itself, is at url.
+ */
+static enum pkid_code
+add_crl_dp(X509 *x, const char *url, struct pkid_err *e)
+{
+	CRL_DIST_POINTS *cdp = NULL;
+	DIST_POINT *dp = NULL;
+	GENERAL_NAME *gn = NULL;
+	ASN1_IA5STRING *uri = NULL;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_OSSL_PTR(cdp = sk_DIST_POINT_new_null(), PKID_E_NOMEM,
+	    "no memory");
+	PKID_OSSL_PTR(dp = DIST_POINT_new(), PKID_E_NOMEM, "no memory");
+	PKID_OSSL_PTR(dp->distpoint = DIST_POINT_NAME_new(), PKID_E_NOMEM,
+	    "no memory");
+	dp->distpoint->type = 0;	/* fullName */
+	PKID_OSSL_PTR(dp->distpoint->name.fullname = GENERAL_NAMES_new(),
+	    PKID_E_NOMEM, "no memory");
+	PKID_OSSL_PTR(uri = ASN1_IA5STRING_new(), PKID_E_NOMEM, "no memory");
+	PKID_OSSL(ASN1_STRING_set(uri, url, -1), PKID_E_NOMEM, "no memory");
+	PKID_OSSL_PTR(gn = GENERAL_NAME_new(), PKID_E_NOMEM, "no memory");
+	GENERAL_NAME_set0_value(gn, GEN_URI, uri);
+	uri = NULL;
+	PKID_OSSL(sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn),
+	    PKID_E_NOMEM, "no memory");
+	gn = NULL;
+	PKID_OSSL(sk_DIST_POINT_push(cdp, dp), PKID_E_NOMEM, "no memory");
+	dp = NULL;
+	PKID_TRY(add_ext(x, NID_crl_distribution_points, 0, cdp, e));
+	rc = PKID_OK;
+out:
+	ASN1_IA5STRING_free(uri);
+	GENERAL_NAME_free(gn);
+	DIST_POINT_free(dp);
+	CRL_DIST_POINTS_free(cdp);
+	return rc;
+}
+
 /* Copy an encoded SubjectPublicKeyInfo into x without re-encoding. */
 static enum pkid_code
 copy_spki(X509 *x, X509_PUBKEY *src, struct pkid_err *e)
@@ -207,6 +249,8 @@ pkid_cert_build(const struct pkid_certspec *s, X509 **out,
 	if (s->sans != NULL)
 		PKID_TRY(add_ext(x, NID_subject_alt_name, empty_subject,
 		    (void *)s->sans, e));
+	if (s->crl_url != NULL)
+		PKID_TRY(add_crl_dp(x, s->crl_url, e));
 	*out = x;
 	x = NULL;
 	rc = PKID_OK;

@@ -155,6 +155,7 @@ pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
 	spec.key_usage = p->key_usage;
 	spec.eku = p->eku;
 	spec.sans = c.sans;
+	spec.crl_url = ca->cfg.crl_url[0] != '\0' ? ca->cfg.crl_url : NULL;
 	validity(ca, p, now, &spec.not_before, &spec.not_after, res);
 	/* A serial collision (2^-64 odds per pair) is redrawn, twice. */
 	for (attempt = 0; attempt < 3; attempt++) {

@@ -59,6 +59,11 @@ label_warnings(const struct pkid_config *c, const struct pkid_est_label *l,
 		add(w, max, n, PKID_E_IDENTITY_MISMATCH, "EST label %s lets a "
 		    "client certificate ask for any name its profile allows "
 		    "(allow_subject_change = yes)%s", name, "");
+	if (l->upstream[0] != '\0' &&
+	    l->upstream_revocation == PKID_UPSTREAM_REV_OFF)
+		add(w, max, n, PKID_E_REVOCATION_UNKNOWN, "EST label %s "
+		    "forwards renewals to %s without a revocation check "
+		    "(upstream_revocation = off)", name, l->upstream);
 }
 
 int

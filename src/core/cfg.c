@@ -337,6 +337,33 @@ set_int(int *dst, const char *v, int64_t min, int64_t max,
 	return rc;
 }
 
+/*
+ * crl_url: the CRL distribution point of issued leaf certificates (RFC
+ * 5280 4.2.1.13), where relying parties (an RA in front of this CA) fetch
+ * the CRL pkid serves at /crl/NAME.crl: plain http, as CRLs are signed
+ * and a fetch over https could need the very certificate being checked.
+ */
+static enum pkid_code
+set_crl_url(struct pkid_config *c, const char *v, struct pkid_err *e)
+{
+	size_t i;
+
+	if (v[0] == '\0') {
+		c->crl_url[0] = '\0';
+		return PKID_OK;
+	}
+	if (strncmp(v, "http://", 7) != 0 || v[7] == '\0' || v[7] == '/')
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "crl_url is an "
+		    "http://HOST[:PORT]/PATH URL (RFC 5280 4.2.1.13), not "
+		    "'%s'", v);
+	for (i = 0; v[i] != '\0'; i++)
+		if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "crl_url "
+			    "'%s' holds a space or a non-ASCII character "
+			    "(RFC 3986: percent-encode it)", v);
+	return set_str(c->crl_url, sizeof(c->crl_url), v, e);
+}
+
 static enum pkid_code
 set_ca_key(struct pkid_config *c, const char *k, const char *v,
     struct pkid_err *e)
@@ -366,9 +393,11 @@ set_ca_key(struct pkid_config *c, const char *k, const char *v,
 	}
 	if (strcmp(k, "crl_next_update") == 0)
 		return pkid_duration_parse(v, &c->crl_next_update, e);
+	if (strcmp(k, "crl_url") == 0)
+		return set_crl_url(c, v, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
-	    "unknown key '%s' in [ca] (known: name, digest, crl_next_update)",
-	    k);
+	    "unknown key '%s' in [ca] (known: name, digest, crl_next_update, "
+	    "crl_url)", k);
 }
 
 static enum pkid_code
@@ -763,8 +792,9 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	PKID_TRY(pkid_buf_printf(b, e,
 	    "; pkid configuration. Durations: 600d, 12h, 30m, 45s.\n"
 	    "; 'pkictl explain config-unknown-key' lists what each section "
-	    "takes.\n\n[ca]\nname = %s\ndigest = %s\ncrl_next_update = %s\n",
-	    c->ca_name, c->digest, dur_text(c->crl_next_update, d, sizeof(d))));
+	    "takes.\n\n[ca]\nname = %s\ndigest = %s\ncrl_next_update = %s\n"
+	    "crl_url = %s\n", c->ca_name, c->digest,
+	    dur_text(c->crl_next_update, d, sizeof(d)), c->crl_url));
 	PKID_TRY(pkid_buf_printf(b, e, "\n[server]\nlisten = %s\nhttp = %s\n"
 	    "workers = %d\nmax_conns = %d\nrate_per_min = %d\n"
 	    "max_body = %lld\ntls_names = %s\nclient_ca = %s\n", c->listen,

@@ -1,7 +1,7 @@
 /*
  * cfg.h - pkid.conf: an INI file a person can read and diff.
  *
- * [ca]         name, digest, crl_next_update, ...
+ * [ca]         name, digest, crl_next_update, crl_url
  * [server]     listen, http, workers, max_conns, rate_per_min, ...
  * [scep]       challenge, profile, compat, upstream_label
  * [profile N]  lifetime, key_usage, ext_key_usage, key_types, ...
@@ -87,6 +87,13 @@ enum pkid_cb_mode {
 	PKID_CB_REQUIRED,	/* every CSR must carry it */
 };
 
+/* How an RA checks the revocation of a device's certificate the
+ * upstream issued, before it forwards a renewal (src/est/ra_crl.c). */
+enum pkid_upstream_rev {
+	PKID_UPSTREAM_REV_CRL,	/* the issuer's CRL; refuse when unknown */
+	PKID_UPSTREAM_REV_OFF,	/* not checked (warned at start) */
+};
+
 /* An EST label: [est] (name "") or [est LABEL]. */
 struct pkid_est_label {
 	char name[64];		/* label in /.well-known/est/<label>/ */
@@ -105,6 +112,10 @@ struct pkid_est_label {
 				 * (and its chain) for the upstream */
 	char upstream_key[1024]; /* its private key */
 	int upstream_timeout;	/* seconds for one upstream exchange */
+	char upstream_crl[PKID_RA_CRL_MAX_URL + 1]; /* CRL URL (http or
+				 * https) of devices' certificates that
+				 * name no CRL distribution point, "" none */
+	enum pkid_upstream_rev upstream_revocation; /* crl (default), off */
 };
 
 /* The whole configuration. */
@@ -114,6 +125,9 @@ struct pkid_config {
 	char ca_name[64];	/* CA name used in URLs (/crl/<name>.crl) */
 	char digest[16];	/* sha256, sha384 or sha512 */
 	int64_t crl_next_update; /* nextUpdate - thisUpdate, seconds */
+	char crl_url[PKID_RA_CRL_MAX_URL + 1]; /* http:// URI issued leaf
+				 * certificates name as their CRL
+				 * distribution point, "" for none */
 	/* [server] */
 	char listen[128];	/* TLS listener ADDR:PORT */
 	char http[128];		/* plain HTTP listener, "off" for none */

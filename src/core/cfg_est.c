@@ -14,6 +14,11 @@
  * upstream_cert =        PEM of this RA's client certificate (+ chain)
  * upstream_key =         its private key
  * upstream_timeout = 10s one upstream exchange, connect to last byte
+ * upstream_revocation = crl  crl | off: renewals with a certificate the
+ *                        upstream issued are forwarded only when its
+ *                        issuer's CRL says it is not revoked
+ * upstream_crl =         CRL URL (http:// or https://) for certificates
+ *                        that name no CRL distribution point
  *
  * [est LABEL] takes the same keys for /.well-known/est/LABEL/<op>.
  */
@@ -26,6 +31,12 @@
 /* Words of the auth key, in enum pkid_est_auth order. */
 static const char *const auth_names[] = {
 	"basic-or-cert", "basic", "cert", "basic-and-cert", NULL,
+};
+
+/* Words of the upstream_revocation key, in enum pkid_upstream_rev
+ * order. */
+static const char *const rev_names[] = {
+	"crl", "off", NULL,
 };
 
 /* Words of the channel_binding key, in enum pkid_cb_mode order. */
@@ -48,6 +59,7 @@ label_defaults(struct pkid_est_label *l, const char *name)
 	l->auth = PKID_EST_AUTH_BASIC_OR_CERT;
 	l->channel_binding = PKID_CB_OFF;
 	l->upstream_timeout = PKID_EST_UPSTREAM_TIMEOUT_S;
+	l->upstream_revocation = PKID_UPSTREAM_REV_CRL;
 }
 
 void
@@ -135,6 +147,9 @@ set_word(const char *const *tab, const char *k, const char *v, int *out,
 {
 	int i = word_index(tab, v);
 
+	if (i < 0 && tab[2] == NULL)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "%s is %s or %s, "
+		    "not '%s'", k, tab[0], tab[1], v);
 	if (i < 0)
 		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "%s is one of "
 		    "%s, %s, %s%s%s, not '%s'", k, tab[0], tab[1], tab[2],
@@ -178,11 +193,27 @@ set_timeout(struct pkid_est_label *l, const char *v, struct pkid_err *e)
 	return PKID_OK;
 }
 
+/* upstream_crl: where the CRL of devices' certificates is when they
+ * name no distribution point (RFC 5280 4.2.1.13: http; https too). */
+static enum pkid_code
+set_crl(struct pkid_est_label *l, const char *v, struct pkid_err *e)
+{
+	if (v[0] != '\0' && strncmp(v, "http://", 7) != 0 &&
+	    strncmp(v, "https://", 8) != 0)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream_crl is "
+		    "an http:// or https:// URL, not '%s'", v);
+	return set_path(l->upstream_crl, sizeof(l->upstream_crl),
+	    "upstream_crl", v, e);
+}
+
 /* The registration-authority keys. */
 static enum pkid_code
 upstream_set(struct pkid_est_label *l, const char *k, const char *v,
     struct pkid_err *e)
 {
+	int n;
+	enum pkid_code rc;
+
 	if (strcmp(k, "upstream") == 0) {
 		if (v[0] != '\0' && strncmp(v, "https://", 8) != 0)
 			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream "
@@ -200,11 +231,18 @@ upstream_set(struct pkid_est_label *l, const char *k, const char *v,
 		    v, e);
 	if (strcmp(k, "upstream_timeout") == 0)
 		return set_timeout(l, v, e);
+	if (strcmp(k, "upstream_crl") == 0)
+		return set_crl(l, v, e);
+	if (strcmp(k, "upstream_revocation") == 0) {
+		if ((rc = set_word(rev_names, k, v, &n, e)) == PKID_OK)
+			l->upstream_revocation = (enum pkid_upstream_rev)n;
+		return rc;
+	}
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY, "unknown key '%s' in "
 	    "[est%s%s] (known: profile, auth, channel_binding, client_ca, "
 	    "allow_subject_change, upstream, upstream_cacert, upstream_cert, "
-	    "upstream_key, upstream_timeout)", k, l->name[0] ? " " : "",
-	    l->name);
+	    "upstream_key, upstream_timeout, upstream_revocation, "
+	    "upstream_crl)", k, l->name[0] ? " " : "", l->name);
 }
 
 static enum pkid_code
@@ -285,9 +323,12 @@ pkid_cfg_est_write(const struct pkid_config *c, struct pkid_buf *b,
 		if (rc == PKID_OK && l->upstream[0] != '\0')
 			rc = pkid_buf_printf(b, e, "upstream = %s\n"
 			    "upstream_cacert = %s\nupstream_cert = %s\n"
-			    "upstream_key = %s\nupstream_timeout = %ds\n",
+			    "upstream_key = %s\nupstream_timeout = %ds\n"
+			    "upstream_revocation = %s\nupstream_crl = %s\n",
 			    l->upstream, l->upstream_cacert, l->upstream_cert,
-			    l->upstream_key, l->upstream_timeout);
+			    l->upstream_key, l->upstream_timeout,
+			    rev_names[l->upstream_revocation],
+			    l->upstream_crl);
 	}
 	return rc;
 }

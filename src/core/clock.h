@@ -2,8 +2,10 @@
  * clock.h - the one source of "now", and time/duration text.
  *
  * Every use of the current time in pkid goes through pkid_now(). Tests set
- * it with PKID_NOW=2030-01-01T00:00:00Z (honoured only in builds with
- * PKID_TEST_HOOKS) and commands with an --at option call pkid_clock_set().
+ * it with PKID_NOW=2030-01-01T00:00:00Z, or PKID_NOW_FILE=PATH (a file
+ * holding such a time, read at every call, so a test moves a running
+ * server's clock), both honoured only in builds with PKID_TEST_HOOKS;
+ * commands with an --at option call pkid_clock_set().
  */
 #ifndef PKID_CORE_CLOCK_H
 #define PKID_CORE_CLOCK_H

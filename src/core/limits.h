@@ -102,6 +102,26 @@
  * fetch or a certificate the kept copy did not verify; also the
  * Retry-After of a 503 SCEP GetCACert while none could be fetched yet. */
 #define PKID_EST_RA_CACERTS_RETRY_S 30
+/* RA mode: revocation of a device's certificate from the upstream (EST
+ * simplereenroll, SCEP RenewalReq) is looked up in its issuer's CRL
+ * (src/est/ra_crl.c). CRL URLs kept per upstream, each with its CRL: */
+#define PKID_RA_CRL_CACHE 8
+/* Largest CRL the RA fetches (DER), and longest CRL URL. */
+#define PKID_RA_CRL_MAX_SIZE (4 * 1024 * 1024)
+#define PKID_RA_CRL_MAX_URL 1024
+/* CRL distribution point URIs of one certificate tried in turn. */
+#define PKID_RA_CRL_MAX_URIS 4
+/* Longest a CRL is used before it is fetched again even when its
+ * nextUpdate is later (a CA that publishes week-long CRLs still gets a
+ * revocation to the RA within this time), seconds. */
+#define PKID_RA_CRL_MAX_AGE_S 3600
+/* Fewest seconds between two fetches of one CRL URL after a failed
+ * fetch or an unusable CRL; also the Retry-After of an EST renewal
+ * refused while the CRL could not be fetched. */
+#define PKID_RA_CRL_RETRY_S 30
+/* A CRL whose thisUpdate is at most this far ahead of pkid's clock is
+ * taken (clock skew between the CA and the RA), seconds. */
+#define PKID_RA_CRL_SKEW_S 300
 /* Longest stored password hash text (user table). */
 #define PKID_MAX_PASSWORD_HASH 256
 

@@ -19,19 +19,24 @@
  * with the key made here (pkid_est_ra_keygen). simplereenroll checks a
  * device's certificate from the upstream to upstream_cacert, with the
  * upstream's /cacerts, kept a while, as intermediates
- * (pkid_est_ra_verify_client).
+ * (pkid_est_ra_verify_client), then its revocation in its issuer's CRL
+ * (pkid_est_ra_revocation, ra_crl.c), as SCEP's RenewalReq does.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
+
 #include "core/clock.h"
 #include "core/log.h"
 #include "est/client.h"
 #include "est/est_int.h"
 #include "est/msg.h"
+#include "est/ra_crl.h"
 #include "http/client.h"
+#include "http/get.h"
 #include "verify/verify.h"
 #include "x509/load.h"
 
@@ -51,7 +56,47 @@ struct est_upstream {
 	int nidle;				/* sessions in idle */
 	struct pkid_https *idle[PKID_EST_UPSTREAM_POOL]; /* kept alive */
 	uint64_t since[PKID_EST_UPSTREAM_POOL];	/* idle since, mono ms */
+	struct pkid_ra_crl *crls;	/* the upstream's CRLs, NULL when
+					 * upstream_revocation = off */
 };
+
+/* How the CRL cache fetches: the upstream's budget; an https CRL server
+ * must chain to upstream_cacert, as the upstream does. */
+static enum pkid_code
+crl_fetch(void *arg, const char *url, size_t max, struct pkid_buf *out,
+    struct pkid_err *e)
+{
+	struct est_upstream *up = arg;
+
+	return pkid_http_get(url, up->trust, up->cfg->upstream_timeout, max,
+	    out, e);
+}
+
+/* Revocation of devices' certificates from the upstream: its CRLs, or,
+ * when the operator turned that off, a warning. */
+static enum pkid_code
+revocation_new(struct est_upstream *up, const char *name,
+    struct pkid_err *e)
+{
+	const struct pkid_est_label *cfg = up->cfg;
+
+	if (cfg->upstream_revocation == PKID_UPSTREAM_REV_OFF) {
+		pkid_log(PKID_LOG_WARN, "est label %s: renewals through label "
+		    "%s are forwarded without a revocation check "
+		    "(upstream_revocation = off): a revoked device certificate "
+		    "from %s still renews", name, name, cfg->upstream);
+		return PKID_OK;
+	}
+	up->crls = pkid_ra_crl_new(cfg->upstream, cfg->upstream_crl,
+	    crl_fetch, up, cfg->upstream_timeout, e);
+	if (up->crls == NULL)
+		return e->code;
+	pkid_log(PKID_LOG_INFO, "est label %s: renewals with a certificate "
+	    "from the upstream are forwarded only when its issuer's CRL says "
+	    "it is not revoked (its CRL distribution points%s%s)", name,
+	    cfg->upstream_crl[0] != '\0' ? ", then " : "", cfg->upstream_crl);
+	return PKID_OK;
+}
 
 struct est_upstream *
 pkid_est_ra_new(const struct pkid_est_label *cfg, struct pkid_err *e)
@@ -96,6 +141,7 @@ pkid_est_ra_new(const struct pkid_est_label *cfg, struct pkid_err *e)
 	    "%s (timeout %d s, %s)", name, cfg->upstream,
 	    cfg->upstream_timeout, up->key != NULL ? "RA client certificate "
 	    "from upstream_cert" : "no RA client certificate");
+	PKID_TRY(revocation_new(up, name, e));
 	rc = PKID_OK;
 out:
 	if (rc != PKID_OK) {
@@ -122,6 +168,7 @@ pkid_est_ra_free(struct est_upstream *up)
 	EVP_PKEY_free(up->key);
 	X509_STORE_free(up->anchors);
 	sk_X509_pop_free(up->cas, X509_free);
+	pkid_ra_crl_free(up->crls);
 	pthread_mutex_destroy(&up->mu);
 	free(up);
 }
@@ -656,8 +703,70 @@ pkid_est_ra_verify_client(struct est_upstream *up, X509 *leaf,
 		e->depth = depth;
 		goto out;
 	}
-	rc = PKID_OK;
+	rc = pkid_est_ra_revocation(up, leaf, NULL, 0, e);
 out:
 	sk_X509_pop_free(cas, X509_free);
 	return rc;
+}
+
+/* The CA certificate among cas and trust that issued and signed leaf
+ * (borrowed from them), or NULL. */
+static X509 *
+issuer_of(STACK_OF(X509) *cas, STACK_OF(X509) *trust, X509 *leaf)
+{
+	STACK_OF(X509) *sets[2] = { cas, trust };
+	X509 *c;
+	int i, j;
+
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < sk_X509_num(sets[i]); j++) {
+			c = sk_X509_value(sets[i], j);
+			if (X509_check_issued(c, leaf) == X509_V_OK &&
+			    X509_verify(leaf, X509_get0_pubkey(c)) == 1)
+				return c;
+		}
+	ERR_clear_error();
+	return NULL;
+}
+
+enum pkid_code
+pkid_est_ra_revocation(struct est_upstream *up, X509 *leaf, char *how,
+    size_t len, struct pkid_err *e)
+{
+	STACK_OF(X509) *cas = NULL;
+	X509 *iss;
+	char serial[80];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	if (up->crls == NULL) {
+		if (how != NULL)
+			snprintf(how, len, "revocation not checked "
+			    "(upstream_revocation = off)");
+		return PKID_OK;
+	}
+	cas = cas_get(up, 0);
+	if ((iss = issuer_of(cas, up->trust, leaf)) == NULL) {
+		/* The upstream may have a new CA since the kept copy. */
+		sk_X509_pop_free(cas, X509_free);
+		cas = cas_get(up, 1);
+		iss = issuer_of(cas, up->trust, leaf);
+	}
+	pkid_x509_serial_hex(X509_get0_serialNumber(leaf), serial,
+	    sizeof(serial));
+	PKID_CHECK(iss != NULL, PKID_E_REVOCATION_UNKNOWN, "the issuer of "
+	    "certificate serial %s is not among the CA certificates of "
+	    "upstream %s (its /cacerts) or upstream_cacert, so its CRL "
+	    "cannot be verified", serial, up->cfg->upstream);
+	rc = pkid_ra_crl_check(up->crls, leaf, iss, how, len, e);
+out:
+	sk_X509_pop_free(cas, X509_free);
+	return rc;
+}
+
+int
+pkid_est_ra_retry_after(struct est_upstream *up, X509 *leaf)
+{
+	if (up == NULL || up->crls == NULL || leaf == NULL)
+		return 0;
+	return pkid_ra_crl_retry_after(up->crls, leaf);
 }

@@ -68,12 +68,33 @@ enum pkid_code pkid_est_ra_keygen(struct est_upstream *up, X509_REQ *csr,
  * anchors tls/client-ca.pem lists for this label too), with the
  * upstream's CA certificates (its /cacerts, kept
  * PKID_EST_RA_CACERTS_TTL_S, fetched again once when the kept copy does
- * not verify leaf) as intermediates. Revocation is not checked (the RA
- * has no CRL of the upstream). Errors: the verify codes of
- * pkid_verify_map_x509_err, out-of-memory, crypto-error.
+ * not verify leaf) as intermediates; then its revocation
+ * (pkid_est_ra_revocation). Errors: the verify codes of
+ * pkid_verify_map_x509_err, out-of-memory, crypto-error, and those of
+ * pkid_est_ra_revocation.
  */
 enum pkid_code pkid_est_ra_verify_client(struct est_upstream *up,
     X509 *leaf, STACK_OF(X509) *sent, struct pkid_err *e);
+
+/*
+ * Revocation of leaf, a certificate the upstream issued that has been
+ * verified (EST re-enrollment, SCEP RenewalReq), from its issuer's CRL
+ * (ra_crl.h: distribution points, then upstream_crl; the issuer is one
+ * of the upstream's CA certificates, pkid_est_ra_cas, or upstream_cacert).
+ * PKID_OK when not revoked, or when upstream_revocation = off; how (may
+ * be NULL, len bytes) says which. Errors: revoked; revocation-unknown
+ * (the message says why, each cause is logged once).
+ */
+enum pkid_code pkid_est_ra_revocation(struct est_upstream *up, X509 *leaf,
+    char *how, size_t len, struct pkid_err *e);
+
+/*
+ * Seconds after which a renewal with leaf refused as revocation-unknown
+ * may pass (a CRL server that did not answer, an expired CRL): an EST
+ * 503's Retry-After. 0 when retrying will not help (nothing to fetch, a
+ * CRL its issuer did not sign) or up or leaf is NULL.
+ */
+int pkid_est_ra_retry_after(struct est_upstream *up, X509 *leaf);
 
 /*
  * The upstream's CA certificates (RFC 7030 4.1), in its order (pkid:

@@ -113,10 +113,22 @@ static void
 fail(struct est_call *c)
 {
 	struct pkid_err ae;
-	char msg[1024];
-	int status = status_for(c->e.code);
+	char msg[1024], ra[16];
+	int status = status_for(c->e.code), retry = 0;
 
+	/* RA mode: a renewal whose revocation could not be looked up for
+	 * a reason that passes (CRL server down, CRL expired) may be sent
+	 * again later: 503 + Retry-After, else 403 (ra_crl.c). */
+	if (c->e.code == PKID_E_REVOCATION_UNKNOWN && c->label != NULL)
+		retry = pkid_est_ra_retry_after(c->label->up,
+		    c->req->peer_cert);
+	if (retry > 0)
+		status = 503;
 	pkid_http_resp_error(c->resp, status, &c->e);
+	if (retry > 0) {
+		snprintf(ra, sizeof(ra), "%d", retry);
+		pkid_http_resp_header(c->resp, "Retry-After", ra);
+	}
 	if (status == 401)
 		pkid_http_resp_header(c->resp, "WWW-Authenticate",
 		    "Basic realm=\"pkid EST\"");
@@ -124,8 +136,10 @@ fail(struct est_call *c)
 		pkid_http_resp_header(c->resp, "Allow", c->op == EST_CACERTS ||
 		    c->op == EST_CSRATTRS ? "GET, HEAD" : "POST");
 	pkid_err_message(&c->e, msg, sizeof(msg));
-	/* ra.c logs each upstream cause once, not every request. */
-	if (status != 502 && status != 504)
+	/* ra.c and ra_crl.c log each upstream cause once, not every
+	 * request. */
+	if (status != 502 && status != 504 &&
+	    c->e.code != PKID_E_REVOCATION_UNKNOWN)
 		pkid_log(status >= 500 ? PKID_LOG_ERROR : PKID_LOG_INFO,
 		    "est %s %s from %s: %d %s: %s", c->label != NULL &&
 		    c->label->cfg->name[0] ? c->label->cfg->name : "-",

@@ -184,11 +184,29 @@ out:
 	return rc;
 }
 
+/* A RenewalReq refused for the revocation of its signer: audited, as
+ * EST refusals are. */
+static void
+audit_refusal(struct pkid_scep *s, const char *subject,
+    const struct pkid_err *e)
+{
+	struct pkid_err ae;
+	char who[300], text[400], msg[512];
+
+	pkid_err_clear(&ae);
+	snprintf(who, sizeof(who), "scep:cert:%s", subject);
+	pkid_err_message(e, text, sizeof(text));
+	snprintf(msg, sizeof(msg), "%.40s: %s", pkid_err_id(e->code), text);
+	if (pkid_store_audit(s->ca->store, who, "RenewalReq", "scep",
+	    "refused", msg, &ae) != PKID_OK)
+		pkid_log_err(PKID_LOG_WARN, &ae, "scep audit");
+}
+
 enum pkid_code
 pkid_scep_ra_check_renewal(struct pkid_scep *s, X509 *signer,
     X509_REQ *csr, char *profile, size_t len, struct pkid_err *e)
 {
-	char serial[48], have[256];
+	char serial[48], have[256], how[300];
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	pkid_x509_serial_hex(X509_get0_serialNumber(signer), serial,
@@ -202,9 +220,17 @@ pkid_scep_ra_check_renewal(struct pkid_scep *s, X509 *signer,
 	 * and subjectAltNames are checked here. */
 	PKID_TRY(check_chain(s, signer, serial, e));
 	PKID_TRY(pkid_policy_csr_same_identity(csr, signer, e));
+	/* Revoked (or not known) refuses as a FAILURE badRequest (RFC 8894
+	 * 3.2.1.4: "transaction not permitted"): the signer was identified,
+	 * so badCertId would misstate it. */
+	if ((rc = pkid_est_ra_revocation(s->up, signer, how, sizeof(how),
+	    e)) != PKID_OK) {
+		audit_refusal(s, have, e);
+		goto out;
+	}
 	pkid_log(PKID_LOG_INFO, "scep ra: RenewalReq signer serial %s (%s) "
-	    "chains to upstream %s; revocation not checked here", serial,
-	    have, pkid_est_ra_url(s->up));
+	    "chains to upstream %s, %s", serial, have,
+	    pkid_est_ra_url(s->up), how);
 	snprintf(profile, len, "%s", s->ca->cfg.scep_profile);
 	rc = PKID_OK;
 out:

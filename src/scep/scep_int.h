@@ -126,10 +126,11 @@ enum pkid_code pkid_scep_ra_ca_cert(struct pkid_scep *s,
  * RA mode RenewalReq (RFC 8894 3.3.1.2): the signer was issued by the
  * upstream, so it is not in the local certificate table. Accept it when
  * it is not a CA, is current and chains to the upstream's CA
- * certificates, and the CSR asks for the signer's subject; profile
- * receives [scep] profile. Revocation is not checked here (the upstream
- * decides when it issues). Errors: scep-renewal-signer, the upstream-*
- * codes when its CA certificates cannot be had.
+ * certificates, the CSR asks for the signer's subject and its issuer's
+ * CRL says it is not revoked (pkid_est_ra_revocation; unless
+ * upstream_revocation = off); profile receives [scep] profile. Errors:
+ * scep-renewal-signer, the upstream-* codes when its CA certificates
+ * cannot be had, revoked and revocation-unknown (audited).
  */
 enum pkid_code pkid_scep_ra_check_renewal(struct pkid_scep *s,
     X509 *signer, X509_REQ *csr, char *profile, size_t len,

@@ -15,12 +15,10 @@
 #include "verify/internal.h"
 
 /* CRL extensions a complete, direct CRL may carry critical: none. */
-static const char *
-crl_unusable(struct vrun *r, X509_CRL *crl, X509 *issuer, char *buf,
-    size_t len)
+const char *
+pkid_crl_unsupported(X509_CRL *crl, X509 *issuer, char *buf, size_t len)
 {
 	uint32_t ku = X509_get_key_usage(issuer);
-	const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
 	int i, crit = 0;
 	ASN1_INTEGER *num;
 
@@ -51,6 +49,18 @@ crl_unusable(struct vrun *r, X509_CRL *crl, X509 *issuer, char *buf,
 			return buf;
 		}
 	}
+	return NULL;
+}
+
+static const char *
+crl_unusable(struct vrun *r, X509_CRL *crl, X509 *issuer, char *buf,
+    size_t len)
+{
+	const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
+	const char *bad = pkid_crl_unsupported(crl, issuer, buf, len);
+
+	if (bad != NULL)
+		return bad;
 	if (ASN1_TIME_cmp_time_t(X509_CRL_get0_lastUpdate(crl), r->at) > 0)
 		return "RFC 5280 5.1.2.4: thisUpdate is after the validation "
 		    "time";
@@ -61,8 +71,8 @@ crl_unusable(struct vrun *r, X509_CRL *crl, X509 *issuer, char *buf,
 }
 
 /* RFC 5280 5.3.1 CRLReason names, by value. */
-static const char *
-reason_name(long rc)
+const char *
+pkid_crl_reason_name(long rc)
 {
 	static const char *const names[] = { "unspecified", "keyCompromise",
 	    "cACompromise", "affiliationChanged", "superseded",
@@ -93,7 +103,7 @@ report_revoked(X509 *x, int depth, X509_REVOKED *rev, struct vfind_set *s)
 	pkid_x509_serial_hex(X509_get0_serialNumber(x), sn, sizeof(sn));
 	vfind(s, PKID_E_REVOKED, depth, x, NULL, "RFC 5280 6.3: serial %s "
 	    "revoked on %s, reason %s (RFC 5280 5.3.1)", sn, when,
-	    reason_name(rc));
+	    pkid_crl_reason_name(rc));
 }
 
 void

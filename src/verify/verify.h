@@ -101,6 +101,18 @@ void pkid_psl_free(struct pkid_psl *p);
 /* 1 when domain (lower-case A-labels, no trailing dot) is a suffix. */
 int pkid_psl_is_suffix(const struct pkid_psl *p, const char *domain);
 
+/*
+ * Why a complete CRL signed by issuer cannot be used, whatever the time
+ * (RFC 5280 5.2: issuer without cRLSign, cRLNumber missing or critical,
+ * delta or indirect CRLs, an unknown critical extension), or NULL when it
+ * can. buf (len bytes) may hold the text; the result is static or buf.
+ */
+const char *pkid_crl_unsupported(X509_CRL *crl, X509 *issuer, char *buf,
+    size_t len);
+/* RFC 5280 5.3.1 CRLReason name of a reasonCode value ("unspecified" for
+ * none or an unknown value); static. */
+const char *pkid_crl_reason_name(long reason);
+
 /* The verifier's inputs: anchors, untrusted pool, CRLs (opaque). */
 struct pkid_verify_ctx;
 

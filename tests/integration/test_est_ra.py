@@ -31,11 +31,14 @@ def ra_client_cert(ca_dir, tmp, name):
 
 
 def make_ra(tmp, name, upstream, cacert, cert=None, key=None,
-            timeout=None, subject=None):
-    """An RA CA dir whose [est] forwards to upstream, with a device user."""
+            timeout=None, subject=None, crl=None):
+    """An RA CA dir whose [est] forwards to upstream, with a device user;
+    crl: its upstream_crl (the upstream's certificates name none)."""
     d = tmp / name
     sets = ["--set", f"est.upstream={upstream}",
             "--set", f"est.upstream_cacert={cacert}"]
+    if crl is not None:
+        sets += ["--set", f"est.upstream_crl={crl}"]
     if subject is not None:
         sets += ["--subject", subject]
     if cert is not None:
@@ -323,11 +326,14 @@ def upstream_count(upstream):
 @pytest.fixture(scope="module")
 def ra_dev(upstream, tmp_path_factory):
     """An RA (own CA 'RA Local CA') in front of the upstream, and a device
-    certificate the upstream issued through it: (ra, leaf, key)."""
+    certificate the upstream issued through it: (ra, leaf, key). The
+    upstream's certificates name no CRL: the RA gets it from
+    upstream_crl (test_ra_revocation.py tests revocation)."""
     tmp = tmp_path_factory.mktemp("ra_dev")
     d = make_ra(tmp, "ra", up_url(upstream.tls_port),
                 upstream.ca_dir / "root.pem", upstream.ra_cert,
-                upstream.ra_key, subject="CN=RA Local CA")
+                upstream.ra_key, subject="CN=RA Local CA",
+                crl=upstream.url("/crl/ca.crl", tls=False))
     with Pkid(d, "--quiet") as ra:
         st, body, _ = device_enroll(ra, tmp)
         assert st == 200, body

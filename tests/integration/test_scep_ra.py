@@ -356,7 +356,11 @@ def test_scep_ra_strongswan_renewal(upstream, tmp_path):
     upstream's CAs, the new certificate comes from the upstream. A
     self-made signer, one of the RA's own CA and another subject are
     refused."""
-    d = make_scep_ra(tmp_path, "ra", up_url(upstream.tls_port), upstream)
+    # The upstream's certificates name no CRL: upstream_crl says where
+    # (test_ra_revocation.py tests revocation).
+    d = make_scep_ra(tmp_path, "ra", up_url(upstream.tls_port), upstream,
+                     "est.upstream_crl=" +
+                     upstream.url("/crl/ca.crl", tls=False))
     with Pkid(d) as ra:
         ss = StrongSwan(ra.url("/scep", tls=False), tmp_path / "ss")
         ss.getca()
