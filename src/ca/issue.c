@@ -54,7 +54,6 @@ struct store_args {
 	const char *profile;		/* profile name */
 	const char *requester;		/* who asked */
 	const GENERAL_NAMES *sans;	/* its SANs */
-	const char *spki;		/* hex SHA-256 of its key's SPKI */
 	int64_t now;			/* issuance time */
 	const struct pkid_request *record; /* request row to add, or NULL */
 	int64_t *record_id;		/* its id */
@@ -91,7 +90,6 @@ store_cert(struct pkid_ca *ca, X509 *x, const struct store_args *a,
 	r.der_len = (size_t)len;
 	pkid_x509_fingerprint(x, fp);
 	r.fingerprint = fp;
-	r.spki_sha256 = a->spki;
 	if (a->record != NULL) {
 		req = *a->record;
 		req.cert_serial = a->serial;
@@ -169,7 +167,6 @@ pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
 		sa.profile = p->name;
 		sa.requester = requester;
 		sa.sans = c.sans;
-		sa.spki = c.spki;
 		sa.now = now;
 		sa.record = record;
 		sa.record_id = &res->request_id;

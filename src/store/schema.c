@@ -85,15 +85,21 @@ const char *const pkid_schema_steps[] = {
 	 * registration-authority mode), so a retransmission gets it again. */
 	("ALTER TABLE request ADD COLUMN cert_der BLOB;"
 	"UPDATE schema_version SET version = 4;"),
-	/* 4 -> 5: the SHA-256 of each certificate's SubjectPublicKeyInfo, so
-	 * a key revoked for keyCompromise is never certified again (one
-	 * indexed read per issuance). Rows issued before are filled in for
-	 * the keys already revoked that way; a later revocation fills its
-	 * own row (pkid_spki_sha256 is registered by sqlite.c). */
-	("ALTER TABLE certificate ADD COLUMN spki_sha256 TEXT;"
-	"UPDATE certificate SET spki_sha256 = pkid_spki_sha256(der)"
-	" WHERE serial IN (SELECT serial FROM revocation WHERE reason = 1);"
-	"CREATE INDEX certificate_spki ON certificate (spki_sha256);"
+	/* 4 -> 5: the keys revoked for keyCompromise, by the SHA-256 of
+	 * their SubjectPublicKeyInfo, so such a key is never certified
+	 * again (one read of a table that is small or empty per issuance).
+	 * The revocations made before are read from the certificates
+	 * (pkid_spki_sha256 is registered by sqlite.c). */
+	("CREATE TABLE compromised_key ("
+	" spki_sha256 TEXT PRIMARY KEY,"
+	" serial TEXT NOT NULL,"
+	" revoked_at BIGINT NOT NULL);"
+	"INSERT INTO compromised_key (spki_sha256, serial, revoked_at)"
+	" SELECT k, MIN(serial), MIN(revoked_at) FROM"
+	" (SELECT pkid_spki_sha256(c.der) AS k, c.serial AS serial,"
+	" r.revoked_at AS revoked_at FROM certificate c JOIN revocation r"
+	" ON r.serial = c.serial WHERE r.reason = 1)"
+	" WHERE k IS NOT NULL GROUP BY k;"
 	"UPDATE schema_version SET version = 5;"),
 };
 

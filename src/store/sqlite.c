@@ -28,8 +28,8 @@
 static const char *const wsql[WS_MAX] = {
 	[WS_CERT_INSERT] = ("INSERT INTO certificate (serial, ca_gen, "
 	"subject, sans, profile, requester, request_id, not_before, "
-	"not_after, issued_at, der, fingerprint, spki_sha256) VALUES "
-	"(?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+	"not_after, issued_at, der, fingerprint) VALUES "
+	"(?,?,?,?,?,?,?,?,?,?,?,?)"),
 	[WS_AUDIT_INSERT] = ("INSERT INTO audit (at, actor, action, object, "
 	"result, detail) VALUES (?,?,?,?,?,?)"),
 	[WS_BEGIN] = "BEGIN IMMEDIATE",
@@ -86,8 +86,8 @@ pkid_sq_exec_sql(sqlite3 *db, const char *sql, struct pkid_err *e)
 
 /*
  * SQL function pkid_spki_sha256(der): hex SHA-256 of a DER certificate's
- * SubjectPublicKeyInfo, NULL when it does not decode (migration 4 -> 5
- * and keyCompromise revocations of rows issued before it).
+ * SubjectPublicKeyInfo, NULL when it does not decode (the compromised_key
+ * rows of keyCompromise revocations, schema 5).
  */
 static void
 spki_sha256_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)

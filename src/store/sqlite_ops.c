@@ -136,8 +136,6 @@ apply_cert_add(struct pkid_store *s, struct wop *w)
 	sqlite3_bind_int64(st, 10, c->issued_at);
 	sqlite3_bind_blob(st, 11, c->der, (int)c->der_len, SQLITE_STATIC);
 	pkid_sq_bind_text(st, 12, c->fingerprint);
-	if (c->spki_sha256 != NULL)
-		pkid_sq_bind_text(st, 13, c->spki_sha256);
 	rc = pkid_sq_step_done(s->wdb, st, "certificate insert", &w->err);
 	sqlite3_reset(st);
 	if (rc != PKID_OK)
@@ -359,9 +357,8 @@ pkid_store_key_compromised(struct pkid_store *s, const char *spki_sha256,
 	int r;
 
 	pthread_mutex_lock(&s->rmu);
-	st = pkid_sq_rstmt(s, RS_KEY_COMPROMISED, "SELECT c.serial FROM "
-	    "certificate c JOIN revocation r ON r.serial = c.serial WHERE "
-	    "c.spki_sha256 = ? AND r.reason = 1 LIMIT 1", e);
+	st = pkid_sq_rstmt(s, RS_KEY_COMPROMISED, "SELECT serial FROM "
+	    "compromised_key WHERE spki_sha256 = ?", e);
 	if (st == NULL) {
 		rc = e->code;
 		goto out;
@@ -423,19 +420,23 @@ apply_revoke(struct pkid_store *s, struct wop *w)
 	sqlite3_bind_int(st, 3, a->reason);
 	PKID_TRY(pkid_sq_step_done(s->wdb, st, "revocation insert", e));
 	if (a->reason == 1) {
-		/* keyCompromise: the key's hash must be on the row for
-		 * pkid_store_key_compromised (rows from before schema 5). */
+		/* keyCompromise: the key is refused from now on
+		 * (pkid_store_key_compromised), once per key. */
 		sqlite3_finalize(st);
 		st = NULL;
-		r = sqlite3_prepare_v2(s->wdb, "UPDATE certificate SET "
-		    "spki_sha256 = pkid_spki_sha256(der) WHERE serial = ? AND "
-		    "spki_sha256 IS NULL", -1, &st, NULL);
+		r = sqlite3_prepare_v2(s->wdb, "INSERT INTO compromised_key "
+		    "(spki_sha256, serial, revoked_at) SELECT k, ?, ? FROM "
+		    "(SELECT pkid_spki_sha256(der) AS k FROM certificate WHERE "
+		    "serial = ?) WHERE k IS NOT NULL AND k NOT IN (SELECT "
+		    "spki_sha256 FROM compromised_key)", -1, &st, NULL);
 		if (r != SQLITE_OK) {
 			rc = pkid_sq_db_err(e, s->wdb, r, "prepare");
 			goto out;
 		}
 		pkid_sq_bind_text(st, 1, a->serial);
-		PKID_TRY(pkid_sq_step_done(s->wdb, st, "key hash update", e));
+		sqlite3_bind_int64(st, 2, a->when);
+		pkid_sq_bind_text(st, 3, a->serial);
+		PKID_TRY(pkid_sq_step_done(s->wdb, st, "compromised key", e));
 	}
 	rc = pkid_sq_audit_ok(s, a->actor, "revoke", a->serial,
 	    a->reason == 1 ? "keyCompromise: its key is refused from now on" :

@@ -54,8 +54,6 @@ struct pkid_cert_rec {
 	const uint8_t *der;	/* certificate DER */
 	size_t der_len;		/* its length */
 	const char *fingerprint; /* SHA-256 hex */
-	const char *spki_sha256; /* SHA-256 hex of its SubjectPublicKeyInfo
-				 * DER (pkid_spki_sha256), NULL: not known */
 	/* Filled by reads only: */
 	int revoked;		/* 1 when revoked */
 	int64_t revoked_at;	/* when, epoch seconds */

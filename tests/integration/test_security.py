@@ -329,8 +329,7 @@ def test_compromised_key_found_after_migration(tmp_path):
     pkictl("ca", "revoke", "--dir", d, serial, "--reason", "keyCompromise",
            check=True)
     db = sqlite3.connect(d / "pkid.db")
-    db.executescript("DROP INDEX certificate_spki;"
-                     "ALTER TABLE certificate DROP COLUMN spki_sha256;"
+    db.executescript("DROP TABLE compromised_key;"
                      "UPDATE schema_version SET version = 4;")
     db.close()
     cp = issue(d, tmp_path, "m2", "/CN=m2.example.com", key=tmp_path / "m.key")
