@@ -310,3 +310,34 @@ def test_password_never_in_argv(tmp_path):
             check_cert(d, out, f"CN={how}.example.com")
         _, _, err = srv.stop()
         assert "AddressSanitizer" not in err
+
+
+def test_renew_with_basic_and_cert(tmp_path):
+    """renew est --user: on a label with auth = basic-and-cert the renewal
+    sends both the certificate and HTTP Basic, the password from
+    PKID_EST_PASSWORD; without the password the server refuses."""
+    d = tmp_path / "ca"
+    pkictl("ca", "init", "--dir", d, "--set", "est.auth=basic-and-cert",
+           check=True)
+    pkictl("est", "user", "add", "--dir", d, USER, "--password-file", "-",
+           input=PASSWORD + "\n", check=True)
+    key, csr = tmp_path / "r.key", tmp_path / "r.csr"
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-subj",
+            "/CN=r.example.com", "-addext",
+            "subjectAltName=DNS:r.example.com", "-out", csr, check=True)
+    cert = tmp_path / "r.pem"
+    pkictl("ca", "issue", "--dir", d, "--csr", csr, "--out", cert,
+           check=True)
+    with Pkid(d, "--quiet") as srv:
+        base = ["renew", "est", "--server",
+                f"https://localhost:{srv.tls_port}", "--cert", cert,
+                "--key", key, "--cacert", d / "root.pem"]
+        cp = pkictl(*base, "--out", tmp_path / "n0.pem")
+        assert cp.returncode == 1 and error_code(cp) == "auth-required", \
+            cp.stderr
+        cp = pkictl(*base, "--user", USER, "--out", tmp_path / "n1.pem",
+                    env={"PKID_EST_PASSWORD": PASSWORD})
+        assert cp.returncode == 0, cp.stderr
+        check_cert(d, tmp_path / "n1.pem", "CN=r.example.com")
+        srv.stop()
