@@ -34,6 +34,19 @@ int pkictl_usage_err(const char *usage, const char *fmt, ...)
 /* The CA directory: --dir value, else $PKID_DIR, else ./var/demo. */
 const char *pkictl_dir(const char *opt);
 
+/*
+ * A password from --password VALUE (opt; other users see it in the
+ * process list), else --password-file FILE (file; "-" is standard
+ * input; its first line, without the line end), else the environment
+ * variable env (NULL: none). opt and the variable's value are wiped in
+ * place once read. Giving both opt and file is a usage error.
+ * out (len bytes, wiped on error) gets it, "" when none was given; the
+ * caller wipes it after use (OPENSSL_cleanse). Errors: usage (both, too
+ * long, an empty file), io-open, io-read.
+ */
+enum pkid_code pkictl_password(const char *opt, const char *file,
+    const char *env, char *out, size_t len, struct pkid_err *e);
+
 /* Each subcommand: argv[0] is the subcommand's own name. */
 int pkictl_cmd_ca(int argc, char **argv);
 int pkictl_cmd_show(int argc, char **argv);

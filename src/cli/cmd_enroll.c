@@ -3,12 +3,17 @@
  * certificate from a CA over EST (here) or SCEP (cmd_scep_client.c).
  *
  *   pkictl enroll est --server URL [--label L]
- *       (--user U --password P | --cert C --key K)
+ *       (--user U [--password-file FILE|-] | --cert C --key K)
  *       (--cacert FILE | --bootstrap-fingerprint SHA256)
  *       [--key FILE | --new-key ec-p256|rsa-2048] [--subject DN]
  *       [--san DNS:name|IP:addr]... --out FILE [--key-out FILE]
  *   pkictl renew est --server URL --cert C --key K [--cacert FILE]
- *       [--new-key TYPE] --out FILE [--key-out FILE]
+ *       [--user U [--password-file FILE|-]] [--new-key TYPE]
+ *       --out FILE [--key-out FILE]
+ *
+ * The HTTP Basic password comes from --password-file (or standard input),
+ * PKID_EST_PASSWORD or --password (which the process list shows), and is
+ * wiped once the request is built.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -32,7 +38,7 @@ int pkictl_cmd_renew_scep(int argc, char **argv) __attribute__((weak));
 
 static const char usage_enroll[] =
     "usage: pkictl enroll est --server URL [--label L]\n"
-    "         (--user U --password P | --cert C --key K)\n"
+    "         (--user U [--password-file FILE|-] | --cert C --key K)\n"
     "         (--cacert FILE | --bootstrap-fingerprint SHA256)\n"
     "         [--key FILE | --new-key ec-p256|rsa-2048] [--subject DN]\n"
     "         [--san DNS:NAME|IP:ADDR]... --out FILE [--key-out FILE]\n"
@@ -42,16 +48,25 @@ static const char usage_enroll[] =
     "  With --user, --key FILE is the key to certify (made with --new-key\n"
     "  when the file does not exist); with --cert, --key is the client\n"
     "  certificate's key and a new key goes to --key-out (default: the\n"
-    "  --out name with .key).\n";
+    "  --out name with .key).\n"
+    "  The password of --user is the first line of --password-file FILE\n"
+    "  (- is standard input), else $PKID_EST_PASSWORD; --password PW works\n"
+    "  too, but other users of this machine see it in the process list.\n"
+    "  The server's CA must be pinned: --cacert, or the SHA-256 of a CA\n"
+    "  certificate from a trusted channel with --bootstrap-fingerprint.\n";
 
 static const char usage_renew[] =
     "usage: pkictl renew est --server URL [--label L] --cert C --key K\n"
     "         [--cacert FILE | --bootstrap-fingerprint SHA256]\n"
+    "         [--user U [--password-file FILE|-]]\n"
     "         [--new-key ec-p256|rsa-2048] --out FILE [--key-out FILE]\n"
     "       pkictl renew scep ...\n"
     "  Keeps the key K unless --new-key is given; subject and names are\n"
     "  those of C. Without --cacert, the CA is the root of C's chain as\n"
-    "  found in --cert (give --cacert when the file holds only the leaf).\n";
+    "  found in --cert (give --cacert when the file holds only the leaf).\n"
+    "  --user adds HTTP Basic (labels with auth = basic-and-cert); its\n"
+    "  password as for enroll: --password-file, $PKID_EST_PASSWORD, or\n"
+    "  --password PW, which other users see in the process list.\n";
 
 /* Most --san options. */
 #define MAX_SAN_OPTS PKID_MAX_SAN_COUNT
@@ -62,7 +77,8 @@ struct enroll_opts {
 	const char *server;		/* --server */
 	const char *label;		/* --label */
 	const char *user;		/* --user */
-	const char *password;		/* --password */
+	const char *password;		/* --password, then the password */
+	const char *password_file;	/* --password-file */
 	const char *cert;		/* --cert */
 	const char *key;		/* --key */
 	const char *cacert;		/* --cacert */
@@ -116,6 +132,7 @@ parse_opts(int argc, char **argv, struct enroll_opts *o)
 		{ "label", required_argument, NULL, 'l' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "password", required_argument, NULL, 'p' },
+		{ "password-file", required_argument, NULL, 'f' },
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "cacert", required_argument, NULL, 'C' },
@@ -142,6 +159,7 @@ parse_opts(int argc, char **argv, struct enroll_opts *o)
 		case 'l': o->label = optarg; break;
 		case 'u': o->user = optarg; break;
 		case 'p': o->password = optarg; break;
+		case 'f': o->password_file = optarg; break;
 		case 'c': o->cert = optarg; break;
 		case 'k': o->key = optarg; break;
 		case 'C': o->cacert = optarg; break;
@@ -202,23 +220,20 @@ check_opts(const struct enroll_opts *o)
 		return pkictl_usage_err(u, "--server and --out are required");
 	if (o->renew && (o->cert == NULL || o->key == NULL))
 		return pkictl_usage_err(u, "renew needs --cert and --key");
-	if (o->renew && (o->user != NULL || o->subject != NULL ||
-	    o->nsan > 0))
+	if (o->renew && (o->subject != NULL || o->nsan > 0))
 		return pkictl_usage_err(u, "renew takes the identity from "
-		    "--cert: no --user, --subject or --san");
+		    "--cert: no --subject or --san");
 	if (!o->renew && (o->user != NULL) == (o->cert != NULL))
-		return pkictl_usage_err(u, "give either --user and "
-		    "--password, or --cert and --key");
-	if (o->user != NULL && o->password == NULL)
-		return pkictl_usage_err(u, "--user needs --password");
+		return pkictl_usage_err(u, "give either --user (and its "
+		    "password), or --cert and --key");
+	if (o->user == NULL && (o->password != NULL ||
+	    o->password_file != NULL))
+		return pkictl_usage_err(u, "a password goes with --user");
 	if (o->cert != NULL && o->key == NULL)
 		return pkictl_usage_err(u, "--cert needs --key");
 	if (o->cacert != NULL && o->fingerprint != NULL)
 		return pkictl_usage_err(u, "give --cacert or "
 		    "--bootstrap-fingerprint, not both");
-	if (!o->renew && o->cacert == NULL && o->fingerprint == NULL)
-		return pkictl_usage_err(u, "give --cacert FILE or "
-		    "--bootstrap-fingerprint SHA256");
 	if (!o->renew && o->subject == NULL && o->nsan == 0)
 		return pkictl_usage_err(u, "give --subject DN or at least one "
 		    "--san");
@@ -274,8 +289,9 @@ load_auth(const struct enroll_opts *o, struct enroll_run *r,
 		    "no memory");
 	}
 	PKID_CHECK(r->trust != NULL || o->cacert != NULL ||
-	    o->fingerprint != NULL, PKID_E_USAGE, "%s holds no CA "
-	    "certificate to trust: give --cacert FILE", o->cert);
+	    o->fingerprint != NULL, PKID_E_TRUST_NOT_PINNED, "%s holds no "
+	    "CA certificate to trust the EST server by: give --cacert FILE "
+	    "or --bootstrap-fingerprint SHA256", o->cert);
 	rc = PKID_OK;
 out:
 	return rc;
@@ -440,9 +456,35 @@ report(const struct enroll_opts *o, const struct enroll_run *r)
 		printf("key: %s (new, mode 0600)\n", r->key_path);
 }
 
+/* Before any connection: the server's CA is pinned, the password of
+ * --user is at hand (in pw, which the caller wipes). */
 static enum pkid_code
-enroll_est(const struct enroll_opts *o, struct enroll_run *r,
+resolve_opts(struct enroll_opts *o, char *pw, size_t len,
     struct pkid_err *e)
+{
+	if (!o->renew && o->cacert == NULL && o->fingerprint == NULL)
+		return PKID_ERR(e, PKID_E_TRUST_NOT_PINNED, "enroll est has "
+		    "no way to tell the EST server's CA from an impostor: "
+		    "give --cacert FILE or --bootstrap-fingerprint SHA256 "
+		    "(RFC 7030 4.1.1)");
+	if (o->user == NULL)
+		return PKID_OK;
+	if (pkictl_password(o->password, o->password_file,
+	    "PKID_EST_PASSWORD", pw, len, e) != PKID_OK)
+		return e->code;
+	if (pw[0] == '\0')
+		return PKID_ERR(e, PKID_E_USAGE, "--user %s needs a password: "
+		    "--password-file FILE (- for standard input), "
+		    "PKID_EST_PASSWORD, or --password", o->user);
+	o->password = pw;
+	return PKID_OK;
+}
+
+/* pw: the password (o->password points to it), wiped once the client
+ * holds its Authorization header. */
+static enum pkid_code
+enroll_est(const struct enroll_opts *o, struct enroll_run *r, char *pw,
+    size_t pwlen, struct pkid_err *e)
 {
 	struct pkid_est_client_opts co;
 	struct pkid_est_client *c = NULL;
@@ -471,7 +513,9 @@ enroll_est(const struct enroll_opts *o, struct enroll_run *r,
 	co.max_wait_s = o->max_wait_s;
 	co.poll_interval_s = o->poll_s;
 	co.note = progress;
-	PKID_OSSL_PTR(c = pkid_est_client_new(&co, e), e->code, "EST client");
+	c = pkid_est_client_new(&co, e);
+	OPENSSL_cleanse(pw, pwlen);
+	PKID_OSSL_PTR(c, e->code, "EST client");
 	spec.subject = r->subject;
 	spec.sans = r->sans;
 	PKID_TRY(pkid_est_client_enroll(c, o->renew, r->key, &spec,
@@ -491,10 +535,12 @@ est_main(int renew, int argc, char **argv)
 	struct enroll_opts o;
 	struct enroll_run r;
 	struct pkid_err e;
+	char pw[PKID_MAX_EST_PASSWORD + 1];
 	int rc;
 
 	memset(&o, 0, sizeof(o));
 	memset(&r, 0, sizeof(r));
+	pw[0] = '\0';
 	o.renew = renew;
 	if ((rc = parse_opts(argc, argv, &o)) != 0)
 		return rc < 0 ? PKICTL_EXIT_OK : rc;
@@ -502,8 +548,10 @@ est_main(int renew, int argc, char **argv)
 		return rc;
 	pkid_err_clear(&e);
 	rc = PKICTL_EXIT_OK;
-	if (enroll_est(&o, &r, &e) != PKID_OK)
+	if (resolve_opts(&o, pw, sizeof(pw), &e) != PKID_OK ||
+	    enroll_est(&o, &r, pw, sizeof(pw), &e) != PKID_OK)
 		rc = pkictl_print_err(&e, 0);
+	OPENSSL_cleanse(pw, sizeof(pw));
 	run_clear(&r);
 	return rc;
 }

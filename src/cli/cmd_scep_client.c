@@ -20,17 +20,30 @@ static const char usage_enroll[] =
     "pkictl enroll scep --url URL --challenge PW (--key FILE | --new-key "
     "rsa-2048)\n"
     "    --subject DN [--san TYPE:value ...] --out FILE [--key-out FILE]\n"
-    "    [--ca NAME] [--ca-fingerprint SHA256] [--compat]\n"
+    "    (--cacert FILE | --ca-fingerprint SHA256 | --insecure-tofu)\n"
+    "    [--ca NAME] [--compat]\n"
     "    [--poll-interval 10s] [--max-wait 1h] [--timeout 30s]\n"
     "pkictl renew scep --url URL --cert FILE --key FILE --out FILE\n"
+    "    [--cacert FILE | --ca-fingerprint SHA256 | --insecure-tofu]\n"
     "    [--new-key rsa-2048 --key-out FILE] [--challenge PW] [--compat]\n"
+    "  SCEP's GetCACert comes over plain HTTP, unsigned: the CA and RA\n"
+    "  certificates must chain to --cacert FILE (the CA certificate from\n"
+    "  a trusted channel) or to the certificate of the answer with\n"
+    "  --ca-fingerprint (SHA-256); renew, without either, to the CA that\n"
+    "  issued --cert. --insecure-tofu takes whatever the server sends and\n"
+    "  prints the fingerprint to pin next time.\n"
     "  --compat allows DES3, SHA-1 and single DES for old servers\n"
     "  (micromdm/scep, IOS); --new-key writes the key (mode 0600) to\n"
     "  --key-out, by default the --out path with .key\n";
 
 static const char usage_get[] =
     "pkictl scep getcaps|getca|getnextca URL [--ca NAME] [--out FILE] "
-    "[--compat]\n";
+    "[--compat]\n"
+    "    [--cacert FILE | --ca-fingerprint SHA256 | --insecure-tofu]\n"
+    "  getca prints the certificates with their SHA-256 fingerprints to\n"
+    "  compare out of band; with --out it writes a file to be trusted,\n"
+    "  so it needs --cacert or --ca-fingerprint (checked as for enroll)\n"
+    "  or --insecure-tofu.\n";
 
 /* The options of enroll and renew. */
 struct sc_opts {
@@ -44,7 +57,8 @@ struct sc_opts {
 	size_t nsans;			/* how many */
 	const char *cert;		/* --cert (renew) */
 	const char *out;		/* --out */
-	const char *fingerprint;	/* --ca-fingerprint */
+	const char *cacert;		/* --cacert */
+	STACK_OF(X509) *trust;		/* its certificates (owned) */
 	char key_out_buf[1024];		/* default --key-out */
 };
 
@@ -85,6 +99,8 @@ static const struct option sc_lo[] = {
 	{ "cert", required_argument, NULL, 'x' },
 	{ "out", required_argument, NULL, 'o' },
 	{ "ca-fingerprint", required_argument, NULL, 'f' },
+	{ "cacert", required_argument, NULL, 'a' },
+	{ "insecure-tofu", no_argument, NULL, 'T' },
 	{ "poll-interval", required_argument, NULL, 'p' },
 	{ "max-wait", required_argument, NULL, 'w' },
 	{ "timeout", required_argument, NULL, 't' },
@@ -106,7 +122,9 @@ sc_opt(int c, struct sc_opts *o)
 	case 'C': o->cfg.compat = 1; return 0;
 	case 'x': o->cert = optarg; return 0;
 	case 'o': o->out = optarg; return 0;
-	case 'f': o->fingerprint = optarg; return 0;
+	case 'f': o->cfg.fingerprint = optarg; return 0;
+	case 'a': o->cacert = optarg; return 0;
+	case 'T': o->cfg.tofu = 1; return 0;
 	case 'p': return seconds("--poll-interval", optarg,
 	    &o->cfg.poll_interval_s);
 	case 'w': return seconds("--max-wait", optarg, &o->cfg.max_wait_s);
@@ -120,6 +138,30 @@ sc_opt(int c, struct sc_opts *o)
 	default:
 		return -1;
 	}
+}
+
+/* The pin options: 0, or the exit status of a refusal, before any
+ * connection. renew falls back on the issuer of --cert. */
+static int
+sc_pin_check(const struct sc_opts *o, int renew, const char *usage)
+{
+	struct pkid_err e;
+	int pins = (o->cacert != NULL) + (o->cfg.fingerprint != NULL);
+
+	if (pins > 1)
+		return pkictl_usage_err(usage, "give --cacert or "
+		    "--ca-fingerprint, not both");
+	if (pins > 0 && o->cfg.tofu)
+		return pkictl_usage_err(usage, "--insecure-tofu is for when "
+		    "neither --cacert nor --ca-fingerprint is at hand");
+	if (pins > 0 || o->cfg.tofu || renew)
+		return 0;
+	pkid_err_clear(&e);
+	PKID_ERR(&e, PKID_E_TRUST_NOT_PINNED, "SCEP's GetCACert comes over "
+	    "plain HTTP, unsigned (RFC 8894 4.2): give --cacert FILE or "
+	    "--ca-fingerprint SHA256 (or --insecure-tofu to take what the "
+	    "server sends, this once)");
+	return pkictl_print_err(&e, 0);
 }
 
 /* Parse and check the options of enroll (renew == 0) or renew: 0, an
@@ -172,7 +214,7 @@ sc_parse(int argc, char **argv, int renew, struct sc_opts *o)
 		    (int)(dot - o->out) : (int)strlen(o->out), o->out);
 		o->key_out = o->key_out_buf;
 	}
-	return 0;
+	return sc_pin_check(o, renew, usage_enroll);
 }
 
 /* The key: --key FILE, or a new one (--new-key TYPE). */
@@ -193,47 +235,40 @@ sc_key(const struct sc_opts *o, int renew, EVP_PKEY **key,
 	return PKID_OK;
 }
 
-/* --ca-fingerprint: one certificate of GetCACert must have it. */
-static enum pkid_code
-sc_pin(const struct pkid_scep_client *c, const char *want,
-    struct pkid_err *e)
-{
-	char fp[65], norm[65];
-	size_t i, n = 0;
-	int j;
-
-	for (i = 0; want[i] != '\0' && n < sizeof(norm) - 1; i++)
-		if (want[i] != ':')
-			norm[n++] = (char)(want[i] | 0x20);
-	norm[n] = '\0';
-	for (j = 0; j < sk_X509_num(c->cas.certs); j++) {
-		pkid_x509_fingerprint(sk_X509_value(c->cas.certs, j), fp);
-		if (strcmp(fp, norm) == 0)
-			return PKID_OK;
-	}
-	pkid_x509_fingerprint(c->cas.ca, fp);
-	return PKID_ERR(e, PKID_E_FINGERPRINT_MISMATCH, "no certificate "
-	    "from GetCACert %s has SHA-256 fingerprint %s; the CA's is %s",
-	    c->cfg.url, want, fp);
-}
-
-/* Fetch caps and CA certificates, pin, say what the CA is. */
-static enum pkid_code
-sc_prepare(struct pkid_scep_client *c, const char *fingerprint,
-    struct pkid_err *e)
+/* --insecure-tofu: what was taken, and how to pin it, in one line. */
+static void
+sc_tofu_note(const struct pkid_scep_client *c)
 {
 	char fp[65], name[256];
 
-	if (pkid_scep_client_caps(c, NULL, e) != PKID_OK ||
-	    pkid_scep_client_cacert(c, 0, NULL, e) != PKID_OK)
-		return e->code;
-	if (fingerprint != NULL)
-		return sc_pin(c, fingerprint, e);
-	/* Trust on first use: show what to compare out of band. */
 	pkid_x509_fingerprint(c->cas.ca, fp);
-	fprintf(stderr, "scep: CA %s, SHA-256 %s (not pinned: pass "
-	    "--ca-fingerprint)\n", pkid_x509_name_text(
-	    X509_get_subject_name(c->cas.ca), name, sizeof(name)), fp);
+	fprintf(stderr, "pkictl: warning: --insecure-tofu: CA %s of %s taken "
+	    "unchecked; pin it next time with --ca-fingerprint %s\n",
+	    pkid_x509_name_text(X509_get_subject_name(c->cas.ca), name,
+	    sizeof(name)), c->cfg.url, fp);
+}
+
+/* Caps, then the CA certificates checked against the pin. */
+static enum pkid_code
+sc_prepare(struct pkid_scep_client *c, struct pkid_err *e)
+{
+	if (pkid_scep_client_caps(c, NULL, e) != PKID_OK ||
+	    pkid_scep_client_trust(c, e) != PKID_OK)
+		return e->code;
+	if (c->anchors == NULL)
+		sc_tofu_note(c);
+	return PKID_OK;
+}
+
+/* --cacert into o->trust and o->cfg.trust. */
+static enum pkid_code
+sc_load_trust(struct sc_opts *o, struct pkid_err *e)
+{
+	if (o->cacert == NULL)
+		return PKID_OK;
+	if (pkid_x509_load_certs_file(o->cacert, &o->trust, e) != PKID_OK)
+		return e->code;
+	o->cfg.trust = o->trust;
 	return PKID_OK;
 }
 
@@ -281,7 +316,7 @@ sc_run(const struct sc_opts *o, EVP_PKEY *key, X509 *old,
 	int rc = PKICTL_EXIT_FAIL;
 
 	if (pkid_scep_client_new(&o->cfg, &c, e) != PKID_OK ||
-	    sc_prepare(c, o->fingerprint, e) != PKID_OK ||
+	    sc_prepare(c, e) != PKID_OK ||
 	    pkid_scep_algs_pick(c->caps, o->cfg.compat, &c->algs, e) !=
 	    PKID_OK)
 		goto out;
@@ -316,10 +351,12 @@ pkictl_cmd_enroll_scep(int argc, char **argv)
 	if ((rc = sc_parse(argc, argv, 0, &o)) != 0)
 		return rc < 0 ? PKICTL_EXIT_OK : rc;
 	pkid_err_clear(&e);
-	if (sc_key(&o, 0, &key, &e) != PKID_OK ||
+	if (sc_load_trust(&o, &e) != PKID_OK ||
+	    sc_key(&o, 0, &key, &e) != PKID_OK ||
 	    sc_run(&o, key, NULL, NULL, &e) != PKICTL_EXIT_OK)
 		rc = pkictl_print_err(&e, 0);
 	EVP_PKEY_free(key);
+	sk_X509_pop_free(o.trust, X509_free);
 	return rc;
 }
 
@@ -335,7 +372,8 @@ pkictl_cmd_renew_scep(int argc, char **argv)
 	if ((rc = sc_parse(argc, argv, 1, &o)) != 0)
 		return rc < 0 ? PKICTL_EXIT_OK : rc;
 	pkid_err_clear(&e);
-	if (pkid_x509_load_cert_file(o.cert, &old, &e) != PKID_OK ||
+	if (sc_load_trust(&o, &e) != PKID_OK ||
+	    pkid_x509_load_cert_file(o.cert, &old, &e) != PKID_OK ||
 	    pkid_x509_load_key_file(o.key, &old_key, &e) != PKID_OK ||
 	    sc_key(&o, 1, &key, &e) != PKID_OK) {
 		rc = pkictl_print_err(&e, 0);
@@ -347,6 +385,10 @@ pkictl_cmd_renew_scep(int argc, char **argv)
 		rc = pkictl_print_err(&e, 0);
 		goto out;
 	}
+	/* No pin given: the CA that issued the certificate being renewed
+	 * (its key signed it) is the anchor. */
+	if (o.cacert == NULL && o.cfg.fingerprint == NULL && !o.cfg.tofu)
+		o.cfg.issued_by = old;
 	/* RFC 8894 3.3.1.2: the same key unless --new-key. */
 	if (sc_run(&o, key != NULL ? key : old_key, old, old_key, &e) !=
 	    PKICTL_EXIT_OK)
@@ -355,6 +397,7 @@ out:
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(old_key);
 	X509_free(old);
+	sk_X509_pop_free(o.trust, X509_free);
 	return rc;
 }
 
@@ -389,9 +432,11 @@ out:
 	return rc;
 }
 
+/* check: getca's answer checked against the pin (or taken on first use
+ * with the fingerprint shown) before it is printed or written. */
 static enum pkid_code
 get_run(struct pkid_scep_client *c, const char *op, const char *out,
-    struct pkid_err *e)
+    int check, struct pkid_err *e)
 {
 	struct pkid_scep_cas next;
 	struct pkid_buf raw;
@@ -409,6 +454,10 @@ get_run(struct pkid_scep_client *c, const char *op, const char *out,
 			putchar('\n');
 	} else if (strcmp(op, "getca") == 0) {
 		PKID_TRY(pkid_scep_client_cacert(c, 0, NULL, e));
+		if (check)
+			PKID_TRY(pkid_scep_client_trust(c, e));
+		if (check && c->anchors == NULL)
+			sc_tofu_note(c);
 		PKID_TRY(get_print(&c->cas, out, e));
 	} else {
 		PKID_TRY(pkid_scep_client_cacert(c, 1, &next, e));
@@ -421,52 +470,71 @@ out:
 	return rc;
 }
 
-int
-pkictl_cmd_scep_get(int argc, char **argv)
+/* The options of get into o: 0, an exit status, or -1 for --help. */
+static int
+get_parse(int argc, char **argv, struct sc_opts *o)
 {
 	static const struct option lo[] = {
 		{ "ca", required_argument, NULL, 'A' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "compat", no_argument, NULL, 'C' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "cacert", required_argument, NULL, 'a' },
+		{ "ca-fingerprint", required_argument, NULL, 'f' },
+		{ "insecure-tofu", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pkid_scep_client_cfg cfg;
-	struct pkid_scep_client *c = NULL;
-	struct pkid_err e;
-	const char *out = NULL;
-	int ch, rc = PKICTL_EXIT_OK;
+	int ch;
 
-	memset(&cfg, 0, sizeof(cfg));
+	memset(o, 0, sizeof(*o));
 	for (ch = 1; ch < argc; ch++)
 		if (strcmp(argv[ch], "--help") == 0 ||
 		    strcmp(argv[ch], "-h") == 0) {
 			fputs(usage_get, stdout);
-			return PKICTL_EXIT_OK;
+			return -1;
 		}
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'A': cfg.ca_name = optarg; break;
-		case 'o': out = optarg; break;
-		case 'C': cfg.compat = 1; break;
-		case 't':
-			if (seconds("--timeout", optarg, &cfg.timeout_s) != 0)
-				return PKICTL_EXIT_USAGE;
-			break;
-		default:
+		if (ch == 0 || strchr("AoCtafT", ch) == NULL)
 			return pkictl_usage_err(usage_get, "unknown or "
 			    "incomplete option '%s'", argv[optind - 1]);
-		}
+		if (sc_opt(ch, o) != 0)
+			return PKICTL_EXIT_USAGE;
 	}
 	if (optind + 1 != argc)
 		return pkictl_usage_err(usage_get, "want one URL");
-	cfg.url = argv[optind];
+	o->cfg.url = argv[optind];
+	return 0;
+}
+
+int
+pkictl_cmd_scep_get(int argc, char **argv)
+{
+	struct sc_opts o;
+	struct pkid_scep_client *c = NULL;
+	struct pkid_err e;
+	int rc, check;
+
+	if ((rc = get_parse(argc, argv, &o)) != 0)
+		return rc < 0 ? PKICTL_EXIT_OK : rc;
+	check = o.cacert != NULL || o.cfg.fingerprint != NULL || o.cfg.tofu;
+	if (check && strcmp(argv[0], "getca") != 0)
+		return pkictl_usage_err(usage_get, "--cacert, "
+		    "--ca-fingerprint and --insecure-tofu go with getca");
+	/* A file written by getca is one others then trust (--cacert):
+	 * it needs a pin, as enroll does. */
+	if (o.out != NULL && strcmp(argv[0], "getca") == 0)
+		check = 1;
+	if (check && (rc = sc_pin_check(&o, 0, usage_get)) != 0)
+		return rc;
 	pkid_err_clear(&e);
-	if (pkid_scep_client_new(&cfg, &c, &e) != PKID_OK ||
-	    get_run(c, argv[0], out, &e) != PKID_OK)
+	rc = PKICTL_EXIT_OK;
+	if (sc_load_trust(&o, &e) != PKID_OK ||
+	    pkid_scep_client_new(&o.cfg, &c, &e) != PKID_OK ||
+	    get_run(c, argv[0], o.out, check, &e) != PKID_OK)
 		rc = pkictl_print_err(&e, 0);
 	pkid_scep_client_free(c);
+	sk_X509_pop_free(o.trust, X509_free);
 	return rc;
 }

@@ -1,11 +1,14 @@
 /*
  * common.c - error rendering and option helpers shared by subcommands.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "cli/cli.h"
 
@@ -72,4 +75,77 @@ pkictl_dir(const char *opt)
 	if (env != NULL && env[0] != '\0')
 		return env;
 	return "./var/demo";
+}
+
+/* The first line of f into out, without its line end. */
+static enum pkid_code
+first_line(FILE *f, const char *name, char *out, size_t len,
+    struct pkid_err *e)
+{
+	char buf[1024];
+	size_t n;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_CHECK(len <= sizeof(buf) - 1, PKID_E_INTERNAL, "password "
+	    "buffer of %zu bytes", len);
+	if (fgets(buf, (int)len + 1, f) == NULL) {
+		PKID_CHECK(!ferror(f), PKID_E_IO_READ, "reading the password "
+		    "from %s: %s", name, strerror(errno));
+		buf[0] = '\0';
+	}
+	n = strcspn(buf, "\r\n");
+	PKID_CHECK(buf[n] != '\0' || strlen(buf) < len, PKID_E_USAGE,
+	    "the password in %s is longer than %zu bytes", name, len - 1);
+	buf[n] = '\0';
+	memcpy(out, buf, n + 1);
+	rc = PKID_OK;
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc;
+}
+
+enum pkid_code
+pkictl_password(const char *opt, const char *file, const char *env,
+    char *out, size_t len, struct pkid_err *e)
+{
+	const char *v = NULL;
+	FILE *f = NULL;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	out[0] = '\0';
+	PKID_CHECK(opt == NULL || file == NULL, PKID_E_USAGE, "give "
+	    "--password or --password-file, not both");
+	if (file != NULL) {
+		f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+		PKID_CHECK(f != NULL, PKID_E_IO_OPEN, "cannot open password "
+		    "file %s: %s", file, strerror(errno));
+		PKID_TRY(first_line(f, strcmp(file, "-") == 0 ?
+		    "standard input" : file, out, len, e));
+		PKID_CHECK(out[0] != '\0', PKID_E_USAGE, "%s holds no "
+		    "password on its first line", strcmp(file, "-") == 0 ?
+		    "standard input" : file);
+		rc = PKID_OK;
+		goto out;
+	}
+	v = opt != NULL ? opt : env != NULL ? getenv(env) : NULL;
+	if (v == NULL || v[0] == '\0') {
+		rc = PKID_OK;	/* none given */
+		goto out;
+	}
+	PKID_CHECK(strlen(v) < len, PKID_E_USAGE, "the password in %s is "
+	    "longer than %zu bytes", opt != NULL ? "--password" : env,
+	    len - 1);
+	memcpy(out, v, strlen(v) + 1);
+	/* Wipe the argument or variable in place: /proc/PID/cmdline and
+	 * /proc/PID/environ read this very memory, and nothing here needs
+	 * it again (for --password this shortens the window in which the
+	 * process list shows it; it does not close it). */
+	OPENSSL_cleanse((char *)v, strlen(v));
+	rc = PKID_OK;
+out:
+	if (f != NULL && f != stdin)
+		fclose(f);
+	if (rc != PKID_OK)
+		OPENSSL_cleanse(out, len);
+	return rc;
 }

@@ -69,6 +69,29 @@
  * the KDF again, and how long an entry lives, seconds. */
 #define PKID_EST_AUTH_CACHE 256
 #define PKID_EST_AUTH_CACHE_TTL_S 300
+/*
+ * EST HTTP Basic failure throttling (src/est/throttle.c), per user name
+ * and per client address (IPv6 by /64), shared by all workers. The
+ * FREE-th failure in a row locks the key out for BASE seconds and each
+ * further one doubles that, up to MAX: while locked out, requests are
+ * answered 429 + Retry-After (auth-throttled) before any KDF runs. An
+ * address is charged only for failures of users not yet locked out
+ * themselves, so one device with a wrong password behind a NAT does not
+ * lock out its neighbours. A success clears the user's count; a key
+ * without a failure for FORGET seconds starts again from zero.
+ */
+#define PKID_EST_THROTTLE_USER_FREE 5
+#define PKID_EST_THROTTLE_ADDR_FREE 20
+#define PKID_EST_THROTTLE_BASE_S 1
+#define PKID_EST_THROTTLE_MAX_S 900
+#define PKID_EST_THROTTLE_FORGET_S 3600
+/* Slots of the user table and of the address table (about 40 bytes
+ * each), and slots probed per key before the stalest one is reused. */
+#define PKID_EST_THROTTLE_SLOTS 4096
+#define PKID_EST_THROTTLE_PROBES 8
+/* Shortest EST user password pkictl est user add takes, characters
+ * (password-weak); the server sees only hashes and cannot check it. */
+#define PKID_EST_MIN_PASSWORD 12
 /* Retry-After of an EST enrollment that waits for approval, seconds. */
 #define PKID_EST_RETRY_AFTER_S 60
 /* EST client: largest response body accepted (cacerts, certs-only). */

@@ -11,7 +11,13 @@
  * the trust stores are fixed for the life of the process. Revocation is
  * not cached: the store's record of our own certificates is read on every
  * request, so a revocation refuses the next request at once.
+ *
+ * HTTP Basic is throttled (throttle.h): a user name or address locked out
+ * after failed logins is refused before the store or the KDF is touched,
+ * and an unknown user costs one KDF run on a dummy hash, like a known
+ * one, so neither the answer nor its timing tells which users exist.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,9 +27,11 @@
 #include <openssl/x509v3.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "est/est_int.h"
 #include "est/msg.h"
 #include "est/passwd.h"
+#include "est/throttle.h"
 #include "verify/verify.h"
 #include "x509/load.h"
 
@@ -103,48 +111,117 @@ cache_put(struct est_cred_cache *c, const char *user, const uint8_t *mac)
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* HTTP Basic (RFC 7617) against the store. Unknown users fail at once:
- * running the KDF for them would hand out a CPU amplifier. */
+/* The KDF, counted (est->kdf_runs: what the throttle saves). */
 static enum pkid_code
-check_basic(struct pkid_est *est, const char *authz, struct est_peer *peer,
+kdf_verify(struct pkid_est *est, const char *pw, const char *stored,
     struct pkid_err *e)
 {
-	char user[PKID_MAX_EST_USER + 1], pw[PKID_MAX_EST_PASSWORD + 1];
+	atomic_fetch_add(&est->kdf_runs, 1);
+	return pkid_passwd_verify(pw, stored, e);
+}
+
+/* user's password: the credential cache, else the KDF. An unknown user
+ * runs the same KDF on the dummy hash (same cost, same answer). */
+static enum pkid_code
+verify_user(struct pkid_est *est, const char *user, const char *pw,
+    struct pkid_err *e)
+{
 	char stored[PKID_MAX_PASSWORD_HASH + 1];
 	uint8_t mac[32];
-	int have_mac = 0;
-	enum pkid_code rc = PKID_E_INTERNAL;
+	int have_mac = 0, known = 1;
+	enum pkid_code rc;
 
-	user[0] = pw[0] = '\0';
-	PKID_CHECK(pkid_est_basic_parse(authz, user, sizeof(user), pw,
-	    sizeof(pw)) == 0, PKID_E_AUTH_FAILED, "the Authorization header "
-	    "is not HTTP Basic user:password in base64 (RFC 7617) within "
-	    "%d/%d bytes", PKID_MAX_EST_USER, PKID_MAX_EST_PASSWORD);
 	rc = pkid_store_user_get(est->ca->store, user, stored, sizeof(stored),
 	    e);
 	if (rc == PKID_E_NOT_FOUND) {
 		pkid_err_clear(e);
-		PKID_CHECK(0, PKID_E_AUTH_FAILED, "user '%s' is unknown or "
-		    "the password is wrong", user);
+		known = 0;
+		snprintf(stored, sizeof(stored), "%s", est->dummy);
+	} else if (rc != PKID_OK) {
+		return rc;
 	}
+	if (known && !est->creds.off)
+		have_mac = cred_mac(&est->creds, user, pw, stored, mac);
+	if (have_mac && cache_hit(&est->creds, user, mac)) {
+		rc = PKID_OK;
+		goto out;
+	}
+	if (kdf_verify(est, pw, stored, e) != PKID_OK || !known) {
+		pkid_err_clear(e);
+		rc = PKID_ERR(e, PKID_E_AUTH_FAILED, "user '%s' is unknown or "
+		    "the password is wrong", user);
+		goto out;
+	}
+	if (have_mac)
+		cache_put(&est->creds, user, mac);
+	rc = PKID_OK;
+out:
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return rc;
+}
+
+/* Count a failure; audit and log a lock-out it starts, once. */
+static void
+note_failure(struct pkid_est *est, const struct est_label *l,
+    const char *user, const char *addr)
+{
+	struct pkid_est_lock lk;
+	struct pkid_err ae;
+	char actor[128], detail[512];
+
+	if (!pkid_est_throttle_fail(est->throttle, user, addr, pkid_now(),
+	    &lk))
+		return;
+	snprintf(actor, sizeof(actor), "est:addr:%s", addr);
+	snprintf(detail, sizeof(detail), "%u failed logins in a row for user "
+	    "'%s', %u from %s: %s locked out for %d s", lk.user_fails, user,
+	    lk.addr_fails, addr, lk.user_locked ? (lk.addr_locked ?
+	    "user and address" : "user") : "address", lk.retry_s);
+	pkid_log(PKID_LOG_WARN, "est auth throttle: %s", detail);
+	pkid_err_clear(&ae);
+	if (pkid_store_audit(est->ca->store, actor, "auth-throttle",
+	    l->cfg->name[0] ? l->cfg->name : "est", "locked", detail,
+	    &ae) != PKID_OK)
+		pkid_log_err(PKID_LOG_WARN, &ae, "est audit");
+}
+
+enum pkid_code
+pkid_est_basic_check(struct pkid_est *est, const struct est_label *l,
+    const char *authz, const char *addr, struct est_peer *peer,
+    struct pkid_err *e)
+{
+	char user[PKID_MAX_EST_USER + 1], pw[PKID_MAX_EST_PASSWORD + 1];
+	struct pkid_est_lock lk;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	user[0] = pw[0] = '\0';
+	if (addr == NULL)
+		addr = "?";
+	PKID_CHECK(pkid_est_basic_parse(authz, user, sizeof(user), pw,
+	    sizeof(pw)) == 0, PKID_E_AUTH_FAILED, "the Authorization header "
+	    "is not HTTP Basic user:password in base64 (RFC 7617) within "
+	    "%d/%d bytes", PKID_MAX_EST_USER, PKID_MAX_EST_PASSWORD);
+	/* Before the store and the KDF: a locked-out guess costs nothing. */
+	if (pkid_est_throttle_check(est->throttle, user, addr, pkid_now(),
+	    &lk)) {
+		peer->retry_s = lk.retry_s;
+		PKID_CHECK(0, PKID_E_AUTH_THROTTLED, "%s locked out after "
+		    "%u failed logins (user '%s') and %u (from %s); the "
+		    "password was not checked; retry in %d s (RFC 6585 4)",
+		    lk.user_locked ? (lk.addr_locked ? "user and address" :
+		    "user") : "address", lk.user_fails, user, lk.addr_fails,
+		    addr, lk.retry_s);
+	}
+	rc = verify_user(est, user, pw, e);
+	if (rc == PKID_E_AUTH_FAILED)
+		note_failure(est, l, user, addr);
 	PKID_TRY(rc);
 	rc = PKID_E_INTERNAL;
-	if (!est->creds.off)
-		have_mac = cred_mac(&est->creds, user, pw, stored, mac);
-	if (!have_mac || !cache_hit(&est->creds, user, mac)) {
-		if (pkid_passwd_verify(pw, stored, e) != PKID_OK) {
-			pkid_err_clear(e);
-			PKID_CHECK(0, PKID_E_AUTH_FAILED, "user '%s' is "
-			    "unknown or the password is wrong", user);
-		}
-		if (have_mac)
-			cache_put(&est->creds, user, mac);
-	}
+	pkid_est_throttle_ok(est->throttle, user);
 	snprintf(peer->who, sizeof(peer->who), "est:user:%s", user);
 	rc = PKID_OK;
 out:
 	OPENSSL_cleanse(pw, sizeof(pw));
-	OPENSSL_cleanse(mac, sizeof(mac));
 	return rc;
 }
 
@@ -314,7 +391,11 @@ auth_reenroll(struct pkid_est *est, const struct est_label *l,
 	if (l->cfg->auth == PKID_EST_AUTH_BASIC_AND_CERT) {
 		PKID_CHECK(authz != NULL, PKID_E_AUTH_REQUIRED, "this EST "
 		    "label wants HTTP Basic credentials as well");
-		PKID_TRY(check_basic(est, authz, &bp, e));
+		memset(&bp, 0, sizeof(bp));
+		rc = pkid_est_basic_check(est, l, authz, req->client_addr,
+		    &bp, e);
+		peer->retry_s = bp.retry_s;
+		PKID_TRY(rc);
 	}
 	rc = PKID_OK;
 out:
@@ -343,8 +424,10 @@ pkid_est_authenticate(struct pkid_est *est, const struct est_label *l,
 		cert_ok = check_cert(est, l, req, &cp, &ce) == PKID_OK;
 	if (mode != PKID_EST_AUTH_CERT && authz != NULL &&
 	    !(cert_ok && mode == PKID_EST_AUTH_BASIC_OR_CERT))
-		basic_ok = check_basic(est, authz, &bp, &be) == PKID_OK;
+		basic_ok = pkid_est_basic_check(est, l, authz,
+		    req->client_addr, &bp, &be) == PKID_OK;
 	*peer = cert_ok ? cp : bp;
+	peer->retry_s = bp.retry_s;
 	if (mode == PKID_EST_AUTH_BASIC_AND_CERT && cert_ok && basic_ok)
 		snprintf(peer->who, sizeof(peer->who), "%.180s+%.180s",
 		    bp.who, cp.who + 4);

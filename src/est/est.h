@@ -19,7 +19,8 @@ struct pkid_est;
 /*
  * EST state for ca (borrowed; must outlive the result): per-label
  * profiles, trust stores for client certificates, cached cacerts and
- * csrattrs responses, the password cache. Errors: profile-unknown or
+ * csrattrs responses, the password cache, the login throttle and the
+ * dummy hash for unknown users. Errors: profile-unknown or
  * config-bad-value naming the label, io-open for a label's client_ca.
  */
 struct pkid_est *pkid_est_new(struct pkid_ca *ca, struct pkid_err *e);

@@ -5,6 +5,7 @@
 #define PKID_EST_EST_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <openssl/x509_vfy.h>
@@ -12,6 +13,7 @@
 #include "core/limits.h"
 #include "est/est.h"
 #include "est/ra.h"
+#include "est/throttle.h"
 #include "verify/ccache.h"
 
 /* One configured label, ready to serve. */
@@ -48,12 +50,16 @@ struct pkid_est {
 	struct est_cred_cache creds;		/* verified passwords */
 	struct pkid_ccache *chains;		/* verified client chains */
 	int https_port;				/* HTTPS listener, 0: unknown */
+	struct pkid_est_throttle *throttle;	/* failed-login lock-outs */
+	char dummy[PKID_MAX_PASSWORD_HASH + 1];	/* for unknown users */
+	atomic_ulong kdf_runs;			/* password KDF runs */
 };
 
 /* What authentication established about a request. */
 struct est_peer {
 	char who[400];		/* requester: est:user:U, est:cert:DN */
 	int cert_own;		/* client cert verified to this CA */
+	int retry_s;		/* auth-throttled: Retry-After, seconds */
 };
 
 /* Operations, RFC 7030 3.2.2. */
@@ -69,12 +75,23 @@ enum est_op {
 /*
  * Authenticate a request for op on label (RFC 7030 3.2.3, 3.3.2).
  * PKID_OK fills peer; auth-required / auth-failed mean 401, forbidden
- * means 403.
+ * means 403, auth-throttled 429 with Retry-After peer->retry_s.
  */
 enum pkid_code pkid_est_authenticate(struct pkid_est *est,
     const struct est_label *l, enum est_op op,
     const struct pkid_http_req *req, struct est_peer *peer,
     struct pkid_err *e);
+
+/*
+ * HTTP Basic credentials authz (the Authorization header) from client
+ * address addr, for label l: throttle (throttle.h), then the store and
+ * the password KDF. PKID_OK fills peer->who. Errors: auth-failed (one
+ * message for an unknown user and a wrong password), auth-throttled
+ * (peer->retry_s set; nothing was checked), the store's.
+ */
+enum pkid_code pkid_est_basic_check(struct pkid_est *est,
+    const struct est_label *l, const char *authz, const char *addr,
+    struct est_peer *peer, struct pkid_err *e);
 
 /* Verify a client certificate to this CA (store: unrevoked, known). */
 enum pkid_code pkid_est_cert_verify_own(struct pkid_est *est, X509 *leaf,

@@ -12,6 +12,7 @@
 #include "est/csrattrs.h"
 #include "est/est_int.h"
 #include "est/msg.h"
+#include "est/passwd.h"
 #include "x509/load.h"
 
 /* An X509_STORE with every certificate of a PEM/DER file as anchor. */
@@ -87,6 +88,9 @@ pkid_est_new(struct pkid_ca *ca, struct pkid_err *e)
 	pkid_est_creds_init(&est->creds);
 	PKID_OSSL_PTR(est->chains = pkid_ccache_new(0, e), e->code,
 	    "client certificate cache");
+	PKID_OSSL_PTR(est->throttle = pkid_est_throttle_new(e), e->code,
+	    "login throttle");
+	PKID_TRY(pkid_passwd_dummy(est->dummy, sizeof(est->dummy), e));
 	PKID_OSSL_PTR(est->own = X509_STORE_new(), PKID_E_NOMEM, "no memory");
 	PKID_OSSL(X509_STORE_add_cert(est->own, ca->root), PKID_E_CRYPTO,
 	    "adding the root to the client certificate store");
@@ -126,6 +130,7 @@ pkid_est_free(struct pkid_est *est)
 	pkid_buf_free(&est->cacerts);
 	pkid_est_creds_free(&est->creds);
 	pkid_ccache_free(est->chains);
+	pkid_est_throttle_free(est->throttle);
 	free(est);
 }
 

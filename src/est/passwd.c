@@ -156,16 +156,55 @@ out:
 	return rc;
 }
 
-enum pkid_code
-pkid_passwd_hash(const char *pw, char *out, size_t len, struct pkid_err *e)
+/* "$pbkdf2-sha256$ITER$salt$hash" of the base64 of salt and dk. */
+static enum pkid_code
+format_hash(const uint8_t *salt, const uint8_t *dk, char *out, size_t len,
+    struct pkid_err *e)
 {
-	uint8_t salt[SALT_LEN], dk[HASH_LEN];
 	struct pkid_buf s, h;
 	int n;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(&s, 0, sizeof(s));
 	memset(&h, 0, sizeof(h));
+	PKID_TRY(pkid_base64_encode(salt, SALT_LEN, 0, &s, e));
+	PKID_TRY(pkid_base64_encode(dk, HASH_LEN, 0, &h, e));
+	n = snprintf(out, len, "$pbkdf2-sha256$%d$%s$%s",
+	    PKID_PASSWD_PBKDF2_ITER, (const char *)s.p, (const char *)h.p);
+	PKID_CHECK(n > 0 && (size_t)n < len, PKID_E_TOO_LARGE,
+	    "password hash does not fit in %zu bytes", len);
+	rc = PKID_OK;
+out:
+	pkid_buf_free(&s);
+	pkid_buf_free(&h);
+	return rc;
+}
+
+enum pkid_code
+pkid_passwd_dummy(char *out, size_t len, struct pkid_err *e)
+{
+	uint8_t salt[SALT_LEN], dk[HASH_LEN];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	/* Random bytes in place of a derived key: verifying against it
+	 * costs what a real hash costs and matches no password. */
+	PKID_OSSL(RAND_bytes(salt, sizeof(salt)), PKID_E_CRYPTO,
+	    "no random salt");
+	PKID_OSSL(RAND_bytes(dk, sizeof(dk)), PKID_E_CRYPTO,
+	    "no random bytes");
+	PKID_TRY(format_hash(salt, dk, out, len, e));
+	rc = PKID_OK;
+out:
+	OPENSSL_cleanse(dk, sizeof(dk));
+	return rc;
+}
+
+enum pkid_code
+pkid_passwd_hash(const char *pw, char *out, size_t len, struct pkid_err *e)
+{
+	uint8_t salt[SALT_LEN], dk[HASH_LEN];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
 	PKID_CHECK(strlen(pw) <= PKID_MAX_EST_PASSWORD, PKID_E_TOO_LARGE,
 	    "password longer than %d bytes", PKID_MAX_EST_PASSWORD);
 	PKID_OSSL(RAND_bytes(salt, sizeof(salt)), PKID_E_CRYPTO,
@@ -173,16 +212,21 @@ pkid_passwd_hash(const char *pw, char *out, size_t len, struct pkid_err *e)
 	PKID_OSSL(PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, sizeof(salt),
 	    PKID_PASSWD_PBKDF2_ITER, EVP_sha256(), sizeof(dk), dk),
 	    PKID_E_CRYPTO, "PBKDF2 failed");
-	PKID_TRY(pkid_base64_encode(salt, sizeof(salt), 0, &s, e));
-	PKID_TRY(pkid_base64_encode(dk, sizeof(dk), 0, &h, e));
-	n = snprintf(out, len, "$pbkdf2-sha256$%d$%s$%s",
-	    PKID_PASSWD_PBKDF2_ITER, (const char *)s.p, (const char *)h.p);
-	PKID_CHECK(n > 0 && (size_t)n < len, PKID_E_TOO_LARGE,
-	    "password hash does not fit in %zu bytes", len);
+	PKID_TRY(format_hash(salt, dk, out, len, e));
 	rc = PKID_OK;
 out:
 	OPENSSL_cleanse(dk, sizeof(dk));
-	pkid_buf_free(&s);
-	pkid_buf_free(&h);
 	return rc;
+}
+
+size_t
+pkid_passwd_chars(const char *pw)
+{
+	size_t n = 0;
+
+	/* UTF-8: count every byte but continuation bytes (10xxxxxx). */
+	for (; *pw != '\0'; pw++)
+		if (((unsigned char)*pw & 0xc0) != 0x80)
+			n++;
+	return n;
 }

@@ -24,6 +24,16 @@
 enum pkid_code pkid_passwd_hash(const char *pw, char *out, size_t len,
     struct pkid_err *e);
 /*
+ * A hash in the format of pkid_passwd_hash (same KDF, same cost) that no
+ * password matches: random bytes stand for the derived key. Checking a
+ * password of an unknown user against it costs what a known user's
+ * costs, so the answer's timing does not tell which user names exist.
+ * Errors: crypto-failed, too-large.
+ */
+enum pkid_code pkid_passwd_dummy(char *out, size_t len, struct pkid_err *e);
+/* Characters of a UTF-8 password (bytes that start a character). */
+size_t pkid_passwd_chars(const char *pw);
+/*
  * Check pw against stored. PKID_OK when it matches, auth-failed when not,
  * config-bad-value when stored is not a hash this version reads (bounded
  * cost parameters). Compared in constant time.

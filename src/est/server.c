@@ -79,6 +79,8 @@ status_for(enum pkid_code code)
 	case PKID_E_CHANNEL_BINDING_MISMATCH:
 	case PKID_E_REVOKED:
 		return 403;
+	case PKID_E_AUTH_THROTTLED:
+		return 429;	/* RFC 6585 4, with Retry-After */
 	case PKID_E_STORE_BUSY:
 	case PKID_E_RATE_LIMITED:
 		return 503;
@@ -108,7 +110,8 @@ status_for(enum pkid_code code)
 }
 
 /* Answer with c->e; audit refusals (not the bare 401 of a client that
- * has not sent credentials yet: that is HTTP Basic's first leg). */
+ * has not sent credentials yet: that is HTTP Basic's first leg; nor each
+ * auth-throttled one: auth.c audits a lock-out once, when it starts). */
 static void
 fail(struct est_call *c)
 {
@@ -135,6 +138,12 @@ fail(struct est_call *c)
 	if (status == 405)
 		pkid_http_resp_header(c->resp, "Allow", c->op == EST_CACERTS ||
 		    c->op == EST_CSRATTRS ? "GET, HEAD" : "POST");
+	if (c->e.code == PKID_E_AUTH_THROTTLED) {
+		snprintf(ra, sizeof(ra), "%d", c->peer.retry_s > 0 ?
+		    c->peer.retry_s : 1);
+		pkid_http_resp_header(c->resp, "Retry-After", ra);
+		return;	/* the access log has the line; no flood here */
+	}
 	pkid_err_message(&c->e, msg, sizeof(msg));
 	/* ra.c and ra_crl.c log each upstream cause once, not every
 	 * request. */

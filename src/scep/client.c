@@ -61,6 +61,7 @@ pkid_scep_client_free(struct pkid_scep_client *c)
 	if (c == NULL)
 		return;
 	pkid_scep_cas_free(&c->cas);
+	X509_STORE_free(c->anchors);
 	if (c->legacy != NULL)
 		OSSL_PROVIDER_unload(c->legacy);
 	if (c->deflt != NULL)
@@ -163,6 +164,8 @@ pkid_scep_client_cacert(struct pkid_scep_client *c, int next,
 		rc = http_fail(c, op, &h, e);
 		goto out;
 	}
+	if (!next)
+		c->trusted = 0;	/* a new answer: check it again */
 	rc = pkid_scep_cas_parse(h.body.p, h.body.len, next ? out : &c->cas,
 	    e);
 	if (rc != PKID_OK)
@@ -173,7 +176,8 @@ out:
 	return rc;
 }
 
-/* Caps, algorithms and CA certificates, once. */
+/* Caps, algorithms and CA certificates (checked against the pin),
+ * once. */
 static enum pkid_code
 prepare(struct pkid_scep_client *c, struct pkid_err *e)
 {
@@ -184,6 +188,8 @@ prepare(struct pkid_scep_client *c, struct pkid_err *e)
 	PKID_TRY(pkid_scep_algs_pick(c->caps, c->cfg.compat, &c->algs, e));
 	if (c->cas.certs == NULL)
 		PKID_TRY(pkid_scep_client_cacert(c, 0, NULL, e));
+	if (!c->trusted)
+		PKID_TRY(pkid_scep_client_trust(c, e));
 	rc = PKID_OK;
 out:
 	return rc;
@@ -257,6 +263,7 @@ take_cert(const struct pkid_scep_client *c, struct pkid_scep_rep *rep,
 		    PKID_E_SCEP_REPLY_INVALID, "the certificate in the "
 		    "CertRep is not signed by any CA certificate from "
 		    "GetCACert");
+		PKID_TRY(pkid_scep_client_verify_issued(c, x, e));
 		PKID_OSSL(X509_up_ref(x), PKID_E_INTERNAL, "X509_up_ref");
 		*out = x;
 		rc = PKID_OK;

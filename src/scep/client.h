@@ -186,9 +186,23 @@ enum pkid_code pkid_scep_csr_renewal(X509 *old, EVP_PKEY *key,
 /* Progress callback: one line of text, e.g. "PENDING, polling in 4 s". */
 typedef void (*pkid_scep_progress_fn)(void *arg, const char *msg);
 
+/*
+ * How the client knows GetCACert's answer is the CA's (SCEP runs over
+ * plain HTTP): one of trust, fingerprint or issued_by, else tofu.
+ */
 struct pkid_scep_client_cfg {
 	const char *url;		/* http://host[:port]/path */
 	const char *ca_name;		/* GetCACert message=, NULL none */
+	STACK_OF(X509) *trust;		/* anchors (borrowed): GetCACert's
+					 * CA and RA must chain to one */
+	const char *fingerprint;	/* SHA-256 (hex, ':' allowed) of a
+					 * certificate of GetCACert, which
+					 * then is the anchor */
+	X509 *issued_by;		/* renewal (borrowed): a certificate
+					 * of GetCACert whose key signed it
+					 * is the anchor */
+	int tofu;			/* none of those: take GetCACert as
+					 * it comes (--insecure-tofu) */
 	int compat;			/* allow DES3, SHA-1, single DES */
 	int timeout_s;			/* per HTTP exchange; 0: 30 s */
 	int poll_interval_s;		/* first CertPoll pause, 0: 10 s */
@@ -206,6 +220,10 @@ struct pkid_scep_client {
 	struct pkid_scep_algs algs;	/* chosen from caps */
 	OSSL_PROVIDER *legacy;		/* single DES (compat) */
 	OSSL_PROVIDER *deflt;		/* default, kept beside legacy */
+	int trusted;			/* cas checked by
+					 * pkid_scep_client_trust */
+	X509_STORE *anchors;		/* what cas chains to (owned); NULL
+					 * when taken on first use */
 };
 
 /*
@@ -228,9 +246,31 @@ enum pkid_code pkid_scep_client_cacert(struct pkid_scep_client *c,
     int next, struct pkid_scep_cas *out, struct pkid_err *e);
 
 /*
+ * Check c->cas (fetched first when not yet) against the configured pin:
+ * the CA and the RA certificate must chain (X509_verify_cert, at
+ * pkid_now(), an intermediate may be the anchor) to cfg.trust, to the
+ * certificate with cfg.fingerprint, or to the one whose key signed
+ * cfg.issued_by; with none of those, cfg.tofu takes them as they are.
+ * Sets c->trusted. Errors: trust-not-pinned (no pin and no tofu, or
+ * issued_by signed by none), fingerprint-mismatch, the verifier's codes
+ * (unknown-issuer, expired...).
+ */
+enum pkid_code pkid_scep_client_trust(struct pkid_scep_client *c,
+    struct pkid_err *e);
+
+/*
+ * Does x chain to c's anchors (GetCACert's certificates as
+ * intermediates)? PKID_OK also when c was taken on first use.
+ */
+enum pkid_code pkid_scep_client_verify_issued(const struct pkid_scep_client *c,
+    X509 *x, struct pkid_err *e);
+
+/*
  * Enroll: PKCSReq signed by a self-signed certificate of key (old ==
  * NULL), or RenewalReq signed by old and old_key. Fetches caps and CA
- * certificates first when not done yet; polls PENDING with CertPoll
+ * certificates first when not done yet, and checks them
+ * (pkid_scep_client_trust) before anything is sent; the certificate
+ * received must chain to the same anchors; polls PENDING with CertPoll
  * (pauses doubling from poll_interval_s, at most PKID_SCEP_MAX_POLLS
  * and max_wait_s). *out gets the certificate for csr's key (caller
  * frees). Errors: scep-fail-* (FAILURE), request-pending (budget

@@ -7,13 +7,14 @@ import stat
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from conftest import binary, error_code, openssl, pkictl
 from server import Pkid
 
-USER, PASSWORD = "alice", "s3cret-pw"
+USER, PASSWORD = "alice", "s3cret-pw-long-enough"
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +105,10 @@ def test_wrong_password_and_untrusted_server(est, tmp_path):
     assert cp.returncode == 1 and error_code(cp) == "unknown-issuer", \
         cp.stderr
     cp = pkictl("enroll", "est", "--server", est.server, "--user", USER,
-                "--out", out)
+                "--cacert", est.ca_dir / "root.pem", "--san",
+                "DNS:x.example.com", "--out", out)
     assert cp.returncode == 2 and error_code(cp) == "usage"
+    assert "needs a password" in cp.stderr
 
 
 def test_client_cert_enroll_and_renew(est, tmp_path):
@@ -218,4 +221,124 @@ def test_channel_binding_required(tmp_path):
                         "--tls-max", tls)
             assert cp.returncode == 0, cp.stderr
             check_cert(d, out)
+        srv.stop()
+
+
+def test_enroll_needs_pinned_ca(est, tmp_path):
+    """Without --cacert or --bootstrap-fingerprint, enroll est refuses
+    before it connects (trust-not-pinned, exit 2); so does renew est when
+    --cert holds no CA certificate."""
+    out = tmp_path / "np.pem"
+    cp = pkictl("enroll", "est", "--server", est.server, "--user", USER,
+                "--password-file", "-", "--san", "DNS:np.example.com",
+                "--out", out, input=PASSWORD + "\n")
+    assert cp.returncode == 2, cp.stderr
+    assert error_code(cp) == "trust-not-pinned", cp.stderr
+    assert "--bootstrap-fingerprint" in cp.stderr
+    cp, full = enroll_basic(est, tmp_path, "np2")
+    assert cp.returncode == 0, cp.stderr
+    leaf = tmp_path / "leaf-only.pem"
+    openssl("x509", "-in", full, "-out", leaf, check=True)
+    cp = pkictl("renew", "est", "--server", est.server, "--cert", leaf,
+                "--key", tmp_path / "np2.key", "--out", tmp_path / "r.pem")
+    assert cp.returncode == 2 and error_code(cp) == "trust-not-pinned", \
+        cp.stderr
+    assert not out.exists() and not (tmp_path / "r.pem").exists()
+
+
+def test_password_never_in_argv(tmp_path):
+    """The password of enroll est from --password-file FILE, standard input
+    (--password-file -) and PKID_EST_PASSWORD: a real enrollment each way;
+    while pkictl waits for approval, neither its command line (what ps
+    shows every user) nor its environment holds the password, and
+    --password PW is wiped from the command line once read (--help says
+    it is visible to others until then)."""
+    assert "process list" in pkictl("enroll", "est", "--help").stdout
+    d = tmp_path / "ca"
+    pkictl("ca", "init", "--dir", d, "--set",
+           "profile.device.approval=manual", check=True)
+    pkictl("est", "user", "add", "--dir", d, USER, "--password-file", "-",
+           input=PASSWORD + "\n", check=True)
+    pwfile = tmp_path / "pw.txt"
+    pwfile.write_text(PASSWORD + "\n")
+    pwfile.chmod(0o600)
+    secret = PASSWORD.encode()
+    with Pkid(d, "--quiet") as srv:
+        for how in ("file", "stdin", "env", "arg"):
+            out = tmp_path / f"{how}.pem"
+            cmd = [binary("pkictl"), "enroll", "est", "--server",
+                   f"https://localhost:{srv.tls_port}", "--user", USER,
+                   "--cacert", str(d / "root.pem"), "--san",
+                   f"DNS:{how}.example.com", "--out", str(out),
+                   "--poll-interval", "1", "--max-wait", "60"]
+            env = dict(os.environ)
+            env.pop("PKID_EST_PASSWORD", None)
+            if how == "file":
+                cmd += ["--password-file", str(pwfile)]
+            elif how == "stdin":
+                cmd += ["--password-file", "-"]
+            elif how == "env":
+                env["PKID_EST_PASSWORD"] = PASSWORD
+            else:
+                cmd += ["--password", PASSWORD]
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                    stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, text=True,
+                                    env=env)
+            try:
+                proc.stdin.write(PASSWORD + "\n" if how == "stdin" else "")
+                proc.stdin.close()
+                pend = []
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and not pend:
+                    time.sleep(0.3)
+                    pend = json.loads(pkictl("ca", "pending", "--dir", d,
+                                             "--json", check=True).stdout)
+                assert len(pend) == 1, how
+                proc_dir = Path(f"/proc/{proc.pid}")
+                assert secret not in (proc_dir / "cmdline").read_bytes()
+                assert secret not in (proc_dir / "environ").read_bytes()
+                pkictl("ca", "approve", "--dir", d, pend[0]["id"],
+                       check=True)
+                err = proc.stderr.read()
+                proc.wait(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                proc.stderr.close()
+            assert proc.returncode == 0, (how, err)
+            check_cert(d, out, f"CN={how}.example.com")
+        _, _, err = srv.stop()
+        assert "AddressSanitizer" not in err
+
+
+def test_renew_with_basic_and_cert(tmp_path):
+    """renew est --user: on a label with auth = basic-and-cert the renewal
+    sends both the certificate and HTTP Basic, the password from
+    PKID_EST_PASSWORD; without the password the server refuses."""
+    d = tmp_path / "ca"
+    pkictl("ca", "init", "--dir", d, "--set", "est.auth=basic-and-cert",
+           check=True)
+    pkictl("est", "user", "add", "--dir", d, USER, "--password-file", "-",
+           input=PASSWORD + "\n", check=True)
+    key, csr = tmp_path / "r.key", tmp_path / "r.csr"
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-subj",
+            "/CN=r.example.com", "-addext",
+            "subjectAltName=DNS:r.example.com", "-out", csr, check=True)
+    cert = tmp_path / "r.pem"
+    pkictl("ca", "issue", "--dir", d, "--csr", csr, "--out", cert,
+           check=True)
+    with Pkid(d, "--quiet") as srv:
+        base = ["renew", "est", "--server",
+                f"https://localhost:{srv.tls_port}", "--cert", cert,
+                "--key", key, "--cacert", d / "root.pem"]
+        cp = pkictl(*base, "--out", tmp_path / "n0.pem")
+        assert cp.returncode == 1 and error_code(cp) == "auth-required", \
+            cp.stderr
+        cp = pkictl(*base, "--user", USER, "--out", tmp_path / "n1.pem",
+                    env={"PKID_EST_PASSWORD": PASSWORD})
+        assert cp.returncode == 0, cp.stderr
+        check_cert(d, tmp_path / "n1.pem", "CN=r.example.com")
         srv.stop()

@@ -14,7 +14,7 @@ import pytest
 from conftest import make_csr, openssl, pkictl, run
 from server import Pkid
 
-USER, PASSWORD = "dev", "dev-pw"
+USER, PASSWORD = "dev", "dev-pw-long-enough"
 EST = "/.well-known/est"
 
 

@@ -383,7 +383,8 @@ def test_one_time_challenge_certmonger_after_refusal(tmp_path):
         cp = pkictl("enroll", "scep", "--url", url, "--challenge", pw,
                     "--new-key", "rsa-2048", "--subject",
                     "CN=x.example.test", "--san", "DNS:x.example.org",
-                    "--out", tmp_path / "x.crt", timeout=120)
+                    "--cacert", ca / "root.pem", "--out", tmp_path / "x.crt",
+                    timeout=120)
         assert cp.returncode == 1 and "badRequest" in cp.stderr, cp.stderr
         out = tmp_path / "cm"
         cp = run([HERE / "certmonger-scep.sh", url, pw, out], timeout=150)
@@ -393,8 +394,8 @@ def test_one_time_challenge_certmonger_after_refusal(tmp_path):
         verify_chain(ca, out / "dev.crt")
         cp = pkictl("enroll", "scep", "--url", url, "--challenge", pw,
                     "--new-key", "rsa-2048", "--subject",
-                    "CN=y.example.test", "--out", tmp_path / "y.crt",
-                    timeout=120)
+                    "CN=y.example.test", "--cacert", ca / "root.pem",
+                    "--out", tmp_path / "y.crt", timeout=120)
         assert cp.returncode == 1 and "badRequest" in cp.stderr, cp.stderr
         _, _, err = p.stop()
     assert "code=san-not-allowed" in err

@@ -89,7 +89,12 @@ def test_getcaps_getca_getnextca(scep, tmp_path):
     cp = pkictl("scep", "getcaps", p.scep, check=True)
     assert cp.stdout.split() == CAPS
     out = tmp_path / "cas.pem"
-    cp = pkictl("scep", "getca", p.scep, "--out", out, check=True)
+    # A file others will trust is written only against a pin.
+    cp = pkictl("scep", "getca", p.scep, "--out", out)
+    assert cp.returncode == 2 and error_code(cp) == "trust-not-pinned"
+    assert not out.exists()
+    cp = pkictl("scep", "getca", p.scep, "--out", out, "--cacert",
+                ca / "root.pem", check=True)
     assert out.read_text().count("BEGIN CERTIFICATE") == 3
     assert "RA CN=pkid Demo CA Issuing CA SCEP RA" in cp.stderr
     # The issuing CA is named as such, with its fingerprint.
@@ -113,7 +118,7 @@ def test_enroll_new_key_with_sans(scep, tmp_path):
     cp = enroll("--url", p.scep, "--challenge", "s3cret", "--new-key",
                 "rsa-2048", "--subject", "CN=dev1.example.com", "--san",
                 "DNS:dev1.example.com", "--san", "IP:10.1.2.3",
-                "--out", out)
+                "--cacert", ca / "root.pem", "--out", out)
     assert cp.returncode == 0, cp.stderr
     key = tmp_path / "dev.key"
     assert oct(key.stat().st_mode & 0o777) == "0o600"
@@ -154,10 +159,10 @@ def test_enroll_existing_key_pinned(scep, tmp_path):
 
 
 def test_wrong_challenge(scep, tmp_path):
-    _, p = scep
+    ca, p = scep
     cp = enroll("--url", p.scep, "--challenge", "wrong", "--new-key",
-                "rsa-2048", "--subject", "CN=x.example.com", "--out",
-                tmp_path / "x.crt")
+                "rsa-2048", "--subject", "CN=x.example.com", "--cacert",
+                ca / "root.pem", "--out", tmp_path / "x.crt")
     assert cp.returncode == 1
     assert error_code(cp) == "scep-fail-bad-request"
     assert "badRequest" in cp.stderr
@@ -167,15 +172,17 @@ def test_wrong_challenge(scep, tmp_path):
 
 
 def test_ec_key_refused_before_sending(scep, tmp_path):
-    _, p = scep
+    ca, p = scep
     cp = enroll("--url", p.scep, "--challenge", "s3cret", "--new-key",
-                "ec-p256", "--subject", "CN=x", "--out", tmp_path / "x.crt")
+                "ec-p256", "--subject", "CN=x", "--cacert", ca / "root.pem",
+                "--out", tmp_path / "x.crt")
     assert cp.returncode == 2 and "RSA key transport" in cp.stderr
     ec = tmp_path / "ec.key"
     openssl("ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out",
             ec, check=True)
     cp = enroll("--url", p.scep, "--challenge", "s3cret", "--key", ec,
-                "--subject", "CN=x", "--out", tmp_path / "x.crt")
+                "--subject", "CN=x", "--cacert", ca / "root.pem", "--out",
+                tmp_path / "x.crt")
     assert cp.returncode == 2 and error_code(cp) == "usage"
     err = clean_exit(p)
     assert "PKIOperation" not in err and "op=PKCSReq" not in err
@@ -193,7 +200,7 @@ def test_manual_approval_between_polls(tmp_path):
         args = ["--url", p.url("/scep", tls=False), "--challenge",
                 "s3cret", "--new-key", "rsa-2048", "--subject",
                 "CN=m.example.test", "--poll-interval", "1", "--max-wait",
-                "60", "--out", out]
+                "60", "--cacert", ca / "root.pem", "--out", out]
         cmd = [binary("pkictl"), "enroll", "scep", *map(str, args)]
         if not _verb_first():
             cmd[1:3] = ["scep", "enroll"]
@@ -228,7 +235,8 @@ def test_pending_budget_is_bounded(tmp_path):
         cp = enroll("--url", p.url("/scep", tls=False), "--challenge",
                     "s3cret", "--new-key", "rsa-2048", "--subject",
                     "CN=slow.example.test", "--poll-interval", "1",
-                    "--max-wait", "4", "--out", tmp_path / "s.crt")
+                    "--max-wait", "4", "--cacert", ca / "root.pem",
+                    "--out", tmp_path / "s.crt")
         assert time.monotonic() - t0 < 30
         assert cp.returncode == 1 and error_code(cp) == "request-pending"
         assert len(_pending(ca)) == 1
@@ -241,26 +249,40 @@ def test_renewal(scep, tmp_path):
     old = tmp_path / "old.crt"
     cp = enroll("--url", p.scep, "--challenge", "s3cret", "--new-key",
                 "rsa-2048", "--subject", "CN=ren.example.test", "--san",
-                "DNS:ren.example.test", "--out", old)
+                "DNS:ren.example.test", "--cacert", ca / "root.pem",
+                "--out", old)
     assert cp.returncode == 0, cp.stderr
     new = tmp_path / "new.crt"
     cp = enroll("--url", p.scep, "--cert", old, "--key",
-                tmp_path / "old.key", "--out", new, verb="renew")
+                tmp_path / "old.key", "--cacert", ca / "root.pem", "--out",
+                new, verb="renew")
     assert cp.returncode == 0, cp.stderr
     verify_chain(ca, new)
     assert x509_text(new, "-serial") != x509_text(old, "-serial")
     assert "ren.example.test" in x509_text(new, "-ext", "subjectAltName")
-    # A self-made certificate for the same key is not one of ours.
+    # Without a pin, the CA that issued --cert is the anchor.
+    cp = enroll("--url", p.scep, "--cert", new, "--key",
+                tmp_path / "old.key", "--out", tmp_path / "n1.crt",
+                verb="renew")
+    assert cp.returncode == 0, cp.stderr
+    verify_chain(ca, tmp_path / "n1.crt")
+    # A self-made certificate for the same key is not one of ours: it
+    # pins nothing (refused here), and the server refuses it too.
     fake = tmp_path / "fake.pem"
     openssl("req", "-x509", "-key", tmp_path / "old.key", "-subj",
             "/CN=ren.example.test", "-days", "2", "-out", fake, check=True)
     cp = enroll("--url", p.scep, "--cert", fake, "--key",
                 tmp_path / "old.key", "--out", tmp_path / "n2.crt",
                 verb="renew")
+    assert cp.returncode == 2 and error_code(cp) == "trust-not-pinned"
+    cp = enroll("--url", p.scep, "--cert", fake, "--key",
+                tmp_path / "old.key", "--cacert", ca / "root.pem", "--out",
+                tmp_path / "n2.crt", verb="renew")
     assert cp.returncode == 1
     assert error_code(cp) == "scep-fail-bad-request"
     err = clean_exit(p)
     assert "op=RenewalReq" in err and "code=scep-renewal-signer" in err
+    assert err.count("op=RenewalReq") == 3
 
 
 class _Proxy(http.server.BaseHTTPRequestHandler):
@@ -328,8 +350,8 @@ def test_get_when_post_not_advertised(proxy, tmp_path):
     ca, p, url = proxy
     out = tmp_path / "g.crt"
     cp = enroll("--url", url, "--challenge", "s3cret", "--new-key",
-                "rsa-2048", "--subject", "CN=get.example.test", "--out",
-                out)
+                "rsa-2048", "--subject", "CN=get.example.test", "--cacert",
+                ca / "root.pem", "--out", out)
     assert cp.returncode == 0, cp.stderr
     verify_chain(ca, out)
     # SHA-256 (not 512: not listed), GET with a base64 message.
@@ -337,6 +359,143 @@ def test_get_when_post_not_advertised(proxy, tmp_path):
     ops = [(m, path) for m, path in _Proxy.seen if "PKIOperation" in path]
     assert ops and all(m == "GET" and "message=" in path
                        for m, path in ops)
+    clean_exit(p)
+
+
+def _fp(pem):
+    out = openssl("x509", "-in", pem, "-noout", "-fingerprint", "-sha256",
+                  check=True).stdout
+    return out.split("=")[1].strip().replace(":", "").lower()
+
+
+def test_enroll_needs_pinned_ca(scep, tmp_path):
+    """GetCACert comes over plain HTTP: enroll scep without --cacert or
+    --ca-fingerprint is refused before anything is sent (trust-not-pinned,
+    exit 2); another CA's root is refused; --insecure-tofu proceeds and
+    prints, in one line, the fingerprint that then pins the next one."""
+    ca, p = scep
+    base = ["--url", p.scep, "--challenge", "s3cret", "--new-key",
+            "rsa-2048"]
+    cp = enroll(*base, "--subject", "CN=a.example.test", "--out",
+                tmp_path / "a.crt")
+    assert cp.returncode == 2 and error_code(cp) == "trust-not-pinned"
+    assert "--insecure-tofu" in cp.stderr
+    other = tmp_path / "other"
+    pkictl("ca", "init", "--dir", other, "--subject", "CN=Other",
+           check=True)
+    cp = enroll(*base, "--subject", "CN=b.example.test", "--cacert",
+                other / "root.pem", "--out", tmp_path / "b.crt")
+    assert cp.returncode == 1, cp.stderr
+    assert "does not chain to the pinned CA" in cp.stderr
+    cp = enroll(*base, "--subject", "CN=c.example.test", "--insecure-tofu",
+                "--out", tmp_path / "c.crt")
+    assert cp.returncode == 0, cp.stderr
+    tofu = [ln for ln in cp.stderr.splitlines() if "insecure-tofu" in ln]
+    fp = _fp(ca / "issuing.pem")
+    assert len(tofu) == 1 and f"--ca-fingerprint {fp}" in tofu[0], tofu
+    cp = enroll(*base, "--subject", "CN=d.example.test", "--ca-fingerprint",
+                fp, "--out", tmp_path / "d.crt")
+    assert cp.returncode == 0, cp.stderr
+    assert "insecure-tofu" not in cp.stderr
+    for name in ("a", "b"):
+        assert not (tmp_path / f"{name}.crt").exists()
+    err = clean_exit(p)
+    assert err.count("op=PKCSReq") == 2   # c and d; a and b sent nothing
+
+
+class _FakeRA(_Proxy):
+    """Relays to pkid, but GetCACert answers the real CA certificates
+    with an RA certificate of its own (same issuer name, another key):
+    what a man in the middle on plain HTTP would send to read the
+    challenge password."""
+    cacert = None
+
+    def do_GET(self):
+        type(self).seen.append(("GET", self.path))
+        if "operation=GetCACert" not in self.path:
+            return self.relay()
+        self.answer(200, "application/x-x509-ca-ra-cert", type(self).cacert)
+
+    def do_POST(self):
+        type(self).seen.append(("POST", self.path))
+        n = int(self.headers.get("Content-Length", "0"))
+        self.relay(self.rfile.read(n))
+
+    def relay(self, body=None):
+        req = urllib.request.Request(type(self).upstream + self.path,
+                                     data=body)
+        try:
+            with urllib.request.urlopen(req, timeout=20) as r:
+                st, ct, out = r.status, r.headers["Content-Type"], r.read()
+        except urllib.error.HTTPError as err:
+            st, ct, out = err.code, err.headers["Content-Type"], err.read()
+        self.answer(st, ct or "application/octet-stream", out)
+
+    def answer(self, st, ct, body):
+        self.send_response(st)
+        self.send_header("Content-Type", ct)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _fake_ra_bundle(ca, tmp):
+    """DER certs-only PKCS#7: a forged RA (issuer name of the real issuing
+    CA, no key identifiers, signed by another key of its type), then the
+    real CA certificates."""
+    subj = openssl("x509", "-in", ca / "issuing.pem", "-noout", "-subject",
+                   "-nameopt", "compat", check=True).stdout
+    subj = subj.split("=", 1)[1].strip()
+    fca, fra = tmp / "fca", tmp / "fra"
+    # The key type of the real one too (OpenSSL matches the signature
+    # algorithm to the issuer's key before it calls it the issuer).
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{fca}.key",
+            "-out", f"{fca}.pem", "-subj", subj, "-days", "2", check=True)
+    openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout",
+            f"{fra}.key", "-out", f"{fra}.csr", "-subj", "/CN=fake RA",
+            check=True)
+    ext = tmp / "ext.cnf"
+    ext.write_text("[v3]\nbasicConstraints=CA:FALSE\nkeyUsage="
+                   "digitalSignature,keyEncipherment\nsubjectKeyIdentifier"
+                   "=none\nauthorityKeyIdentifier=none\n")
+    openssl("x509", "-req", "-in", f"{fra}.csr", "-CA", f"{fca}.pem",
+            "-CAkey", f"{fca}.key", "-CAcreateserial", "-out", f"{fra}.pem",
+            "-days", "2", "-extfile", ext, "-extensions", "v3", check=True)
+    p7 = tmp / "fake.p7b"
+    openssl("crl2pkcs7", "-nocrl", "-certfile", f"{fra}.pem", "-certfile",
+            ca / "issuing.pem", "-certfile", ca / "root.pem", "-outform",
+            "DER", "-out", p7, check=True)
+    return p7.read_bytes()
+
+
+def test_pin_covers_the_ra_certificate(scep, tmp_path):
+    """A pinned CA fingerprint (or --cacert) must vouch for the RA
+    certificate the challenge is encrypted to, not only be somewhere in
+    GetCACert: a forged RA next to the real CA is refused before any
+    PKIOperation leaves."""
+    ca, p = scep
+    _FakeRA.upstream = f"http://127.0.0.1:{p.http_port}"
+    _FakeRA.cacert = _fake_ra_bundle(ca, tmp_path)
+    _FakeRA.seen = []
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FakeRA)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_port}/scep"
+        for pin in (["--ca-fingerprint", _fp(ca / "issuing.pem")],
+                    ["--cacert", ca / "root.pem"]):
+            cp = enroll("--url", url, "--challenge", "s3cret", "--new-key",
+                        "rsa-2048", "--subject", "CN=mitm.example.test",
+                        *pin, "--out", tmp_path / "m.crt")
+            assert cp.returncode == 1, cp.stderr
+            assert "RA certificate CN=fake RA does not chain" in cp.stderr
+        assert not any("PKIOperation" in path for _, path in _FakeRA.seen)
+        assert not (tmp_path / "m.crt").exists()
+    finally:
+        srv.shutdown()
+        t.join(10)
+        srv.server_close()
     clean_exit(p)
 
 
@@ -421,14 +580,14 @@ def test_micromdm_enroll_needs_compat(tmp_path):
         # Its CertRep is signed with SHA-1 and enveloped with single DES.
         cp = enroll("--url", m.url, "--challenge", "chal", "--new-key",
                     "rsa-2048", "--subject", "CN=nocompat.example.test",
-                    "--out", out)
+                    "--cacert", m.depot / "ca.pem", "--out", out)
         assert cp.returncode == 1
         assert error_code(cp) == "scep-no-common-alg"
         assert "--compat" in cp.stderr
         cp = enroll("--url", m.url, "--challenge", "chal", "--new-key",
                     "rsa-2048", "--subject", "CN=mdm.example.test",
                     "--san", "DNS:mdm.example.test", "--compat",
-                    "--out", out)
+                    "--cacert", m.depot / "ca.pem", "--out", out)
         assert cp.returncode == 0, cp.stderr
         openssl("verify", "-CAfile", m.depot / "ca.pem", out, check=True)
         assert "mdm.example.test" in x509_text(out, "-subject")
@@ -436,7 +595,8 @@ def test_micromdm_enroll_needs_compat(tmp_path):
         new = tmp_path / "m2.crt"
         cp = enroll("--url", m.url, "--cert", out, "--key",
                     tmp_path / "m.key", "--challenge", "chal", "--compat",
-                    "--out", new, verb="renew")
+                    "--cacert", m.depot / "ca.pem", "--out", new,
+                    verb="renew")
         assert cp.returncode == 0, cp.stderr
         openssl("verify", "-CAfile", m.depot / "ca.pem", new, check=True)
         assert x509_text(new, "-serial") != x509_text(out, "-serial")
@@ -447,11 +607,12 @@ def test_micromdm_wrong_challenge(tmp_path):
     with Micromdm(tmp_path, "chal") as m:
         cp = enroll("--url", m.url, "--challenge", "nope", "--new-key",
                     "rsa-2048", "--subject", "CN=bad.example.test",
-                    "--compat", "--out", tmp_path / "b.crt")
+                    "--compat", "--cacert", m.depot / "ca.pem", "--out",
+                    tmp_path / "b.crt")
         assert cp.returncode == 1
         assert error_code(cp) == "scep-fail-bad-request"
         cp = pkictl("scep", "getca", m.url, "--out", tmp_path / "ca.pem",
-                    check=True)
+                    "--cacert", m.depot / "ca.pem", check=True)
         assert "CA+RA" in cp.stderr
         # No GetNextCACert in micromdm: a clear error, no loop.
         cp = pkictl("scep", "getnextca", m.url, timeout=60)
@@ -474,7 +635,7 @@ def test_sscep_and_pkictl_agree_on_pkid(scep, tmp_path):
     got = sorted(Path(tmp_path).glob("sscep-ca*"))
     assert got
     cp = pkictl("scep", "getca", p.scep, "--out", tmp_path / "pk.pem",
-                check=True)
+                "--cacert", ca / "root.pem", check=True)
     for f in got:
         fp = openssl("x509", "-in", f, "-noout", "-fingerprint", "-sha256",
                      check=True).stdout.split("=")[1].strip()
@@ -482,7 +643,7 @@ def test_sscep_and_pkictl_agree_on_pkid(scep, tmp_path):
     out = tmp_path / "pk.crt"
     cp = enroll("--url", p.scep, "--challenge", "s3cret", "--new-key",
                 "rsa-2048", "--subject", "CN=sscep-peer.example.test",
-                "--out", out)
+                "--cacert", ca / "root.pem", "--out", out)
     assert cp.returncode == 0, cp.stderr
     verify_chain(ca, out)
     clean_exit(p)
