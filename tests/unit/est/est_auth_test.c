@@ -66,6 +66,7 @@ setup(void **state)
 		return -1;
 	snprintf(dir, sizeof(dir), "%s/ca", tmpl);
 	memset(&o, 0, sizeof(o));
+	o.domain = "example.com";
 	pkid_err_clear(&e);
 	pkid_clock_set(T0);
 	cheap_hash(GOOD, hash, sizeof(hash));
