@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ca/ca.h"
+#include "ca/rollover.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "est/est.h"
@@ -155,13 +156,15 @@ build_app(struct pkid_ca *ca, struct pkid_app *app,
 static int
 check_only(struct pkid_ca *ca)
 {
+	struct pkid_rollover_plan plan;
 	struct pkid_app app;
 	struct pkid_router *router = NULL;
 	struct pkid_err e;
 	int n, rc;
 
 	pkid_err_clear(&e);
-	if (build_app(ca, &app, &router, &e) != PKID_OK) {
+	if (pkid_ca_check_plan(ca, &plan, &e) != PKID_OK ||
+	    build_app(ca, &app, &router, &e) != PKID_OK) {
 		rc = fail(&e);
 		goto out;
 	}
@@ -203,6 +206,7 @@ main(int argc, char **argv)
 	struct pkid_ca *ca = NULL;
 	struct pkid_router *router = NULL;
 	struct pkid_server_opts so;
+	struct pkid_rollover_plan plan;
 	struct pkid_app app;
 	char cert[1200], key[1200], cca[1200];
 	int rc;
@@ -222,7 +226,8 @@ main(int argc, char **argv)
 		return rc;
 	}
 	(void)warn_all(ca, stderr);
-	if (build_app(ca, &app, &router, &e) != PKID_OK) {
+	if (pkid_ca_check_plan(ca, &plan, &e) != PKID_OK ||
+	    build_app(ca, &app, &router, &e) != PKID_OK) {
 		rc = fail(&e);
 		goto out;
 	}

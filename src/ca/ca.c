@@ -17,6 +17,7 @@
 #include "ca/build.h"
 #include "ca/ca_int.h"
 #include "ca/policy.h"
+#include "ca/rollover.h"
 #include "ca/signer.h"
 #include "core/clock.h"
 #include "x509/load.h"
@@ -405,6 +406,7 @@ enum pkid_code
 pkid_ca_init(const char *dir, const struct pkid_ca_init_opts *o,
     struct pkid_err *e)
 {
+	struct pkid_rollover_plan plan;
 	struct init_state s;
 	struct pkid_config *cfg = NULL;
 	struct pkid_buf conf;
@@ -420,6 +422,10 @@ pkid_ca_init(const char *dir, const struct pkid_ca_init_opts *o,
 	PKID_OSSL_PTR(cfg = calloc(1, sizeof(*cfg)), PKID_E_NOMEM, "no memory");
 	PKID_TRY(init_config(o, cfg, e));
 	PKID_TRY(init_certs(o, cfg, &s, e));
+	/* The settings must let the issuing CA roll over in time; refuse
+	 * before anything is written. */
+	PKID_TRY(pkid_rollover_plan(cfg, not_before_of(s.iss != NULL ? s.iss :
+	    s.root), not_after_of(s.iss != NULL ? s.iss : s.root), &plan, e));
 	PKID_TRY(mkdirs(dir, e));
 	PKID_TRY(write_pem(dir, F_ROOT_KEY, NULL, s.root_key, NULL, e));
 	PKID_TRY(write_pem(dir, F_ROOT, s.root, NULL, NULL, e));
@@ -545,4 +551,20 @@ pkid_ca_close(struct pkid_ca *ca)
 	X509_free(ca->root);
 	pkid_store_close(ca->store);
 	free(ca);
+}
+
+enum pkid_code
+pkid_ca_check_plan(struct pkid_ca *ca, struct pkid_rollover_plan *plan,
+    struct pkid_err *e)
+{
+	int64_t now = (int64_t)pkid_now(), nb = not_before_of(ca->issuing);
+	char t1[32], t2[32];
+
+	if (now < nb)
+		return PKID_ERR(e, PKID_E_CLOCK_BEFORE_CA, "this machine's "
+		    "clock says %s, before the issuing CA's notBefore %s",
+		    pkid_time_fmt((time_t)now, t1, sizeof(t1)),
+		    pkid_time_fmt((time_t)nb, t2, sizeof(t2)));
+	return pkid_rollover_plan(&ca->cfg, nb, not_after_of(ca->issuing),
+	    plan, e);
 }

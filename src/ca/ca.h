@@ -182,6 +182,16 @@ void pkid_csr_digest(X509_REQ *csr, char out[65]);
 enum pkid_code pkid_ca_ra_write(const char *dir, const char *file, X509 *x,
     EVP_PKEY *k, struct pkid_err *e);
 
+struct pkid_rollover_plan;
+/*
+ * The rollover plan of the generation that signs leaves (rollover.h):
+ * clock-before-ca when the clock is before its notBefore, else what
+ * pkid_rollover_plan says (ca-lifetime-too-short,
+ * rollover-overlap-too-short). pkid refuses to start on either.
+ */
+enum pkid_code pkid_ca_check_plan(struct pkid_ca *ca,
+    struct pkid_rollover_plan *plan, struct pkid_err *e);
+
 /* Revoke a serial (hex) with an RFC 5280 reason code. */
 enum pkid_code pkid_ca_revoke(struct pkid_ca *ca, const char *serial,
     int reason, const char *actor, struct pkid_err *e);

@@ -81,6 +81,7 @@ profile_defaults(struct pkid_profile *p, const char *name)
 	p->allow_any_dns = 0;
 	p->allow_any_ip = 0;
 	p->backdate = 300;
+	p->renew_at = PKID_DEFAULT_RENEW_AT;
 }
 
 void
@@ -92,6 +93,8 @@ pkid_config_defaults(struct pkid_config *c)
 	copy_str(c->ca_name, sizeof(c->ca_name), "ca");
 	copy_str(c->digest, sizeof(c->digest), "sha256");
 	c->crl_next_update = 7 * 86400;
+	c->rollover_overlap = 0;
+	c->rollover_margin = PKID_DEFAULT_ROLLOVER_MARGIN_S;
 	copy_str(c->listen, sizeof(c->listen), "127.0.0.1:8443");
 	copy_str(c->http, sizeof(c->http), "127.0.0.1:8080");
 	c->workers = 0;
@@ -251,6 +254,28 @@ parse_san_lists(struct pkid_profile *p, const char *key, const char *v,
 	return PKID_OK;
 }
 
+/* "70%" or "70": a share of a lifetime, 1..99 percent. */
+static enum pkid_code
+parse_percent(const char *v, int *out, struct pkid_err *e)
+{
+	char num[16];
+	size_t n = strlen(v);
+	int64_t x;
+
+	if (n > 0 && v[n - 1] == '%')
+		n--;
+	if (n == 0 || n >= sizeof(num))
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "renew_at is a "
+		    "percentage of the lifetime, e.g. 70%%, not '%s'", v);
+	memcpy(num, v, n);
+	num[n] = '\0';
+	if (pkid_parse_int(num, 1, 99, &x, NULL) != PKID_OK)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "renew_at is 1%% "
+		    "to 99%% of the lifetime, not '%s'", v);
+	*out = (int)x;
+	return PKID_OK;
+}
+
 static enum pkid_code
 set_profile_key(struct pkid_profile *p, const char *k, const char *v,
     struct pkid_err *e)
@@ -297,6 +322,8 @@ set_profile_key(struct pkid_profile *p, const char *k, const char *v,
 			    "subject template too long");
 		else
 			copy_str(p->subject, sizeof(p->subject), v);
+	} else if (strcmp(k, "renew_at") == 0) {
+		rc = parse_percent(v, &p->renew_at, e);
 	} else if (strcmp(k, "approval") == 0) {
 		if (strcmp(v, "auto") == 0)
 			p->manual_approval = 0;
@@ -310,7 +337,7 @@ set_profile_key(struct pkid_profile *p, const char *k, const char *v,
 		    "unknown key '%s' in [profile %s] (known: lifetime, "
 		    "backdate, key_usage, ext_key_usage, key_types, "
 		    "min_rsa_bits, san_mode, san_dns_suffixes, san_ip_ranges, "
-		    "subject, approval)", k, p->name);
+		    "subject, approval, renew_at)", k, p->name);
 	}
 	return rc;
 }
@@ -395,9 +422,15 @@ set_ca_key(struct pkid_config *c, const char *k, const char *v,
 		return pkid_duration_parse(v, &c->crl_next_update, e);
 	if (strcmp(k, "crl_url") == 0)
 		return set_crl_url(c, v, e);
+	if (strcmp(k, "rollover_overlap") == 0)
+		return strcmp(v, "derived") == 0 || v[0] == '\0' ?
+		    (c->rollover_overlap = 0, PKID_OK) :
+		    pkid_duration_parse(v, &c->rollover_overlap, e);
+	if (strcmp(k, "rollover_margin") == 0)
+		return pkid_duration_parse(v, &c->rollover_margin, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
 	    "unknown key '%s' in [ca] (known: name, digest, crl_next_update, "
-	    "crl_url)", k);
+	    "crl_url, rollover_overlap, rollover_margin)", k);
 }
 
 static enum pkid_code
@@ -773,8 +806,9 @@ write_profile(struct pkid_buf *b, const struct pkid_profile *p,
 	    p->min_rsa_bits, p->san_mode == PKID_SAN_TAKE ? "take" :
 	    "replace"));
 	PKID_TRY(write_san(b, p, e));
-	PKID_TRY(pkid_buf_printf(b, e, "subject = %s\napproval = %s\n",
-	    p->subject, p->manual_approval ? "manual" : "auto"));
+	PKID_TRY(pkid_buf_printf(b, e, "subject = %s\napproval = %s\n"
+	    "renew_at = %d%%\n", p->subject, p->manual_approval ? "manual" :
+	    "auto", p->renew_at));
 	rc = PKID_OK;
 out:
 	return rc;
@@ -784,7 +818,7 @@ enum pkid_code
 pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
     struct pkid_err *e)
 {
-	char d[32];
+	char d[32], d2[32];
 	int i;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
@@ -795,6 +829,11 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	    "takes.\n\n[ca]\nname = %s\ndigest = %s\ncrl_next_update = %s\n"
 	    "crl_url = %s\n", c->ca_name, c->digest,
 	    dur_text(c->crl_next_update, d, sizeof(d)), c->crl_url));
+	PKID_TRY(pkid_buf_printf(b, e, "; derived: the longest profile "
+	    "lifetime plus rollover_margin\nrollover_overlap = %s\n"
+	    "rollover_margin = %s\n", c->rollover_overlap > 0 ?
+	    dur_text(c->rollover_overlap, d, sizeof(d)) : "derived",
+	    dur_text(c->rollover_margin, d2, sizeof(d2))));
 	PKID_TRY(pkid_buf_printf(b, e, "\n[server]\nlisten = %s\nhttp = %s\n"
 	    "workers = %d\nmax_conns = %d\nrate_per_min = %d\n"
 	    "max_body = %lld\ntls_names = %s\nclient_ca = %s\n", c->listen,

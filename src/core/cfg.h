@@ -69,6 +69,9 @@ struct pkid_profile {
 	char subject[256];	/* template; "{cn}" is the CSR's CN, empty
 				 * keeps the CSR's subject */
 	int manual_approval;	/* 1: requests wait for pkictl ca approve */
+	int renew_at;		/* percent of the lifetime at which the
+				 * profile's devices renew (what they are
+				 * told, what the rollover plan assumes) */
 	int64_t backdate;	/* notBefore this far in the past, seconds */
 };
 
@@ -125,6 +128,10 @@ struct pkid_config {
 	char ca_name[64];	/* CA name used in URLs (/crl/<name>.crl) */
 	char digest[16];	/* sha256, sha384 or sha512 */
 	int64_t crl_next_update; /* nextUpdate - thisUpdate, seconds */
+	int64_t rollover_overlap; /* current notAfter - shadow creation,
+				 * seconds; 0: derived (src/ca/rollover.c) */
+	int64_t rollover_margin; /* shadow ahead of the first device that
+				 * needs it, seconds */
 	char crl_url[PKID_RA_CRL_MAX_URL + 1]; /* http:// URI issued leaf
 				 * certificates name as their CRL
 				 * distribution point, "" for none */

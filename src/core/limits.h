@@ -40,6 +40,12 @@
 #define PKID_DEFAULT_MAX_CONNS 4096
 /* Default per-client-address request rate, requests per minute. */
 #define PKID_DEFAULT_RATE_PER_MIN 6000
+/* Default [profile] renew_at: devices renew at this percent of their
+ * certificate's lifetime (certmonger and IOS use 70-80%). */
+#define PKID_DEFAULT_RENEW_AT 70
+/* Default [ca] rollover_margin: the next CA generation exists this long
+ * before the first device can need it, seconds. */
+#define PKID_DEFAULT_ROLLOVER_MARGIN_S (7 * 86400)
 /* Most attributes in the subject of a certificate pkid issues. */
 #define PKID_MAX_SUBJECT_ENTRIES 32
 /* Most characters of a subject attribute without an RFC 5280 upper

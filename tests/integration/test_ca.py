@@ -1,4 +1,5 @@
 """pkictl ca: init, issue, chain, list, revoke, crl, checked with openssl."""
+import datetime
 import json
 import os
 import stat
@@ -116,18 +117,41 @@ def test_chain_order(ca, tmp_path):
 
 
 def test_not_after_capped(tmp_path):
+    """A leaf issued near the end of its issuer is cut at the issuer's
+    notAfter (issued here at 100 days before it, with the clock hook)."""
     d = tmp_path / "short"
-    pkictl("ca", "init", "--dir", d, "--days", "100", "--set",
+    pkictl("ca", "init", "--dir", d, "--set",
            "profile.device.lifetime=600d", check=True)
+    end = openssl("x509", "-in", d / "issuing.pem", "-noout", "-enddate",
+                  check=True).stdout.strip().split("=", 1)[1]
+    t = datetime.datetime.strptime(end, "%b %d %H:%M:%S %Y %Z") - \
+        datetime.timedelta(days=100)
     csr = make_csr(tmp_path)
     cp = pkictl("ca", "issue", "--dir", d, "--csr", csr, "--out",
-                tmp_path / "c.pem", check=True)
+                tmp_path / "c.pem", env={"PKID_NOW":
+                                         t.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                check=True)
     assert "capped" in cp.stderr
     leaf = openssl("x509", "-in", tmp_path / "c.pem", "-noout", "-enddate",
                    check=True).stdout
     ica = openssl("x509", "-in", d / "issuing.pem", "-noout", "-enddate",
                   check=True).stdout
     assert leaf == ica
+
+
+def test_ca_shorter_than_leaf_refused(tmp_path):
+    """A CA generation that cannot hold a leaf lifetime plus the rollover
+    margin, or an overlap shorter than needed, is refused before anything
+    is written (issue 10, bad input)."""
+    d = tmp_path / "short"
+    cp = pkictl("ca", "init", "--dir", d, "--days", "100", "--set",
+                "profile.device.lifetime=600d")
+    assert cp.returncode == 2 and error_code(cp) == "ca-lifetime-too-short"
+    assert "600d" in cp.stderr and not d.exists()
+    cp = pkictl("ca", "init", "--dir", d, "--set", "ca.rollover_overlap=30d")
+    assert cp.returncode == 2, cp.stderr
+    assert error_code(cp) == "rollover-overlap-too-short"
+    assert "at least 372d" in cp.stderr and not d.exists()
 
 
 def test_set_lifetime_written(tmp_path):
