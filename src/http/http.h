@@ -171,6 +171,8 @@ struct pkid_server_stats {
 	unsigned long long rejected_503; /* answered 503 (limits) */
 	unsigned long long tls_failures; /* failed TLS handshakes */
 	unsigned long long status[6];	/* by class: [2]=2xx .. [5]=5xx */
+	unsigned long long handler_queued; /* requests waiting for a
+					 * handler thread now */
 };
 
 struct pkid_server;

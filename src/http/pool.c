@@ -160,6 +160,19 @@ pkid_http_pool_submit(struct pkid_http_pool *p, struct pkid_http_job *job)
 	return ok;
 }
 
+int
+pkid_http_pool_queued(struct pkid_http_pool *p)
+{
+	int n;
+
+	if (p == NULL)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	n = p->queued;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
 void
 pkid_http_pool_stop(struct pkid_http_pool *p)
 {

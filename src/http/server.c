@@ -482,6 +482,8 @@ pkid_server_stats(const struct pkid_server *s, struct pkid_server_stats *out)
 	out->tls_failures = atomic_load(&m->c.tls_failures);
 	for (i = 0; i < 6; i++)
 		out->status[i] = atomic_load(&m->c.status[i]);
+	out->handler_queued = (unsigned long long)pkid_http_pool_queued(
+	    m->pool);
 }
 
 int

@@ -317,6 +317,8 @@ enum pkid_code pkid_http_pool_start(struct pkid_http_pool *p,
 /* Queue job; 0 when the queue is full or the pool stopped. */
 int pkid_http_pool_submit(struct pkid_http_pool *p,
     struct pkid_http_job *job);
+/* Requests waiting in p's queue now. */
+int pkid_http_pool_queued(struct pkid_http_pool *p);
 /* Stop the threads (the running handlers finish) and join them; jobs
  * still queued are freed. */
 void pkid_http_pool_stop(struct pkid_http_pool *p);
