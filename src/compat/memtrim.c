@@ -6,6 +6,8 @@
  */
 #include "compat/memtrim.h"
 
+#include <stdlib.h>	/* defines __GLIBC__ on glibc */
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 

@@ -251,6 +251,8 @@
  * few seconds of work, beyond which a client is better told to retry.
  */
 #define PKID_HTTP_HANDLER_QUEUE 256
+/* TLS 1.2 sessions the server keeps for resumption (about 1 KiB each). */
+#define PKID_TLS_SESSION_CACHE 4096
 /* Connections closed since the last malloc_trim(0) before the server
  * returns freed heap to the system, and the fewest ms between two. */
 #define PKID_HTTP_TRIM_CLOSES 256

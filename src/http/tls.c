@@ -191,6 +191,9 @@ pkid_http_tls_ctx_new(const struct pkid_server_opts *o,
 	/* An idle connection keeps no read or write buffer (about 34 KiB
 	 * each otherwise): thousands of idle devices cost little. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* TLS 1.2 sessions kept for resumption: a bound of our own, below
+	 * OpenSSL's 20480 (TLS 1.3 tickets are stateless). */
+	SSL_CTX_sess_set_cache_size(ctx, PKID_TLS_SESSION_CACHE);
 	if (o->client_ca != NULL)
 		PKID_TRY(load_client_ca(ctx, o->client_ca, cc, e));
 	*out = ctx;

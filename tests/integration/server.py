@@ -13,7 +13,8 @@ from conftest import binary
 class Pkid:
     """A running pkid; use as a context manager."""
 
-    def __init__(self, ca_dir, *extra, env=None):
+    def __init__(self, ca_dir, *extra, env=None, exe=None):
+        self.exe = exe
         self.ca_dir = ca_dir
         self.extra = [str(x) for x in extra]
         self.env = env
@@ -27,7 +28,7 @@ class Pkid:
             env.update(self.env)
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [binary("pkid"), "--dir", str(self.ca_dir), "--listen",
+            [self.exe or binary("pkid"), "--dir", str(self.ca_dir), "--listen",
              "127.0.0.1:0", "--http", "127.0.0.1:0", *self.extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=env)
