@@ -232,6 +232,8 @@ def test_slow_headers_do_not_hold_the_slots(tmp_path):
                     break
                 time.sleep(0.5)
             assert served_at is not None, "the slow clients kept the slots"
+            print(f"slow headers: a new client served {served_at:.1f} s "
+                  "after the 20 slow ones filled every slot")
         finally:
             stop.set()
             for t in threads:
@@ -269,6 +271,7 @@ def test_slow_body_and_silent_connection(tmp_path):
         s.close()
         assert r is not None, "no answer while the body trickled in"
         pkid_error(r, 408, "request-timeout")
+        print(f"slow body: 408 after {time.monotonic() - t0:.1f} s")
         assert 2.0 < time.monotonic() - t0 < 15
         # A connection that sends nothing is closed at the head deadline.
         s = connect(srv.http_port)
