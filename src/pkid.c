@@ -240,6 +240,11 @@ main(int argc, char **argv)
 	so.max_conns = ca->cfg.max_conns;
 	so.rate_per_min = ca->cfg.rate_per_min;
 	so.max_body = (size_t)ca->cfg.max_body;
+	so.max_conns_per_addr = ca->cfg.max_conns_per_addr > 0 ?
+	    ca->cfg.max_conns_per_addr : -1;
+	so.header_timeout_ms = ca->cfg.header_timeout * 1000;
+	so.body_timeout_ms = ca->cfg.body_timeout * 1000;
+	so.handler_threads = ca->cfg.handler_threads;
 	so.cert_file = cert;
 	so.key_file = key;
 	/* Ask for (never require) client certificates from this CA's chain

@@ -101,6 +101,10 @@ pkid_config_defaults(struct pkid_config *c)
 	c->max_conns = PKID_DEFAULT_MAX_CONNS;
 	c->rate_per_min = PKID_DEFAULT_RATE_PER_MIN;
 	c->max_body = PKID_MAX_HTTP_BODY;
+	c->max_conns_per_addr = PKID_DEFAULT_MAX_CONNS_PER_ADDR;
+	c->header_timeout = PKID_HTTP_HEADER_TIMEOUT_S;
+	c->body_timeout = PKID_HTTP_BODY_TIMEOUT_S;
+	c->handler_threads = 0;
 	copy_str(c->scep_profile, sizeof(c->scep_profile), "device");
 
 	p = &c->profiles[c->n_profiles++];
@@ -433,6 +437,43 @@ set_ca_key(struct pkid_config *c, const char *k, const char *v,
 	    "crl_url, rollover_overlap, rollover_margin)", k);
 }
 
+/* A request deadline: a duration from 1 s to an hour. */
+static enum pkid_code
+set_req_timeout(int *dst, const char *k, const char *v, struct pkid_err *e)
+{
+	int64_t n;
+	enum pkid_code rc;
+
+	if ((rc = pkid_duration_parse(v, &n, e)) != PKID_OK)
+		return rc;
+	if (n < 1 || n > PKID_HTTP_MAX_REQ_TIMEOUT_S)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "%s %s is not "
+		    "between 1s and %ds", k, v, PKID_HTTP_MAX_REQ_TIMEOUT_S);
+	*dst = (int)n;
+	return PKID_OK;
+}
+
+/* [server] keys that hold clients to limits (issue "Security first"). */
+static enum pkid_code
+set_server_limit(struct pkid_config *c, const char *k, const char *v,
+    struct pkid_err *e)
+{
+	if (strcmp(k, "max_conns_per_addr") == 0)
+		return set_int(&c->max_conns_per_addr, v, 0, 1000000, e);
+	if (strcmp(k, "header_timeout") == 0)
+		return set_req_timeout(&c->header_timeout, k, v, e);
+	if (strcmp(k, "body_timeout") == 0)
+		return set_req_timeout(&c->body_timeout, k, v, e);
+	if (strcmp(k, "handler_threads") == 0)
+		return set_int(&c->handler_threads, v, 0,
+		    PKID_HTTP_MAX_HANDLERS, e);
+	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
+	    "unknown key '%s' in [server] (known: listen, http, workers, "
+	    "max_conns, max_conns_per_addr, rate_per_min, max_body, "
+	    "header_timeout, body_timeout, handler_threads, tls_names, "
+	    "client_ca)", k);
+}
+
 static enum pkid_code
 set_server_key(struct pkid_config *c, const char *k, const char *v,
     struct pkid_err *e)
@@ -454,9 +495,7 @@ set_server_key(struct pkid_config *c, const char *k, const char *v,
 		return set_str(c->tls_names, sizeof(c->tls_names), v, e);
 	if (strcmp(k, "client_ca") == 0)
 		return set_str(c->client_ca, sizeof(c->client_ca), v, e);
-	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
-	    "unknown key '%s' in [server] (known: listen, http, workers, "
-	    "max_conns, rate_per_min, max_body, tls_names, client_ca)", k);
+	return set_server_limit(c, k, v, e);
 }
 
 static enum pkid_code
@@ -835,10 +874,13 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	    dur_text(c->rollover_overlap, d, sizeof(d)) : "derived",
 	    dur_text(c->rollover_margin, d2, sizeof(d2))));
 	PKID_TRY(pkid_buf_printf(b, e, "\n[server]\nlisten = %s\nhttp = %s\n"
-	    "workers = %d\nmax_conns = %d\nrate_per_min = %d\n"
-	    "max_body = %lld\ntls_names = %s\nclient_ca = %s\n", c->listen,
-	    c->http, c->workers, c->max_conns, c->rate_per_min,
-	    (long long)c->max_body, c->tls_names, c->client_ca));
+	    "workers = %d\nmax_conns = %d\nmax_conns_per_addr = %d\n"
+	    "rate_per_min = %d\nmax_body = %lld\nheader_timeout = %ds\n"
+	    "body_timeout = %ds\nhandler_threads = %d\ntls_names = %s\n"
+	    "client_ca = %s\n", c->listen, c->http, c->workers, c->max_conns,
+	    c->max_conns_per_addr, c->rate_per_min, (long long)c->max_body,
+	    c->header_timeout, c->body_timeout, c->handler_threads,
+	    c->tls_names, c->client_ca));
 	PKID_TRY(pkid_buf_printf(b, e, "\n[scep]\nchallenge = %s\n"
 	    "profile = %s\ncompat = %s\nupstream_label = %s\n",
 	    c->scep_challenge, c->scep_profile, c->scep_compat ? "on" : "off",

@@ -1,8 +1,20 @@
 /*
  * cfg.h - pkid.conf: an INI file a person can read and diff.
  *
- * [ca]         name, digest, crl_next_update, crl_url
- * [server]     listen, http, workers, max_conns, rate_per_min, ...
+ * [ca]         name, digest, crl_next_update, crl_url, rollover_overlap,
+ *              rollover_margin
+ * [server]     listen, http, workers, max_conns, rate_per_min, max_body,
+ *              tls_names, client_ca, and the limits that hold hostile
+ *              clients (defaults in limits.h):
+ *                max_conns_per_addr  connections one address may hold
+ *                                    over all workers (64; 0 = no cap;
+ *                                    past it 503 conn-limit)
+ *                header_timeout      whole request head, from accept or
+ *                                    its first byte (10s; past it 408)
+ *                body_timeout        whole request body, from the end of
+ *                                    the head (30s; past it 408)
+ *                handler_threads     threads running EST/SCEP handlers
+ *                                    off the event loops (0 = 2 per core)
  * [scep]       challenge, profile, compat, upstream_label
  * [profile N]  lifetime, key_usage, ext_key_usage, key_types, ...
  * [est], [est LABEL]  profile, auth, channel_binding, client_ca, ...
@@ -140,7 +152,11 @@ struct pkid_config {
 	char http[128];		/* plain HTTP listener, "off" for none */
 	int workers;		/* worker threads, 0 = 2 per core */
 	int max_conns;		/* connection cap over all workers */
+	int max_conns_per_addr;	/* per client address, 0 = no cap */
 	int rate_per_min;	/* requests per client address per minute */
+	int header_timeout;	/* whole request head deadline, seconds */
+	int body_timeout;	/* whole request body deadline, seconds */
+	int handler_threads;	/* handler pool threads, 0 = 2 per core */
 	int64_t max_body;	/* request body limit, bytes */
 	char tls_names[512];	/* extra names for the server certificate */
 	char client_ca[1024];	/* PEM file of issuers for client certs */

@@ -34,10 +34,36 @@
 #define PKID_MAX_HTTP_HEADERS (16 * 1024)
 /* Longest request URI (SCEP GET carries a base64 message in it). */
 #define PKID_MAX_URI_LENGTH (96 * 1024)
-/* Idle / read / write timeout of one HTTP connection, seconds. */
+/* Idle / read / write timeout of one HTTP connection, seconds: bounds a
+ * kept-alive connection between requests and each read or write. */
 #define PKID_HTTP_TIMEOUT_S 30
+/*
+ * Default deadline for a whole request head, seconds: from accept for the
+ * first request (TLS handshake included), from its first byte (or the end
+ * of the previous response when it was pipelined) for later ones. Every
+ * EST and SCEP client sends its head in one go, well under a second even
+ * over a slow link; 10 s leaves room for a loaded TLS handshake yet stops
+ * a client dripping one header line every few seconds from holding a slot
+ * for the 30 s read timeout again and again ([server] header_timeout).
+ */
+#define PKID_HTTP_HEADER_TIMEOUT_S 10
+/*
+ * Default deadline for a whole request body, seconds, from the end of its
+ * head: the largest body (128 KiB) takes under 1 s at 1 Mbit/s; 30 s
+ * allows a 64 kbit/s link ([server] body_timeout).
+ */
+#define PKID_HTTP_BODY_TIMEOUT_S 30
+/* Largest header_timeout and body_timeout accepted, seconds. */
+#define PKID_HTTP_MAX_REQ_TIMEOUT_S 3600
 /* Default cap of concurrent connections over all workers. */
 #define PKID_DEFAULT_MAX_CONNS 4096
+/*
+ * Default cap of concurrent connections from one client address over all
+ * workers ([server] max_conns_per_addr, 0 = none): a client needs one or
+ * two; 64 leaves room for a NAT or a proxy in front of a small fleet while
+ * one address can no longer take every slot.
+ */
+#define PKID_DEFAULT_MAX_CONNS_PER_ADDR 64
 /* Default per-client-address request rate, requests per minute. */
 #define PKID_DEFAULT_RATE_PER_MIN 6000
 /* Default [profile] renew_at: devices renew at this percent of their
@@ -245,6 +271,49 @@
 /* Idle timeout of a connection accepted past max_conns, seconds: it gets
  * its 503 quickly or goes, so a flood cannot pin descriptors for long. */
 #define PKID_HTTP_OVERCAP_TIMEOUT_S 5
+/* How long a connection past max_conns or max_conns_per_addr may take to
+ * send its request (answered 503) before it is closed, milliseconds. */
+#define PKID_HTTP_OVERCAP_GRACE_MS 1000
+/* Buckets of the per-address connection count table (a power of two);
+ * entries exist only while their address has connections open. */
+#define PKID_HTTP_ADDR_BUCKETS 4096
+/* Longest method token the request pre-check accepts (RFC 9110 9.1). */
+#define PKID_HTTP_MAX_METHOD 16
+/* Most header fields in one request. */
+#define PKID_HTTP_MAX_HEADER_COUNT 100
+/*
+ * Chunked bodies: most body bytes on the wire before the request is
+ * refused as too large, as a multiple of max_body plus slack. The chunk
+ * framing of an honest client adds a few per cent; evhttp's own body
+ * limit sits just above this, so pkid answers first, in its own format.
+ */
+#define PKID_HTTP_WIRE_BODY_FACTOR 2
+#define PKID_HTTP_WIRE_BODY_SLACK (16 * 1024)
+/* What pkid's limits leave to evhttp as a backstop: its header limit is
+ * ours plus this, bytes. */
+#define PKID_HTTP_EVHTTP_SLACK 1024
+/* A refused connection: longest its answer may take to be written, and
+ * how long what the client still sends is read and dropped after it (so
+ * the client reads the answer instead of a reset), milliseconds. */
+#define PKID_HTTP_REFUSE_WRITE_MS 5000
+#define PKID_HTTP_LINGER_MS 2000
+/* Default handler threads per core: EST and SCEP handlers hash passwords,
+ * sign and wait for durable commits there, off the event loops. */
+#define PKID_HTTP_HANDLERS_PER_CORE 2
+/* Most handler threads ([server] handler_threads). */
+#define PKID_HTTP_MAX_HANDLERS 256
+/*
+ * Requests waiting for a handler thread over all workers; past it they
+ * are answered 503 + Retry-After at once. 256 at about 10 ms each is a
+ * few seconds of work, beyond which a client is better told to retry.
+ */
+#define PKID_HTTP_HANDLER_QUEUE 256
+/* TLS 1.2 sessions the server keeps for resumption (about 1 KiB each). */
+#define PKID_TLS_SESSION_CACHE 4096
+/* Connections closed since the last malloc_trim(0) before the server
+ * returns freed heap to the system, and the fewest ms between two. */
+#define PKID_HTTP_TRIM_CLOSES 256
+#define PKID_HTTP_TRIM_INTERVAL_MS 1000
 /* Most a listener pauses after accept(2) failed (EMFILE...), ms. */
 #define PKID_HTTP_ACCEPT_PAUSE_MS 500
 /* Longest Retry-After the server sends, seconds. */

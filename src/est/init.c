@@ -138,8 +138,11 @@ enum pkid_code
 pkid_est_routes(struct pkid_est *est, struct pkid_router *r,
     struct pkid_err *e)
 {
+	/* Offloaded: password hashing, signing and the durable commit of
+	 * an enrollment must not stall the event loop's other clients. */
 	return pkid_router_add(r, "/.well-known/est/", 1, PKID_HTTP_GET |
-	    PKID_HTTP_HEAD | PKID_HTTP_POST, pkid_est_handle, est, e);
+	    PKID_HTTP_HEAD | PKID_HTTP_POST | PKID_ROUTE_OFFLOAD,
+	    pkid_est_handle, est, e);
 }
 
 /* Append the PEM of every certificate in path. */

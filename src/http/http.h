@@ -25,11 +25,13 @@ enum pkid_http_method {
 	PKID_HTTP_OTHER = 8,
 };
 
-struct pkid_http_conn;	/* opaque: the connection a request came on */
+struct pkid_http_rctx;	/* opaque: the server's side of a request */
 
 /* One request, valid only during the handler call (all borrowed). */
 struct pkid_http_req {
 	enum pkid_http_method method;	/* request method */
+	const char *method_name;	/* the method as sent ("PUT"), for
+					 * messages; NULL: method's name */
 	const char *path;		/* decoded path, no query */
 	const char *query;		/* raw query string, NULL if none */
 	const char *content_type;	/* Content-Type header, NULL if none */
@@ -41,7 +43,7 @@ struct pkid_http_req {
 	STACK_OF(X509) *peer_chain;	/* client's chain as sent, or NULL */
 	int peer_verified;		/* 1 when peer_cert verified against
 					 * the server's client_ca store */
-	struct pkid_http_conn *conn;	/* for header and channel binding */
+	const struct pkid_http_rctx *rctx; /* headers, channel binding */
 };
 
 /* Value of a request header, NULL when absent. Borrowed. */
@@ -97,9 +99,13 @@ void pkid_http_resp_error(struct pkid_http_resp *r, int status,
 const char *pkid_http_method_name(enum pkid_http_method m);
 
 /*
- * A handler runs on a worker thread; it must be thread-safe. A HEAD
- * request reaches a route that lists GET but not HEAD as a GET; the
- * server sends the headers and drops the body.
+ * A handler runs on a worker thread (the event loop of its connection)
+ * or, for a route added with PKID_ROUTE_OFFLOAD, on one of the server's
+ * handler threads; it must be thread-safe either way. What it reads of
+ * the request (fields, pkid_http_req_header, channel binding) stays
+ * valid and its own until it returns. A HEAD request reaches a route
+ * that lists GET but not HEAD as a GET; the server sends the headers and
+ * drops the body.
  */
 typedef void (*pkid_http_handler)(void *ctx, const struct pkid_http_req *req,
     struct pkid_http_resp *resp);
@@ -108,9 +114,18 @@ typedef void (*pkid_http_handler)(void *ctx, const struct pkid_http_req *req,
  * Routes: the longest matching prefix wins; exact routes match only their
  * path. A prefix matches whole segments: "/scep" matches "/scep" and
  * "/scep/x" but not "/scepx"; a prefix ending in '/' matches below it.
- * methods is a mask of enum pkid_http_method; fn(ctx, ...) is called.
- * The router is read-only once the server runs.
+ * methods is a mask of enum pkid_http_method, optionally with
+ * PKID_ROUTE_OFFLOAD; fn(ctx, ...) is called. The router is read-only
+ * once the server runs.
  */
+/*
+ * Run the route's handler on the server's bounded pool of handler
+ * threads, not on the event loop: for handlers that hash passwords, sign
+ * or wait for a durable commit, so the loop keeps serving the other
+ * connections of its worker meanwhile. When the pool's queue is full the
+ * request is answered 503 + Retry-After (rate-limited) at once.
+ */
+#define PKID_ROUTE_OFFLOAD 0x100u
 struct pkid_router;
 struct pkid_router *pkid_router_new(void);
 void pkid_router_free(struct pkid_router *r);
@@ -132,6 +147,16 @@ struct pkid_server_opts {
 				 * 0 = PKID_DEFAULT_RATE_PER_MIN, < 0 = off */
 	size_t max_body;	/* request body limit, bytes (413 past it),
 				 * 0 = PKID_MAX_HTTP_BODY */
+	int max_conns_per_addr;	/* open connections from one address over
+				 * all workers, 0 = PKID_DEFAULT_MAX_CONNS_
+				 * PER_ADDR, < 0 = no cap */
+	int header_timeout_ms;	/* deadline of a whole request head,
+				 * 0 = PKID_HTTP_HEADER_TIMEOUT_S */
+	int body_timeout_ms;	/* deadline of a whole request body,
+				 * 0 = PKID_HTTP_BODY_TIMEOUT_S */
+	int handler_threads;	/* handler pool threads, 0 = 2 per core */
+	int handler_queue;	/* requests that may wait for a handler
+				 * thread, 0 = PKID_HTTP_HANDLER_QUEUE */
 	const char *cert_file;	/* server certificate chain PEM (leaf first) */
 	const char *key_file;	/* server private key PEM */
 	const char *client_ca;	/* PEM of issuers trusted for client certs,
@@ -146,6 +171,8 @@ struct pkid_server_stats {
 	unsigned long long rejected_503; /* answered 503 (limits) */
 	unsigned long long tls_failures; /* failed TLS handshakes */
 	unsigned long long status[6];	/* by class: [2]=2xx .. [5]=5xx */
+	unsigned long long handler_queued; /* requests waiting for a
+					 * handler thread now */
 };
 
 struct pkid_server;

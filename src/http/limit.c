@@ -8,6 +8,9 @@
  * slots, and when all are taken by other addresses the one idle longest
  * is reused (its client starts again with a full bucket). Memory stays
  * bounded whatever the number of clients.
+ *
+ * Also: how many connections each client address has open, over all
+ * workers (max_conns_per_addr), and when to give freed heap back.
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +19,8 @@
 
 #include <openssl/rand.h>
 
+#include "compat/memtrim.h"
+#include "core/clock.h"
 #include "http/server_int.h"
 
 struct rate_slot {
@@ -146,4 +151,117 @@ pkid_http_jitter(int base_s, int spread_s)
 		v += (int)(r % (unsigned)(spread_s + 1));
 	}
 	return v > PKID_HTTP_MAX_RETRY_S ? PKID_HTTP_MAX_RETRY_S : v;
+}
+
+/* ---- open connections per client address ---- */
+
+struct addr_node {
+	struct addr_node *next;	/* chain in the bucket */
+	unsigned n;		/* connections open from addr */
+	char addr[64];		/* client address text */
+};
+
+struct pkid_http_addrs {
+	pthread_mutex_t mu;	/* guards b */
+	struct addr_node *b[PKID_HTTP_ADDR_BUCKETS]; /* chains by hash */
+};
+
+enum pkid_code
+pkid_http_addrs_new(struct pkid_http_addrs **out, struct pkid_err *e)
+{
+	struct pkid_http_addrs *a;
+
+	*out = NULL;
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return PKID_ERR(e, PKID_E_NOMEM, "no memory for the address "
+		    "table");
+	if (pthread_mutex_init(&a->mu, NULL) != 0) {
+		free(a);
+		return PKID_ERR(e, PKID_E_INTERNAL, "cannot create the "
+		    "address table's mutex");
+	}
+	*out = a;
+	return PKID_OK;
+}
+
+void
+pkid_http_addrs_free(struct pkid_http_addrs *a)
+{
+	struct addr_node *n;
+	size_t i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < PKID_HTTP_ADDR_BUCKETS; i++) {
+		while ((n = a->b[i]) != NULL) {
+			a->b[i] = n->next;
+			free(n);
+		}
+	}
+	pthread_mutex_destroy(&a->mu);
+	free(a);
+}
+
+unsigned
+pkid_http_addrs_add(struct pkid_http_addrs *a, const char *addr)
+{
+	struct addr_node **pp, *n;
+	unsigned count = 0;
+
+	if (a == NULL)
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	pp = &a->b[addr_hash(addr) & (PKID_HTTP_ADDR_BUCKETS - 1)];
+	for (n = *pp; n != NULL; n = n->next)
+		if (strcmp(n->addr, addr) == 0)
+			break;
+	if (n == NULL && (n = calloc(1, sizeof(*n))) != NULL) {
+		snprintf(n->addr, sizeof(n->addr), "%s", addr);
+		n->next = *pp;
+		*pp = n;
+	}
+	if (n != NULL)
+		count = ++n->n;
+	pthread_mutex_unlock(&a->mu);
+	return count;
+}
+
+void
+pkid_http_addrs_del(struct pkid_http_addrs *a, const char *addr)
+{
+	struct addr_node **pp, *n;
+
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&a->mu);
+	pp = &a->b[addr_hash(addr) & (PKID_HTTP_ADDR_BUCKETS - 1)];
+	for (; (n = *pp) != NULL; pp = &n->next) {
+		if (strcmp(n->addr, addr) != 0)
+			continue;
+		/* The last connection gone: the entry goes too, so the
+		 * table holds only addresses with connections open. */
+		if (--n->n == 0) {
+			*pp = n->next;
+			free(n);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&a->mu);
+}
+
+void
+pkid_http_trim_check(struct pkid_server *s)
+{
+	unsigned long long last, now;
+
+	if (atomic_load(&s->c.closes_since_trim) < PKID_HTTP_TRIM_CLOSES)
+		return;
+	now = pkid_mono_ms();
+	last = atomic_load(&s->c.last_trim_ms);
+	if (now - last < PKID_HTTP_TRIM_INTERVAL_MS ||
+	    !atomic_compare_exchange_strong(&s->c.last_trim_ms, &last, now))
+		return;
+	atomic_store(&s->c.closes_since_trim, 0);
+	pkid_mem_trim();
 }

@@ -2,7 +2,8 @@
  * router.c - path to handler. The longest matching route wins; exact
  * routes match their path only, prefix routes match whole segments.
  * No route: 404 no-route; a route without the method: 405
- * method-not-allowed with an Allow header (RFC 9110 15.5.6).
+ * method-not-allowed with an Allow header (RFC 9110 15.5.6), naming the
+ * method as the client sent it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ struct route {
 	size_t len;		/* strlen(path) */
 	int prefix;		/* 1: matches path and below */
 	unsigned methods;	/* mask of enum pkid_http_method */
+	int offload;		/* run on the handler pool */
 	pkid_http_handler fn;	/* the handler */
 	void *ctx;		/* its first argument (borrowed) */
 };
@@ -61,6 +63,7 @@ route_check(const struct pkid_router *r, const char *path, int prefix,
 	PKID_CHECK(len <= PKID_HTTP_MAX_ROUTE_PATH, PKID_E_INTERNAL,
 	    "route '%.64s...': %zu bytes, more than %d", path, len,
 	    PKID_HTTP_MAX_ROUTE_PATH);
+	methods &= ~PKID_ROUTE_OFFLOAD;
 	PKID_CHECK(methods != 0 && (methods & ~(unsigned)METHODS_ALL) == 0,
 	    PKID_E_INTERNAL, "route '%.64s': method mask 0x%x is not a set "
 	    "of PKID_HTTP_* methods", path, methods);
@@ -101,7 +104,8 @@ pkid_router_add(struct pkid_router *r, const char *path, int prefix,
 	r->routes[r->n].path = copy;
 	r->routes[r->n].len = strlen(copy);
 	r->routes[r->n].prefix = !!prefix;
-	r->routes[r->n].methods = methods;
+	r->routes[r->n].methods = methods & ~PKID_ROUTE_OFFLOAD;
+	r->routes[r->n].offload = (methods & PKID_ROUTE_OFFLOAD) != 0;
 	r->routes[r->n].fn = fn;
 	r->routes[r->n].ctx = ctx;
 	r->n++;
@@ -174,42 +178,60 @@ allow_text(unsigned m, char *out, size_t len)
 	}
 }
 
-void
-pkid_router_dispatch(const struct pkid_router *r,
-    const struct pkid_http_req *req, struct pkid_http_resp *resp)
+int
+pkid_router_route(const struct pkid_router *r,
+    const struct pkid_http_req *req, struct pkid_http_resp *resp,
+    struct pkid_http_route_hit *hit)
 {
 	const struct route *t;
-	struct pkid_http_req head_as_get;
+	const char *name;
 	struct pkid_err e;
 	char allow[64];
 
 	pkid_err_clear(&e);
+	memset(hit, 0, sizeof(*hit));
 	t = r != NULL && req->path != NULL ? route_find(r, req->path) : NULL;
 	if (t == NULL) {
 		PKID_ERR(&e, PKID_E_NO_ROUTE, "no endpoint at '%.200s'",
 		    req->path != NULL ? req->path : "");
 		pkid_http_resp_error(resp, 404, &e);
-		return;
+		return 0;
 	}
+	hit->fn = t->fn;
+	hit->ctx = t->ctx;
+	hit->offload = t->offload;
+	hit->method = req->method;
+	/* RFC 9110 9.3.2: HEAD is GET without the content. */
 	if (req->method == PKID_HTTP_HEAD &&
 	    (t->methods & PKID_HTTP_HEAD) == 0 &&
 	    (t->methods & PKID_HTTP_GET) != 0) {
-		/* RFC 9110 9.3.2: HEAD is GET without the content. */
-		head_as_get = *req;
-		head_as_get.method = PKID_HTTP_GET;
-		t->fn(t->ctx, &head_as_get, resp);
-		return;
+		hit->method = PKID_HTTP_GET;
+		return 1;
 	}
-	if ((t->methods & (unsigned)req->method) == 0) {
-		allow_text(t->methods, allow, sizeof(allow));
-		PKID_ERR(&e, PKID_E_METHOD_NOT_ALLOWED,
-		    "%s is not allowed on '%.200s'; allowed: %s",
-		    pkid_http_method_name(req->method), req->path,
-		    allow[0] != '\0' ? allow : "none");
-		pkid_http_resp_error(resp, 405, &e);
-		if (allow[0] != '\0')
-			pkid_http_resp_header(resp, "Allow", allow);
+	if ((t->methods & (unsigned)req->method) != 0)
+		return 1;
+	allow_text(t->methods, allow, sizeof(allow));
+	name = req->method_name != NULL ? req->method_name :
+	    pkid_http_method_name(req->method);
+	PKID_ERR(&e, PKID_E_METHOD_NOT_ALLOWED,
+	    "%s is not allowed on '%.200s'; allowed: %s", name, req->path,
+	    allow[0] != '\0' ? allow : "none");
+	pkid_http_resp_error(resp, 405, &e);
+	if (allow[0] != '\0')
+		pkid_http_resp_header(resp, "Allow", allow);
+	return 0;
+}
+
+void
+pkid_router_dispatch(const struct pkid_router *r,
+    const struct pkid_http_req *req, struct pkid_http_resp *resp)
+{
+	struct pkid_http_route_hit hit;
+	struct pkid_http_req as;
+
+	if (!pkid_router_route(r, req, resp, &hit))
 		return;
-	}
-	t->fn(t->ctx, req, resp);
+	as = *req;
+	as.method = hit.method;
+	hit.fn(hit.ctx, &as, resp);
 }

@@ -8,6 +8,9 @@
  * readable and every worker's one-shot stop event fires. A worker then
  * closes its listeners, lets requests in flight finish (at most
  * PKID_HTTP_DRAIN_MS) and leaves its loop; evhttp_free closes the rest.
+ * Requests on the handler pool count as in flight: the worker's loop
+ * answers them when the pool hands them back. The pool stops after the
+ * workers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -79,6 +82,7 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 		if (w->bound[k] != NULL)
 			evconnlistener_enable(
 			    evhttp_bound_socket_get_listener(w->bound[k]));
+	pkid_http_trim_check(w->srv);
 }
 
 static int
@@ -143,21 +147,25 @@ worker_http(struct pkid_http_worker *w, int kind, int fd,
 	PKID_CHECK(h != NULL, PKID_E_NOMEM, "worker %d: no memory for "
 	    "evhttp", w->idx);
 	evhttp_set_timeout(h, PKID_HTTP_TIMEOUT_S);
-	evhttp_set_max_body_size(h, (ev_ssize_t)s->max_body);
-	/* A body over the limit is drained (not kept) before the 413, so
-	 * the client is not reset mid-upload and reads the answer; the
-	 * connection timeout and cap still bound such a client. */
+	/*
+	 * evhttp's limits are backstops just above pkid's own, which the
+	 * pre-check (precheck.c) and the body count (conn.c) apply first
+	 * and answer in pkid's format. A chunked body is decoded by evhttp;
+	 * one whose decoded size passes max_body reaches request.c (413).
+	 */
+	evhttp_set_max_body_size(h, (ev_ssize_t)(s->wire_body +
+	    PKID_HTTP_EVHTTP_SLACK));
 	evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
-	/* evhttp counts the request line in the header limit; a SCEP GET
-	 * carries its message in the URI, so allow both and check each in
-	 * request.c. */
-	evhttp_set_max_headers_size(h,
-	    PKID_MAX_HTTP_HEADERS + PKID_MAX_URI_LENGTH);
+	/* evhttp counts the request line in its header limit. */
+	evhttp_set_max_headers_size(h, PKID_MAX_HTTP_HEADERS +
+	    PKID_MAX_URI_LENGTH + 2 * PKID_HTTP_MAX_METHOD +
+	    PKID_HTTP_EVHTTP_SLACK);
 	/* Other methods reach the router, which answers 405 in pkid's own
-	 * error format; TRACE and CONNECT stay refused by evhttp. */
+	 * error format naming them; CONNECT and unknown methods get 501
+	 * from the pre-check. */
 	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE);
 	evhttp_set_default_content_type(h, NULL);
 	if (kind == PKID_HTTP_TLS) {
 		evhttp_set_bevcb(h, pkid_http_bevcb_tls, w);
@@ -186,6 +194,9 @@ worker_init(struct pkid_http_worker *w, int *fds, struct pkid_err *e)
 	struct pkid_server *s = w->srv;
 	int k, fd;
 
+	PKID_CHECK(pthread_mutex_init(&w->done_mu, NULL) == 0,
+	    PKID_E_INTERNAL, "worker %d: cannot create a mutex", w->idx);
+	w->done_mu_ok = 1;
 	w->base = event_base_new();
 	PKID_CHECK(w->base != NULL, PKID_E_NOMEM, "worker %d: cannot "
 	    "create an event base", w->idx);
@@ -193,8 +204,9 @@ worker_init(struct pkid_http_worker *w, int *fds, struct pkid_err *e)
 	w->drain_ev = evtimer_new(w->base, drain_cb, w);
 	w->adopt_ev = event_new(w->base, -1, 0, pkid_http_adopt_cb, w);
 	w->resume_ev = event_new(w->base, -1, EV_PERSIST, resume_cb, w);
+	w->done_ev = event_new(w->base, -1, 0, pkid_http_done_cb, w);
 	PKID_CHECK(w->stop_ev != NULL && w->drain_ev != NULL &&
-	    w->adopt_ev != NULL && w->resume_ev != NULL &&
+	    w->adopt_ev != NULL && w->resume_ev != NULL && w->done_ev != NULL &&
 	    event_add(w->stop_ev, NULL) == 0 &&
 	    event_add(w->resume_ev, &resume_tv) == 0, PKID_E_NOMEM,
 	    "worker %d: cannot create its events", w->idx);
@@ -220,12 +232,16 @@ worker_close(struct pkid_http_worker *w)
 		return;
 	pkid_http_adopt_cb(-1, 0, w);
 	for (k = 0; k < PKID_HTTP_KINDS; k++) {
-		/* Frees listeners and connections; close callbacks run. */
+		/* Frees listeners and connections; close callbacks run
+		 * (orphaning requests still on the handler pool). */
 		if (w->http[k] != NULL)
 			evhttp_free(w->http[k]);
 		w->http[k] = NULL;
 		w->bound[k] = NULL;
 	}
+	/* From here the pool frees what it finishes for this worker. */
+	pkid_http_done_close(w);
+	pkid_http_conn_sweep_events(w);
 	if (w->stop_ev != NULL)
 		event_free(w->stop_ev);
 	if (w->drain_ev != NULL)
@@ -234,7 +250,10 @@ worker_close(struct pkid_http_worker *w)
 		event_free(w->adopt_ev);
 	if (w->resume_ev != NULL)
 		event_free(w->resume_ev);
+	if (w->done_ev != NULL)
+		event_free(w->done_ev);
 	w->stop_ev = w->drain_ev = w->adopt_ev = w->resume_ev = NULL;
+	w->done_ev = NULL;
 	/* Runs pending bufferevent finalizers (SSL_free among them). */
 	event_base_free(w->base);
 	w->base = NULL;
@@ -292,6 +311,23 @@ copy_opts(struct pkid_server *s, const struct pkid_server_opts *o,
 	s->rate_per_min = o->rate_per_min > 0 ? o->rate_per_min :
 	    o->rate_per_min == 0 ? PKID_DEFAULT_RATE_PER_MIN : 0;
 	s->max_body = o->max_body > 0 ? o->max_body : PKID_MAX_HTTP_BODY;
+	s->wire_body = PKID_HTTP_WIRE_BODY_FACTOR * s->max_body +
+	    PKID_HTTP_WIRE_BODY_SLACK;
+	s->max_per_addr = o->max_conns_per_addr > 0 ? o->max_conns_per_addr :
+	    o->max_conns_per_addr == 0 ? PKID_DEFAULT_MAX_CONNS_PER_ADDR : -1;
+	s->header_ms = o->header_timeout_ms > 0 ? o->header_timeout_ms :
+	    PKID_HTTP_HEADER_TIMEOUT_S * 1000;
+	s->body_ms = o->body_timeout_ms > 0 ? o->body_timeout_ms :
+	    PKID_HTTP_BODY_TIMEOUT_S * 1000;
+	s->nhandlers = o->handler_threads > 0 ? o->handler_threads :
+	    (int)(cores > 0 ? PKID_HTTP_HANDLERS_PER_CORE * cores : 2);
+	if (s->nhandlers > PKID_HTTP_MAX_HANDLERS && o->handler_threads <= 0)
+		s->nhandlers = PKID_HTTP_MAX_HANDLERS;
+	PKID_CHECK(s->nhandlers <= PKID_HTTP_MAX_HANDLERS,
+	    PKID_E_CONFIG_BAD_VALUE, "%d handler threads, more than %d",
+	    s->nhandlers, PKID_HTTP_MAX_HANDLERS);
+	s->handler_queue = o->handler_queue > 0 ? o->handler_queue :
+	    PKID_HTTP_HANDLER_QUEUE;
 	s->client_ca = o->client_ca != NULL;
 	rc = PKID_OK;
 out:
@@ -364,6 +400,9 @@ pkid_server_new(const struct pkid_server_opts *o,
 	if (s->addr[PKID_HTTP_TLS] != NULL)
 		PKID_TRY(pkid_http_tls_ctx_new(o, s->ccache, &s->ssl_ctx, e));
 	PKID_TRY(pkid_http_rate_new(s->rate_per_min, &s->rate, e));
+	PKID_TRY(pkid_http_addrs_new(&s->addrs, e));
+	PKID_TRY(pkid_http_pool_new(s->nhandlers, s->handler_queue, &s->pool,
+	    e));
 	PKID_TRY(open_workers(s, e));
 	rc = PKID_OK;
 out:
@@ -383,6 +422,11 @@ pkid_server_run(struct pkid_server *s, struct pkid_err *e)
 	PKID_CHECK(s != NULL && !s->ran, PKID_E_INTERNAL,
 	    "pkid_server_run: no server, or it already ran");
 	s->ran = 1;
+	if (pkid_http_pool_start(s->pool, e) != PKID_OK) {
+		pkid_http_pool_stop(s->pool);
+		rc = e->code;
+		goto out;
+	}
 	for (i = 0; i < s->nworkers && failed < 0; i++) {
 		err = pthread_create(&s->w[i].thread, NULL, worker_main,
 		    &s->w[i]);
@@ -396,6 +440,8 @@ pkid_server_run(struct pkid_server *s, struct pkid_err *e)
 	for (i = 0; i < s->nworkers; i++)
 		if (s->w[i].started)
 			pthread_join(s->w[i].thread, NULL);
+	/* The workers answered what the pool finished in time (drain). */
+	pkid_http_pool_stop(s->pool);
 	PKID_CHECK(failed < 0, PKID_E_INTERNAL, "cannot start worker thread "
 	    "%d: %s", failed, strerror(err));
 	for (i = 0; i < s->nworkers; i++)
@@ -436,6 +482,8 @@ pkid_server_stats(const struct pkid_server *s, struct pkid_server_stats *out)
 	out->tls_failures = atomic_load(&m->c.tls_failures);
 	for (i = 0; i < 6; i++)
 		out->status[i] = atomic_load(&m->c.status[i]);
+	out->handler_queued = (unsigned long long)pkid_http_pool_queued(
+	    m->pool);
 }
 
 int
@@ -459,10 +507,15 @@ pkid_server_free(struct pkid_server *s)
 		return;
 	for (i = 0; s->w != NULL && i < s->nworkers; i++)
 		worker_close(&s->w[i]);
+	pkid_http_pool_free(s->pool);
+	for (i = 0; s->w != NULL && i < s->nworkers; i++)
+		if (s->w[i].done_mu_ok)
+			pthread_mutex_destroy(&s->w[i].done_mu);
 	free(s->w);
 	SSL_CTX_free(s->ssl_ctx);
 	pkid_ccache_free(s->ccache);	/* after the SSL_CTX that uses it */
 	pkid_http_rate_free(s->rate);
+	pkid_http_addrs_free(s->addrs);
 	for (k = 0; k < PKID_HTTP_KINDS; k++)
 		free(s->addr[k]);
 	if (s->stop_pipe[0] >= 0)

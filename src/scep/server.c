@@ -449,7 +449,10 @@ enum pkid_code
 pkid_scep_routes(struct pkid_scep *s, struct pkid_router *r,
     struct pkid_err *e)
 {
-	unsigned m = PKID_HTTP_GET | PKID_HTTP_POST | PKID_HTTP_HEAD;
+	/* Offloaded: decrypting and signing pkiMessages and the durable
+	 * commit of an enrollment must not stall the event loop. */
+	unsigned m = PKID_HTTP_GET | PKID_HTTP_POST | PKID_HTTP_HEAD |
+	    PKID_ROUTE_OFFLOAD;
 	enum pkid_code rc;
 
 	if ((rc = pkid_router_add(r, "/scep", 1, m, pkid_scep_handle, s, e)) !=

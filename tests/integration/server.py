@@ -14,7 +14,9 @@ from conftest import binary
 class Pkid:
     """A running pkid; use as a context manager."""
 
-    def __init__(self, ca_dir, *extra, env=None, stderr_path=None):
+    def __init__(self, ca_dir, *extra, env=None, stderr_path=None,
+                 exe=None):
+        self.exe = exe
         self.ca_dir = ca_dir
         self.extra = [str(x) for x in extra]
         self.env = env
@@ -34,7 +36,7 @@ class Pkid:
         if self.stderr_path is not None:
             self._errf = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(
-            [binary("pkid"), "--dir", str(self.ca_dir), "--listen",
+            [self.exe or binary("pkid"), "--dir", str(self.ca_dir), "--listen",
              "127.0.0.1:0", "--http", "127.0.0.1:0", *self.extra],
             stdout=subprocess.PIPE,
             stderr=self._errf if self._errf else subprocess.PIPE, text=True,

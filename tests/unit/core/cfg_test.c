@@ -56,6 +56,10 @@ test_defaults(void **state)
 	assert_int_equal(c.crl_next_update, 7 * 86400);
 	assert_int_equal(c.max_conns, PKID_DEFAULT_MAX_CONNS);
 	assert_int_equal(c.max_body, PKID_MAX_HTTP_BODY);
+	assert_int_equal(c.max_conns_per_addr, PKID_DEFAULT_MAX_CONNS_PER_ADDR);
+	assert_int_equal(c.header_timeout, PKID_HTTP_HEADER_TIMEOUT_S);
+	assert_int_equal(c.body_timeout, PKID_HTTP_BODY_TIMEOUT_S);
+	assert_int_equal(c.handler_threads, 0);
 	assert_int_equal(c.n_profiles, 3);
 	assert_non_null(p = pkid_config_profile(&c, "device"));
 	assert_int_equal(p->lifetime, 365 * 86400);
@@ -89,6 +93,10 @@ static const char good_conf[] =
 	"max_conns = 100\n"
 	"rate_per_min = 60\n"
 	"max_body = 65536\n"
+	"max_conns_per_addr = 8\n"
+	"header_timeout = 5s\n"
+	"body_timeout = 2m\n"
+	"handler_threads = 3\n"
 	"\n"
 	"[profile device]\n"
 	"lifetime = 600d\n"
@@ -126,6 +134,10 @@ test_parse_good(void **state)
 	assert_int_equal(c.max_conns, 100);
 	assert_int_equal(c.rate_per_min, 60);
 	assert_int_equal(c.max_body, 65536);
+	assert_int_equal(c.max_conns_per_addr, 8);
+	assert_int_equal(c.header_timeout, 5);
+	assert_int_equal(c.body_timeout, 120);
+	assert_int_equal(c.handler_threads, 3);
 	assert_int_equal(c.n_profiles, 4);
 	assert_int_equal(pkid_config_profile(&c, "device")->lifetime,
 	    600 * 86400);
@@ -170,6 +182,16 @@ test_bad_value(void **state)
 	(void)state;
 	expect_err("[server]\nworkers = many\n", PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("[server]\nworkers = 257\n", PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[server]\nheader_timeout = 10\n", PKID_E_CONFIG_BAD_VALUE,
+	    2);
+	expect_err("[server]\nheader_timeout = 0s\n", PKID_E_CONFIG_BAD_VALUE,
+	    2);
+	expect_err("[server]\nbody_timeout = 2h\n", PKID_E_CONFIG_BAD_VALUE,
+	    2);
+	expect_err("[server]\nmax_conns_per_addr = -1\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[server]\nhandler_threads = 257\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("[ca]\ndigest = md5\n", PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("[ca]\nname = a b\n", PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("; c\n[profile device]\nlifetime = 10\n",

@@ -161,6 +161,51 @@ test_method_not_allowed(void **state)
 }
 
 static void
+test_method_named_and_offload_flag(void **state)
+{
+	struct pkid_router *r = make_router();
+	struct pkid_http_req req;
+	struct pkid_http_resp resp;
+	struct pkid_err e;
+
+	(void)state;
+	pkid_err_clear(&e);
+	/* 405 names the method as sent, not "OTHER". */
+	memset(&req, 0, sizeof(req));
+	req.method = PKID_HTTP_OTHER;
+	req.method_name = "DELETE";
+	req.path = "/healthz";
+	pkid_http_resp_init(&resp);
+	pkid_router_dispatch(r, &req, &resp);
+	assert_int_equal(resp.status, 405);
+	assert_non_null(strstr((const char *)resp.body.p, "method-not-"
+	    "allowed: DELETE is not allowed on '/healthz'; allowed: GET, "
+	    "HEAD\n"));
+	pkid_http_resp_free(&resp);
+	/* PKID_ROUTE_OFFLOAD is a flag, not a method; dispatch without a
+	 * server runs the handler in place. */
+	assert_int_equal(pkid_router_add(r, "/slow", 0, PKID_HTTP_POST |
+	    PKID_ROUTE_OFFLOAD, h_named, "slow", &e), PKID_OK);
+	req.method = PKID_HTTP_POST;
+	req.method_name = NULL;
+	req.path = "/slow";
+	pkid_http_resp_init(&resp);
+	pkid_router_dispatch(r, &req, &resp);
+	assert_int_equal(resp.status, 200);
+	assert_string_equal((const char *)resp.body.p, "slow POST /slow");
+	pkid_http_resp_free(&resp);
+	req.method = PKID_HTTP_GET;
+	pkid_http_resp_init(&resp);
+	pkid_router_dispatch(r, &req, &resp);
+	assert_int_equal(resp.status, 405);
+	assert_string_equal(resp.headers[0].value, "POST");
+	pkid_http_resp_free(&resp);
+	assert_int_equal(pkid_router_add(r, "/bad", 0, PKID_ROUTE_OFFLOAD,
+	    h_named, "bad", &e), PKID_E_INTERNAL);
+	pkid_router_free(r);
+}
+
+static void
 test_head(void **state)
 {
 	struct pkid_router *r = make_router();
@@ -296,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_longest_match),
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_method_not_allowed),
+		cmocka_unit_test(test_method_named_and_offload_flag),
 		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_add_errors),
 		cmocka_unit_test(test_resp_helpers),

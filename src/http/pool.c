@@ -1,0 +1,209 @@
+/*
+ * pool.c - the handler threads: a fixed number of threads taking jobs
+ * (offloaded requests, request.c) from one bounded queue shared by all
+ * workers. A finished job goes back to the worker that owns its
+ * connection: onto that worker's done list, under its mutex, and
+ * event_active() on its done event wakes its loop (libevent's locking is
+ * on, server.c: evthread_use_pthreads before any event base).
+ *
+ * A full queue is the caller's answer (503), never a wait: the event loop
+ * must not block. Stopping lets each thread finish the handler it runs;
+ * jobs still queued then are freed unanswered (by then the workers have
+ * drained and closed their connections).
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <openssl/err.h>
+
+#include "http/server_int.h"
+
+struct pkid_http_pool {
+	pthread_mutex_t mu;		/* guards the fields below */
+	pthread_cond_t cv;		/* work arrived, or stop */
+	struct pkid_http_job *head;	/* queued jobs, oldest first */
+	struct pkid_http_job *tail;	/* ... newest */
+	int queued;			/* jobs queued */
+	int max_queued;			/* bound on queued */
+	int n;				/* threads to run */
+	pthread_t *threads;		/* n threads */
+	int started;			/* threads started */
+	int stop;			/* stop asked */
+};
+
+enum pkid_code
+pkid_http_pool_new(int n, int max_queued, struct pkid_http_pool **out,
+    struct pkid_err *e)
+{
+	enum pkid_code rc = PKID_E_INTERNAL;
+	struct pkid_http_pool *p = NULL;
+	int mu = 0;
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	PKID_CHECK(p != NULL, PKID_E_NOMEM, "no memory for the handler pool");
+	p->threads = calloc((size_t)n, sizeof(*p->threads));
+	PKID_CHECK(p->threads != NULL, PKID_E_NOMEM,
+	    "no memory for %d handler threads", n);
+	PKID_CHECK(pthread_mutex_init(&p->mu, NULL) == 0, PKID_E_INTERNAL,
+	    "cannot create the handler pool's mutex");
+	mu = 1;
+	PKID_CHECK(pthread_cond_init(&p->cv, NULL) == 0, PKID_E_INTERNAL,
+	    "cannot create the handler pool's condition");
+	p->n = n;
+	p->max_queued = max_queued;
+	*out = p;
+	p = NULL;
+	rc = PKID_OK;
+out:
+	if (p != NULL) {
+		if (mu)
+			pthread_mutex_destroy(&p->mu);
+		free(p->threads);
+		free(p);
+	}
+	return rc;
+}
+
+/* Give a finished job back to its worker's loop. */
+static void
+post(struct pkid_http_job *job)
+{
+	struct pkid_http_worker *w = job->w;
+
+	pthread_mutex_lock(&w->done_mu);
+	if (w->done_closed) {
+		pthread_mutex_unlock(&w->done_mu);
+		/* The loop is gone and its connections with it. */
+		pkid_http_job_free(job);
+		return;
+	}
+	job->next = NULL;
+	if (w->done_tail != NULL)
+		w->done_tail->next = job;
+	else
+		w->done_head = job;
+	w->done_tail = job;
+	event_active(w->done_ev, EV_READ, 1);
+	pthread_mutex_unlock(&w->done_mu);
+}
+
+static void *
+pool_main(void *arg)
+{
+	struct pkid_http_pool *p = arg;
+	struct pkid_http_job *job;
+	sigset_t all;
+
+	/* Signals go to the threads the program chose. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (!p->stop && p->head == NULL)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->stop) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		job = p->head;
+		p->head = job->next;
+		if (p->head == NULL)
+			p->tail = NULL;
+		p->queued--;
+		pthread_mutex_unlock(&p->mu);
+		job->next = NULL;
+		ERR_clear_error();
+		job->hit.fn(job->hit.ctx, &job->hreq, &job->resp);
+		ERR_clear_error();
+		post(job);
+	}
+	return NULL;
+}
+
+enum pkid_code
+pkid_http_pool_start(struct pkid_http_pool *p, struct pkid_err *e)
+{
+	int err;
+
+	for (; p->started < p->n; p->started++) {
+		err = pthread_create(&p->threads[p->started], NULL, pool_main,
+		    p);
+		if (err != 0)
+			return PKID_ERR(e, PKID_E_INTERNAL, "cannot start "
+			    "handler thread %d of %d: %s", p->started + 1, p->n,
+			    strerror(err));
+	}
+	return PKID_OK;
+}
+
+int
+pkid_http_pool_submit(struct pkid_http_pool *p, struct pkid_http_job *job)
+{
+	int ok;
+
+	pthread_mutex_lock(&p->mu);
+	ok = !p->stop && p->started > 0 && p->queued < p->max_queued;
+	if (ok) {
+		job->next = NULL;
+		if (p->tail != NULL)
+			p->tail->next = job;
+		else
+			p->head = job;
+		p->tail = job;
+		p->queued++;
+		pthread_cond_signal(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return ok;
+}
+
+int
+pkid_http_pool_queued(struct pkid_http_pool *p)
+{
+	int n;
+
+	if (p == NULL)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	n = p->queued;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+void
+pkid_http_pool_stop(struct pkid_http_pool *p)
+{
+	struct pkid_http_job *job;
+	int i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < p->started; i++)
+		pthread_join(p->threads[i], NULL);
+	p->started = 0;
+	while ((job = p->head) != NULL) {
+		p->head = job->next;
+		pkid_http_job_free(job);
+	}
+	p->tail = NULL;
+	p->queued = 0;
+}
+
+void
+pkid_http_pool_free(struct pkid_http_pool *p)
+{
+	if (p == NULL)
+		return;
+	pkid_http_pool_stop(p);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p->threads);
+	free(p);
+}
