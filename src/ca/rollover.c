@@ -18,6 +18,15 @@ pkid_rollover_leaf_end(int64_t now, int64_t lifetime, int64_t ca_not_after)
 	return end < ca_not_after ? end : ca_not_after;
 }
 
+int64_t
+pkid_rollover_next_not_after(int64_t created, int64_t old_nb, int64_t old_na,
+    int64_t issuer_na)
+{
+	int64_t na = created + (old_na - old_nb);
+
+	return issuer_na > 0 && na > issuer_na ? issuer_na : na;
+}
+
 /* A duration in days, "600d" or "7.5d". */
 static const char *
 days(int64_t s, char *buf, size_t len)

@@ -65,4 +65,12 @@ enum pkid_code pkid_rollover_plan(const struct pkid_config *c,
 int64_t pkid_rollover_leaf_end(int64_t now, int64_t lifetime,
     int64_t ca_not_after);
 
+/*
+ * The notAfter of the generation made at created to succeed one valid
+ * old_nb..old_na: as long a life as the old one had, cut at the notAfter
+ * of its issuer (issuer_na; 0 for a root).
+ */
+int64_t pkid_rollover_next_not_after(int64_t created, int64_t old_nb,
+    int64_t old_na, int64_t issuer_na);
+
 #endif
