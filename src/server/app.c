@@ -22,6 +22,7 @@ pkid_app_init(struct pkid_app *app, struct pkid_ca *ca, struct pkid_err *e)
 	app->ca = ca;
 	app->started = (int64_t)pkid_now();
 	pthread_mutex_init(&app->crl_mu, NULL);
+	pthread_mutex_init(&app->count_mu, NULL);
 	return PKID_OK;
 }
 
@@ -33,6 +34,7 @@ pkid_app_free(struct pkid_app *app)
 	if (app == NULL)
 		return;
 	pthread_mutex_destroy(&app->crl_mu);
+	pthread_mutex_destroy(&app->count_mu);
 	pkid_est_free(app->est);
 	app->est = NULL;
 	pkid_scep_free(app->scep);

@@ -33,6 +33,9 @@ struct pkid_app {
 	pthread_mutex_t crl_mu;		/* guards the CRL cache */
 	struct pkid_app_crl crls[PKID_CRL_CACHE_GENS]; /* per generation */
 	int64_t started;		/* process start time */
+	pthread_mutex_t count_mu;	/* guards count, count_at */
+	int64_t count;			/* certificates, as last counted */
+	int64_t count_at;		/* when, 0: never */
 	struct pkid_est *est;		/* EST server state (est/est.h) */
 	struct pkid_scep *scep;		/* SCEP server state (scep/scep.h) */
 };
