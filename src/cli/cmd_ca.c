@@ -1,5 +1,6 @@
 /*
- * cmd_ca.c - pkictl ca init|issue|chain|list|revoke|crl.
+ * cmd_ca.c - pkictl ca init|issue|chain|list|revoke|crl|pending|approve|
+ * reject; ca plan is cmd_plan.c.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -23,7 +24,10 @@ static const char usage_ca[] =
     "ca revoke [--dir DIR] SERIAL [--reason R] | "
     "ca crl [--dir DIR] [--out FILE] [--der] | "
     "ca pending [--dir DIR] [--json] | ca approve [--dir DIR] ID [--out FILE] | "
-    "ca reject [--dir DIR] ID [--reason TEXT]";
+    "ca reject [--dir DIR] ID [--reason TEXT] | "
+    "ca plan [--dir DIR] [--svg FILE | --html FILE] [--json] | "
+    "ca plan --simulate [--devices N] [--years Y] [--timers ios|pkid|FILE] "
+    "[--seed S] [--json]";
 
 /* Options every ca subcommand may take. */
 struct ca_opts {
@@ -425,6 +429,9 @@ pkictl_cmd_ca(int argc, char **argv)
 	if (argc < 2)
 		return pkictl_usage_err(usage_ca, "name a ca subcommand");
 	sub = argv[1];
+	/* plan has options of its own (cmd_plan.c). */
+	if (strcmp(sub, "plan") == 0)
+		return pkictl_cmd_ca_plan(argc - 1, argv + 1);
 	if ((rc = parse_opts(argc - 1, argv + 1, &o)) != 0)
 		return rc;
 	if (o.at != NULL) {
