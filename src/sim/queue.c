@@ -19,7 +19,9 @@ pkid_simq_init(struct pkid_simq *q, uint32_t devices, uint32_t entries,
 	q->ent = calloc(q->cap, sizeof(*q->ent));
 	q->heap = calloc(q->cap, sizeof(*q->heap));
 	q->next = calloc(devices > 0 ? devices : 1, sizeof(*q->next));
-	if (q->ent == NULL || q->heap == NULL || q->next == NULL) {
+	q->ring = calloc(q->cap, sizeof(*q->ring));
+	if (q->ent == NULL || q->heap == NULL || q->next == NULL ||
+	    q->ring == NULL) {
 		pkid_simq_free(q);
 		return PKID_ERR(e, PKID_E_NOMEM, "no memory for an event "
 		    "queue of %u devices", devices);
@@ -36,6 +38,7 @@ pkid_simq_free(struct pkid_simq *q)
 	free(q->ent);
 	free(q->heap);
 	free(q->next);
+	free(q->ring);
 	memset(q, 0, sizeof(*q));
 }
 
@@ -54,6 +57,7 @@ pkid_simq_new(struct pkid_simq *q, int64_t t, int kind)
 	x->head = x->tail = PKID_SIMQ_NONE;
 	x->count = 0;
 	x->kind = kind;
+	x->ring = 0;
 	return id;
 }
 
@@ -156,10 +160,33 @@ sift_down(struct pkid_simq *q, uint32_t i)
 void
 pkid_simq_push(struct pkid_simq *q, uint32_t id, int64_t t)
 {
+	q->ent[id].ring = 0;
 	q->ent[id].t = t;
 	q->ent[id].seq = q->seq++;
 	q->heap[q->n] = id;
 	sift_up(q, q->n++);
+}
+
+void
+pkid_simq_append(struct pkid_simq *q, uint32_t id, int64_t t)
+{
+	q->ent[id].ring = 1;
+	q->ent[id].t = t;
+	q->ent[id].seq = q->seq++;
+	PKID_SIMQ_RING(q, q->ring_n) = id;
+	q->ring_n++;
+}
+
+static uint32_t
+heap_pop(struct pkid_simq *q)
+{
+	uint32_t id = q->heap[0];
+
+	if (--q->n > 0) {
+		q->heap[0] = q->heap[q->n];
+		sift_down(q, 0);
+	}
+	return id;
 }
 
 uint32_t
@@ -167,12 +194,18 @@ pkid_simq_pop(struct pkid_simq *q)
 {
 	uint32_t id;
 
-	if (q->n == 0)
-		return PKID_SIMQ_NONE;
-	id = q->heap[0];
-	if (--q->n > 0) {
-		q->heap[0] = q->heap[q->n];
-		sift_down(q, 0);
+	if (q->ring_n > 0 && (q->n == 0 ||
+	    before(q, q->ring[q->ring_head], q->heap[0]))) {
+		id = q->ring[q->ring_head];
+		q->ring_head = (q->ring_head + 1) % q->cap;
+		q->ring_n--;
+		return id;
 	}
-	return id;
+	return q->n > 0 ? heap_pop(q) : PKID_SIMQ_NONE;
+}
+
+int64_t
+pkid_simq_heap_next(const struct pkid_simq *q)
+{
+	return q->n > 0 ? q->ent[q->heap[0]].t : INT64_MAX;
 }

@@ -10,6 +10,12 @@
  * Cohorts keep fixed-period retry loops cheap: thousands of devices
  * retrying every minute share about 60 entries (one per second of the
  * minute), each moved as a whole.
+ *
+ * Entries come from a binary heap, or from a ring: a FIFO for entries
+ * appended in time order (a fixed-period retry loop appends each entry
+ * at now + period, so its entries stay sorted). pkid_simq_pop takes the
+ * earlier of the two heads, so the ring's entries can be looked at
+ * together (and moved in time together) while the heap holds the rest.
  */
 #ifndef PKID_SIM_QUEUE_H
 #define PKID_SIM_QUEUE_H
@@ -28,6 +34,8 @@ struct pkid_simq_ent {
 	uint32_t tail;		/* last device */
 	uint32_t count;		/* devices in the list */
 	int kind;		/* what they do (the simulator's action) */
+	int ring;		/* 1: appended to the ring (and popped from
+				 * it), 0: the heap */
 };
 
 struct pkid_simq {
@@ -39,7 +47,13 @@ struct pkid_simq {
 	uint32_t *next;		/* per device: the next in its list */
 	uint32_t devices;	/* devices the lists may hold */
 	uint64_t seq;		/* next insertion number */
+	uint32_t *ring;		/* FIFO of entry numbers, cap long */
+	uint32_t ring_head;	/* index of its first entry */
+	uint32_t ring_n;	/* entries in it */
 };
+
+/* The i-th entry of the ring (0 is the first). */
+#define PKID_SIMQ_RING(q, i) ((q)->ring[((q)->ring_head + (i)) % (q)->cap])
 
 /* Room for lists of devices devices in entries entries; nomem. */
 enum pkid_code pkid_simq_init(struct pkid_simq *q, uint32_t devices,
@@ -51,8 +65,13 @@ uint32_t pkid_simq_new(struct pkid_simq *q, int64_t t, int kind);
 void pkid_simq_add(struct pkid_simq *q, uint32_t id, uint32_t dev);
 /* Queue entry id at time t (a fresh insertion number). */
 void pkid_simq_push(struct pkid_simq *q, uint32_t id, int64_t t);
-/* Take the earliest entry out of the heap; PKID_SIMQ_NONE when empty. */
+/* Append entry id at t to the ring: t must not be before its last. */
+void pkid_simq_append(struct pkid_simq *q, uint32_t id, int64_t t);
+/* Take the earliest entry out of the heap or the ring (ent.ring says
+ * which); PKID_SIMQ_NONE when both are empty. */
 uint32_t pkid_simq_pop(struct pkid_simq *q);
+/* The earliest time in the heap; INT64_MAX when it is empty. */
+int64_t pkid_simq_heap_next(const struct pkid_simq *q);
 /* Return entry id (out of the heap) to the pool. */
 void pkid_simq_release(struct pkid_simq *q, uint32_t id);
 /* Detach the first device of entry id's list; PKID_SIMQ_NONE: empty. */

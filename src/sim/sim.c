@@ -12,42 +12,7 @@
 #include "core/cfg.h"
 #include "core/limits.h"
 #include "sim/queue.h"
-
-/* What the devices of a queue entry do. */
-enum act {
-	ACT_ISSUE,	/* ask for a certificate: enroll, renew, shadow */
-	ACT_NEXTCA,	/* ask GetNextCACert */
-	ACT_RENEW,	/* their renewal time: pick one of the two */
-	ACT_N,
-};
-
-/* One device: 16 bytes. */
-struct dev {
-	int64_t na;	/* its newest certificate's notAfter, 0: none */
-	int16_t gen;	/* the generation that issued it (index) */
-	int16_t trust;	/* newest generation whose CA certificate it
-			 * holds, -1: none yet */
-	uint8_t fails;	/* failed requests in a row (backoff) */
-	uint8_t lapsed;	/* lapsed at least once */
-};
-
-/* A run. */
-struct sim {
-	const struct pkid_sim_timers *t; /* timers */
-	const struct pkid_sim_opts *o;	/* devices, seed, trace */
-	struct pkid_sim_result *r;	/* counts */
-	struct pkid_simq q;		/* the event queue */
-	struct dev *dev;		/* o->devices devices */
-	uint64_t rng;			/* splitmix64 state */
-	int64_t now;			/* virtual time */
-	int64_t ask;			/* ask_before resolved (0 is L) */
-	int64_t minute;			/* the minute being counted */
-	uint64_t in_min;		/* requests offered in it */
-	uint64_t served_min;		/* answered in it */
-	uint32_t rent[ACT_N];		/* fixed-period retry entry being
-					 * filled, per action */
-	int64_t rkey[ACT_N];		/* its time */
-};
+#include "sim/sim_int.h"
 
 /* splitmix64 (Steele, Lea, Flood 2014): small, fast, seedable. */
 static uint64_t
@@ -131,14 +96,13 @@ build_gens(struct sim *s, struct pkid_err *e)
 	return PKID_OK;
 }
 
-/* The newest generation that exists now. */
-static int
-newest_gen(const struct sim *s)
+int
+sim_newest_at(const struct sim *s, int64_t t)
 {
 	int k;
 
 	for (k = s->r->n_gens - 1; k > 0; k--)
-		if (s->r->gens[k].not_before <= s->now)
+		if (s->r->gens[k].not_before <= t)
 			break;
 	return k;
 }
@@ -155,8 +119,8 @@ active_gen(const struct sim *s)
 	return k;
 }
 
-static void
-close_minute(struct sim *s)
+void
+sim_close_minute(struct sim *s)
 {
 	if (s->in_min > s->r->peak) {
 		s->r->peak = s->in_min;
@@ -175,7 +139,7 @@ offer(struct sim *s, uint64_t k)
 	int64_t m = s->now / 60;
 
 	if (m != s->minute) {
-		close_minute(s);
+		sim_close_minute(s);
 		s->minute = m;
 	}
 	room = s->in_min < cap ? cap - s->in_min : 0;
@@ -214,6 +178,18 @@ at(struct sim *s, uint32_t d, int kind, int64_t t)
 	pkid_simq_push(&s->q, id, t);
 }
 
+/* Queue entry id at t: the GetNextCACert retry loop of fixed-period
+ * timers in the ring (each entry lands at now + period, so the ring
+ * stays in time order), the rest in the heap. */
+static void
+requeue(struct sim *s, uint32_t id, int64_t t)
+{
+	if (s->q.ent[id].kind == SIM_NEXTCA && !s->t->retry_backoff)
+		pkid_simq_append(&s->q, id, t);
+	else
+		pkid_simq_push(&s->q, id, t);
+}
+
 /* The entry of kind at now + the fixed period, made when first needed:
  * every device failing at this second retries in it. */
 static uint32_t
@@ -225,7 +201,7 @@ fixed_entry(struct sim *s, int kind)
 	if (s->rent[kind] != PKID_SIMQ_NONE && s->rkey[kind] == t)
 		return s->rent[kind];
 	id = pkid_simq_new(&s->q, t, kind);
-	pkid_simq_push(&s->q, id, t);
+	requeue(s, id, t);
 	s->rent[kind] = id;
 	s->rkey[kind] = t;
 	return id;
@@ -257,6 +233,18 @@ retry(struct sim *s, uint32_t d, int kind)
 		at(s, d, kind, s->now + backoff(s, d));
 }
 
+/* Devices of entry id join the loop: one that lacks the newest CA
+ * certificate may get a 200 next time. */
+static void
+joining(struct sim *s, uint32_t id)
+{
+	uint32_t d;
+
+	for (d = s->q.ent[id].head; d != PKID_SIMQ_NONE; d = s->q.next[d])
+		if (s->dev[d].trust < s->newest)
+			s->hungry = 1;
+}
+
 /* The rest of entry id was refused: each retries; with a fixed period
  * the entry moves as a whole (or joins the one already there). */
 static void
@@ -271,8 +259,11 @@ refused(struct sim *s, uint32_t id)
 		for (d = x->head; d != PKID_SIMQ_NONE; d = s->q.next[d])
 			note(s, d, PKID_SIM_REFUSED, s->dev[d].gen, 0);
 	if (x->count > 0 && !s->t->retry_backoff) {
+		/* The ring's own entries are in the loop already. */
+		if (kind == SIM_NEXTCA && !x->ring)
+			joining(s, id);
 		if (s->rent[kind] == PKID_SIMQ_NONE || s->rkey[kind] != t) {
-			pkid_simq_push(&s->q, id, t);
+			requeue(s, id, t);
 			s->rent[kind] = id;
 			s->rkey[kind] = t;
 			return;
@@ -299,13 +290,13 @@ static void
 issue(struct sim *s, uint32_t d)
 {
 	const struct pkid_sim_timers *t = s->t;
-	struct dev *v = &s->dev[d];
+	struct sim_dev *v = &s->dev[d];
 	int g = active_gen(s);
 	int64_t life, when;
 
 	/* A device that holds the next generation's CA certificate asks
 	 * that one (IOS's shadow enrollment). */
-	if (v->trust > g && v->trust <= newest_gen(s))
+	if (v->trust > g && v->trust <= s->newest)
 		g = v->trust;
 	if (v->na != 0 && s->now > v->na)
 		lapse(s, d);
@@ -322,7 +313,7 @@ issue(struct sim *s, uint32_t d)
 	if (t->renew_jitter_pct > 0)
 		when += uniform(s, (v->na - when) * t->renew_jitter_pct / 100 +
 		    1);
-	at(s, d, ACT_RENEW, when > s->now ? when : s->now + 1);
+	at(s, d, SIM_RENEW, when > s->now ? when : s->now + 1);
 }
 
 static void
@@ -339,14 +330,14 @@ do_issue(struct sim *s, uint32_t id)
 static void
 answer_nextca(struct sim *s, uint32_t d, int newest)
 {
-	struct dev *v = &s->dev[d];
+	struct sim_dev *v = &s->dev[d];
 
 	if (newest > v->trust) {
 		v->trust = (int16_t)newest;
 		v->fails = 0;
 		s->r->nextca_ok++;
 		note(s, d, PKID_SIM_NEXTCA_OK, newest, 0);
-		at(s, d, ACT_ISSUE, s->now);
+		at(s, d, SIM_ISSUE, s->now);
 		return;
 	}
 	s->r->nextca_404++;
@@ -354,14 +345,14 @@ answer_nextca(struct sim *s, uint32_t d, int newest)
 		s->r->first_404 = s->now;
 	s->r->last_404 = s->now;
 	note(s, d, PKID_SIM_NEXTCA_404, v->trust, 0);
-	retry(s, d, ACT_NEXTCA);
+	retry(s, d, SIM_NEXTCA);
 }
 
 static void
 do_nextca(struct sim *s, uint32_t id)
 {
 	uint64_t i, served = offer(s, s->q.ent[id].count);
-	int newest = newest_gen(s);
+	int newest = s->newest;
 
 	for (i = 0; i < served; i++)
 		answer_nextca(s, pkid_simq_take(&s->q, id), newest);
@@ -373,16 +364,16 @@ do_nextca(struct sim *s, uint32_t id)
 static void
 do_renew(struct sim *s, uint32_t id)
 {
-	struct dev *v;
+	struct sim_dev *v;
 	uint32_t d;
 
 	while ((d = pkid_simq_take(&s->q, id)) != PKID_SIMQ_NONE) {
 		v = &s->dev[d];
 		if (v->trust <= v->gen &&
 		    s->now >= s->r->gens[v->gen].not_after - s->ask)
-			at(s, d, ACT_NEXTCA, s->now);
+			at(s, d, SIM_NEXTCA, s->now);
 		else
-			at(s, d, ACT_ISSUE, s->now);
+			at(s, d, SIM_ISSUE, s->now);
 	}
 	pkid_simq_release(&s->q, id);
 }
@@ -403,23 +394,47 @@ setup(struct sim *s, struct pkid_err *e)
 	s->ask = s->t->ask_before > 0 ? s->t->ask_before : s->t->leaf_life;
 	s->rng = s->o->seed;
 	s->minute = -1;
-	for (k = 0; k < ACT_N; k++)
+	for (k = 0; k < SIM_N; k++)
 		s->rent[k] = PKID_SIMQ_NONE;
 	if ((rc = build_gens(s, e)) != PKID_OK)
 		return rc;
 	/* A device is in one entry at most; a refused cohort and the
 	 * retry entries of this second add a few. */
-	if ((rc = pkid_simq_init(&s->q, n, n + ACT_N + 2, e)) != PKID_OK)
+	if ((rc = pkid_simq_init(&s->q, n, n + SIM_N + 2, e)) != PKID_OK)
 		return rc;
 	if ((s->dev = calloc(n, sizeof(*s->dev))) == NULL)
 		return PKID_ERR(e, PKID_E_NOMEM, "no memory for %u devices",
 		    n);
 	for (d = 0; d < n; d++) {
 		s->dev[d].trust = -1;
-		at(s, d, ACT_ISSUE, s->t->start +
+		at(s, d, SIM_ISSUE, s->t->start +
 		    uniform(s, s->t->enroll_period));
 	}
 	return PKID_OK;
+}
+
+/* Run entry id (just popped). */
+static void
+step(struct sim *s, uint32_t id)
+{
+	int newest;
+
+	s->now = s->q.ent[id].t;
+	s->r->events++;
+	/* A new generation: every device in the loop may get a 200. */
+	if ((newest = sim_newest_at(s, s->now)) != s->newest) {
+		s->newest = newest;
+		s->hungry = 1;
+	}
+	/* Nothing in the loop (this entry aside): nobody is waiting. */
+	if (s->q.ring_n == 0 && !s->q.ent[id].ring)
+		s->hungry = 0;
+	switch (s->q.ent[id].kind) {
+	case SIM_ISSUE: do_issue(s, id); break;
+	case SIM_NEXTCA: do_nextca(s, id); break;
+	case SIM_RENEW: do_renew(s, id); break;
+	default: pkid_simq_release(&s->q, id); break;
+	}
 }
 
 /* Devices whose certificate ended before the run did and had none after
@@ -429,7 +444,7 @@ finish(struct sim *s)
 {
 	uint32_t d;
 
-	close_minute(s);
+	sim_close_minute(s);
 	s->now = s->r->end;
 	for (d = 0; d < s->o->devices; d++)
 		if (s->dev[d].na != 0 && s->dev[d].na < s->r->end)
@@ -451,16 +466,12 @@ pkid_sim_run(const struct pkid_sim_timers *t, const struct pkid_sim_opts *o,
 	s.r = r;
 	if ((rc = setup(&s, e)) != PKID_OK)
 		goto out;
-	while ((id = pkid_simq_pop(&s.q)) != PKID_SIMQ_NONE &&
-	    s.q.ent[id].t < r->end) {
-		s.now = s.q.ent[id].t;
-		r->events++;
-		switch (s.q.ent[id].kind) {
-		case ACT_ISSUE: do_issue(&s, id); break;
-		case ACT_NEXTCA: do_nextca(&s, id); break;
-		case ACT_RENEW: do_renew(&s, id); break;
-		default: pkid_simq_release(&s.q, id); break;
-		}
+	for (;;) {
+		sim_skip(&s);
+		if ((id = pkid_simq_pop(&s.q)) == PKID_SIMQ_NONE ||
+		    s.q.ent[id].t >= r->end)
+			break;
+		step(&s, id);
 	}
 	finish(&s);
 	rc = PKID_OK;

@@ -427,6 +427,51 @@ test_refusals(void **state)
 	    PKID_E_CA_LIFETIME_SHORT);
 }
 
+static void
+no_trace(void *arg, const struct pkid_sim_trace *s)
+{
+	(void)arg;
+	(void)s;
+}
+
+/*
+ * Counting whole periods of the retry loop (skip.c) gives what running
+ * every minute gives: IOS-like timers scaled down to a CA of 60 days, so
+ * a year holds several rollovers (and several storms), and a server of
+ * 10 requests a minute for 80 devices. A trace turns the counting off.
+ */
+static void
+test_skip_exact(void **state)
+{
+	struct pkid_sim_timers t;
+	struct pkid_sim_result run, skip;
+	struct pkid_sim_opts o;
+	struct pkid_err e;
+
+	(void)state;
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_sim_timers_preset("ios", &t, &e), PKID_OK);
+	t.ca_life = 60 * DAY;
+	t.overlap = 1 * DAY;
+	t.leaf_life = 20 * DAY;
+	t.ask_before = 6 * DAY;
+	t.enroll_period = 10 * DAY;
+	t.server_per_min = 10;
+	memset(&o, 0, sizeof(o));
+	o.devices = 80;
+	o.years = 1;
+	o.seed = 9;
+	o.trace = no_trace;
+	assert_int_equal(pkid_sim_run(&t, &o, &run, &e), PKID_OK);
+	o.trace = NULL;
+	assert_int_equal(pkid_sim_run(&t, &o, &skip, &e), PKID_OK);
+	assert_true(skip.events < run.events / 10);
+	assert_true(run.nextca_404 > 0 && run.refused > 0);
+	assert_true(run.n_gens >= 6);
+	skip.events = run.events;
+	assert_memory_equal(&run, &skip, sizeof(run));
+}
+
 int
 main(void)
 {
@@ -441,6 +486,7 @@ main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_skip_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
