@@ -258,9 +258,8 @@ print_timeline(const struct pkid_plan_view *v)
 	int i;
 
 	row[TL_COLS] = '\0';
-	printf("timeline %s .. %s  (= valid, # overlap, ~ planned, - leaf "
-	    "certificate, r renewal window, R: asks for the next CA first)\n",
-	    day(t0, d1, sizeof(d1)), day(t1, d2, sizeof(d2)));
+	printf("timeline %s .. %s\n", day(t0, d1, sizeof(d1)), day(t1, d2,
+	    sizeof(d2)));
 	for (i = 0; i < v->n_gens; i++) {
 		g = &v->gens[i];
 		memset(row, ' ', TL_COLS);
@@ -286,8 +285,9 @@ print_timeline(const struct pkid_plan_view *v)
 	put_mark(row, col(p->activate_at, t0, t1), 'A');
 	put_mark(row, col(p->not_after, t0, t1), 'X');
 	timeline_line("marks", row);
-	printf("  %-18s T today, S next generation made, A activation, "
-	    "X expiry\n", "");
+	printf("  = valid  # overlap  ~ planned  - device certificate  r its "
+	    "renewal window\n  R a renewal that asks for the next CA first  "
+	    "T today  S next generation made\n  A activation  X expiry\n");
 }
 
 static json_t *

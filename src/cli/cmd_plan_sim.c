@@ -113,7 +113,9 @@ print_results(const struct pkid_sim_timers *t, const struct pkid_sim_result *r,
 	    sizeof(d1)), when(r->last_404, d2, sizeof(d2)));
 	row("GetNextCACert answered 404", r->nextca_404, r->nextca_404 > 0 ?
 	    x : "");
-	row("GetNextCACert answered 200", r->nextca_ok, "");
+	snprintf(x, sizeof(x), "last %s", when(r->last_ok, d1, sizeof(d1)));
+	row("GetNextCACert answered 200", r->nextca_ok, r->nextca_ok > 0 ?
+	    x : "");
 	snprintf(x, sizeof(x), "in the minute from %s", when(r->peak_minute,
 	    d1, sizeof(d1)));
 	row("peak requests in one minute", r->peak, x);
@@ -149,7 +151,8 @@ static json_t *
 result_json(const struct pkid_sim_result *r)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:I, s:I}", "nextca_404", (json_int_t)r->nextca_404,
+	    "s:I, s:I, s:I, s:I, s:I, s:I}", "nextca_404",
+	    (json_int_t)r->nextca_404, "last_ok", (json_int_t)r->last_ok,
 	    "nextca_ok", (json_int_t)r->nextca_ok, "peak_per_minute",
 	    (json_int_t)r->peak, "peak_minute", (json_int_t)r->peak_minute,
 	    "peak_served_per_minute", (json_int_t)r->peak_served, "refused",

@@ -336,6 +336,7 @@ answer_nextca(struct sim *s, uint32_t d, int newest)
 		v->trust = (int16_t)newest;
 		v->fails = 0;
 		s->r->nextca_ok++;
+		s->r->last_ok = s->now;
 		note(s, d, PKID_SIM_NEXTCA_OK, newest, 0);
 		at(s, d, SIM_ISSUE, s->now);
 		return;

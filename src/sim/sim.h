@@ -116,6 +116,7 @@ struct pkid_sim_result {
 	uint64_t lapses;	/* lapses over all devices */
 	int64_t first_404;	/* first 404, 0: none */
 	int64_t last_404;	/* last 404, 0: none */
+	int64_t last_ok;	/* last GetNextCACert 200, 0: none */
 	uint64_t events;	/* queue entries processed */
 	int64_t end;		/* the virtual end of the run */
 	int n_gens;		/* generations made during the run */
