@@ -4,6 +4,7 @@
  */
 #include "sim/sim.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,54 +134,92 @@ choice(const char *k, const char *v, const char *w0, const char *w1,
 	    "'%s'", k, w0, w1, v);
 }
 
+/* How a key's value is read. */
+enum key_type {
+	K_NAME,		/* text, into name */
+	K_TIME,		/* RFC 3339 date, int64_t epoch seconds */
+	K_DURATION,	/* "600d", int64_t seconds */
+	K_DURATION_OR,	/* the same, or the word w0 for 0 */
+	K_PERCENT,	/* "70%", int in lo..hi */
+	K_CHOICE,	/* the word w0 (0) or w1 (1), int */
+	K_COUNT,	/* a number >= 1, int */
+};
+
+/* The keys of [timers]. */
+static const struct key {
+	const char *name;	/* the key */
+	enum key_type type;	/* its value's form */
+	size_t off;		/* its field in pkid_sim_timers */
+	const char *w0, *w1;	/* the words of K_DURATION_OR, K_CHOICE */
+	int lo, hi;		/* the range of K_PERCENT */
+} keys[] = {
+#define F(f) offsetof(struct pkid_sim_timers, f)
+	{ "name", K_NAME, F(name), NULL, NULL, 0, 0 },
+	{ "start", K_TIME, F(start), NULL, NULL, 0, 0 },
+	{ "ca_lifetime", K_DURATION, F(ca_life), NULL, NULL, 0, 0 },
+	{ "overlap", K_DURATION_OR, F(overlap), "derived", NULL, 0, 0 },
+	{ "margin", K_DURATION, F(margin), NULL, NULL, 0, 0 },
+	{ "activate", K_CHOICE, F(activate_at_end), "derived", "expiry", 0,
+	    0 },
+	{ "leaf_lifetime", K_DURATION, F(leaf_life), NULL, NULL, 0, 0 },
+	{ "renew_at", K_PERCENT, F(renew_pct), NULL, NULL, 1, 99 },
+	{ "renew_jitter", K_PERCENT, F(renew_jitter_pct), NULL, NULL, 0,
+	    100 },
+	{ "ask_next_ca", K_DURATION_OR, F(ask_before), "outlive", NULL, 0,
+	    0 },
+	{ "retry", K_CHOICE, F(retry_backoff), "fixed", "backoff", 0, 0 },
+	{ "retry_base", K_DURATION, F(retry_base), NULL, NULL, 0, 0 },
+	{ "retry_max", K_DURATION, F(retry_max), NULL, NULL, 0, 0 },
+	{ "server_per_min", K_COUNT, F(server_per_min), NULL, NULL, 0, 0 },
+	{ "enroll_period", K_DURATION, F(enroll_period), NULL, NULL, 0, 0 },
+#undef F
+};
+
+/* v into the field at p, read as k says. */
 static enum pkid_code
-set_key(struct pkid_sim_timers *t, const char *k, const char *v,
-    struct pkid_err *e)
+set_value(const struct key *k, void *p, const char *v, struct pkid_err *e)
 {
 	time_t ts;
 	int64_t n;
 
-	if (strcmp(k, "name") == 0) {
-		snprintf(t->name, sizeof(t->name), "%s", v);
+	switch (k->type) {
+	case K_NAME:
+		snprintf(p, sizeof(((struct pkid_sim_timers *)0)->name), "%s",
+		    v);
 		return PKID_OK;
-	}
-	if (strcmp(k, "start") == 0) {
+	case K_TIME:
 		if (pkid_time_parse(v, &ts, e) != PKID_OK)
 			return e->code;
-		t->start = (int64_t)ts;
+		*(int64_t *)p = (int64_t)ts;
 		return PKID_OK;
-	}
-	if (strcmp(k, "ca_lifetime") == 0)
-		return pkid_duration_parse(v, &t->ca_life, e);
-	if (strcmp(k, "overlap") == 0)
-		return duration_or(v, "derived", &t->overlap, e);
-	if (strcmp(k, "margin") == 0)
-		return pkid_duration_parse(v, &t->margin, e);
-	if (strcmp(k, "activate") == 0)
-		return choice(k, v, "derived", "expiry", &t->activate_at_end,
-		    e);
-	if (strcmp(k, "leaf_lifetime") == 0)
-		return pkid_duration_parse(v, &t->leaf_life, e);
-	if (strcmp(k, "renew_at") == 0)
-		return percent(k, v, 1, 99, &t->renew_pct, e);
-	if (strcmp(k, "renew_jitter") == 0)
-		return percent(k, v, 0, 100, &t->renew_jitter_pct, e);
-	if (strcmp(k, "ask_next_ca") == 0)
-		return duration_or(v, "outlive", &t->ask_before, e);
-	if (strcmp(k, "retry") == 0)
-		return choice(k, v, "fixed", "backoff", &t->retry_backoff, e);
-	if (strcmp(k, "retry_base") == 0)
-		return pkid_duration_parse(v, &t->retry_base, e);
-	if (strcmp(k, "retry_max") == 0)
-		return pkid_duration_parse(v, &t->retry_max, e);
-	if (strcmp(k, "server_per_min") == 0) {
+	case K_DURATION:
+		return pkid_duration_parse(v, p, e);
+	case K_DURATION_OR:
+		return duration_or(v, k->w0, p, e);
+	case K_PERCENT:
+		return percent(k->name, v, k->lo, k->hi, p, e);
+	case K_CHOICE:
+		return choice(k->name, v, k->w0, k->w1, p, e);
+	case K_COUNT:
 		if (pkid_parse_int(v, 1, 1000000000, &n, e) != PKID_OK)
 			return e->code;
-		t->server_per_min = (int)n;
+		*(int *)p = (int)n;
 		return PKID_OK;
+	default:
+		return PKID_ERR(e, PKID_E_INTERNAL, "key type %d", k->type);
 	}
-	if (strcmp(k, "enroll_period") == 0)
-		return pkid_duration_parse(v, &t->enroll_period, e);
+}
+
+static enum pkid_code
+set_key(struct pkid_sim_timers *t, const char *k, const char *v,
+    struct pkid_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(k, keys[i].name) == 0)
+			return set_value(&keys[i], (char *)t + keys[i].off, v,
+			    e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY, "unknown key '%s' in "
 	    "[timers] (known: name, start, ca_lifetime, overlap, margin, "
 	    "activate, leaf_lifetime, renew_at, renew_jitter, ask_next_ca, "
