@@ -502,25 +502,35 @@ tick_months(const struct geo *g)
 }
 
 static enum pkid_code
-axis(const struct geo *g, struct pkid_buf *b, struct pkid_err *e)
+tick(const struct geo *g, struct pkid_buf *b, int64_t t, const char *lbl,
+    struct pkid_err *e)
 {
-	int step = tick_months(g), y = g->y_axis;
+	int y = g->y_axis;
+	enum pkid_code rc;
+
+	if ((rc = pkid_buf_printf(b, e, "<line class=\"tick\" data-t=\"%lld\" "
+	    "x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"#1a202c\"/>"
+	    "\n", (long long)t, xof(g, t), y, xof(g, t), y + 6)) != PKID_OK)
+		return rc;
+	return text(b, xof(g, t), y + 20, "tick", "middle", lbl, e);
+}
+
+/* Ticks on the first of every step-th month. */
+static enum pkid_code
+month_ticks(const struct geo *g, struct pkid_buf *b, struct pkid_err *e)
+{
+	int step = tick_months(g);
 	time_t tt = (time_t)g->t0;
 	struct tm tm;
 	char lbl[32];
 	int64_t t;
-	enum pkid_code rc;
+	enum pkid_code rc = PKID_OK;
 
-	PKID_TRY(pkid_buf_printf(b, e, "<g id=\"axis\" data-t0=\"%lld\" "
-	    "data-t1=\"%lld\" data-x0=\"%.2f\" data-x1=\"%.2f\">\n<line "
-	    "x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" "
-	    "stroke=\"#1a202c\"/>\n",
-	    (long long)g->t0, (long long)g->t1, X0, X1, X0, y, X1, y));
 	gmtime_r(&tt, &tm);
 	tm.tm_mday = 1;
 	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 	tm.tm_mon = (tm.tm_mon / step) * step % 12;
-	for (;;) {
+	while (rc == PKID_OK) {
 		tm.tm_mon += step;
 		t = (int64_t)timegm(&tm);	/* normalises tm too */
 		if (t > g->t1)
@@ -530,12 +540,42 @@ axis(const struct geo *g, struct pkid_buf *b, struct pkid_err *e)
 		else
 			snprintf(lbl, sizeof(lbl), "%d-%02d", tm.tm_year +
 			    1900, tm.tm_mon + 1);
-		PKID_TRY(pkid_buf_printf(b, e, "<line class=\"tick\" data-t=\""
-		    "%lld\" x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke="
-		    "\"#1a202c\"/>\n", (long long)t, xof(g, t), y, xof(g, t),
-		    y + 6));
-		PKID_TRY(text(b, xof(g, t), y + 20, "tick", "middle", lbl, e));
+		rc = tick(g, b, t, lbl, e);
 	}
+	return rc;
+}
+
+/* Ticks at midnight every few days, for a range of under 60 days. */
+static enum pkid_code
+day_ticks(const struct geo *g, struct pkid_buf *b, struct pkid_err *e)
+{
+	int64_t days = (g->t1 - g->t0) / 86400, step, t;
+	char lbl[32], d[32];
+	enum pkid_code rc = PKID_OK;
+
+	step = days <= 12 ? 1 : days <= 24 ? 2 : 7;
+	for (t = g->t0 - g->t0 % 86400 + 86400; t <= g->t1 && rc == PKID_OK;
+	    t += step * 86400) {
+		snprintf(lbl, sizeof(lbl), "%.10s", pkid_time_fmt((time_t)t,
+		    d, sizeof(d)));
+		rc = tick(g, b, t, lbl, e);
+	}
+	return rc;
+}
+
+static enum pkid_code
+axis(const struct geo *g, struct pkid_buf *b, struct pkid_err *e)
+{
+	int y = g->y_axis;
+	enum pkid_code rc;
+
+	PKID_TRY(pkid_buf_printf(b, e, "<g id=\"axis\" data-t0=\"%lld\" "
+	    "data-t1=\"%lld\" data-x0=\"%.2f\" data-x1=\"%.2f\">\n<line "
+	    "x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" "
+	    "stroke=\"#1a202c\"/>\n",
+	    (long long)g->t0, (long long)g->t1, X0, X1, X0, y, X1, y));
+	PKID_TRY(g->t1 - g->t0 < 60 * 86400 ? day_ticks(g, b, e) :
+	    month_ticks(g, b, e));
 	PKID_TRY(text(b, X1, y + 36, "tick", "end", "time (UTC)", e));
 	rc = pkid_buf_printf(b, e, "</g>\n");
 out:
