@@ -9,31 +9,41 @@
 
 #include "core/clock.h"
 
-/* What the generation listing fills. */
-struct gen_ctx {
-	struct pkid_plan_view *v;	/* being filled */
-	int64_t issuing_id;		/* row of the signing generation */
-	int64_t cur_id;			/* the same, seen */
-};
-
 static int
 is_ca_role(const char *role)
 {
 	return strcmp(role, "root") == 0 || strcmp(role, "issuing") == 0;
 }
 
+/* Make room by dropping the first retired row; 0 when there is none. */
+static int
+drop_retired(struct pkid_plan_view *v)
+{
+	int i;
+
+	for (i = 0; i < v->n_gens; i++)
+		if (strcmp(v->gens[i].state, "retired") == 0) {
+			memmove(&v->gens[i], &v->gens[i + 1],
+			    (size_t)(v->n_gens - i - 1) * sizeof(v->gens[0]));
+			v->n_gens--;
+			return 1;
+		}
+	return 0;
+}
+
 static enum pkid_code
 add_gen(const struct pkid_ca_gen *g, void *arg, struct pkid_err *e)
 {
-	struct gen_ctx *c = arg;
-	struct pkid_plan_view *v = c->v;
+	struct pkid_plan_view *v = arg;
 	struct pkid_plan_gen *p;
 
 	(void)e;
 	if (!is_ca_role(g->role))
 		return PKID_OK;
-	/* Full: keep the signing generation, drop older retired rows. */
-	if (v->n_gens >= PKID_PLAN_MAX_GENS - 1)
+	/* Full (one slot stays for the planned successor): the oldest
+	 * retired row makes room; rows come oldest first, so the signing
+	 * generation finds room unless 15 are current or shadow. */
+	if (v->n_gens >= PKID_PLAN_MAX_GENS - 1 && !drop_retired(v))
 		return PKID_OK;
 	p = &v->gens[v->n_gens];
 	p->generation = g->generation;
@@ -42,12 +52,39 @@ add_gen(const struct pkid_ca_gen *g, void *arg, struct pkid_err *e)
 	snprintf(p->subject, sizeof(p->subject), "%s", g->subject);
 	p->not_before = g->not_before;
 	p->not_after = g->not_after;
-	if (g->id == c->issuing_id)
-		v->cur = v->n_gens;
-	if (strcmp(g->role, "root") == 0 && strcmp(g->state, "current") == 0)
-		v->root = v->n_gens;
+	p->id = g->id;
 	v->n_gens++;
 	return PKID_OK;
+}
+
+/* Roots first, then by generation. */
+static int
+gen_order(const void *a, const void *b)
+{
+	const struct pkid_plan_gen *x = a, *y = b;
+	int rx = strcmp(x->role, "root") == 0;
+	int ry = strcmp(y->role, "root") == 0;
+
+	if (rx != ry)
+		return ry - rx;
+	return (x->generation > y->generation) -
+	    (x->generation < y->generation);
+}
+
+/* Sort the rows; find the signing generation and the current root. */
+static void
+order(struct pkid_plan_view *v, int64_t issuing_id)
+{
+	int i;
+
+	qsort(v->gens, (size_t)v->n_gens, sizeof(v->gens[0]), gen_order);
+	for (i = 0; i < v->n_gens; i++) {
+		if (v->gens[i].id == issuing_id)
+			v->cur = i;
+		if (strcmp(v->gens[i].role, "root") == 0 &&
+		    strcmp(v->gens[i].state, "current") == 0)
+			v->root = i;
+	}
 }
 
 /* The successor of gens[cur]: the store's shadow row, else planned. */
@@ -147,19 +184,16 @@ enum pkid_code
 pkid_ca_plan_view(struct pkid_ca *ca, struct pkid_plan_view *v,
     struct pkid_err *e)
 {
-	struct gen_ctx c;
 	enum pkid_code rc;
 
 	memset(v, 0, sizeof(*v));
 	snprintf(v->ca_name, sizeof(v->ca_name), "%s", ca->cfg.ca_name);
 	v->now = (int64_t)pkid_now();
 	v->cur = v->root = -1;
-	memset(&c, 0, sizeof(c));
-	c.v = v;
-	c.issuing_id = ca->issuing_gen;
 	if ((rc = pkid_store_ca_gen_list(ca->store, ca->cfg.ca_name, add_gen,
-	    &c, e)) != PKID_OK)
+	    v, e)) != PKID_OK)
 		return rc;
+	order(v, ca->issuing_gen);
 	if (v->cur < 0)
 		return PKID_ERR(e, PKID_E_STORE_SCHEMA, "the store has no row "
 		    "for the generation that signs leaves (id %lld)",

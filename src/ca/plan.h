@@ -31,6 +31,7 @@ struct pkid_plan_gen {
 	char subject[512];	/* subject DN text, "" when planned */
 	int64_t not_before;	/* validity, epoch seconds */
 	int64_t not_after;
+	int64_t id;		/* the store's row, 0 when planned */
 };
 
 /* A device certificate issued at a sample date. */
@@ -55,7 +56,8 @@ struct pkid_plan_view {
 				 * generation may appear */
 	enum pkid_code verdict;	/* pkid_ca_check_plan's refusal or OK */
 	char verdict_detail[512]; /* its message */
-	int n_gens;		/* entries in gens, oldest first */
+	int n_gens;		/* entries in gens: roots, then the signing
+				 * line, each by generation */
 	struct pkid_plan_gen gens[PKID_PLAN_MAX_GENS]; /* generations */
 	int cur;		/* gens[cur]: the generation signing leaves */
 	int next;		/* gens[next]: its successor (a shadow from

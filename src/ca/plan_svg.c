@@ -593,13 +593,14 @@ legend(const struct pkid_plan_view *v, const struct geo *g,
 	} item[] = {
 		{ "fill=\"#2b6cb0\"", "CA generation" },
 		{ "fill=\"url(#hatch)\"", "overlap: the next one exists" },
-		{ "fill=\"#c6f6d5\" stroke=\"#2f855a\" "
-		    "stroke-dasharray=\"4 2\"", "planned next generation" },
+		{ NULL, NULL },	/* the next generation: planned, made */
 		{ "fill=\"#4a5568\"", "device certificate" },
 		{ "fill=\"#dd6b20\"", "renewal window" },
 		{ "fill=\"#805ad5\"", "renewal that needs the next CA first" },
 		{ "fill=\"#feb2b2\"", "404 window" },
 	};
+	const struct pkid_plan_gen *nx = &v->gens[v->next];
+	const char *style, *what;
 	size_t i, n = sizeof(item) / sizeof(item[0]);
 	double x = 16;
 	int y = g->y_axis + 56;
@@ -609,12 +610,16 @@ legend(const struct pkid_plan_view *v, const struct geo *g,
 		n--;
 	PKID_TRY(pkid_buf_printf(b, e, "<g id=\"legend\">\n"));
 	for (i = 0; i < n; i++) {
+		style = item[i].style != NULL ? item[i].style : gen_style(nx);
+		what = item[i].what;
+		if (what == NULL)
+			what = strcmp(nx->state, "shadow") != 0 ?
+			    "planned next generation" :
+			    "next generation (made)";
 		PKID_TRY(pkid_buf_printf(b, e, "<rect x=\"%.2f\" y=\"%d\" "
-		    "width=\"14\" height=\"10\" %s/>\n", x, y - 9,
-		    item[i].style));
-		PKID_TRY(text(b, x + 18, y, "small", "start", item[i].what,
-		    e));
-		x += 18 + 6.2 * (double)strlen(item[i].what) + 18;
+		    "width=\"14\" height=\"10\" %s/>\n", x, y - 9, style));
+		PKID_TRY(text(b, x + 18, y, "small", "start", what, e));
+		x += 18 + 6.2 * (double)strlen(what) + 18;
 	}
 	rc = pkid_buf_printf(b, e, "</g>\n");
 out:
