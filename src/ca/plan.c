@@ -53,6 +53,7 @@ add_gen(const struct pkid_ca_gen *g, void *arg, struct pkid_err *e)
 	p->not_before = g->not_before;
 	p->not_after = g->not_after;
 	p->id = g->id;
+	p->activate_at = g->activate_at;
 	v->n_gens++;
 	return PKID_OK;
 }
@@ -89,7 +90,7 @@ order(struct pkid_plan_view *v, int64_t issuing_id)
 
 /* The successor of gens[cur]: the store's shadow row, else planned. */
 static void
-find_next(struct pkid_plan_view *v)
+next_gen(struct pkid_plan_view *v)
 {
 	const struct pkid_plan_gen *c = &v->gens[v->cur];
 	struct pkid_plan_gen *n, next;
@@ -112,8 +113,22 @@ find_next(struct pkid_plan_view *v)
 	n->not_before = v->plan.shadow_at;
 	n->not_after = pkid_rollover_next_not_after(n->not_before,
 	    c->not_before, c->not_after, issuer_na);
+	n->activate_at = v->plan.activate_at;
 	v->gens[v->n_gens] = next;
 	v->next = v->n_gens++;
+}
+
+/* The successor, when it appears and when it takes over. */
+static void
+find_next(struct pkid_plan_view *v)
+{
+	const struct pkid_plan_gen *n;
+
+	next_gen(v);
+	n = &v->gens[v->next];
+	v->made_at = n->not_before;
+	v->activate_at = n->activate_at > 0 ? n->activate_at :
+	    v->plan.activate_at;
 }
 
 /* One sample device issued at t, if t falls in the generation's life
@@ -132,14 +147,14 @@ add_sample(struct pkid_plan_view *v, const char *why, int64_t t)
 	s = &v->samples[v->n_samples++];
 	s->why = why;
 	s->issued = t;
-	s->gen = t < p->activate_at ? v->cur : v->next;
+	s->gen = t < v->activate_at ? v->cur : v->next;
 	ca_na = v->gens[s->gen].not_after;
 	s->end = pkid_rollover_leaf_end(t, p->leaf_max, ca_na);
 	s->capped = s->end < t + p->leaf_max;
 	s->renew = t + (s->end - t) * p->renew_pct / 100;
 	/* From activation new certificates come from the next generation:
 	 * a device renewing then needs its CA certificate first. */
-	s->needs_next = s->gen == v->cur && s->renew >= p->activate_at;
+	s->needs_next = s->gen == v->cur && s->renew >= v->activate_at;
 }
 
 /* The sample dates: the CA's start, then nearer and nearer activation. */
@@ -149,11 +164,11 @@ samples(struct pkid_plan_view *v)
 	const struct pkid_rollover_plan *p = &v->plan;
 
 	add_sample(v, "CA start", p->not_before);
-	add_sample(v, "renews before activation", p->activate_at -
+	add_sample(v, "renews before activation", v->activate_at -
 	    p->leaf_max);
-	add_sample(v, "first to renew at activation", p->activate_at -
+	add_sample(v, "first to renew at activation", v->activate_at -
 	    p->leaf_max * p->renew_pct / 100);
-	add_sample(v, "last issued by this generation", p->activate_at -
+	add_sample(v, "last issued by this generation", v->activate_at -
 	    86400);
 }
 

@@ -32,6 +32,8 @@ struct pkid_plan_gen {
 	int64_t not_before;	/* validity, epoch seconds */
 	int64_t not_after;
 	int64_t id;		/* the store's row, 0 when planned */
+	int64_t activate_at;	/* a shadow's (or the planned one's)
+				 * activation, 0 for the others */
 };
 
 /* A device certificate issued at a sample date. */
@@ -54,6 +56,12 @@ struct pkid_plan_view {
 					 * dates */
 	int64_t must_exist_by;	/* notAfter - (L + M): the latest the next
 				 * generation may appear */
+	int64_t made_at;	/* when the next generation appears: the
+				 * shadow's notBefore, else plan.shadow_at */
+	int64_t activate_at;	/* when it takes over issuance: the
+				 * shadow's scheduled activation (pkictl
+				 * ca rollover --activate-at moves it), else
+				 * plan.activate_at */
 	enum pkid_code verdict;	/* pkid_ca_check_plan's refusal or OK */
 	char verdict_detail[512]; /* its message */
 	int n_gens;		/* entries in gens: roots, then the signing

@@ -124,15 +124,15 @@ static void
 marks(const struct pkid_plan_view *v, struct mark m[N_MARKS])
 {
 	const struct pkid_rollover_plan *p = &v->plan;
-	int late = p->shadow_at > v->must_exist_by;
+	int late = v->made_at > v->must_exist_by;
 
 	m[0] = (struct mark){ "mark-today", "today", "#3182ce", "", v->now };
 	m[1] = (struct mark){ "mark-shadow", "next generation made",
-	    late ? "#c53030" : "#2f855a", "6 3", p->shadow_at };
+	    late ? "#c53030" : "#2f855a", "6 3", v->made_at };
 	m[2] = (struct mark){ "mark-must-exist", "next generation must exist "
 	    "by", "#c53030", "2 3", v->must_exist_by };
 	m[3] = (struct mark){ "mark-activate", "activation: issuance moves "
-	    "to the next generation", "#6b46c1", "", p->activate_at };
+	    "to the next generation", "#6b46c1", "", v->activate_at };
 	m[4] = (struct mark){ "mark-expiry", "current generation expires",
 	    "#1a202c", "", p->not_after };
 }
@@ -364,7 +364,7 @@ gen_row(const struct pkid_plan_view *v, const struct geo *g, int i, int y,
 	PKID_TRY(bar(g, b, id, p->not_before, p->not_after, y + 18 - h, h,
 	    gen_style(p), e));
 	if (i == v->cur && !root)
-		PKID_TRY(bar(g, b, "overlap", v->plan.shadow_at, p->not_after,
+		PKID_TRY(bar(g, b, "overlap", v->made_at, p->not_after,
 		    y + 18 - h, h, "fill=\"url(#hatch)\" stroke=\"#1a365d\"",
 		    e));
 	snprintf(t, sizeof(t), "%s to %s%s", day(p->not_before, d1,
@@ -403,18 +403,17 @@ static enum pkid_code
 gap(const struct pkid_plan_view *v, const struct geo *g, int y,
     struct pkid_buf *b, struct pkid_err *e)
 {
-	const struct pkid_rollover_plan *p = &v->plan;
-	double xa = xof(g, p->activate_at), xs = xof(g, p->shadow_at), w, x;
+	double xa = xof(g, v->activate_at), xs = xof(g, v->made_at), w, x;
 	char t[160], d1[16], d2[16];
 	enum pkid_code rc;
 
 	PKID_TRY(pkid_buf_printf(b, e, "<rect id=\"gap\" data-t=\"%lld\" "
 	    "data-t-end=\"%lld\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
 	    "height=\"%d\" fill=\"#feb2b2\" fill-opacity=\"0.45\"/>\n",
-	    (long long)p->activate_at, (long long)p->shadow_at, xa, g->y_rows,
+	    (long long)v->activate_at, (long long)v->made_at, xa, g->y_rows,
 	    xs - xa, g->y_axis - g->y_rows));
 	snprintf(t, sizeof(t), "404 window %s to %s: devices ask, no next CA "
-	    "yet", day(p->activate_at, d1, sizeof(d1)), day(p->shadow_at, d2,
+	    "yet", day(v->activate_at, d1, sizeof(d1)), day(v->made_at, d2,
 	    sizeof(d2)));
 	/* Inside the window, else left of it, else right of it. */
 	w = 6.6 * (double)strlen(t);
@@ -444,13 +443,13 @@ timers_row(const struct pkid_plan_view *v, const struct geo *g, int y,
 	PKID_TRY(text(b, 16, y + 14, "lbl", "start", "timers", e));
 	snprintf(t, sizeof(t), "overlap %s", pkid_duration_fmt(p->overlap,
 	    d, sizeof(d)));
-	PKID_TRY(dim(g, b, "dim-overlap", p->shadow_at, p->not_after, y + 8,
+	PKID_TRY(dim(g, b, "dim-overlap", v->made_at, p->not_after, y + 8,
 	    t, e));
 	snprintf(t, sizeof(t), "L %s", pkid_duration_fmt(p->leaf_max, d,
 	    sizeof(d)));
 	PKID_TRY(dim(g, b, "dim-leaf", p->activate_at, p->not_after, y + 24,
 	    t, e));
-	rc = p->shadow_at > p->activate_at ? gap(v, g, y - ROW, b, e) :
+	rc = v->made_at > v->activate_at ? gap(v, g, y - ROW, b, e) :
 	    PKID_OK;
 out:
 	return rc;
@@ -606,7 +605,7 @@ legend(const struct pkid_plan_view *v, const struct geo *g,
 	int y = g->y_axis + 56;
 	enum pkid_code rc = PKID_OK;
 
-	if (v->plan.shadow_at <= v->plan.activate_at)
+	if (v->made_at <= v->activate_at)
 		n--;
 	PKID_TRY(pkid_buf_printf(b, e, "<g id=\"legend\">\n"));
 	for (i = 0; i < n; i++) {
@@ -705,12 +704,14 @@ pkid_plan_html(const struct pkid_plan_view *v, struct pkid_buf *out,
 	PKID_TRY(pkid_plan_svg(v, out, e));
 	PKID_TRY(pkid_buf_printf(out, e, "<table>\n<tr><th>date (UTC)</th>"
 	    "<th>what</th><th>rule</th></tr>\n"));
-	PKID_TRY(date_row(out, p->shadow_at, "next generation made",
-	    "notAfter - overlap", e));
+	PKID_TRY(date_row(out, v->made_at, "next generation made",
+	    v->made_at == p->shadow_at ? "notAfter - overlap" :
+	    "as made (the store)", e));
 	PKID_TRY(date_row(out, v->must_exist_by, "next generation must exist "
 	    "by", "notAfter - (L + M)", e));
-	PKID_TRY(date_row(out, p->activate_at, "activation: issuance moves to "
-	    "the next generation", "notAfter - L", e));
+	PKID_TRY(date_row(out, v->activate_at, "activation: issuance moves to "
+	    "the next generation", v->activate_at == p->activate_at ?
+	    "notAfter - L" : "as scheduled (the store)", e));
 	PKID_TRY(date_row(out, p->not_after, "current generation expires",
 	    "notAfter", e));
 	rc = pkid_buf_printf(out, e, "</table>\n</body>\n</html>\n");

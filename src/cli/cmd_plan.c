@@ -175,13 +175,16 @@ print_dates(const struct pkid_plan_view *v)
 
 	printf("dates of %s generation %d\n", v->gens[v->cur].role,
 	    v->gens[v->cur].generation);
-	printf("  %s  next generation (%d) made          notAfter - "
-	    "overlap\n", pkid_time_fmt((time_t)p->shadow_at, d, sizeof(d)), n);
+	printf("  %s  next generation (%d) made          %s\n",
+	    pkid_time_fmt((time_t)v->made_at, d, sizeof(d)), n, v->made_at ==
+	    p->shadow_at ? "notAfter - overlap" : "as made (the store)");
 	printf("  %s  next generation must exist by     notAfter - "
 	    "(L + M)%s\n", pkid_time_fmt((time_t)v->must_exist_by, d,
-	    sizeof(d)), p->shadow_at > v->must_exist_by ? "  LATE" : "");
-	printf("  %s  activation: issuance moves to %d   notAfter - L\n",
-	    pkid_time_fmt((time_t)p->activate_at, d, sizeof(d)), n);
+	    sizeof(d)), v->made_at > v->must_exist_by ? "  LATE" : "");
+	printf("  %s  activation: issuance moves to %d   %s\n",
+	    pkid_time_fmt((time_t)v->activate_at, d, sizeof(d)), n,
+	    v->activate_at == p->activate_at ? "notAfter - L" :
+	    "as scheduled (the store)");
 	printf("  %s  generation %d expires              notAfter\n\n",
 	    pkid_time_fmt((time_t)p->not_after, d, sizeof(d)),
 	    v->gens[v->cur].generation);
@@ -266,7 +269,7 @@ print_timeline(const struct pkid_plan_view *v)
 		fill(row, g->not_before, g->not_after, t0, t1,
 		    strcmp(g->state, "planned") == 0 ? '~' : '=');
 		if (i == v->cur)
-			fill(row, p->shadow_at, p->not_after, t0, t1, '#');
+			fill(row, v->made_at, p->not_after, t0, t1, '#');
 		snprintf(lbl, sizeof(lbl), "%s %d", g->role, g->generation);
 		timeline_line(lbl, row);
 	}
@@ -281,8 +284,8 @@ print_timeline(const struct pkid_plan_view *v)
 	}
 	memset(row, ' ', TL_COLS);
 	put_mark(row, col(v->now, t0, t1), 'T');
-	put_mark(row, col(p->shadow_at, t0, t1), 'S');
-	put_mark(row, col(p->activate_at, t0, t1), 'A');
+	put_mark(row, col(v->made_at, t0, t1), 'S');
+	put_mark(row, col(v->activate_at, t0, t1), 'A');
 	put_mark(row, col(p->not_after, t0, t1), 'X');
 	timeline_line("marks", row);
 	printf("  = valid  # overlap  ~ planned  - device certificate  r its "
@@ -334,6 +337,10 @@ view_json(const struct pkid_plan_view *v)
 	json_object_set_new(o, "ca", json_string(v->ca_name));
 	json_object_set_new(o, "now", json_integer((json_int_t)v->now));
 	json_object_set_new(o, "plan", plan_json(v));
+	json_object_set_new(o, "next", json_pack("{s:i, s:s, s:I, s:I}",
+	    "generation", v->gens[v->next].generation, "state",
+	    v->gens[v->next].state, "made_at", (json_int_t)v->made_at,
+	    "activate_at", (json_int_t)v->activate_at));
 	json_object_set_new(o, "refused", v->verdict == PKID_OK ? json_null() :
 	    json_pack("{s:s, s:s, s:s}", "code", pkid_err_id(v->verdict),
 	    "message", v->verdict_detail, "remedy",
@@ -410,13 +417,15 @@ pkictl_cmd_ca_plan(int argc, char **argv)
 		return rc;
 	if (o.sim.on)
 		return pkictl_plan_simulate(&o.sim);
-	if (o.at != NULL) {
-		if (pkid_time_parse(o.at, &at, &e) != PKID_OK)
-			return pkictl_print_err(&e, o.json);
-		pkid_clock_set(at);
-	}
+	if (o.at != NULL && pkid_time_parse(o.at, &at, &e) != PKID_OK)
+		return pkictl_print_err(&e, o.json);
 	if (pkid_ca_open(o.dir, &ca, &e) != PKID_OK)
 		return pkictl_print_err(&e, o.json);
+	/* --at moves "today" only once the CA is open: opening it at a
+	 * later time would make a shadow due by then current in the store,
+	 * and a plan changes nothing. */
+	if (o.at != NULL)
+		pkid_clock_set(at);
 	if ((v = calloc(1, sizeof(*v))) == NULL) {
 		PKID_ERR(&e, PKID_E_NOMEM, "no memory");
 		rc = pkictl_print_err(&e, o.json);

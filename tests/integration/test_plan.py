@@ -1,5 +1,6 @@
 """pkictl ca plan: the rollover timeline as text, JSON, SVG and HTML, and
 the fleet simulator (--simulate) under IOS's and pkid's timers."""
+import datetime
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -222,3 +223,51 @@ def test_plan_usage(ca, tmp_path):
     assert cp.returncode == 2 and error_code(cp) == "ca-missing"
     cp = pkictl("ca", "plan", "--dir", ca, "--bogus")
     assert cp.returncode == 2 and error_code(cp) == "usage"
+
+
+def test_plan_after_rollover(ca, tmp_path):
+    """Once the CA made its next generation (pkictl ca rollover), the plan
+    draws it from the store: made when it was, taking over when it is
+    scheduled to."""
+    _, before = plan_json(ca)
+    act = before["plan"]["activate_at"] - 30 * 86400
+    when = datetime.datetime.fromtimestamp(act, datetime.timezone.utc)
+    pkictl("ca", "rollover", "--dir", ca, "--activate-at",
+           when.strftime("%Y-%m-%dT%H:%M:%SZ"), check=True)
+    svg = tmp_path / "plan.svg"
+    cp, v = plan_json(ca, "--svg", svg)
+    assert cp.returncode == 0, cp.stderr
+    shadow = [g for g in v["generations"] if g["state"] == "shadow"]
+    assert len(shadow) == 1 and shadow[0]["generation"] == 2
+    assert not [g for g in v["generations"] if g["state"] == "planned"]
+    assert v["next"] == {"generation": 2, "state": "shadow",
+                         "made_at": shadow[0]["not_before"],
+                         "activate_at": act}
+    root = ET.parse(svg).getroot()
+    x, _, _ = axis_of(root)
+    for ident, t in [("mark-shadow", shadow[0]["not_before"]),
+                     ("mark-activate", act),
+                     ("gen-issuing-2", shadow[0]["not_before"])]:
+        el = root.find(f".//*[@id='{ident}']")
+        assert int(el.get("data-t")) == t, ident
+        assert abs(mark_x(el) - x(t)) < 0.01, ident
+    assert [s["needs_next"] for s in v["samples"]] == \
+        [s["renew"] >= act for s in v["samples"]]
+    text = pkictl("ca", "plan", "--dir", ca, "--at", AT, check=True).stdout
+    assert "issuing  2    shadow" in text
+    assert "as scheduled (the store)" in text
+
+
+def test_plan_at_changes_nothing(ca):
+    """--at draws "today" later; it does not make a shadow due by then
+    current (opening the CA at that time would)."""
+    _, v = plan_json(ca)
+    pkictl("ca", "rollover", "--dir", ca, check=True)
+    later = v["plan"]["not_after"] - 86400
+    when = datetime.datetime.fromtimestamp(later, datetime.timezone.utc)
+    cp = pkictl("ca", "plan", "--dir", ca, "--json", "--at",
+                when.strftime("%Y-%m-%dT%H:%M:%SZ"), check=True)
+    assert json.loads(cp.stdout)["next"]["state"] == "shadow"
+    shown = json.loads(pkictl("ca", "show", "--dir", ca, "--json",
+                              check=True).stdout)
+    assert "shadow" in json.dumps(shown)

@@ -114,36 +114,39 @@ test_view_fresh(void **state)
 	pkid_ca_close(ca);
 }
 
-/* A shadow generation in the store is the successor drawn. */
+/* A shadow the CA made (pkid_ca_rollover) is the successor drawn, at
+ * the dates the store has: made now, activation as scheduled. */
 static void
-test_view_shadow_row(void **state)
+test_view_shadow_made(void **state)
 {
 	struct pkid_ca *ca = open_ca();
+	struct pkid_rollover_opts o;
 	struct pkid_plan_view v;
-	struct pkid_ca_gen g;
 	struct pkid_err e;
-	static const uint8_t der[] = { 0x30, 0x00 };
+	int64_t act;
+	int i;
 
 	(void)state;
 	view_of(ca, &v);
-	memset(&g, 0, sizeof(g));
-	snprintf(g.ca_name, sizeof(g.ca_name), "%s", ca->cfg.ca_name);
-	g.generation = 2;
-	snprintf(g.role, sizeof(g.role), "issuing");
-	snprintf(g.state, sizeof(g.state), "shadow");
-	snprintf(g.subject, sizeof(g.subject), "CN=next");
-	g.not_before = v.plan.shadow_at;
-	g.not_after = v.plan.shadow_at + 1000 * DAY;
-	g.der = der;
-	g.der_len = sizeof(der);
-	snprintf(g.key_ref, sizeof(g.key_ref), "keys/issuing-2.key");
+	act = v.plan.activate_at - 30 * DAY;
+	memset(&o, 0, sizeof(o));
+	o.activate_at = act;
+	o.actor = "test";
 	pkid_err_clear(&e);
-	assert_int_equal(pkid_store_ca_gen_add(ca->store, &g, &e), PKID_OK);
+	assert_int_equal(pkid_ca_rollover(ca, &o, &e), PKID_OK);
 	view_of(ca, &v);
 	assert_int_equal(v.n_gens, 3);
 	assert_string_equal(v.gens[v.next].state, "shadow");
-	assert_string_equal(v.gens[v.next].subject, "CN=next");
-	assert_int_equal(v.gens[v.next].not_after, g.not_after);
+	assert_int_equal(v.gens[v.next].generation, 2);
+	assert_string_equal(v.gens[v.next].subject, v.gens[v.cur].subject);
+	assert_true(v.made_at <= (int64_t)pkid_now());
+	assert_int_equal(v.made_at, v.gens[v.next].not_before);
+	assert_int_equal(v.activate_at, act);
+	/* Samples follow the scheduled activation, not the rule's. */
+	for (i = 0; i < v.n_samples; i++)
+		assert_int_equal(v.samples[i].needs_next,
+		    v.samples[i].renew >= act);
+	assert_int_equal(v.samples[2].renew, act);
 	pkid_ca_close(ca);
 }
 
@@ -211,6 +214,9 @@ synthetic(struct pkid_plan_view *v, int64_t t0)
 	v->gens[1].generation = 2;
 	v->gens[1].not_before = p->shadow_at;
 	v->gens[1].not_after = p->shadow_at + 1000 * DAY;
+	v->gens[1].activate_at = p->activate_at;
+	v->made_at = p->shadow_at;
+	v->activate_at = p->activate_at;
 }
 
 static void
@@ -266,7 +272,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_view_fresh, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_view_shadow_row, setup,
+		cmocka_unit_test_setup_teardown(test_view_shadow_made, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_view_refused, setup,
 		    teardown),
