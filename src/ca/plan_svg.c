@@ -441,8 +441,13 @@ timers_row(const struct pkid_plan_view *v, const struct geo *g, int y,
 	enum pkid_code rc;
 
 	PKID_TRY(text(b, 16, y + 14, "lbl", "start", "timers", e));
-	snprintf(t, sizeof(t), "overlap %s", pkid_duration_fmt(p->overlap,
-	    d, sizeof(d)));
+	/* The overlap drawn is the one there is (a shadow made by hand
+	 * early or late); the rule's is named when it differs. */
+	snprintf(t, sizeof(t), "overlap %s", pkid_duration_fmt(p->not_after -
+	    v->made_at, d, sizeof(d)));
+	if (p->not_after - v->made_at != p->overlap)
+		snprintf(t + strlen(t), sizeof(t) - strlen(t), " (plan: %s)",
+		    pkid_duration_fmt(p->overlap, d, sizeof(d)));
 	PKID_TRY(dim(g, b, "dim-overlap", v->made_at, p->not_after, y + 8,
 	    t, e));
 	snprintf(t, sizeof(t), "L %s", pkid_duration_fmt(p->leaf_max, d,
