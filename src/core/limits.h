@@ -83,6 +83,10 @@
 /* Default [ca] rollover_margin: the next CA generation exists this long
  * before the first device can need it, seconds. */
 #define PKID_DEFAULT_ROLLOVER_MARGIN_S (7 * 86400)
+/* Most devices and virtual years of one fleet simulation (pkictl ca plan
+ * --simulate): about 40 bytes a device, so 1,000,000 is 40 MiB. */
+#define PKID_SIM_MAX_DEVICES 1000000
+#define PKID_SIM_MAX_YEARS 50
 /* Most attributes in the subject of a certificate pkid issues. */
 #define PKID_MAX_SUBJECT_ENTRIES 32
 /* Most characters of a subject attribute without an RFC 5280 upper
