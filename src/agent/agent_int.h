@@ -1,0 +1,115 @@
+/*
+ * agent_int.h - what the agent's files share (src/agent/ only).
+ */
+#ifndef PKID_AGENT_AGENT_INT_H
+#define PKID_AGENT_AGENT_INT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "agent/agent.h"
+#include "agent/trust.h"
+
+/* An identity's state between passes and restarts (state.c): one JSON
+ * file, state_dir/NAME.json. */
+struct pkid_agent_state {
+	char serial[80];	/* certificate the counts are about (hex) */
+	int failures;		/* renewals failed in a row */
+	int64_t next_try;	/* no renewal before this, 0: none pending */
+	char last_code[64];	/* catalogue id of the last failure */
+	int ca_failures;	/* next-CA fetches without news in a row */
+	int64_t ca_next_try;	/* no next-CA fetch before this */
+};
+
+/* Read NAME's state (zeroed when there is none or it cannot be read: a
+ * lost state file costs one early retry, never a refusal). */
+void pkid_agent_state_load(const struct pkid_agent_cfg *c,
+    const struct pkid_agent_id *id, struct pkid_agent_state *s);
+/* Write it atomically (0600). Errors: io-write. */
+enum pkid_code pkid_agent_state_save(const struct pkid_agent_cfg *c,
+    const struct pkid_agent_id *id, const struct pkid_agent_state *s,
+    struct pkid_err *e);
+
+/* What a pass works with for one identity. */
+struct pkid_agent_work {
+	const struct pkid_agent_cfg *cfg;	/* the configuration */
+	const struct pkid_agent_id *id;		/* the identity */
+	time_t now;				/* the pass's time */
+	X509 *leaf;				/* its certificate (owned) */
+	STACK_OF(X509) *chain;			/* its intermediates (owned) */
+	EVP_PKEY *key;				/* its key (owned) */
+	STACK_OF(X509) *held;			/* leaf, then chain (the
+						 * stack owned, members
+						 * borrowed) */
+	struct pkid_agent_trust trust;		/* its trust store */
+	/* What a renewal brought (owned; NULL until then). */
+	X509 *issued;				/* the new certificate */
+	STACK_OF(X509) *issued_pool;		/* the CA certificates the
+						 * server sent with it */
+	EVP_PKEY *new_key;			/* a new key, NULL: kept */
+	/* Why the last exchange failed, for the back-off. */
+	int status;				/* HTTP status, 0 none */
+	int retry_after;			/* Retry-After s, -1 none */
+};
+
+/*
+ * EST (renew_est.c) and SCEP (renew_scep.c): fetch the CA certificates
+ * (SCEP GetNextCACert only when want_next) and add the next CA to the
+ * trust store (*news: certificates added), then, when renew is set,
+ * renew into w->issued, w->issued_pool and w->new_key. A server without
+ * a next CA yet is *news == 0 and PKID_OK (SCEP 404: no-next-ca is
+ * logged, not returned); when renewing, a failed GetNextCACert is logged
+ * and the renewal goes on.
+ */
+enum pkid_code pkid_agent_est_run(struct pkid_agent_work *w, int renew,
+    int want_next, int *news, struct pkid_err *e);
+enum pkid_code pkid_agent_scep_run(struct pkid_agent_work *w, int renew,
+    int want_next, int *news, struct pkid_err *e);
+
+/* The first line of path into out (wiped by the caller). Errors:
+ * io-open, io-read, usage (empty). */
+enum pkid_code pkid_agent_read_secret(const char *path, char *out,
+    size_t len, struct pkid_err *e);
+
+/*
+ * The certificates of pool that issued leaf, nearest first (by name and
+ * signature), up to the self-signed root when with_root, else without
+ * it, appended to *out (created when NULL; the caller's).
+ */
+enum pkid_code pkid_agent_issuer_path(X509 *leaf, STACK_OF(X509) *pool,
+    int with_root, STACK_OF(X509) **out, struct pkid_err *e);
+
+/*
+ * The key of key_path that belongs to leaf into *out (the caller's).
+ * When it does not but key_path.next does (a renewal cut short between
+ * the certificate and the key), that one; with finish it is renamed
+ * over key_path (and a stale .next is removed). Errors: the loader's,
+ * key-mismatch, io-write.
+ */
+enum pkid_code pkid_agent_key_load(const char *key_path, X509 *leaf,
+    int finish, EVP_PKEY **out, struct pkid_err *e);
+
+/*
+ * Write what a renewal brought, each file atomically: a new key to
+ * KEY.next (0600), the certificate (followed by its intermediates when
+ * no chain file is configured), the chain, then KEY.next over KEY.
+ * Existing files keep their mode. Errors: io-write.
+ */
+enum pkid_code pkid_agent_write_identity(struct pkid_agent_work *w,
+    struct pkid_err *e);
+
+/*
+ * Run an identity's hook through /bin/sh -c with PKID_AGENT_* variables
+ * (event, identity, paths) for at most timeout_s; then its process group
+ * is killed. Returns 0 when it exited 0; otherwise logs why.
+ */
+int pkid_agent_hook_run(const struct pkid_agent_id *id, const char *event,
+    int timeout_s);
+
+/* The name of a key of [identity NAME]. */
+const char *pkid_agent_key_name(enum pkid_agent_key k);
+
+#endif
