@@ -334,6 +334,7 @@ struct parse_ctx {
 	struct pkid_agent_cfg *c;	/* being filled */
 	struct reader rd;		/* the input and its current line */
 	char section[PKID_AGENT_MAX_NAME + 16]; /* the current section */
+	int section_line;		/* the line of its header */
 	struct pkid_agent_id *id;	/* its identity, NULL for [agent] */
 	struct pkid_err err;		/* the first error of a handler */
 	int err_line;			/* its line */
@@ -344,6 +345,7 @@ static int
 section_start(struct parse_ctx *pc, const char *section, struct pkid_err *e)
 {
 	snprintf(pc->section, sizeof(pc->section), "%s", section);
+	pc->section_line = pc->rd.section_line;
 	pc->id = NULL;
 	if (strcmp(section, "agent") == 0)
 		return 1;
@@ -369,8 +371,9 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 	if (section[0] == '\0')
 		return PKID_ERR(e, PKID_E_CONFIG_SYNTAX, "key '%s' outside any "
 		    "[section]", name), 0;
-	if (strcmp(section, pc->section) != 0 && !section_start(pc, section,
-	    e))
+	/* A header again with the same name is another section too. */
+	if ((strcmp(section, pc->section) != 0 || pc->rd.section_line !=
+	    pc->section_line) && !section_start(pc, section, e))
 		return 0;
 	if (strlen(value) >= PKID_MAX_CONFIG_VALUE)
 		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "value too long"),

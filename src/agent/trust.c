@@ -11,11 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "verify/verify.h"
 #include "x509/load.h"
 
 /* Append the certificates of path to t, each noted as coming from src. */
@@ -140,31 +140,62 @@ self_signed(X509 *x)
 }
 
 /* Does x chain to the store's certificates (any of them an anchor),
- * with pool as intermediates, at now? */
+ * with pool as intermediates, at now? pkid's verifier: it backtracks
+ * over CAs of one name (two generations of "Root"). */
 static int
 chains(const struct pkid_agent_trust *t, X509 *x, STACK_OF(X509) *pool,
     time_t now)
 {
-	X509_STORE *st = X509_STORE_new();
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	struct pkid_verify_ctx *vc;
+	struct pkid_verify_result res;
+	struct pkid_verify_opts vo;
+	struct pkid_err e;
 	int i, ok = 0;
 
-	if (st == NULL || ctx == NULL)
-		goto out;
-	X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
+	pkid_err_clear(&e);
+	memset(&res, 0, sizeof(res));
+	if ((vc = pkid_verify_ctx_new(&e)) == NULL)
+		return 0;
 	for (i = 0; i < sk_X509_num(t->certs); i++)
-		if (X509_STORE_add_cert(st, sk_X509_value(t->certs, i)) != 1)
+		if (pkid_verify_add_trusted(vc, sk_X509_value(t->certs, i),
+		    &e) != PKID_OK)
 			goto out;
-	if (X509_STORE_CTX_init(ctx, st, x, pool) != 1)
-		goto out;
-	X509_STORE_CTX_set_time(ctx, 0, now);
-	X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx),
-	    PKID_MAX_CHAIN_DEPTH);
-	ok = X509_verify_cert(ctx) == 1;
+	for (i = 0; i < sk_X509_num(pool); i++)
+		if (sk_X509_value(pool, i) != x && pkid_verify_add_untrusted(vc,
+		    sk_X509_value(pool, i), &e) != PKID_OK)
+			goto out;
+	pkid_verify_opts_init(&vo);
+	vo.purpose = PKID_PURPOSE_ANY;
+	vo.at = now;
+	ok = pkid_verify_run(vc, &vo, x, &res, &e) == PKID_OK && res.valid;
 out:
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(st);
+	pkid_verify_result_clear(&res);
+	pkid_verify_ctx_free(vc);
 	return ok;
+}
+
+/* Is l signed directly by a CA certificate of the store, and both valid
+ * at now? A link is signed with the old root's own key (RFC 4210
+ * 4.4.1), so one step is the whole path; its name may equal its
+ * issuer's (both "Root"), which path builders take for self-signed. */
+static int
+signed_by_store(const struct pkid_agent_trust *t, X509 *l, time_t now)
+{
+	X509 *y;
+	int i;
+
+	if (X509_cmp_time(X509_get0_notBefore(l), &now) > 0 ||
+	    X509_cmp_time(X509_get0_notAfter(l), &now) < 0)
+		return 0;
+	for (i = 0; i < sk_X509_num(t->certs); i++) {
+		y = sk_X509_value(t->certs, i);
+		if (X509_check_ca(y) >= 1 && X509_NAME_cmp(
+		    X509_get_subject_name(y), X509_get_issuer_name(l)) == 0 &&
+		    X509_cmp_time(X509_get0_notAfter(y), &now) >= 0 &&
+		    X509_verify(l, X509_get0_pubkey(y)) == 1)
+			return 1;
+	}
+	return 0;
 }
 
 /* A certificate of pool or t other than x for the same key: x is a link
@@ -203,7 +234,7 @@ linked_by(const struct pkid_agent_trust *t, X509 *x, STACK_OF(X509) *pool,
 		    X509_get_subject_name(l), X509_get_subject_name(x)) != 0 ||
 		    EVP_PKEY_eq(X509_get0_pubkey(l), X509_get0_pubkey(x)) != 1)
 			continue;
-		if (chains(t, l, pool, now))
+		if (signed_by_store(t, l, now))
 			return l;
 	}
 	return NULL;
