@@ -13,6 +13,13 @@
 #include "agent/agent.h"
 #include "agent/trust.h"
 
+/* The CA certificates an identity's certificate depends on (nextca.c). */
+struct pkid_agent_capath {
+	int64_t end;		/* their earliest notAfter, 0 unknown */
+	int n;			/* entries used in fp */
+	char fp[PKID_MAX_CHAIN_DEPTH][65]; /* their SHA-256, issuer first */
+};
+
 /* An identity's state between passes and restarts (state.c): one JSON
  * file, state_dir/NAME.json. */
 struct pkid_agent_state {
@@ -22,6 +29,7 @@ struct pkid_agent_state {
 	char last_code[64];	/* catalogue id of the last failure */
 	int ca_failures;	/* next-CA fetches without news in a row */
 	int64_t ca_next_try;	/* no next-CA fetch before this */
+	struct pkid_agent_capath capath; /* as last learned */
 };
 
 /* Read NAME's state (zeroed when there is none or it cannot be read: a
@@ -53,21 +61,47 @@ struct pkid_agent_work {
 	/* Why the last exchange failed, for the back-off. */
 	int status;				/* HTTP status, 0 none */
 	int retry_after;			/* Retry-After s, -1 none */
+	/* The next CA (nextca.c). */
+	struct pkid_agent_capath capath;	/* the CAs the certificate
+						 * depends on; updated from
+						 * what the server sends */
+	int may_ask_next;			/* not backing off the next
+						 * CA: ask when it is wanted */
+	int asked_next;				/* it was wanted and asked */
 };
+
+/* The time of an ASN1_TIME, 0 when it cannot be read. */
+int64_t pkid_agent_cert_time(const ASN1_TIME *t);
+/*
+ * The issuer path of w->leaf through pool and the trust store, root
+ * included, into *out: 1 when it ends at a self-signed certificate or
+ * one of the store, else 0 (*out untouched).
+ */
+int pkid_agent_capath_learn(const struct pkid_agent_work *w,
+    STACK_OF(X509) *pool, struct pkid_agent_capath *out);
+/*
+ * From when w wants the next CA: the end of p minus the lifetime of
+ * w->leaf; 0 when p is unknown or the store holds a CA certificate off
+ * the path that ends later (the next CA is there).
+ */
+int64_t pkid_agent_next_ca_at(const struct pkid_agent_work *w,
+    const struct pkid_agent_capath *p);
 
 /*
  * EST (renew_est.c) and SCEP (renew_scep.c): fetch the CA certificates
- * (SCEP GetNextCACert only when want_next) and add the next CA to the
- * trust store (*news: certificates added), then, when renew is set,
- * renew into w->issued, w->issued_pool and w->new_key. A server without
- * a next CA yet is *news == 0 and PKID_OK (SCEP 404: no-next-ca is
- * logged, not returned); when renewing, a failed GetNextCACert is logged
- * and the renewal goes on.
+ * (EST /cacerts, SCEP GetCACert), learn w->capath from them, and when
+ * the next CA is wanted and w->may_ask_next, ask for it (EST: /cacerts
+ * carries it; SCEP: GetNextCACert) and set w->asked_next; add what is
+ * new and vouched for to the trust store (*news: certificates added).
+ * Then, when renew is set, renew into w->issued, w->issued_pool and
+ * w->new_key. A server without a next CA yet is *news == 0 and PKID_OK
+ * (SCEP 404: no-next-ca is logged, not returned); when renewing, a
+ * failed GetNextCACert is logged and the renewal goes on.
  */
 enum pkid_code pkid_agent_est_run(struct pkid_agent_work *w, int renew,
-    int want_next, int *news, struct pkid_err *e);
+    int *news, struct pkid_err *e);
 enum pkid_code pkid_agent_scep_run(struct pkid_agent_work *w, int renew,
-    int want_next, int *news, struct pkid_err *e);
+    int *news, struct pkid_err *e);
 
 /* The first line of path into out (wiped by the caller). Errors:
  * io-open, io-read, usage (empty). */

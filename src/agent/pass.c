@@ -24,17 +24,6 @@
 #include "core/log.h"
 #include "x509/load.h"
 
-static int64_t
-cert_time(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return (int64_t)timegm(&tm);
-}
-
 static uint32_t
 rnd32(void)
 {
@@ -87,54 +76,15 @@ out:
 	return rc;
 }
 
-/* When the identity wants the next CA: the earliest end of a CA its
- * certificate depends on, minus its lifetime; 0 when the trust store
- * already holds a CA certificate that lasts longer. */
-static enum pkid_code
-next_ca_at(const struct pkid_agent_work *w, int64_t life, int64_t *at,
-    struct pkid_err *e)
-{
-	STACK_OF(X509) *pool = NULL, *path = NULL;
-	int64_t end = 0, na;
-	int i;
-	enum pkid_code rc = PKID_E_INTERNAL;
-
-	*at = 0;
-	PKID_CHECK((pool = sk_X509_dup(w->chain)) != NULL, PKID_E_NOMEM,
-	    "no memory");
-	for (i = 0; i < sk_X509_num(w->trust.certs); i++)
-		PKID_CHECK(sk_X509_push(pool, sk_X509_value(w->trust.certs,
-		    i)), PKID_E_NOMEM, "no memory");
-	PKID_TRY(pkid_agent_issuer_path(w->leaf, pool, 1, &path, e));
-	for (i = 0; i < sk_X509_num(path); i++) {
-		na = cert_time(X509_get0_notAfter(sk_X509_value(path, i)));
-		if (end == 0 || na < end)
-			end = na;
-	}
-	/* A newer CA certificate in the store: the next CA is there. */
-	for (i = 0; end != 0 && i < sk_X509_num(w->trust.certs); i++) {
-		X509 *x = sk_X509_value(w->trust.certs, i);
-
-		if (X509_check_ca(x) >= 1 && cert_time(X509_get0_notAfter(x)) >
-		    end)
-			end = 0;
-	}
-	if (end != 0)
-		*at = end - life;
-	rc = PKID_OK;
-out:
-	sk_X509_free(pool);
-	sk_X509_pop_free(path, X509_free);
-	return rc;
-}
-
 /* What the pass knows about one identity. */
 struct look {
 	struct pkid_agent_state st;	/* its state */
 	struct pkid_agent_plan plan;	/* its renewal point */
 	int64_t nb, na;			/* its certificate's validity */
-	int64_t ca_at;			/* next CA wanted from, 0 never */
+	int64_t ca_at;			/* next CA wanted from, 0 never
+					 * or unknown */
 	char serial[80];		/* its certificate's serial */
+	uint64_t draw;			/* its jitter draw (schedule.h) */
 };
 
 static void
@@ -142,6 +92,20 @@ wake(struct pkid_agent_result *r, int64_t t)
 {
 	if (t > 0 && (r->next_wake == 0 || t < (int64_t)r->next_wake))
 		r->next_wake = (time_t)t;
+}
+
+/* When to ask for the next CA: from when it is wanted, spread over a
+ * tenth of the lifetime by the certificate's draw, so a fleet that
+ * reaches that point together does not ask in one minute. */
+static void
+ca_at(const struct pkid_agent_work *w, struct look *l)
+{
+	int64_t life = l->na > l->nb ? l->na - l->nb : 0;
+
+	l->ca_at = pkid_agent_next_ca_at(w, &w->capath);
+	if (l->ca_at > 0)
+		l->ca_at += (int64_t)((l->draw >> 20) % (uint64_t)(life / 10 +
+		    1));
 }
 
 static enum pkid_code
@@ -160,13 +124,17 @@ look_at(struct pkid_agent_work *w, struct look *l, struct pkid_err *e)
 		memset(&l->st, 0, sizeof(l->st));
 		snprintf(l->st.serial, sizeof(l->st.serial), "%s", l->serial);
 	}
-	l->nb = cert_time(X509_get0_notBefore(w->leaf));
-	l->na = cert_time(X509_get0_notAfter(w->leaf));
+	l->nb = pkid_agent_cert_time(X509_get0_notBefore(w->leaf));
+	l->na = pkid_agent_cert_time(X509_get0_notAfter(w->leaf));
 	PKID_CHECK((n = i2d_X509(w->leaf, &der)) > 0, PKID_E_CRYPTO,
 	    "encoding %s", id->cert);
+	l->draw = pkid_agent_draw(id->name, der, (size_t)n);
 	pkid_agent_plan(l->nb, l->na, id->renew_pct, id->jitter_pct,
-	    id->jitter_s, pkid_agent_draw(id->name, der, (size_t)n), &l->plan);
-	PKID_TRY(next_ca_at(w, l->na - l->nb, &l->ca_at, e));
+	    id->jitter_s, l->draw, &l->plan);
+	/* The CAs it depends on from the files, else as last learned. */
+	if (!pkid_agent_capath_learn(w, w->chain, &w->capath))
+		w->capath = l->st.capath;
+	ca_at(w, l);
 	rc = PKID_OK;
 out:
 	OPENSSL_free(der);
@@ -279,8 +247,8 @@ renewed(struct pkid_agent_work *w, struct look *l,
 	PKID_TRY(pkid_agent_trust_save(&w->trust, e));
 	PKID_CHECK((n = i2d_X509(w->issued, &der)) > 0, PKID_E_CRYPTO,
 	    "encoding the new certificate");
-	pkid_agent_plan(cert_time(X509_get0_notBefore(w->issued)),
-	    cert_time(X509_get0_notAfter(w->issued)), w->id->renew_pct,
+	pkid_agent_plan(pkid_agent_cert_time(X509_get0_notBefore(w->issued)),
+	    pkid_agent_cert_time(X509_get0_notAfter(w->issued)), w->id->renew_pct,
 	    w->id->jitter_pct, w->id->jitter_s, pkid_agent_draw(w->id->name,
 	    der, (size_t)n), &p);
 	pkid_x509_serial_hex(X509_get0_serialNumber(w->issued), serial,
@@ -290,7 +258,7 @@ renewed(struct pkid_agent_work *w, struct look *l,
 	pkid_log(PKID_LOG_INFO, "agent: identity %s: renewed %s: serial %s, "
 	    "valid until %s%s; renews at %s (%d%% of lifetime + %s jitter)",
 	    w->id->name, pkid_x509_name_text(X509_get_subject_name(w->issued),
-	    sub, sizeof(sub)), serial, tfmt(cert_time(X509_get0_notAfter(
+	    sub, sizeof(sub)), serial, tfmt(pkid_agent_cert_time(X509_get0_notAfter(
 	    w->issued)), t1, sizeof(t1)), w->new_key != NULL ?
 	    ", new key" : "", tfmt(p.renew_at, t2, sizeof(t2)),
 	    w->id->renew_pct, pkid_agent_dur_text(p.jitter, j, sizeof(j)));
@@ -346,7 +314,7 @@ backing_off(const struct pkid_agent_work *w, const struct look *l,
 
 /* Fetch (and maybe renew); then the outcome. */
 static void
-act(struct pkid_agent_work *w, struct look *l, int due, int want_next,
+act(struct pkid_agent_work *w, struct look *l, int due,
     struct pkid_agent_result *r)
 {
 	struct pkid_err e;
@@ -361,10 +329,16 @@ act(struct pkid_agent_work *w, struct look *l, int due, int want_next,
 		pkid_log(PKID_LOG_INFO, "agent: identity %s: renewal due since "
 		    "%s; renewing at %s", w->id->name, tfmt(l->plan.renew_at,
 		    t, sizeof(t)), w->id->url);
+	w->may_ask_next = w->now >= l->st.ca_next_try;
 	rc = w->id->proto == PKID_AGENT_EST ?
-	    pkid_agent_est_run(w, due, want_next, &news, &e) :
-	    pkid_agent_scep_run(w, due, want_next, &news, &e);
-	if (want_next && (rc == PKID_OK || !due))
+	    pkid_agent_est_run(w, due, &news, &e) :
+	    pkid_agent_scep_run(w, due, &news, &e);
+	l->st.capath = w->capath;
+	ca_at(w, l);
+	/* The next CA asked for, or a fetch for it (or for the CAs' end)
+	 * that failed or did not tell: its own back-off. */
+	if (w->asked_next || (!due && (rc != PKID_OK ||
+	    w->capath.end == 0)))
 		next_ca_done(w, l, news);
 	if (news > 0 && pkid_agent_trust_save(&w->trust, &e) != PKID_OK)
 		rc = e.code;
@@ -406,14 +380,16 @@ identity_pass(const struct pkid_agent_cfg *c, const struct pkid_agent_id *id,
 		goto out;
 	}
 	due = w.now >= l.plan.renew_at || w.now >= l.na;
-	want_next = l.ca_at > 0 && w.now >= l.ca_at &&
+	/* The next CA wanted, or the CAs' end not known (a certificate
+	 * file without its chain): one exchange tells. */
+	want_next = (l.ca_at > 0 ? w.now >= l.ca_at : w.capath.end == 0) &&
 	    w.now >= l.st.ca_next_try;
 	if (l.st.next_try > w.now)
 		backing_off(&w, &l, r);
 	else if (!due && !want_next)
 		not_due(&w, &l, r);
 	else
-		act(&w, &l, due, want_next, r);
+		act(&w, &l, due, r);
 	if (pkid_agent_state_save(c, id, &l.st, &e) != PKID_OK) {
 		pkid_log_err(PKID_LOG_ERROR, &e, "agent: state:");
 		failed(r, &e);

@@ -55,9 +55,15 @@ fetch_cas(struct pkid_agent_work *w, struct pkid_est_client *c, int *news,
     struct pkid_err *e)
 {
 	STACK_OF(X509) *cas = NULL;
+	int64_t at;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	PKID_TRY(pkid_est_client_cacerts(c, &cas, e));
+	(void)pkid_agent_capath_learn(w, cas, &w->capath);
+	/* RFC 7030 4.1.3: /cacerts is read anyway (the issued certificate
+	 * is checked with it); during a rollover it carries the next CA. */
+	at = pkid_agent_next_ca_at(w, &w->capath);
+	w->asked_next = w->may_ask_next && at > 0 && w->now >= at;
 	PKID_TRY(pkid_agent_trust_accept(&w->trust, cas, w->held, w->now,
 	    news, e));
 	rc = PKID_OK;
@@ -112,8 +118,8 @@ out:
 }
 
 enum pkid_code
-pkid_agent_est_run(struct pkid_agent_work *w, int renew, int want_next,
-    int *news, struct pkid_err *e)
+pkid_agent_est_run(struct pkid_agent_work *w, int renew, int *news,
+    struct pkid_err *e)
 {
 	struct pkid_est_client_opts o;
 	struct pkid_est_client *c = NULL;
@@ -122,8 +128,6 @@ pkid_agent_est_run(struct pkid_agent_work *w, int renew, int want_next,
 	int with_cert = !(expired && w->id->user[0] != '\0');
 	enum pkid_code rc = PKID_E_INTERNAL;
 
-	(void)want_next;	/* /cacerts is read anyway (the issued
-				 * certificate is checked with it) */
 	*news = 0;
 	pw[0] = '\0';
 	if (w->id->user[0] != '\0')

@@ -133,11 +133,12 @@ out:
 }
 
 enum pkid_code
-pkid_agent_scep_run(struct pkid_agent_work *w, int renew, int want_next,
-    int *news, struct pkid_err *e)
+pkid_agent_scep_run(struct pkid_agent_work *w, int renew, int *news,
+    struct pkid_err *e)
 {
 	struct pkid_scep_client *c = NULL;
 	char chal[PKID_SCEP_MAX_CHALLENGE + 2];
+	int64_t at;
 	int expired = X509_cmp_time(X509_get0_notAfter(w->leaf), &w->now) < 0;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
@@ -147,7 +148,10 @@ pkid_agent_scep_run(struct pkid_agent_work *w, int renew, int want_next,
 		PKID_TRY(pkid_agent_read_secret(w->id->challenge_file, chal,
 		    sizeof(chal), e));
 	PKID_TRY(client(w, &c, e));
-	if (want_next && (rc = next_ca(w, c, news, e)) != PKID_OK) {
+	(void)pkid_agent_capath_learn(w, c->cas.certs, &w->capath);
+	at = pkid_agent_next_ca_at(w, &w->capath);
+	w->asked_next = w->may_ask_next && at > 0 && w->now >= at;
+	if (w->asked_next && (rc = next_ca(w, c, news, e)) != PKID_OK) {
 		if (!renew)
 			goto out;
 		/* The renewal does not wait for the next CA. */

@@ -40,6 +40,26 @@ get_str(json_t *o, const char *k, char *out, size_t len)
 		snprintf(out, len, "%s", json_string_value(v));
 }
 
+/* "ca_end" and "ca_path" (SHA-256 hex, issuer first); all or nothing. */
+static void
+get_capath(json_t *o, struct pkid_agent_capath *p)
+{
+	json_t *a = json_object_get(o, "ca_path"), *v;
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	if (!json_is_array(a) || json_array_size(a) > PKID_MAX_CHAIN_DEPTH)
+		return;
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || strlen(json_string_value(v)) != 64) {
+			memset(p, 0, sizeof(*p));
+			return;
+		}
+		memcpy(p->fp[p->n++], json_string_value(v), 65);
+	}
+	p->end = get_int(o, "ca_end", 0, INT64_MAX / 2);
+}
+
 void
 pkid_agent_state_load(const struct pkid_agent_cfg *c,
     const struct pkid_agent_id *id, struct pkid_agent_state *s)
@@ -72,6 +92,7 @@ pkid_agent_state_load(const struct pkid_agent_cfg *c,
 	s->ca_failures = (int)get_int(o, "ca_failures", 0,
 	    PKID_AGENT_MAX_FAILURES);
 	s->ca_next_try = get_int(o, "ca_next_try", 0, INT64_MAX / 2);
+	get_capath(o, &s->capath);
 	json_decref(o);
 }
 
@@ -83,16 +104,23 @@ pkid_agent_state_save(const struct pkid_agent_cfg *c,
 	char path[PKID_AGENT_MAX_PATH + PKID_AGENT_MAX_NAME + 8];
 	json_t *o;
 	char *text = NULL;
+	int i;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	state_path(c, id, path, sizeof(path));
-	o = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I}", "serial", s->serial,
-	    "failures", (json_int_t)s->failures, "next_try",
+	o = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:[]}", "serial",
+	    s->serial, "failures", (json_int_t)s->failures, "next_try",
 	    (json_int_t)s->next_try, "last_code", s->last_code,
 	    "ca_failures", (json_int_t)s->ca_failures, "ca_next_try",
-	    (json_int_t)s->ca_next_try);
-	PKID_CHECK(o != NULL && (text = json_dumps(o, JSON_INDENT(1) |
-	    JSON_SORT_KEYS)) != NULL, PKID_E_NOMEM, "no memory");
+	    (json_int_t)s->ca_next_try, "ca_end", (json_int_t)s->capath.end,
+	    "ca_path");
+	PKID_CHECK(o != NULL, PKID_E_NOMEM, "no memory");
+	for (i = 0; i < s->capath.n && i < PKID_MAX_CHAIN_DEPTH; i++)
+		PKID_CHECK(json_array_append_new(json_object_get(o, "ca_path"),
+		    json_string(s->capath.fp[i])) == 0, PKID_E_NOMEM,
+		    "no memory");
+	PKID_CHECK((text = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS)) !=
+	    NULL, PKID_E_NOMEM, "no memory");
 	PKID_TRY(pkid_file_write(path, text, strlen(text), 0600, e));
 	rc = PKID_OK;
 out:
