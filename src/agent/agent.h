@@ -58,11 +58,11 @@ enum pkid_agent_key {
 struct pkid_agent_id {
 	char name[PKID_AGENT_MAX_NAME + 1]; /* NAME */
 	int line_section;		/* line of the [identity] header */
-	int line[PKID_AGENT_K_COUNT];	/* line of each key, 0 when unset */
+	int line[PKID_AGENT_K_COUNT];	/* line of each key, 0 unset */
 	enum pkid_agent_proto proto;	/* protocol = est|scep */
 	char url[PKID_AGENT_MAX_PATH];	/* EST https://HOST[:PORT], SCEP
 					 * http://HOST[:PORT]/PATH */
-	char label[64];			/* EST label, "" for the default */
+	char label[64];			/* EST label, "" the default */
 	char cert[PKID_AGENT_MAX_PATH];	/* the certificate (and, without
 					 * chain, its intermediates) */
 	char key[PKID_AGENT_MAX_PATH];	/* its private key (mode 0600) */
@@ -76,7 +76,7 @@ struct pkid_agent_id {
 	int compat;			/* SCEP: allow DES3 and SHA-1 */
 	char new_key[16];		/* key type made at each renewal,
 					 * "" keeps the key */
-	int renew_pct;			/* renew at this % of the lifetime */
+	int renew_pct;			/* renew at this % of lifetime */
 	int jitter_pct;			/* jitter, % of the rest of the
 					 * lifetime; -1: jitter_s instead */
 	int64_t jitter_s;		/* jitter in seconds (jitter_pct -1) */
@@ -125,9 +125,9 @@ enum pkid_code pkid_agent_cfg_load(struct pkid_agent_cfg *c,
 struct pkid_agent_result {
 	int renewed;			/* identities renewed */
 	int not_due;			/* left alone: not yet due */
-	int backing_off;		/* left alone: waiting after a failure */
-	int failed;			/* tried and failed (renewal or trust) */
-	int overdue;			/* cannot be renewed before notAfter */
+	int backing_off;		/* left alone after a failure */
+	int failed;			/* failed: renewal or next CA */
+	int overdue;			/* not renewable before notAfter */
 	time_t next_wake;		/* earliest time any identity wants
 					 * another look, 0 when none */
 	struct pkid_err first;		/* the first failure, if any */

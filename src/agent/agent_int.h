@@ -47,7 +47,8 @@ struct pkid_agent_work {
 	const struct pkid_agent_id *id;		/* the identity */
 	time_t now;				/* the pass's time */
 	X509 *leaf;				/* its certificate (owned) */
-	STACK_OF(X509) *chain;			/* its intermediates (owned) */
+	STACK_OF(X509) *chain;			/* its intermediates
+						 * (owned) */
 	EVP_PKEY *key;				/* its key (owned) */
 	STACK_OF(X509) *held;			/* leaf, then chain (the
 						 * stack owned, members
@@ -67,7 +68,7 @@ struct pkid_agent_work {
 						 * what the server sends */
 	int may_ask_next;			/* not backing off the next
 						 * CA: ask when it is wanted */
-	int asked_next;				/* it was wanted and asked */
+	int asked_next;				/* wanted and asked */
 };
 
 /* The time of an ASN1_TIME, 0 when it cannot be read. */

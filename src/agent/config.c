@@ -170,9 +170,9 @@ set_id_value(struct pkid_agent_id *id, enum pkid_agent_key k,
 		if (strcmp(v, "ec-p256") != 0 && strcmp(v, "ec-p384") != 0 &&
 		    strcmp(v, "rsa-2048") != 0 && strcmp(v, "rsa-3072") != 0 &&
 		    strcmp(v, "rsa-4096") != 0)
-			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "new_key is "
-			    "ec-p256, ec-p384, rsa-2048, rsa-3072 or rsa-4096, "
-			    "not '%s'", v);
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "new_key is ec-p256, ec-p384, rsa-2048, rsa-3072 "
+			    "or rsa-4096, not '%s'", v);
 		return set_str(id->new_key, sizeof(id->new_key), "new_key", v,
 		    e);
 	case PKID_AGENT_K_RENEW_AT:

@@ -110,8 +110,8 @@ pkid_agent_hook_run(const struct pkid_agent_id *id, const char *event,
 		    "%d%s", id->name, event, WEXITSTATUS(st),
 		    WEXITSTATUS(st) == 127 ? " (command not found)" : "");
 	else
-		pkid_log(PKID_LOG_WARN, "agent: identity %s: hook (%s) ended by "
-		    "signal %d", id->name, event, WIFSIGNALED(st) ?
+		pkid_log(PKID_LOG_WARN, "agent: identity %s: hook (%s) ended "
+		    "by signal %d", id->name, event, WIFSIGNALED(st) ?
 		    WTERMSIG(st) : 0);
 	return -1;
 }

@@ -238,6 +238,7 @@ renewed(struct pkid_agent_work *w, struct look *l,
 	struct pkid_agent_plan p;
 	char sub[256], serial[80], t1[32], t2[32], j[32];
 	unsigned char *der = NULL;
+	int64_t nb, na;
 	int n;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
@@ -247,10 +248,10 @@ renewed(struct pkid_agent_work *w, struct look *l,
 	PKID_TRY(pkid_agent_trust_save(&w->trust, e));
 	PKID_CHECK((n = i2d_X509(w->issued, &der)) > 0, PKID_E_CRYPTO,
 	    "encoding the new certificate");
-	pkid_agent_plan(pkid_agent_cert_time(X509_get0_notBefore(w->issued)),
-	    pkid_agent_cert_time(X509_get0_notAfter(w->issued)), w->id->renew_pct,
-	    w->id->jitter_pct, w->id->jitter_s, pkid_agent_draw(w->id->name,
-	    der, (size_t)n), &p);
+	nb = pkid_agent_cert_time(X509_get0_notBefore(w->issued));
+	na = pkid_agent_cert_time(X509_get0_notAfter(w->issued));
+	pkid_agent_plan(nb, na, w->id->renew_pct, w->id->jitter_pct,
+	    w->id->jitter_s, pkid_agent_draw(w->id->name, der, (size_t)n), &p);
 	pkid_x509_serial_hex(X509_get0_serialNumber(w->issued), serial,
 	    sizeof(serial));
 	memset(&l->st, 0, sizeof(l->st));
@@ -258,10 +259,10 @@ renewed(struct pkid_agent_work *w, struct look *l,
 	pkid_log(PKID_LOG_INFO, "agent: identity %s: renewed %s: serial %s, "
 	    "valid until %s%s; renews at %s (%d%% of lifetime + %s jitter)",
 	    w->id->name, pkid_x509_name_text(X509_get_subject_name(w->issued),
-	    sub, sizeof(sub)), serial, tfmt(pkid_agent_cert_time(X509_get0_notAfter(
-	    w->issued)), t1, sizeof(t1)), w->new_key != NULL ?
-	    ", new key" : "", tfmt(p.renew_at, t2, sizeof(t2)),
-	    w->id->renew_pct, pkid_agent_dur_text(p.jitter, j, sizeof(j)));
+	    sub, sizeof(sub)), serial, tfmt(na, t1, sizeof(t1)),
+	    w->new_key != NULL ? ", new key" : "", tfmt(p.renew_at, t2,
+	    sizeof(t2)), w->id->renew_pct, pkid_agent_dur_text(p.jitter, j,
+	    sizeof(j)));
 	r->renewed++;
 	wake(r, p.renew_at);
 	(void)pkid_agent_hook_run(w->id, "renewed", w->cfg->hook_timeout_s);

@@ -25,8 +25,8 @@
 
 /* When a certificate is renewed, and why. */
 struct pkid_agent_plan {
-	int64_t base;		/* notBefore + renew_pct % of the lifetime */
-	int64_t jitter_max;	/* the most jitter this certificate could get */
+	int64_t base;		/* notBefore + renew_pct % of lifetime */
+	int64_t jitter_max;	/* the most jitter it could get */
 	int64_t jitter;		/* the jitter drawn, 0 .. jitter_max */
 	int64_t renew_at;	/* base + jitter: the renewal point */
 };

@@ -39,7 +39,7 @@ struct pkid_agent_trust {
 	char *src[PKID_MAX_BUNDLE_CERTS]; /* directory: the file each came
 					 * from (owned), NULL when new */
 	int added;			/* certificates added since load */
-	int removed;			/* certificates removed since load */
+	int removed;			/* certificates removed since */
 	char *gone[PKID_MAX_BUNDLE_CERTS]; /* directory: the files of the
 					 * removed ones, to delete or rewrite
 					 * on save (owned) */

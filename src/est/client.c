@@ -27,7 +27,7 @@ struct pkid_est_client {
 	STACK_OF(X509) *cacerts;	/* owned: /cacerts, NULL until read */
 	struct pkid_https *s;		/* the session */
 	int last_status;		/* status of the last answer, 0 none */
-	int last_retry_after;		/* its Retry-After seconds, -1 none */
+	int last_retry_after;		/* its Retry-After s, -1 none */
 };
 
 /* Keep the status and Retry-After of an answer for pkid_est_client_last. */

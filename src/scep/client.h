@@ -230,8 +230,8 @@ struct pkid_scep_client {
 					 * when taken on first use */
 	int last_status;		/* HTTP status of the last answer,
 					 * 0 when none came */
-	int last_retry_after;		/* its Retry-After, seconds; -1 when
-					 * absent or an HTTP-date */
+	int last_retry_after;		/* its Retry-After, seconds; -1
+					 * when absent or an HTTP-date */
 };
 
 /*

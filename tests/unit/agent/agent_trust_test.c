@@ -45,7 +45,7 @@ struct pki {
 	X509 *r1, *i1, *r2, *i2, *new_with_old, *old_with_new, *dev, *ra;
 	X509 *i1b;		/* another issuing CA under R1 (new key) */
 	X509 *stranger;		/* a root nobody vouches for */
-	X509 *bad_link;		/* R2's key and name, signed by stranger */
+	X509 *bad_link;		/* R2's key and name, by stranger */
 };
 
 static void
