@@ -26,9 +26,14 @@
 static void
 child(const struct pkid_agent_id *id, const char *event)
 {
+	sigset_t none;
 	int fd;
 
 	(void)setpgid(0, 0);
+	/* What pkictl ignores or blocks is not the hook's business. */
+	(void)signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	if ((fd = open("/dev/null", O_RDONLY)) >= 0) {
 		(void)dup2(fd, STDIN_FILENO);
 		if (fd != STDIN_FILENO)

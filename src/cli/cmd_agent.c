@@ -180,6 +180,9 @@ pkictl_cmd_agent(int argc, char **argv)
 		return PKICTL_EXIT_USAGE;
 	}
 	pkid_log_set_level(c->log_level);
+	/* A server that closes mid-request is an error to back off from,
+	 * not a reason to die. */
+	(void)signal(SIGPIPE, SIG_IGN);
 	if (once) {
 		(void)pkid_agent_pass(c, NULL, &r);
 		rc = pass_status(&r);

@@ -421,3 +421,44 @@ def test_long_running_stops_on_sigterm(pki, tmp_path):
     assert proc.returncode == 0, "".join(lines) + err
     assert "agent: stopping on a signal" in err
     assert "Sanitizer" not in err
+
+
+def test_expired_with_credential_enrolls_anew(tmp_path):
+    """An expired certificate no longer authenticates a renewal; with an
+    EST user (password_file) or a SCEP challenge (challenge_file) the
+    agent enrolls anew for the same names instead."""
+    ca = make_ca(tmp_path, "ca")
+    clock = tmp_path / "now"
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD + "\n")
+    chal = tmp_path / "chal"
+    chal.write_text("s3cret\n")
+    with Pkid(ca, "--quiet", env={"PKID_NOW_FILE": str(clock)}) as srv:
+        srv.est = f"https://localhost:{srv.tls_port}"
+        srv.scep = srv.url("/scep", tls=False)
+        e_cert, e_key = enroll_est(srv, tmp_path, "y1")
+        s_cert, s_key = enroll_scep(srv, tmp_path, "y2")
+        old = (serial(e_cert), serial(s_cert))
+        root = ca / "root.pem"
+        conf = write_conf(
+            tmp_path,
+            identity("y1", "est", srv.est, e_cert, e_key, root, user=USER,
+                     password_file=pw),
+            identity("y2", "scep", srv.scep, s_cert, s_key, root,
+                     challenge_file=chal))
+        now = at(25)
+        clock.write_text(now + "\n")
+        cp = agent(conf, now)
+        no_sanitizer(cp)
+        assert cp.returncode == 0, cp.stderr
+        assert "identity y1: certificate expired; enrolling anew as EST " \
+            f"user {USER}" in cp.stderr
+        assert "identity y2: certificate expired; enrolling anew with the " \
+            "challenge" in cp.stderr
+        assert (serial(e_cert), serial(s_cert)) != old
+        for c in (e_cert, s_cert):
+            subj = openssl("x509", "-in", c, "-noout", "-subject",
+                           check=True).stdout
+            assert f"CN = {c.stem}.example.com" in subj
+        _, _, err = srv.stop()
+        assert "Sanitizer" not in err
