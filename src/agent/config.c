@@ -194,10 +194,10 @@ set_id_value(struct pkid_agent_id *id, enum pkid_agent_key k,
 		    "as 6h or 2d, not '%s'", PKID_AGENT_MAX_JITTER_PCT, v);
 	case PKID_AGENT_K_TIMEOUT:
 		return set_dur_int(&id->timeout_s, "timeout", v, 1,
-		    PKID_EST_UPSTREAM_MAX_TIMEOUT_S, e);
+		    PKID_AGENT_MAX_TIMEOUT_S, e);
 	case PKID_AGENT_K_MAX_WAIT:
 		return set_dur_int(&id->max_wait_s, "max_wait", v, 1,
-		    PKID_EST_DEFAULT_MAX_WAIT_S, e);
+		    PKID_AGENT_MAX_APPROVAL_WAIT_S, e);
 	default:
 		return PKID_ERR(e, PKID_E_INTERNAL, "key %d", (int)k);
 	}

@@ -366,6 +366,9 @@
  * next pass, after the server's Retry-After. */
 #define PKID_AGENT_TIMEOUT_S 30
 #define PKID_AGENT_MAX_WAIT_S 60
+/* The largest timeout and max_wait accepted, seconds. */
+#define PKID_AGENT_MAX_TIMEOUT_S 300
+#define PKID_AGENT_MAX_APPROVAL_WAIT_S 3600
 /* Largest state file read (one per identity, JSON). */
 #define PKID_AGENT_MAX_STATE_SIZE (16 * 1024)
 /* Longest path in the agent configuration. */

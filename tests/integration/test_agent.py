@@ -6,7 +6,9 @@ renews nothing; an identity that cannot be renewed before it expires is
 renewal-overdue; GetNextCACert's 404 is backed off; SIGTERM stops the
 long-running mode. The agent's clock is moved with PKID_NOW (no timed
 assertions)."""
+import base64
 import datetime
+import hashlib
 import http.server
 import json
 import os
@@ -462,3 +464,196 @@ def test_expired_with_credential_enrolls_anew(tmp_path):
             assert f"CN = {c.stem}.example.com" in subj
         _, _, err = srv.stop()
         assert "Sanitizer" not in err
+
+
+class _CaCerts(http.server.BaseHTTPRequestHandler):
+    """A stand-in EST server: /cacerts answers the certificates it is
+    given (RFC 7030 4.1.3, certs-only PKCS#7 in base64), anything else
+    404."""
+    body = b""
+    seen = []
+
+    def do_GET(self):
+        type(self).seen.append(self.path)
+        if self.path.endswith("/cacerts"):
+            st, ct, body = 200, "application/pkcs7-mime", type(self).body
+        else:
+            st, ct, body = 404, "text/plain", b"error: no-route: x\n"
+        self.send_response(st)
+        self.send_header("Content-Type", ct)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _root_key_update(ca, w):
+    """RFC 4210 4.4 certificates of a root key update under the same
+    name: NewWithNew (the new root), NewWithOld and OldWithNew (links),
+    and a new issuing CA under the new root."""
+    ext = w / "ext.cnf"
+    ext.write_text("[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage="
+                   "critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n"
+                   "authorityKeyIdentifier=keyid:always\n")
+    subj = openssl("x509", "-in", ca / "root.pem", "-noout", "-subject",
+                   "-nameopt", "compat", check=True).stdout.split("=", 1)[1]
+    isubj = openssl("x509", "-in", ca / "issuing.pem", "-noout", "-subject",
+                    "-nameopt", "compat", check=True).stdout.split("=", 1)[1]
+    serials = {"new_with_new": 101, "new_with_old": 102, "old_with_new": 103,
+               "issuing2": 104}
+
+    def csr(name, subject):
+        openssl("req", "-new", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                w / f"{name}.key", "-subj", subject.strip(), "-out",
+                w / f"{name}.csr", check=True)
+
+    def sign(name, csrname, ca_pem=None, ca_key=None, self_key=None):
+        args = ["x509", "-req", "-in", w / f"{csrname}.csr", "-days", "3650",
+                "-extfile", ext, "-extensions", "ca", "-out",
+                w / f"{name}.pem", "-set_serial", str(serials[name])]
+        if self_key:
+            args += ["-signkey", self_key]
+        else:
+            args += ["-CA", ca_pem, "-CAkey", ca_key]
+        openssl(*args, check=True)
+        return w / f"{name}.pem"
+
+    csr("r2", subj)
+    csr("i2", isubj)
+    openssl("x509", "-x509toreq", "-in", ca / "root.pem", "-signkey",
+            ca / "keys" / "root.key", "-out", w / "r1.csr", check=True)
+    out = {
+        "new_with_new": sign("new_with_new", "r2", self_key=w / "r2.key"),
+        "new_with_old": sign("new_with_old", "r2", ca / "root.pem",
+                             ca / "keys" / "root.key"),
+    }
+    out["old_with_new"] = sign("old_with_new", "r1", out["new_with_new"],
+                               w / "r2.key")
+    out["issuing2"] = sign("issuing2", "i2", out["new_with_new"],
+                           w / "r2.key")
+    return out
+
+
+def _p7_b64(w, name, pems):
+    args = ["crl2pkcs7", "-nocrl", "-outform", "DER", "-out",
+            w / f"{name}.p7b"]
+    for p in pems:
+        args += ["-certfile", p]
+    openssl(*args, check=True)
+    return base64.encodebytes((w / f"{name}.p7b").read_bytes())
+
+
+def _fps(pem_text):
+    """SHA-256 fingerprints of the certificates in a PEM text."""
+    out = []
+    for block in pem_text.split("-----END CERTIFICATE-----")[:-1]:
+        der = ssl.PEM_cert_to_DER_cert(block.strip() +
+                                        "\n-----END CERTIFICATE-----\n")
+        out.append(hashlib.sha256(der).hexdigest())
+    return out
+
+
+def test_root_key_update_via_est_cacerts(tmp_path):
+    """The next CA over EST /cacerts during a root key update. Until
+    pkid publishes rollovers itself (the lead's `pkictl ca rollover`),
+    a stand-in server answers /cacerts as RFC 7030 4.1.3 describes: the
+    current CAs, the new root, both link certificates and the new
+    issuing CA. The new root is installed because NewWithOld links it
+    from the trusted one, the new issuing CA because it chains to it;
+    the links are not; a new root without a link never is."""
+    ca = tmp_path / "ca"
+    sets = ["profile.device.lifetime=1d", "profile.server.lifetime=1d",
+            "profile.ra.lifetime=1d", "ca.rollover_margin=1h"]
+    pkictl("ca", "init", "--dir", ca, "--days", "6",
+           *[a for s in sets for a in ("--set", s)], check=True)
+    pkictl("est", "user", "add", "--dir", ca, USER, input=PASSWORD + "\n",
+           check=True)
+    clock = tmp_path / "now"
+    enrolled = at(47)
+    clock.write_text(enrolled + "\n")
+    with Pkid(ca, "--quiet", env={"PKID_NOW_FILE": str(clock)}) as srv:
+        srv.est = f"https://localhost:{srv.tls_port}"
+        out = tmp_path / "r1.pem"
+        pkictl("enroll", "est", "--server", srv.est, "--user", USER,
+               "--password", PASSWORD, "--cacert", ca / "root.pem", "--san",
+               "DNS:r1.example.com", "--out", out, check=True,
+               env={"PKID_NOW": enrolled})
+        srv.stop()
+    # The identity holds its certificate alone (no chain): the agent
+    # learns the CAs it depends on from /cacerts.
+    leaf = openssl("x509", "-in", out, check=True).stdout
+    out.write_text(leaf)
+    new = _root_key_update(ca, tmp_path)
+    _CaCerts.body = _p7_b64(tmp_path, "rollover", [
+        ca / "issuing.pem", ca / "root.pem", new["new_with_new"],
+        new["new_with_old"], new["old_with_new"], new["issuing2"]])
+    _CaCerts.seen = []
+    fake = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CaCerts)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(ca / "tls" / "server.pem", ca / "tls" / "server.key")
+    fake.socket = ctx.wrap_socket(fake.socket, server_side=True)
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    try:
+        url = f"https://localhost:{fake.server_port}"
+        trust = tmp_path / "trust.pem"
+        trust.write_bytes((ca / "root.pem").read_bytes())
+        tdir = tmp_path / "trust.d"
+        tdir.mkdir()
+        (tdir / "root.pem").write_bytes((ca / "root.pem").read_bytes())
+        hook_out = tmp_path / "hook.out"
+        hook = f"echo $PKID_AGENT_EVENT $PKID_AGENT_IDENTITY >> {hook_out}"
+        key = tmp_path / "r1.key"
+        conf = write_conf(
+            tmp_path,
+            identity("f", "est", url, out, key, trust, hook=hook),
+            identity("d", "est", url, out, key, tdir, hook=hook))
+        cp = agent(conf, at(51))
+        no_sanitizer(cp)
+        assert cp.returncode == 0, cp.stderr
+        assert "new root linked from a trusted one (NewWithOld)" in \
+            cp.stderr
+        want = _fps((ca / "root.pem").read_text() +
+                    new["new_with_new"].read_text() +
+                    new["issuing2"].read_text())
+        assert _fps(trust.read_text()) == want
+        files = sorted(os.listdir(tdir))
+        assert len(files) == 3 and "root.pem" in files, files
+        got = []
+        for f in files:
+            got += _fps((tdir / f).read_text())
+        assert sorted(got) == sorted(want)
+        assert hook_out.read_text().split("\n")[:2] == \
+            ["trust-updated f", "trust-updated d"]
+        assert out.read_text() == leaf          # not due: not renewed
+        assert [p for p in _CaCerts.seen if "cacerts" in p] and \
+            all(p.endswith("/cacerts") for p in _CaCerts.seen)
+        # Nothing new the next time: no hook, nothing written.
+        before = trust.read_bytes()
+        cp = agent(conf, at(51))
+        assert cp.returncode == 0, cp.stderr
+        assert trust.read_bytes() == before
+        assert len(hook_out.read_text().splitlines()) == 2
+        # A new root nobody links from the trusted one: never taken.
+        bogus = tmp_path / "bogus"
+        bogus.mkdir()
+        other = _root_key_update(ca, bogus)
+        _CaCerts.body = _p7_b64(tmp_path, "bogus", [
+            ca / "issuing.pem", ca / "root.pem", other["new_with_new"],
+            other["issuing2"]])
+        trust.write_bytes((ca / "root.pem").read_bytes())
+        for f in files:
+            if f != "root.pem":
+                (tdir / f).unlink()
+        for name in ("f", "d"):
+            (tmp_path / "state" / f"{name}.json").unlink()
+        cp = agent(conf, at(51))
+        assert cp.returncode == 0, cp.stderr
+        assert trust.read_bytes() == (ca / "root.pem").read_bytes()
+        assert os.listdir(tdir) == ["root.pem"]
+        assert "identity f: no next CA from" in cp.stderr
+    finally:
+        fake.shutdown()
+        fake.server_close()
