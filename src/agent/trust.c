@@ -331,6 +331,10 @@ pkid_agent_trust_accept(struct pkid_agent_trust *t, STACK_OF(X509) *offered,
 	enum pkid_code rc = PKID_OK;
 
 	*added = 0;
+	if (sk_X509_num(offered) > PKID_AGENT_MAX_OFFERED)
+		return PKID_ERR(e, PKID_E_TOO_LARGE, "the server offered %d CA "
+		    "certificates, more than the %d the agent looks at",
+		    sk_X509_num(offered), PKID_AGENT_MAX_OFFERED);
 	/* A new root first, then the CA it issued: one round per level. */
 	for (round = 0; progress && round < PKID_MAX_CHAIN_DEPTH; round++) {
 		progress = 0;

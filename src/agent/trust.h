@@ -61,7 +61,8 @@ void pkid_agent_trust_free(struct pkid_agent_trust *t);
  * certificate and chain): a certificate that issued one of held, or
  * with the key of one of the store or of held and lasting no longer, is
  * nothing new. The added certificates are
- * logged; *added counts them.
+ * logged; *added counts them. Error: too-large (more than
+ * PKID_AGENT_MAX_OFFERED offered).
  */
 enum pkid_code pkid_agent_trust_accept(struct pkid_agent_trust *t,
     STACK_OF(X509) *offered, STACK_OF(X509) *held, time_t now, int *added,

@@ -369,6 +369,10 @@
 /* The largest timeout and max_wait accepted, seconds. */
 #define PKID_AGENT_MAX_TIMEOUT_S 300
 #define PKID_AGENT_MAX_APPROVAL_WAIT_S 3600
+/* CA certificates of one answer (EST /cacerts, GetNextCACert) the agent
+ * considers for the trust store; a rollover offers about six. Each may
+ * cost a path search, so a hostile answer cannot make it spin. */
+#define PKID_AGENT_MAX_OFFERED 32
 /* Largest state file read (one per identity, JSON). */
 #define PKID_AGENT_MAX_STATE_SIZE (16 * 1024)
 /* Longest path in the agent configuration. */
