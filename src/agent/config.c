@@ -86,7 +86,7 @@ static enum pkid_code
 set_dur_int(int *dst, const char *k, const char *v, int64_t min,
     int64_t max, struct pkid_err *e)
 {
-	int64_t n;
+	int64_t n = 0;
 	enum pkid_code rc = set_dur(&n, k, v, min, max, e);
 
 	if (rc == PKID_OK)

@@ -285,6 +285,11 @@ not_due(const struct pkid_agent_work *w, const struct look *l,
 		    l->st.ca_next_try;
 		snprintf(ca, sizeof(ca), "; next CA wanted from %s",
 		    tfmt(ca_wake, c, sizeof(c)));
+	} else if (w->capath.end == 0 && l->st.ca_next_try > 0) {
+		/* The CAs it depends on are not known yet: ask again. */
+		ca_wake = l->st.ca_next_try;
+		snprintf(ca, sizeof(ca), "; its CA path asked again at %s",
+		    tfmt(ca_wake, c, sizeof(c)));
 	}
 	pkid_log(PKID_LOG_INFO, "agent: identity %s: renews at %s (%d%% of "
 	    "lifetime + %s jitter)%s", w->id->name, tfmt(l->plan.renew_at, t,
@@ -411,7 +416,7 @@ pkid_agent_pass(const struct pkid_agent_cfg *c,
 	pkid_err_clear(&r->first_overdue);
 	for (i = 0; i < c->n_ids && (stop == NULL || !*stop); i++)
 		identity_pass(c, &c->ids[i], r);
-	pkid_log(PKID_LOG_DEBUG, "agent: pass done: %d renewed, %d not due, "
+	pkid_log(PKID_LOG_INFO, "agent: pass done: %d renewed, %d not due, "
 	    "%d backing off, %d failed, %d overdue; next wake-up %s",
 	    r->renewed, r->not_due, r->backing_off, r->failed, r->overdue,
 	    r->next_wake != 0 ? tfmt(r->next_wake, t, sizeof(t)) : "none");
