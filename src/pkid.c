@@ -16,14 +16,20 @@
 #include "est/est.h"
 #include "http/http.h"
 #include "server/app.h"
+#include "server/live.h"
 
-/* The one server the signal handler stops (main.c owns globals). */
+/* The one server the signal handler stops, and what it serves (main.c
+ * owns globals). */
 static struct pkid_server *the_server;
+static struct pkid_live *the_live;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGHUP) {
+		pkid_live_reload(the_live);
+		return;
+	}
 	if (the_server != NULL)
 		pkid_server_stop(the_server);
 }
@@ -138,33 +144,19 @@ warn_all(const struct pkid_ca *ca, FILE *out)
 	return n;
 }
 
-/* The application and its routes over ca (EST labels, SCEP, CRL). */
-static enum pkid_code
-build_app(struct pkid_ca *ca, struct pkid_app *app,
-    struct pkid_router **router, struct pkid_err *e)
-{
-	memset(app, 0, sizeof(*app));
-	*router = NULL;
-	if (pkid_app_init(app, ca, e) != PKID_OK)
-		return e->code;
-	if ((*router = pkid_router_new()) == NULL)
-		return PKID_ERR(e, PKID_E_NOMEM, "no memory for the router");
-	return pkid_app_routes(app, *router, e);
-}
-
 /* pkid --check: the CA opens, its EST labels and SCEP settings load. */
 static int
 check_only(struct pkid_ca *ca)
 {
 	struct pkid_rollover_plan plan;
-	struct pkid_app app;
+	struct pkid_app *app = NULL;
 	struct pkid_router *router = NULL;
 	struct pkid_err e;
 	int n, rc;
 
 	pkid_err_clear(&e);
 	if (pkid_ca_check_plan(ca, &plan, &e) != PKID_OK ||
-	    build_app(ca, &app, &router, &e) != PKID_OK) {
+	    pkid_live_build(ca, &app, &router, &e) != PKID_OK) {
 		rc = fail(&e);
 		goto out;
 	}
@@ -174,13 +166,15 @@ check_only(struct pkid_ca *ca)
 	rc = n > 0 ? 1 : 0;
 out:
 	pkid_router_free(router);
-	pkid_app_free(&app);
+	if (app != NULL)
+		pkid_app_free(app);
+	free(app);
 	return rc;
 }
 
 static void
-announce(const struct pkid_ca *ca, const struct pkid_server_opts *so,
-    struct pkid_server *srv)
+announce(const char *dir, const char *ca_name,
+    const struct pkid_server_opts *so, struct pkid_server *srv)
 {
 	int tp = pkid_server_tls_port(srv), hp = pkid_server_http_port(srv);
 
@@ -190,10 +184,10 @@ announce(const struct pkid_ca *ca, const struct pkid_server_opts *so,
 		printf("pkid: http  on port %d (%s)\n", hp, so->http);
 	if (tp > 0)
 		printf("pkid: try   curl --cacert %s/root.pem "
-		    "https://localhost:%d/healthz\n", ca->dir, tp);
+		    "https://localhost:%d/healthz\n", dir, tp);
 	if (hp > 0)
 		printf("pkid: CRL   curl -o ca.crl http://127.0.0.1:%d/crl/%s.crl"
-		    "\n", hp, ca->cfg.ca_name);
+		    "\n", hp, ca_name);
 	printf("pkid: ready (Ctrl-C to stop)\n");
 	fflush(stdout);
 }
@@ -207,8 +201,8 @@ main(int argc, char **argv)
 	struct pkid_router *router = NULL;
 	struct pkid_server_opts so;
 	struct pkid_rollover_plan plan;
-	struct pkid_app app;
-	char cert[1200], key[1200], cca[1200];
+	struct pkid_app *app = NULL;
+	char cert[1200], key[1200], cca[1200], ca_name[64];
 	int rc;
 
 	if ((rc = parse(argc, argv, &o)) != 0)
@@ -227,7 +221,7 @@ main(int argc, char **argv)
 	}
 	(void)warn_all(ca, stderr);
 	if (pkid_ca_check_plan(ca, &plan, &e) != PKID_OK ||
-	    build_app(ca, &app, &router, &e) != PKID_OK) {
+	    pkid_live_build(ca, &app, &router, &e) != PKID_OK) {
 		rc = fail(&e);
 		goto out;
 	}
@@ -260,17 +254,34 @@ main(int argc, char **argv)
 		rc = fail(&e);
 		goto out;
 	}
-	pkid_est_set_https_port(app.est, pkid_server_tls_port(the_server));
+	pkid_est_set_https_port(app->est, pkid_server_tls_port(the_server));
+	snprintf(ca_name, sizeof(ca_name), "%s", ca->cfg.ca_name);
+	/* From here the live state owns ca, app and router. */
+	the_live = pkid_live_new(o.dir, o.config, ca, app, router, the_server,
+	    &e);
+	ca = NULL;
+	app = NULL;
+	router = NULL;
+	if (the_live == NULL || pkid_live_start(the_live, &e) != PKID_OK) {
+		rc = fail(&e);
+		goto out;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	announce(ca, &so, the_server);
+	signal(SIGHUP, on_signal);
+	announce(o.dir, ca_name, &so, the_server);
 	rc = pkid_server_run(the_server, &e) == PKID_OK ? 0 : fail(&e);
 	printf("pkid: stopped\n");
 out:
+	/* The housekeeping thread ends before the server is freed. */
+	pkid_live_free(the_live);
+	the_live = NULL;
 	pkid_server_free(the_server);
 	the_server = NULL;
 	pkid_router_free(router);
-	pkid_app_free(&app);
+	if (app != NULL)
+		pkid_app_free(app);
+	free(app);
 	pkid_ca_close(ca);
 	return rc;
 }

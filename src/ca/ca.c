@@ -77,9 +77,9 @@ mkdirs(const char *dir, struct pkid_err *e)
 	return PKID_OK;
 }
 
-static enum pkid_code
-write_pem(const char *dir, const char *file, X509 *cert, EVP_PKEY *key,
-    X509 *extra, struct pkid_err *e)
+enum pkid_code
+pkid_ca_write_pem(const char *dir, const char *file, X509 *cert,
+    EVP_PKEY *key, X509 *extra, struct pkid_err *e)
 {
 	struct pkid_buf b;
 	char p[1200];
@@ -134,9 +134,8 @@ suffixed_name(const X509_NAME *base, const char *suffix, X509_NAME **out,
 	return PKID_OK;
 }
 
-/* Make one CA certificate (root when issuer is NULL) and sign it. */
-static enum pkid_code
-make_ca_cert(const X509_NAME *subject, EVP_PKEY *key, X509 *issuer,
+enum pkid_code
+pkid_ca_make_cert(const X509_NAME *subject, EVP_PKEY *key, X509 *issuer,
     EVP_PKEY *issuer_key, int64_t nb, int64_t na, int pathlen,
     const char *digest, X509 **out, struct pkid_err *e)
 {
@@ -168,8 +167,8 @@ out:
 	return rc;
 }
 
-static int64_t
-not_after_of(X509 *x)
+int64_t
+pkid_ca_cert_na(X509 *x)
 {
 	struct tm tm;
 
@@ -178,8 +177,8 @@ not_after_of(X509 *x)
 	return (int64_t)timegm(&tm);
 }
 
-static int64_t
-not_before_of(X509 *x)
+int64_t
+pkid_ca_cert_nb(X509 *x)
 {
 	struct tm tm;
 
@@ -193,6 +192,14 @@ pkid_ca_record_gen(struct pkid_store *st, const char *ca_name,
     const char *role, X509 *x, const char *key_ref, int64_t *id,
     struct pkid_err *e)
 {
+	return pkid_ca_record_gen_n(st, ca_name, role, 1, x, key_ref, id, e);
+}
+
+enum pkid_code
+pkid_ca_record_gen_n(struct pkid_store *st, const char *ca_name,
+    const char *role, int n, X509 *x, const char *key_ref, int64_t *id,
+    struct pkid_err *e)
+{
 	struct pkid_ca_gen g;
 	unsigned char *der = NULL;
 	int len = i2d_X509(x, &der);
@@ -202,13 +209,13 @@ pkid_ca_record_gen(struct pkid_store *st, const char *ca_name,
 		return PKID_ERR(e, PKID_E_CRYPTO, "encoding CA certificate");
 	memset(&g, 0, sizeof(g));
 	snprintf(g.ca_name, sizeof(g.ca_name), "%s", ca_name);
-	g.generation = 1;
+	g.generation = n;
 	snprintf(g.role, sizeof(g.role), "%s", role);
 	snprintf(g.state, sizeof(g.state), "current");
 	pkid_x509_name_text(X509_get_subject_name(x), g.subject,
 	    sizeof(g.subject));
-	g.not_before = not_before_of(x);
-	g.not_after = not_after_of(x);
+	g.not_before = pkid_ca_cert_nb(x);
+	g.not_after = pkid_ca_cert_na(x);
 	g.der = der;
 	g.der_len = (size_t)len;
 	snprintf(g.key_ref, sizeof(g.key_ref), "%s", key_ref);
@@ -382,20 +389,20 @@ init_certs(const struct pkid_ca_init_opts *o, const struct pkid_config *cfg,
 	PKID_TRY(pkid_key_generate(o->key != NULL ? o->key : "ec-p256",
 	    &s->root_key, e));
 	if (o->root_only) {
-		PKID_TRY(make_ca_cert(s->base, s->root_key, NULL, s->root_key,
+		PKID_TRY(pkid_ca_make_cert(s->base, s->root_key, NULL, s->root_key,
 		    nb, rna, -1, cfg->digest, &s->root, e));
 		return PKID_OK;
 	}
 	PKID_TRY(suffixed_name(s->base, " Root CA", &s->rname, e));
 	PKID_TRY(suffixed_name(s->base, " Issuing CA", &s->iname, e));
-	PKID_TRY(make_ca_cert(s->rname, s->root_key, NULL, s->root_key, nb,
+	PKID_TRY(pkid_ca_make_cert(s->rname, s->root_key, NULL, s->root_key, nb,
 	    rna, -1, cfg->digest, &s->root, e));
 	PKID_TRY(pkid_key_generate(o->key != NULL ? o->key : "ec-p256",
 	    &s->iss_key, e));
 	/* The issuing CA lives half the root's lifetime: room to roll over
 	 * under the same root. */
 	ina = now + days * 86400 / 2;
-	PKID_TRY(make_ca_cert(s->iname, s->iss_key, s->root, s->root_key, nb,
+	PKID_TRY(pkid_ca_make_cert(s->iname, s->iss_key, s->root, s->root_key, nb,
 	    ina > nb + 86400 ? ina : rna, 0, cfg->digest, &s->iss, e));
 	rc = PKID_OK;
 out:
@@ -424,14 +431,14 @@ pkid_ca_init(const char *dir, const struct pkid_ca_init_opts *o,
 	PKID_TRY(init_certs(o, cfg, &s, e));
 	/* The settings must let the issuing CA roll over in time; refuse
 	 * before anything is written. */
-	PKID_TRY(pkid_rollover_plan(cfg, not_before_of(s.iss != NULL ? s.iss :
-	    s.root), not_after_of(s.iss != NULL ? s.iss : s.root), &plan, e));
+	PKID_TRY(pkid_rollover_plan(cfg, pkid_ca_cert_nb(s.iss != NULL ? s.iss :
+	    s.root), pkid_ca_cert_na(s.iss != NULL ? s.iss : s.root), &plan, e));
 	PKID_TRY(mkdirs(dir, e));
-	PKID_TRY(write_pem(dir, F_ROOT_KEY, NULL, s.root_key, NULL, e));
-	PKID_TRY(write_pem(dir, F_ROOT, s.root, NULL, NULL, e));
+	PKID_TRY(pkid_ca_write_pem(dir, F_ROOT_KEY, NULL, s.root_key, NULL, e));
+	PKID_TRY(pkid_ca_write_pem(dir, F_ROOT, s.root, NULL, NULL, e));
 	if (s.iss != NULL) {
-		PKID_TRY(write_pem(dir, F_ISSUING_KEY, NULL, s.iss_key, NULL, e));
-		PKID_TRY(write_pem(dir, F_ISSUING, s.iss, NULL, NULL, e));
+		PKID_TRY(pkid_ca_write_pem(dir, F_ISSUING_KEY, NULL, s.iss_key, NULL, e));
+		PKID_TRY(pkid_ca_write_pem(dir, F_ISSUING, s.iss, NULL, NULL, e));
 	}
 	path_of(p, sizeof(p), dir, F_DB);
 	PKID_TRY(pkid_store_open(p, &s.store, e));
@@ -463,21 +470,6 @@ out:
 	return rc;
 }
 
-static enum pkid_code
-find_issuing(const struct pkid_ca_gen *g, void *arg, struct pkid_err *e)
-{
-	struct pkid_ca *ca = arg;
-
-	(void)e;
-	if (strcmp(g->state, "current") != 0)
-		return PKID_OK;
-	/* The issuing generation wins; the root signs with --root-only. */
-	if (strcmp(g->role, "issuing") == 0 ||
-	    (strcmp(g->role, "root") == 0 && ca->issuing_gen == 0))
-		ca->issuing_gen = g->id;
-	return PKID_OK;
-}
-
 enum pkid_code
 pkid_ca_open(const char *dir, struct pkid_ca **out, struct pkid_err *e)
 {
@@ -490,7 +482,6 @@ pkid_ca_open_config(const char *dir, const char *conf, struct pkid_ca **out,
 {
 	struct pkid_ca *ca;
 	char p[1200];
-	int root_only = !exists(dir, F_ISSUING);
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	*out = NULL;
@@ -508,31 +499,9 @@ pkid_ca_open_config(const char *dir, const char *conf, struct pkid_ca **out,
 	PKID_TRY(pkid_config_load(&ca->cfg, p, e));
 	path_of(p, sizeof(p), dir, F_DB);
 	PKID_TRY(pkid_store_open(p, &ca->store, e));
-	path_of(p, sizeof(p), dir, F_ROOT);
-	PKID_TRY(pkid_x509_load_cert_file(p, &ca->root, e));
-	if (root_only) {
-		PKID_OSSL(X509_up_ref(ca->root), PKID_E_INTERNAL, "ref");
-		ca->issuing = ca->root;
-	} else {
-		path_of(p, sizeof(p), dir, F_ISSUING);
-		PKID_TRY(pkid_x509_load_cert_file(p, &ca->issuing, e));
-	}
-	PKID_TRY(pkid_store_ca_gen_list(ca->store, ca->cfg.ca_name,
-	    find_issuing, ca, e));
-	PKID_CHECK(ca->issuing_gen != 0, PKID_E_STORE_SCHEMA,
-	    "the store of %s has no current generation of a CA named '%s' "
-	    "(the [ca] name in %s)", dir, ca->cfg.ca_name, ca->cfg.path);
-	path_of(p, sizeof(p), dir, root_only ? F_ROOT_KEY : F_ISSUING_KEY);
-	ca->signer = pkid_signer_open(p, ca->issuing, ca->cfg.digest, e);
-	PKID_CHECK(ca->signer != NULL, e->code, "signer");
-	PKID_OSSL_PTR(ca->chain = sk_X509_new_null(), PKID_E_NOMEM,
-	    "no memory");
-	PKID_OSSL(X509_up_ref(ca->issuing), PKID_E_INTERNAL, "ref");
-	sk_X509_push(ca->chain, ca->issuing);
-	if (!root_only) {
-		PKID_OSSL(X509_up_ref(ca->root), PKID_E_INTERNAL, "ref");
-		sk_X509_push(ca->chain, ca->root);
-	}
+	/* The generations in the store are the truth; root.pem and
+	 * issuing.pem are exports of the current ones (gen.c). */
+	PKID_TRY(pkid_ca_gens_load(ca, e));
 	*out = ca;
 	return PKID_OK;
 out:
@@ -545,10 +514,7 @@ pkid_ca_close(struct pkid_ca *ca)
 {
 	if (ca == NULL)
 		return;
-	pkid_signer_free(ca->signer);
-	sk_X509_pop_free(ca->chain, X509_free);
-	X509_free(ca->issuing);
-	X509_free(ca->root);
+	pkid_ca_gens_free(ca);
 	pkid_store_close(ca->store);
 	free(ca);
 }
@@ -557,7 +523,7 @@ enum pkid_code
 pkid_ca_check_plan(struct pkid_ca *ca, struct pkid_rollover_plan *plan,
     struct pkid_err *e)
 {
-	int64_t now = (int64_t)pkid_now(), nb = not_before_of(ca->issuing);
+	int64_t now = (int64_t)pkid_now(), nb = pkid_ca_cert_nb(ca->issuing);
 	char t1[32], t2[32];
 
 	if (now < nb)
@@ -565,6 +531,6 @@ pkid_ca_check_plan(struct pkid_ca *ca, struct pkid_rollover_plan *plan,
 		    "clock says %s, before the issuing CA's notBefore %s",
 		    pkid_time_fmt((time_t)now, t1, sizeof(t1)),
 		    pkid_time_fmt((time_t)nb, t2, sizeof(t2)));
-	return pkid_rollover_plan(&ca->cfg, nb, not_after_of(ca->issuing),
+	return pkid_rollover_plan(&ca->cfg, nb, pkid_ca_cert_na(ca->issuing),
 	    plan, e);
 }

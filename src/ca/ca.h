@@ -32,6 +32,20 @@ struct pkid_ca {
 	int64_t issuing_gen;		/* its ca_generation id */
 	struct pkid_signer *signer;	/* signs with the issuing key */
 	STACK_OF(X509) *chain;		/* issuing first, up to the root */
+	/* Rollover (src/ca/gen.c): generations in the store. */
+	int root_only;			/* the root signs leaves itself */
+	int generation;			/* number of the current signing CA */
+	X509 *next;			/* its shadow (same subject, new key),
+					 * NULL when none */
+	X509 *next_root;		/* the shadow's new root when the root
+					 * rolls over too, else NULL */
+	int64_t next_gen;		/* the shadow's row id */
+	int64_t next_activate;		/* when it takes over, epoch s */
+	STACK_OF(X509) *links;		/* OldWithNew, NewWithOld of the
+					 * latest root key update (RFC 4210
+					 * 4.4), while the old root lives */
+	STACK_OF(X509) *retired;	/* earlier signing CAs and roots that
+					 * are still valid (their leaves are) */
 };
 
 /* What pkictl ca init takes. */
@@ -181,6 +195,44 @@ void pkid_csr_digest(X509_REQ *csr, char out[65]);
 /* PEM of the SCEP RA certificate x or its key k (0600) to DIR/scep/file. */
 enum pkid_code pkid_ca_ra_write(const char *dir, const char *file, X509 *x,
     EVP_PKEY *k, struct pkid_err *e);
+
+/* What pkictl ca rollover and pkid's own schedule ask for. */
+struct pkid_rollover_opts {
+	int64_t activate_at;	/* when the shadow takes over; 0: derived
+				 * (the plan's activate_at, or now if that
+				 * has passed) */
+	const char *actor;	/* for the audit log */
+};
+/*
+ * Make the next generation of the signing CA now: a new key of the same
+ * type, a certificate with the same subject and a new key identifier,
+ * issued by the current root (or, when the root itself must roll over
+ * because the new generation would not outlive the next rollover, by a
+ * new root, with the link certificates OldWithNew and NewWithOld, RFC
+ * 4210 4.4). Stored as "shadow", published at once (SCEP GetNextCACert,
+ * EST /cacerts), current from o->activate_at. When a shadow exists
+ * already, o->activate_at moves its activation (rollover-pending when
+ * none is given). ca is reloaded: a shadow due now is current at once.
+ */
+enum pkid_code pkid_ca_rollover(struct pkid_ca *ca,
+    const struct pkid_rollover_opts *o, struct pkid_err *e);
+/*
+ * 1 when a shadow is due under the plan and none exists (pkid makes it
+ * then), or one's activation has come and ca does not show it yet.
+ */
+int pkid_ca_rollover_due(const struct pkid_ca *ca);
+/*
+ * What a client may need of this CA's certificates, in this order: the
+ * current chain (signing CA first), the next generation and its new root,
+ * the link certificates of a root key update, and the retired generations
+ * still valid (RFC 7030 4.1.3: EST /cacerts carries the Root CA Key Update
+ * certificates). A new stack of new references (sk_X509_pop_free), NULL
+ * when out of memory.
+ */
+STACK_OF(X509) *pkid_ca_published(const struct pkid_ca *ca);
+/* 1 when x was issued by one of ca's signing generations (current,
+ * retired but valid, or shadow). */
+int pkid_ca_issued_by_us(const struct pkid_ca *ca, X509 *x);
 
 struct pkid_rollover_plan;
 /*

@@ -45,6 +45,17 @@ enum pkid_code pkid_ca_init_tls(const char *dir,
     X509 *issuer, EVP_PKEY *issuer_key, struct pkid_err *e);
 
 /*
+ * The same for the key reuse (a new EC P-256 key when NULL): a rollover
+ * re-issues pkid's TLS certificate from the new signing CA for the key it
+ * has, so the chain it serves ends at the current root. The running
+ * server keeps its certificate until it starts again.
+ */
+enum pkid_code pkid_ca_issue_tls(const char *dir,
+    const struct pkid_config *cfg, struct pkid_store *st, int64_t gen,
+    X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *reuse,
+    struct pkid_err *e);
+
+/*
  * Make the SCEP RA certificate (RSA-2048, digitalSignature and
  * keyEncipherment) issued by issuer/key, write DIR/scep/ra.pem and
  * DIR/scep/ra.key (0600), and record it as a ca_generation of role "ra".
@@ -52,6 +63,42 @@ enum pkid_code pkid_ca_init_tls(const char *dir,
 enum pkid_code pkid_ca_init_ra(const char *dir,
     const struct pkid_config *cfg, struct pkid_store *st, X509 *issuer,
     EVP_PKEY *issuer_key, struct pkid_err *e);
+
+/* Make one CA certificate (a root when issuer is NULL) and sign it with
+ * issuer_key; pathlen < 0: none. *out receives it. */
+enum pkid_code pkid_ca_make_cert(const X509_NAME *subject, EVP_PKEY *key,
+    X509 *issuer, EVP_PKEY *issuer_key, int64_t nb, int64_t na,
+    int pathlen, const char *digest, X509 **out, struct pkid_err *e);
+/* PEM of cert, extra and key (each may be NULL) to DIR/file; 0600 when
+ * a key is written, else 0644. */
+enum pkid_code pkid_ca_write_pem(const char *dir, const char *file,
+    X509 *cert, EVP_PKEY *key, X509 *extra, struct pkid_err *e);
+/* notBefore / notAfter of x, epoch seconds (0 when unreadable). */
+int64_t pkid_ca_cert_nb(X509 *x);
+int64_t pkid_ca_cert_na(X509 *x);
+/*
+ * Load the generations of ca->cfg.ca_name from the store into ca (root,
+ * issuing, signer, chain, next, links, retired), making current first any
+ * shadow whose activate_at has come (gen.c).
+ */
+enum pkid_code pkid_ca_gens_load(struct pkid_ca *ca, struct pkid_err *e);
+/* Free what pkid_ca_gens_load set. */
+void pkid_ca_gens_free(struct pkid_ca *ca);
+
+/*
+ * The SCEP RA certificate issued by issuer/issuer_key for the key reuse
+ * (a new RSA-2048 key written to DIR/scep/ra.key when NULL): DIR/scep/
+ * ra.pem and a "ra" row of that generation. A rollover re-issues it for
+ * the same key, so clients' cached copies still encrypt to it.
+ */
+enum pkid_code pkid_ca_issue_ra(const char *dir,
+    const struct pkid_config *cfg, struct pkid_store *st, X509 *issuer,
+    EVP_PKEY *issuer_key, EVP_PKEY *reuse, int generation,
+    struct pkid_err *e);
+/* pkid_ca_record_gen for generation n. */
+enum pkid_code pkid_ca_record_gen_n(struct pkid_store *st,
+    const char *ca_name, const char *role, int n, X509 *x,
+    const char *key_ref, int64_t *id, struct pkid_err *e);
 
 /* Record a CA certificate of generation 1 in the store; *id its row. */
 enum pkid_code pkid_ca_record_gen(struct pkid_store *st,

@@ -77,6 +77,14 @@ pkid_ca_init_ra(const char *dir, const struct pkid_config *cfg,
     struct pkid_store *st, X509 *issuer, EVP_PKEY *issuer_key,
     struct pkid_err *e)
 {
+	return pkid_ca_issue_ra(dir, cfg, st, issuer, issuer_key, NULL, 1, e);
+}
+
+enum pkid_code
+pkid_ca_issue_ra(const char *dir, const struct pkid_config *cfg,
+    struct pkid_store *st, X509 *issuer, EVP_PKEY *issuer_key,
+    EVP_PKEY *reuse, int generation, struct pkid_err *e)
+{
 	struct pkid_certspec s;
 	struct pkid_signer *sg = NULL;
 	EVP_PKEY *key = NULL;
@@ -90,7 +98,12 @@ pkid_ca_init_ra(const char *dir, const struct pkid_config *cfg,
 	snprintf(p, sizeof(p), "%s/scep", dir);
 	PKID_CHECK(mkdir(p, 0700) == 0 || errno == EEXIST, PKID_E_IO_WRITE,
 	    "mkdir %s: %s", p, strerror(errno));
-	PKID_TRY(pkid_key_generate("rsa-2048", &key, e));
+	if (reuse != NULL) {
+		PKID_OSSL(EVP_PKEY_up_ref(reuse), PKID_E_INTERNAL, "ref");
+		key = reuse;
+	} else {
+		PKID_TRY(pkid_key_generate("rsa-2048", &key, e));
+	}
 	PKID_TRY(ra_name(issuer, &subj, e));
 	memset(&s, 0, sizeof(s));
 	s.subject = subj;
@@ -110,9 +123,10 @@ pkid_ca_init_ra(const char *dir, const struct pkid_config *cfg,
 	PKID_OSSL_PTR(sg = pkid_signer_from_key(issuer_key, issuer,
 	    cfg->digest, e), e->code, "signer");
 	PKID_TRY(pkid_signer_sign_cert(sg, x, e));
-	PKID_TRY(pkid_ca_ra_write(dir, "ra.key", NULL, key, e));
+	if (reuse == NULL)
+		PKID_TRY(pkid_ca_ra_write(dir, "ra.key", NULL, key, e));
 	PKID_TRY(pkid_ca_ra_write(dir, "ra.pem", x, NULL, e));
-	PKID_TRY(pkid_ca_record_gen(st, cfg->ca_name, "ra", x,
+	PKID_TRY(pkid_ca_record_gen_n(st, cfg->ca_name, "ra", generation, x,
 	    "scep/ra.key", NULL, e));
 	rc = PKID_OK;
 out:

@@ -106,6 +106,15 @@ pkid_ca_init_tls(const char *dir, const struct pkid_config *cfg,
     struct pkid_store *st, int64_t gen, X509 *issuer, EVP_PKEY *issuer_key,
     struct pkid_err *e)
 {
+	return pkid_ca_issue_tls(dir, cfg, st, gen, issuer, issuer_key, NULL,
+	    e);
+}
+
+enum pkid_code
+pkid_ca_issue_tls(const char *dir, const struct pkid_config *cfg,
+    struct pkid_store *st, int64_t gen, X509 *issuer, EVP_PKEY *issuer_key,
+    EVP_PKEY *reuse, struct pkid_err *e)
+{
 	struct pkid_certspec s;
 	struct pkid_signer *sg = NULL;
 	GENERAL_NAMES *g = NULL;
@@ -119,7 +128,12 @@ pkid_ca_init_tls(const char *dir, const struct pkid_config *cfg,
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	pkid_buf_init(&b, 1 << 16);
-	PKID_TRY(pkid_key_generate("ec-p256", &key, e));
+	if (reuse != NULL) {
+		PKID_OSSL(EVP_PKEY_up_ref(reuse), PKID_E_INTERNAL, "ref");
+		key = reuse;
+	} else {
+		PKID_TRY(pkid_key_generate("ec-p256", &key, e));
+	}
 	PKID_TRY(pkid_name_parse("CN=localhost", &subj, e));
 	PKID_TRY(tls_names(cfg, &g, e));
 	memset(&s, 0, sizeof(s));

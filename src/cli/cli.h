@@ -49,6 +49,11 @@ enum pkid_code pkictl_password(const char *opt, const char *file,
 
 /* Each subcommand: argv[0] is the subcommand's own name. */
 int pkictl_cmd_ca(int argc, char **argv);
+struct pkid_ca;
+/* pkictl ca show / ca rollover (cmd_ca_gen.c). */
+int pkictl_ca_show(struct pkid_ca *ca, int json, struct pkid_err *e);
+int pkictl_ca_rollover(struct pkid_ca *ca, int now, const char *activate_at,
+    int json, struct pkid_err *e);
 int pkictl_cmd_show(int argc, char **argv);
 int pkictl_cmd_verify(int argc, char **argv);
 int pkictl_cmd_diagnose(int argc, char **argv);

@@ -23,7 +23,9 @@ static const char usage_ca[] =
     "ca revoke [--dir DIR] SERIAL [--reason R] | "
     "ca crl [--dir DIR] [--out FILE] [--der] | "
     "ca pending [--dir DIR] [--json] | ca approve [--dir DIR] ID [--out FILE] | "
-    "ca reject [--dir DIR] ID [--reason TEXT]";
+    "ca reject [--dir DIR] ID [--reason TEXT] | "
+    "ca show [--dir DIR] [--json] | "
+    "ca rollover [--dir DIR] [--now | --activate-at TIME]";
 
 /* Options every ca subcommand may take. */
 struct ca_opts {
@@ -39,6 +41,8 @@ struct ca_opts {
 	const char *at;		/* --at */
 	int days;		/* --days */
 	int root_only;		/* --root-only */
+	int now;		/* --now */
+	const char *activate_at; /* --activate-at */
 	int json;		/* --json */
 	int der;		/* --der */
 	const char *sets[64];	/* --set ... */
@@ -63,6 +67,8 @@ parse_opts(int argc, char **argv, struct ca_opts *o)
 		{ "set", required_argument, NULL, 'S' },
 		{ "at", required_argument, NULL, 'a' },
 		{ "root-only", no_argument, NULL, 'R' },
+		{ "now", no_argument, NULL, 'W' },
+		{ "activate-at", required_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "der", no_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
@@ -86,6 +92,8 @@ parse_opts(int argc, char **argv, struct ca_opts *o)
 		case 'r': o->reason = optarg; break;
 		case 'a': o->at = optarg; break;
 		case 'R': o->root_only = 1; break;
+		case 'W': o->now = 1; break;
+		case 'A': o->activate_at = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'E': o->der = 1; break;
 		case 'D':
@@ -396,10 +404,27 @@ ca_reject(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 }
 
 /* The subcommands that act on an open CA. */
+static int
+ca_show(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
+{
+	return pkictl_ca_show(ca, o->json, e);
+}
+
+static int
+ca_rollover(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
+{
+	if (o->now && o->activate_at != NULL)
+		return pkictl_usage_err(usage_ca, "give --now or --activate-at, "
+		    "not both");
+	return pkictl_ca_rollover(ca, o->now, o->activate_at, o->json, e);
+}
+
 static const struct {
 	const char *name;	/* subcommand */
 	int (*fn)(struct pkid_ca *, struct ca_opts *, struct pkid_err *);
 } ca_cmds[] = {
+	{ "show", ca_show },
+	{ "rollover", ca_rollover },
 	{ "issue", ca_issue },
 	{ "chain", ca_chain },
 	{ "list", ca_list },

@@ -43,7 +43,8 @@ static const char usage_get[] =
     "  getca prints the certificates with their SHA-256 fingerprints to\n"
     "  compare out of band; with --out it writes a file to be trusted,\n"
     "  so it needs --cacert or --ca-fingerprint (checked as for enroll)\n"
-    "  or --insecure-tofu.\n";
+    "  or --insecure-tofu. getnextca checks the answer's signature with\n"
+    "  the current CA or RA certificate (pinned the same way when given).\n";
 
 /* The options of enroll and renew. */
 struct sc_opts {
@@ -460,6 +461,12 @@ get_run(struct pkid_scep_client *c, const char *op, const char *out,
 			sc_tofu_note(c);
 		PKID_TRY(get_print(&c->cas, out, e));
 	} else {
+		/* The next CA is signed by the current one: check that one
+		 * against the pin first. */
+		if (check) {
+			PKID_TRY(pkid_scep_client_cacert(c, 0, NULL, e));
+			PKID_TRY(pkid_scep_client_trust(c, e));
+		}
 		PKID_TRY(pkid_scep_client_cacert(c, 1, &next, e));
 		PKID_TRY(get_print(&next, out, e));
 	}
@@ -519,9 +526,10 @@ pkictl_cmd_scep_get(int argc, char **argv)
 	if ((rc = get_parse(argc, argv, &o)) != 0)
 		return rc < 0 ? PKICTL_EXIT_OK : rc;
 	check = o.cacert != NULL || o.cfg.fingerprint != NULL || o.cfg.tofu;
-	if (check && strcmp(argv[0], "getca") != 0)
+	if (check && strcmp(argv[0], "getcaps") == 0)
 		return pkictl_usage_err(usage_get, "--cacert, "
-		    "--ca-fingerprint and --insecure-tofu go with getca");
+		    "--ca-fingerprint and --insecure-tofu go with getca and "
+		    "getnextca");
 	/* A file written by getca is one others then trust (--cacert):
 	 * it needs a pin, as enroll does. */
 	if (o.out != NULL && strcmp(argv[0], "getca") == 0)

@@ -69,6 +69,12 @@
 /* Default [profile] renew_at: devices renew at this percent of their
  * certificate's lifetime (certmonger and IOS use 70-80%). */
 #define PKID_DEFAULT_RENEW_AT 70
+/* How often a running pkid looks whether its CA's next generation is
+ * due or takes over, seconds (SIGHUP looks at once). */
+#define PKID_ROLLOVER_CHECK_S 60
+/* Most rows of one CA in the ca_generation table (roots, issuing CAs,
+ * link, RA and TLS certificates of every generation). */
+#define PKID_MAX_CA_GENERATIONS 256
 /* Default [ca] rollover_margin: the next CA generation exists this long
  * before the first device can need it, seconds. */
 #define PKID_DEFAULT_ROLLOVER_MARGIN_S (7 * 86400)

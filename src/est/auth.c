@@ -297,12 +297,12 @@ pkid_est_cert_verify_own(struct pkid_est *est, X509 *leaf,
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(&st, 0, sizeof(st));
-	PKID_TRY(verify_chain(est, DOMAIN_OWN, est->own, est->ca->chain, leaf,
+	PKID_TRY(verify_chain(est, DOMAIN_OWN, est->own, est->inter, leaf,
 	    "this CA", e));
 	pkid_x509_name_text(X509_get_subject_name(leaf), subj, sizeof(subj));
-	PKID_CHECK(X509_check_issued(est->ca->issuing, leaf) == X509_V_OK,
+	PKID_CHECK(pkid_ca_issued_by_us(est->ca, leaf),
 	    PKID_E_FORBIDDEN, "client certificate %s was not issued by this "
-	    "CA's issuing certificate", subj);
+	    "CA (any of its generations)", subj);
 	pkid_x509_serial_hex(X509_get0_serialNumber(leaf), serial,
 	    sizeof(serial));
 	rc = pkid_store_cert_get(est->ca->store, serial, rec_cb, &st, e);
@@ -372,8 +372,8 @@ auth_reenroll(struct pkid_est *est, const struct est_label *l,
 	    "certificate being renewed, and the TLS handshake carried no "
 	    "client certificate");
 	rc = pkid_est_cert_verify_own(est, req->peer_cert, e);
-	if (rc != PKID_OK && l->up != NULL && X509_check_issued(
-	    est->ca->issuing, req->peer_cert) != X509_V_OK) {
+	if (rc != PKID_OK && l->up != NULL &&
+	    !pkid_ca_issued_by_us(est->ca, req->peer_cert)) {
 		/* RA mode: not this CA's certificate, the upstream may have
 		 * issued it. One of ours keeps its own error (revoked,
 		 * expired, unknown). */

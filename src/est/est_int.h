@@ -43,7 +43,10 @@ struct est_cred_cache {
 
 struct pkid_est {
 	struct pkid_ca *ca;			/* the CA (borrowed) */
-	X509_STORE *own;			/* this CA's root as anchor */
+	X509_STORE *own;			/* this CA's roots as anchors
+						 * (every generation) */
+	STACK_OF(X509) *inter;			/* its other CA certificates,
+						 * intermediates */
 	struct pkid_buf cacerts;		/* cacerts response, base64 */
 	int n_labels;				/* labels used */
 	struct est_label labels[PKID_MAX_EST_LABELS]; /* [0] = [est] */

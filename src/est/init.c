@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509v3.h>
+
 #include "core/log.h"
 #include "est/csrattrs.h"
 #include "est/est_int.h"
@@ -80,6 +82,7 @@ struct pkid_est *
 pkid_est_new(struct pkid_ca *ca, struct pkid_err *e)
 {
 	struct pkid_est *est = calloc(1, sizeof(*est));
+	STACK_OF(X509) *pub = NULL;
 	enum pkid_code rc = PKID_E_INTERNAL;
 	int i;
 
@@ -92,15 +95,32 @@ pkid_est_new(struct pkid_ca *ca, struct pkid_err *e)
 	    "login throttle");
 	PKID_TRY(pkid_passwd_dummy(est->dummy, sizeof(est->dummy), e));
 	PKID_OSSL_PTR(est->own = X509_STORE_new(), PKID_E_NOMEM, "no memory");
-	PKID_OSSL(X509_STORE_add_cert(est->own, ca->root), PKID_E_CRYPTO,
-	    "adding the root to the client certificate store");
-	PKID_TRY(pkid_est_certs_b64(ca->chain, &est->cacerts, e));
+	/* Through a rollover a device's certificate may come from the
+	 * current, the next or a retired generation: every root is an
+	 * anchor, every other CA certificate an intermediate. */
+	PKID_OSSL_PTR(pub = pkid_ca_published(ca), PKID_E_NOMEM, "no memory");
+	PKID_OSSL_PTR(est->inter = sk_X509_new_null(), PKID_E_NOMEM, "memory");
+	for (i = 0; i < sk_X509_num(pub); i++) {
+		X509 *x = sk_X509_value(pub, i);
+
+		if (X509_check_issued(x, x) == X509_V_OK)
+			PKID_OSSL(X509_STORE_add_cert(est->own, x),
+			    PKID_E_CRYPTO, "adding a root to the client "
+			    "certificate store");
+		else
+			PKID_OSSL(sk_X509_push(est->inter, x) && X509_up_ref(x),
+			    PKID_E_NOMEM, "no memory");
+	}
+	/* RFC 7030 4.1.3: the chain, the next generation and the Root CA
+	 * Key Update certificates. */
+	PKID_TRY(pkid_est_certs_b64(pub, &est->cacerts, e));
 	for (i = 0; i < ca->cfg.n_est && i < PKID_MAX_EST_LABELS; i++) {
 		PKID_TRY(label_init(est, &est->labels[i], &ca->cfg.est[i], e));
 		est->n_labels = i + 1;
 	}
 	rc = PKID_OK;
 out:
+	sk_X509_pop_free(pub, X509_free);
 	if (rc != PKID_OK) {
 		pkid_est_free(est);
 		est = NULL;
@@ -127,6 +147,7 @@ pkid_est_free(struct pkid_est *est)
 		pkid_buf_free(&est->labels[i].csrattrs);
 	}
 	X509_STORE_free(est->own);
+	sk_X509_pop_free(est->inter, X509_free);
 	pkid_buf_free(&est->cacerts);
 	pkid_est_creds_free(&est->creds);
 	pkid_ccache_free(est->chains);
@@ -166,14 +187,15 @@ enum pkid_code
 pkid_est_write_client_ca(struct pkid_ca *ca, const char *path,
     struct pkid_err *e)
 {
+	STACK_OF(X509) *pub = NULL;
 	struct pkid_buf b;
 	int i;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	pkid_buf_init(&b, PKID_MAX_FILE_SIZE);
-	for (i = 0; i < sk_X509_num(ca->chain); i++)
-		PKID_TRY(pkid_x509_cert_pem(sk_X509_value(ca->chain, i), &b,
-		    e));
+	PKID_OSSL_PTR(pub = pkid_ca_published(ca), PKID_E_NOMEM, "no memory");
+	for (i = 0; i < sk_X509_num(pub); i++)
+		PKID_TRY(pkid_x509_cert_pem(sk_X509_value(pub, i), &b, e));
 	for (i = 0; i < ca->cfg.n_est; i++) {
 		if (ca->cfg.est[i].client_ca[0] != '\0')
 			PKID_TRY(append_file(&b, ca->cfg.est[i].client_ca, e));
@@ -189,6 +211,7 @@ pkid_est_write_client_ca(struct pkid_ca *ca, const char *path,
 	PKID_TRY(pkid_file_write(path, b.p, b.len, 0644, e));
 	rc = PKID_OK;
 out:
+	sk_X509_pop_free(pub, X509_free);
 	pkid_buf_free(&b);
 	return rc;
 }

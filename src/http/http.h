@@ -181,6 +181,17 @@ struct pkid_server *pkid_server_new(const struct pkid_server_opts *o,
     const struct pkid_router *router, struct pkid_err *e);
 /* Run the workers; returns after pkid_server_stop and a graceful drain. */
 enum pkid_code pkid_server_run(struct pkid_server *s, struct pkid_err *e);
+/*
+ * Serve r from now on (a CA rollover, a reload): requests under way finish
+ * with the router they started with. The one replaced stays the caller's:
+ * free it, and what its handlers use, once pkid_server_router_busy says
+ * no request uses it any more. Errors: out-of-memory.
+ */
+enum pkid_code pkid_server_set_router(struct pkid_server *s,
+    const struct pkid_router *r, struct pkid_err *e);
+/* 1 while r is in service or a request still runs with it. */
+int pkid_server_router_busy(struct pkid_server *s,
+    const struct pkid_router *r);
 /* Ask the server to stop (safe from a signal handler). */
 void pkid_server_stop(struct pkid_server *s);
 void pkid_server_stats(const struct pkid_server *s,

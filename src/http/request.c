@@ -253,6 +253,8 @@ job_release(struct pkid_http_job *job)
 	}
 	free(job->path);
 	pkid_http_resp_free(&job->resp);
+	pkid_http_routes_put(job->rt);
+	job->rt = NULL;
 }
 
 void
@@ -344,8 +346,10 @@ offload(struct pkid_http_worker *w, struct pkid_http_conn *cs,
 
 	pkid_err_clear(&e);
 	j = malloc(sizeof(*j));
-	if (j != NULL)
+	if (j != NULL) {
 		*j = *job;
+		job->rt = NULL;		/* the copy holds the router now */
+	}
 	if (j == NULL || !job_own(j, cs)) {
 		pkid_http_job_free(j);
 		PKID_ERR(&e, PKID_E_NOMEM, "no memory to queue the request");
@@ -378,9 +382,10 @@ handle_conn(struct pkid_http_worker *w, struct pkid_http_conn *cs,
 	pkid_http_conn_dispatched(cs);
 	cs->nreq++;
 	job->t0 = cs->t0;
-	if (!fill_req(w, cs, evreq, job) || !check_limits(w, cs, job) ||
-	    !pkid_router_route(w->srv->router, &job->req, &job->resp,
-	    &job->hit))
+	if (!fill_req(w, cs, evreq, job) || !check_limits(w, cs, job))
+		return 0;
+	job->rt = pkid_http_routes_take(w->srv);
+	if (!pkid_router_route(job->rt->r, &job->req, &job->resp, &job->hit))
 		return 0;
 	if (job->hit.offload && w->srv->pool != NULL) {
 		if (offload(w, cs, job))

@@ -389,7 +389,11 @@ pkid_server_new(const struct pkid_server_opts *o,
 	s = calloc(1, sizeof(*s));
 	PKID_CHECK(s != NULL, PKID_E_NOMEM, "no memory for the server");
 	s->stop_pipe[0] = s->stop_pipe[1] = -1;
-	s->router = router;
+	pthread_mutex_init(&s->routes_mu, NULL);
+	s->routes_mu_ok = 1;
+	PKID_OSSL_PTR(s->routes = calloc(1, sizeof(*s->routes)), PKID_E_NOMEM,
+	    "no memory");
+	s->routes->r = router;
 	PKID_TRY(copy_opts(s, o, e));
 	PKID_CHECK(pipe2(s->stop_pipe, O_NONBLOCK | O_CLOEXEC) == 0,
 	    PKID_E_INTERNAL, "cannot create the stop pipe: %s",
@@ -498,6 +502,55 @@ pkid_server_http_port(const struct pkid_server *s)
 	return s != NULL ? s->port[PKID_HTTP_PLAIN] : 0;
 }
 
+struct pkid_http_routes *
+pkid_http_routes_take(struct pkid_server *s)
+{
+	struct pkid_http_routes *rt;
+
+	pthread_mutex_lock(&s->routes_mu);
+	rt = s->routes;
+	atomic_fetch_add(&rt->users, 1);
+	pthread_mutex_unlock(&s->routes_mu);
+	return rt;
+}
+
+void
+pkid_http_routes_put(struct pkid_http_routes *rt)
+{
+	if (rt != NULL)
+		atomic_fetch_sub(&rt->users, 1);
+}
+
+enum pkid_code
+pkid_server_set_router(struct pkid_server *s, const struct pkid_router *r,
+    struct pkid_err *e)
+{
+	struct pkid_http_routes *rt = calloc(1, sizeof(*rt));
+
+	if (rt == NULL)
+		return PKID_ERR(e, PKID_E_NOMEM, "no memory for the router");
+	rt->r = r;
+	pthread_mutex_lock(&s->routes_mu);
+	rt->next = s->routes;
+	s->routes = rt;
+	pthread_mutex_unlock(&s->routes_mu);
+	return PKID_OK;
+}
+
+int
+pkid_server_router_busy(struct pkid_server *s, const struct pkid_router *r)
+{
+	struct pkid_http_routes *rt;
+	long n = 0;
+
+	pthread_mutex_lock(&s->routes_mu);
+	for (rt = s->routes; rt != NULL; rt = rt->next)
+		if (rt->r == r)
+			n += atomic_load(&rt->users) + (rt == s->routes);
+	pthread_mutex_unlock(&s->routes_mu);
+	return n > 0;
+}
+
 void
 pkid_server_free(struct pkid_server *s)
 {
@@ -516,6 +569,14 @@ pkid_server_free(struct pkid_server *s)
 	pkid_ccache_free(s->ccache);	/* after the SSL_CTX that uses it */
 	pkid_http_rate_free(s->rate);
 	pkid_http_addrs_free(s->addrs);
+	while (s->routes != NULL) {
+		struct pkid_http_routes *n = s->routes->next;
+
+		free(s->routes);
+		s->routes = n;
+	}
+	if (s->routes_mu_ok)
+		pthread_mutex_destroy(&s->routes_mu);
 	for (k = 0; k < PKID_HTTP_KINDS; k++)
 		free(s->addr[k]);
 	if (s->stop_pipe[0] >= 0)

@@ -146,7 +146,10 @@ struct pkid_http_addrs;
 struct pkid_http_pool;
 
 struct pkid_server {
-	const struct pkid_router *router; /* routes (borrowed) */
+	struct pkid_http_routes *routes; /* routes in service (newest first;
+					 * older ones kept until freed) */
+	pthread_mutex_t routes_mu;	/* guards routes */
+	int routes_mu_ok;		/* routes_mu was initialised */
 	char *addr[PKID_HTTP_KINDS];	/* "ADDR:PORT" per kind, NULL = off */
 	int port[PKID_HTTP_KINDS];	/* bound port per kind, 0 = off */
 	int nworkers;			/* worker threads */
@@ -188,6 +191,20 @@ struct pkid_http_rctx {
 	const char *cb_type;		/* "tls-unique" or "tls-exporter" */
 };
 
+/*
+ * A router in service and how many requests use it: pkid swaps in a new
+ * one (CA rollover, reload) while requests under way finish with the one
+ * they started with (server.c).
+ */
+struct pkid_http_routes {
+	const struct pkid_router *r;	/* the router (borrowed) */
+	atomic_long users;		/* requests using it now */
+	struct pkid_http_routes *next;	/* the one it replaced */
+};
+/* The router in service, counted as used until pkid_http_routes_put. */
+struct pkid_http_routes *pkid_http_routes_take(struct pkid_server *s);
+void pkid_http_routes_put(struct pkid_http_routes *rt);
+
 /* The route a request resolved to (router.c). */
 struct pkid_http_route_hit {
 	pkid_http_handler fn;		/* the handler */
@@ -209,6 +226,8 @@ struct pkid_http_job {
 	struct evhttp_request *evreq;	/* request to answer, NULL once
 					 * evhttp freed it */
 	struct pkid_http_route_hit hit;	/* the route */
+	struct pkid_http_routes *rt;	/* the router it came from (a use
+					 * counted until the job ends) */
 	struct pkid_http_req req;	/* the request as it came */
 	struct pkid_http_req hreq;	/* what the handler sees */
 	struct pkid_http_rctx x;	/* req.rctx */

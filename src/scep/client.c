@@ -168,6 +168,9 @@ pkid_scep_client_cacert(struct pkid_scep_client *c, int next,
 
 	if (out != NULL)
 		pkid_scep_cas_init(out);
+	/* The next CA's answer is checked against the current one. */
+	if (next && c->cas.certs == NULL)
+		PKID_TRY(pkid_scep_client_cacert(c, 0, NULL, e));
 	PKID_TRY(http_do(c, op, c->cfg.ca_name, NULL, &h, e));
 	if (next && h.status == 404) {
 		n = first_line(&h.body, &p);
@@ -181,8 +184,8 @@ pkid_scep_client_cacert(struct pkid_scep_client *c, int next,
 	}
 	if (!next)
 		c->trusted = 0;	/* a new answer: check it again */
-	rc = pkid_scep_cas_parse(h.body.p, h.body.len, next ? out : &c->cas,
-	    e);
+	rc = next ? pkid_scep_next_parse(h.body.p, h.body.len, &c->cas, out,
+	    e) : pkid_scep_cas_parse(h.body.p, h.body.len, &c->cas, e);
 	if (rc != PKID_OK)
 		pkid_err_ctx(e, "while reading the %s answer (%s)", op,
 		    h.ctype[0] != '\0' ? h.ctype : "no Content-Type");

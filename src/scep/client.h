@@ -71,6 +71,15 @@ struct pkid_scep_cas {
 };
 
 void pkid_scep_cas_init(struct pkid_scep_cas *c);
+/*
+ * A GetNextCACert answer (RFC 8894 4.7.1): a SignedData over a degenerate
+ * certs-only PKCS#7, signed by the RA or CA certificate of cur (the
+ * current GetCACert answer). out receives the next CA certificates.
+ * Errors: scep-reply-invalid (not signed, or not by cur), too-large.
+ */
+enum pkid_code pkid_scep_next_parse(const uint8_t *p, size_t len,
+    const struct pkid_scep_cas *cur, struct pkid_scep_cas *out,
+    struct pkid_err *e);
 void pkid_scep_cas_free(struct pkid_scep_cas *c);
 
 /*

@@ -536,3 +536,54 @@ out:
 	X509_REQ_free(req);
 	return rc;
 }
+
+enum pkid_code
+pkid_scep_next_parse(const uint8_t *p, size_t len,
+    const struct pkid_scep_cas *cur, struct pkid_scep_cas *out,
+    struct pkid_err *e)
+{
+	const unsigned char *q = p;
+	STACK_OF(X509) *signers = sk_X509_new_null();
+	PKCS7 *p7 = NULL;
+	BIO *bo = NULL;
+	BUF_MEM *bm;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	pkid_scep_cas_init(out);
+	PKID_OSSL_PTR(signers, PKID_E_NOMEM, "no memory");
+	PKID_CHECK(len <= PKID_SCEP_CLIENT_MAX_RESPONSE, PKID_E_TOO_LARGE,
+	    "GetNextCACert answer of %zu bytes", len);
+	p7 = d2i_PKCS7(NULL, &q, (long)len);
+	PKID_CHECK(p7 != NULL && q == p + len && PKCS7_type_is_signed(p7),
+	    PKID_E_SCEP_REPLY_INVALID, "RFC 8894 4.7.1: the GetNextCACert "
+	    "answer is not a SignedData");
+	PKID_CHECK(cur != NULL && cur->ra != NULL, PKID_E_SCEP_REPLY_INVALID,
+	    "GetNextCACert needs the current CA certificates to check it");
+	PKID_OSSL(sk_X509_push(signers, cur->ra), PKID_E_NOMEM, "no memory");
+	if (cur->ca != cur->ra)
+		PKID_OSSL(sk_X509_push(signers, cur->ca), PKID_E_NOMEM,
+		    "no memory");
+	PKID_OSSL_PTR(bo = BIO_new(BIO_s_mem()), PKID_E_NOMEM, "no memory");
+	/* Signed by the current RA or CA (RFC 8894 4.7.1), as GetCACert
+	 * gave them: the signer is looked up there only (NOINTERN). */
+	PKID_CHECK(PKCS7_verify(p7, signers, NULL, NULL, bo, PKCS7_NOINTERN |
+	    PKCS7_NOVERIFY | PKCS7_BINARY) == 1, PKID_E_SCEP_REPLY_INVALID,
+	    "the GetNextCACert answer is not signed by the current CA or RA "
+	    "certificate of GetCACert");
+	BIO_get_mem_ptr(bo, &bm);
+	/* The next CA (and its new root): no RA is needed among them, the
+	 * current RA stays the recipient until the next one is current. */
+	PKID_TRY(pkid_x509_load_certs((const uint8_t *)bm->data, bm->length,
+	    &out->certs, e));
+	PKID_CHECK(sk_X509_num(out->certs) > 0, PKID_E_SCEP_REPLY_INVALID,
+	    "the GetNextCACert answer holds no certificate");
+	out->ca = out->ra = sk_X509_value(out->certs, 0);
+	rc = PKID_OK;
+out:
+	if (rc != PKID_OK)
+		pkid_scep_cas_free(out);
+	BIO_free(bo);
+	PKCS7_free(p7);
+	sk_X509_free(signers);
+	return rc;
+}

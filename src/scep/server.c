@@ -10,6 +10,8 @@
 #include <openssl/rand.h>
 
 #include "core/clock.h"
+#include "ca/ca_int.h"
+#include "ca/rollover.h"
 #include "core/log.h"
 #include "http/query.h"
 #include "scep/scep_int.h"
@@ -30,7 +32,7 @@ load_ra(struct pkid_scep *s, struct pkid_err *e)
 	struct pkid_ca *ca = s->ca;
 	struct stat st;
 	char cert[1200], key[1200];
-	int root_only = ca->issuing == ca->root;
+	int root_only = ca->root_only;
 
 	snprintf(cert, sizeof(cert), "%s/scep/ra.pem", ca->dir);
 	snprintf(key, sizeof(key), "%s/scep/ra.key", ca->dir);
@@ -192,22 +194,87 @@ out:
 	pkid_buf_free(&b);
 }
 
-/* GetNextCACert before any shadow CA exists: a 404 that says so, so
- * that clients do not loop (RFC 8894 4.7 has no "none yet" answer). */
+/*
+ * GetNextCACert (RFC 8894 3.5.2, 4.7): the next generation of the CA
+ * (and its new root when the root rolls over too) as a degenerate
+ * certs-only PKCS#7, wrapped in a SignedData signed by the current RA (or
+ * CA) certificate, so a client checks it with what GetCACert gave it.
+ */
+static enum pkid_code
+next_ca_body(struct pkid_scep *s, struct pkid_buf *out, struct pkid_err *e)
+{
+	STACK_OF(X509) *certs = sk_X509_new_null(), *chain = NULL;
+	struct pkid_buf inner;
+	BIO *in = NULL, *bo = NULL;
+	PKCS7 *p7 = NULL;
+	BUF_MEM *bm;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	pkid_buf_init(&inner, 1);
+	PKID_OSSL_PTR(certs, PKID_E_NOMEM, "no memory");
+	PKID_OSSL(sk_X509_push(certs, s->ca->next), PKID_E_NOMEM, "memory");
+	if (s->ca->next_root != NULL)
+		PKID_OSSL(sk_X509_push(certs, s->ca->next_root), PKID_E_NOMEM,
+		    "no memory");
+	PKID_TRY(pkid_scep_certs_only(certs, NULL, &inner, e));
+	PKID_OSSL_PTR(in = BIO_new_mem_buf(inner.p, (int)inner.len),
+	    PKID_E_NOMEM, "no memory");
+	/* The signer's issuer rides along, so the signature can be checked
+	 * with the root alone. */
+	PKID_OSSL_PTR(chain = sk_X509_new_null(), PKID_E_NOMEM, "no memory");
+	if (s->ra != s->ca->issuing)
+		PKID_OSSL(sk_X509_push(chain, s->ca->issuing), PKID_E_NOMEM,
+		    "no memory");
+	PKID_OSSL_PTR(p7 = PKCS7_sign(s->ra, s->ra_key, chain, in,
+	    PKCS7_BINARY), PKID_E_CRYPTO, "signing the GetNextCACert answer");
+	PKID_OSSL_PTR(bo = BIO_new(BIO_s_mem()), PKID_E_NOMEM, "no memory");
+	PKID_OSSL(i2d_PKCS7_bio(bo, p7), PKID_E_CRYPTO, "encoding");
+	BIO_get_mem_ptr(bo, &bm);
+	pkid_buf_init(out, PKID_HTTP_MAX_RESP_BODY);
+	rc = pkid_buf_append(out, bm->data, bm->length, e);
+out:
+	BIO_free(bo);
+	BIO_free(in);
+	PKCS7_free(p7);
+	pkid_buf_free(&inner);
+	sk_X509_free(certs);
+	sk_X509_free(chain);
+	return rc;
+}
+
+/* Before any shadow exists: a 404 that says when, so clients do not
+ * loop (RFC 8894 4.7 has no "none yet" answer); pkid makes the next
+ * generation before a device can need it (src/ca/rollover.h). */
 static void
 get_next_ca_cert(struct pkid_scep *s, struct pkid_http_resp *resp)
 {
+	struct pkid_rollover_plan plan;
+	struct pkid_buf b;
 	struct pkid_err e;
-	struct tm tm;
-	char until[32] = "its notAfter";
+	char until[32] = "its notAfter", due[32] = "before then";
 
 	pkid_err_clear(&e);
+	pkid_buf_init(&b, 1);
+	if (s->ca->next != NULL) {
+		if (next_ca_body(s, &b, &e) != PKID_OK) {
+			pkid_log_err(PKID_LOG_ERROR, &e, "scep GetNextCACert");
+			pkid_http_resp_error(resp, 500, &e);
+		} else {
+			set_body(resp, "application/x-x509-next-ca-cert", b.p,
+			    b.len);
+		}
+		pkid_buf_free(&b);
+		return;
+	}
 	atomic_fetch_add(&s->n_no_next_ca, 1);
-	if (ASN1_TIME_to_tm(X509_get0_notAfter(s->ca->issuing), &tm) == 1)
-		pkid_time_fmt(timegm(&tm), until, sizeof(until));
-	PKID_ERR(&e, PKID_E_NO_NEXT_CA, "no next CA certificate exists and "
-	    "no rollover is planned yet; the current CA is valid until %s "
-	    "and its successor will be published here before then", until);
+	pkid_time_fmt((time_t)pkid_ca_cert_na(s->ca->issuing), until,
+	    sizeof(until));
+	if (pkid_rollover_plan(&s->ca->cfg, pkid_ca_cert_nb(s->ca->issuing),
+	    pkid_ca_cert_na(s->ca->issuing), &plan, NULL) == PKID_OK)
+		pkid_time_fmt((time_t)plan.shadow_at, due, sizeof(due));
+	PKID_ERR(&e, PKID_E_NO_NEXT_CA, "no next CA certificate exists yet; "
+	    "the current CA is valid until %s and its successor is published "
+	    "here from %s", until, due);
 	pkid_log_err(PKID_LOG_INFO, &e, "scep GetNextCACert");
 	pkid_http_resp_error(resp, 404, &e);
 }

@@ -101,6 +101,12 @@ const char *const pkid_schema_steps[] = {
 	" ON r.serial = c.serial WHERE r.reason = 1)"
 	" WHERE k IS NOT NULL GROUP BY k;"
 	"UPDATE schema_version SET version = 5;"),
+	/* 5 -> 6: CA rollover. A generation made ahead of its time (state
+	 * "shadow") takes over issuance at activate_at (src/ca/rollover.c);
+	 * 0 for the generations made current at once. */
+	("ALTER TABLE ca_generation ADD COLUMN activate_at BIGINT NOT NULL"
+	" DEFAULT 0;"
+	"UPDATE schema_version SET version = 6;"),
 };
 
 const size_t pkid_schema_count =

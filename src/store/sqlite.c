@@ -123,11 +123,21 @@ private_file(const char *path, struct pkid_err *e)
 	size_t i;
 	int fd;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return PKID_ERR(e, PKID_E_STORE_OPEN, "%s: %s", path,
-		    strerror(errno));
-	close(fd);
+	/*
+	 * Create a new database 0600 before SQLite does. Never open and
+	 * close an existing one here: closing any descriptor of the file
+	 * drops every POSIX lock this process holds on it (fcntl(2)), those
+	 * of another open store included, and SQLite's WAL would then be
+	 * reset under it by another process.
+	 */
+	if (stat(path, &sb) != 0) {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			return PKID_ERR(e, PKID_E_STORE_OPEN, "%s: %s", path,
+			    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
 	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
 		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
 		if (stat(p, &sb) == 0 && (sb.st_mode & 077) != 0 &&

@@ -43,7 +43,8 @@ apply_ca_gen_add(struct pkid_store *s, struct wop *w)
 
 	r = sqlite3_prepare_v2(s->wdb, "INSERT INTO ca_generation (ca_name, "
 	    "generation, role, state, subject, not_before, not_after, "
-	    "cert_der, key_ref) VALUES (?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
+	    "cert_der, key_ref, activate_at) VALUES (?,?,?,?,?,?,?,?,?,?)", -1,
+	    &st, NULL);
 	if (r != SQLITE_OK)
 		return pkid_sq_db_err(&w->err, s->wdb, r, "prepare");
 	pkid_sq_bind_text(st, 1, g->ca_name);
@@ -55,6 +56,7 @@ apply_ca_gen_add(struct pkid_store *s, struct wop *w)
 	sqlite3_bind_int64(st, 7, g->not_after);
 	sqlite3_bind_blob(st, 8, g->der, (int)g->der_len, SQLITE_STATIC);
 	pkid_sq_bind_text(st, 9, g->key_ref);
+	sqlite3_bind_int64(st, 10, g->activate_at);
 	rc = pkid_sq_step_done(s->wdb, st, "ca generation insert", &w->err);
 	if (rc == PKID_OK)
 		*(int64_t *)w->out = sqlite3_last_insert_rowid(s->wdb);
@@ -80,9 +82,9 @@ pkid_store_ca_gen_list(struct pkid_store *s, const char *ca_name,
 
 	pthread_mutex_lock(&s->rmu);
 	PKID_TRY(rprepare(s, "SELECT id, ca_name, generation, role, state, "
-	    "subject, not_before, not_after, cert_der, key_ref FROM "
-	    "ca_generation WHERE (? IS NULL OR ca_name = ?) ORDER BY id", &st,
-	    e));
+	    "subject, not_before, not_after, cert_der, key_ref, activate_at "
+	    "FROM ca_generation WHERE (? IS NULL OR ca_name = ?) ORDER BY id",
+	    &st, e));
 	pkid_sq_bind_text(st, 1, ca_name);
 	pkid_sq_bind_text(st, 2, ca_name);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -98,6 +100,7 @@ pkid_store_ca_gen_list(struct pkid_store *s, const char *ca_name,
 		g.der = sqlite3_column_blob(st, 8);
 		g.der_len = (size_t)sqlite3_column_bytes(st, 8);
 		snprintf(g.key_ref, sizeof(g.key_ref), "%s", col_text(st, 9));
+		g.activate_at = sqlite3_column_int64(st, 10);
 		PKID_TRY(fn(&g, arg, e));
 	}
 	if (r != SQLITE_DONE) {
@@ -109,6 +112,112 @@ out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->rmu);
 	return rc;
+}
+
+/* What apply_ca_gen_reschedule changes. */
+struct gen_resched {
+	int64_t id;		/* the shadow row */
+	int64_t at;		/* its new activation */
+	const char *actor;	/* for the audit log */
+};
+
+static enum pkid_code
+apply_ca_gen_reschedule(struct pkid_store *s, struct wop *w)
+{
+	const struct gen_resched *a = w->arg;
+	struct pkid_err *e = &w->err;
+	sqlite3_stmt *st = NULL;
+	char obj[32], det[64];
+	enum pkid_code rc = PKID_E_INTERNAL;
+	int r;
+
+	r = sqlite3_prepare_v2(s->wdb, "UPDATE ca_generation SET activate_at "
+	    "= ? WHERE id = ? AND state = 'shadow'", -1, &st, NULL);
+	if (r != SQLITE_OK)
+		return pkid_sq_db_err(e, s->wdb, r, "prepare");
+	sqlite3_bind_int64(st, 1, a->at);
+	sqlite3_bind_int64(st, 2, a->id);
+	PKID_TRY(pkid_sq_step_done(s->wdb, st, "reschedule generation", e));
+	PKID_CHECK(sqlite3_changes(s->wdb) == 1, PKID_E_NOT_FOUND, "no shadow "
+	    "generation row %lld", (long long)a->id);
+	snprintf(obj, sizeof(obj), "%lld", (long long)a->id);
+	snprintf(det, sizeof(det), "activate_at=%lld", (long long)a->at);
+	rc = pkid_sq_audit_ok(s, a->actor, "rollover-reschedule", obj, det,
+	    (int64_t)pkid_now(), e);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum pkid_code
+pkid_store_ca_gen_reschedule(struct pkid_store *s, int64_t id, int64_t at,
+    const char *actor, struct pkid_err *e)
+{
+	struct gen_resched a = { id, at, actor };
+
+	return pkid_sq_submit(s, apply_ca_gen_reschedule, &a, NULL, e);
+}
+
+/* What apply_ca_gen_activate changes. */
+struct gen_activate {
+	const char *ca_name;	/* the CA */
+	const char *role;	/* "root" or "issuing" */
+	int64_t id;		/* the shadow row to make current */
+	const char *actor;	/* for the audit log */
+	int64_t now;		/* when */
+};
+
+static enum pkid_code
+apply_ca_gen_activate(struct pkid_store *s, struct wop *w)
+{
+	const struct gen_activate *a = w->arg;
+	struct pkid_err *e = &w->err;
+	sqlite3_stmt *st = NULL;
+	char obj[96];
+	enum pkid_code rc = PKID_E_INTERNAL;
+	int r;
+
+	r = sqlite3_prepare_v2(s->wdb, "UPDATE ca_generation SET state = "
+	    "'retired' WHERE ca_name = ? AND role = ? AND state = 'current'",
+	    -1, &st, NULL);
+	if (r != SQLITE_OK)
+		return pkid_sq_db_err(e, s->wdb, r, "prepare");
+	pkid_sq_bind_text(st, 1, a->ca_name);
+	pkid_sq_bind_text(st, 2, a->role);
+	PKID_TRY(pkid_sq_step_done(s->wdb, st, "retire generation", e));
+	sqlite3_finalize(st);
+	st = NULL;
+	r = sqlite3_prepare_v2(s->wdb, "UPDATE ca_generation SET state = "
+	    "'current' WHERE id = ? AND ca_name = ? AND role = ? AND state = "
+	    "'shadow'", -1, &st, NULL);
+	if (r != SQLITE_OK) {
+		rc = pkid_sq_db_err(e, s->wdb, r, "prepare");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, a->id);
+	pkid_sq_bind_text(st, 2, a->ca_name);
+	pkid_sq_bind_text(st, 3, a->role);
+	PKID_TRY(pkid_sq_step_done(s->wdb, st, "activate generation", e));
+	PKID_CHECK(sqlite3_changes(s->wdb) == 1, PKID_E_NOT_FOUND, "no shadow "
+	    "%s generation %lld of CA %s", a->role, (long long)a->id,
+	    a->ca_name);
+	snprintf(obj, sizeof(obj), "%s/%s/%lld", a->ca_name, a->role,
+	    (long long)a->id);
+	rc = pkid_sq_audit_ok(s, a->actor, "rollover-activate", obj, "",
+	    a->now, e);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum pkid_code
+pkid_store_ca_gen_activate(struct pkid_store *s, const char *ca_name,
+    const char *role, int64_t id, const char *actor, struct pkid_err *e)
+{
+	struct gen_activate a = { ca_name, role, id, actor,
+	    (int64_t)pkid_now() };
+
+	return pkid_sq_submit(s, apply_ca_gen_activate, &a, NULL, e);
 }
 
 /* ---- certificates ---------------------------------------------------------- */

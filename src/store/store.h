@@ -22,9 +22,13 @@
 struct pkid_store;
 
 /* Current schema version; migrations bring older files up at open. */
-#define PKID_STORE_SCHEMA 5
+#define PKID_STORE_SCHEMA 6
 
-/* A CA certificate of one generation (root, issuing, RA or TLS). */
+/*
+ * A CA certificate of one generation (root, issuing, RA or TLS, and the
+ * link certificates of a root key update: "oldwithnew", "newwithold",
+ * RFC 4210 4.4, filed under the new generation's number).
+ */
 struct pkid_ca_gen {
 	int64_t id;		/* row id, set by the store */
 	char ca_name[64];	/* CA name, e.g. "ca" */
@@ -37,6 +41,9 @@ struct pkid_ca_gen {
 	const uint8_t *der;	/* certificate DER (borrowed / store-owned) */
 	size_t der_len;		/* its length */
 	char key_ref[256];	/* where the key is: a file path (or URI) */
+	int64_t activate_at;	/* a shadow takes over from here, epoch
+				 * seconds; 0 for a generation current at
+				 * once */
 };
 
 /* An issued certificate. Strings are borrowed. */
@@ -78,9 +85,24 @@ enum pkid_code pkid_store_ca_gen_add(struct pkid_store *s,
     struct pkid_ca_gen *g, struct pkid_err *e);
 typedef enum pkid_code (*pkid_ca_gen_fn)(const struct pkid_ca_gen *g,
     void *arg, struct pkid_err *e);
-/* Every generation of ca_name (all CAs when NULL), oldest first. */
+/*
+ * Every generation of ca_name (all CAs when NULL), oldest first. fn runs
+ * with the store's read lock held: it must not call the store.
+ */
 enum pkid_code pkid_store_ca_gen_list(struct pkid_store *s,
     const char *ca_name, pkid_ca_gen_fn fn, void *arg, struct pkid_err *e);
+/* Move the activation of shadow row id to at (audited with actor);
+ * not-found unless id is a shadow. */
+enum pkid_code pkid_store_ca_gen_reschedule(struct pkid_store *s, int64_t id,
+    int64_t at, const char *actor, struct pkid_err *e);
+/*
+ * Activation of a rollover, in one commit: every "current" row of
+ * (ca_name, role) becomes "retired" and row id "current"; audited with
+ * actor. not-found unless id is a "shadow" row of that CA and role.
+ */
+enum pkid_code pkid_store_ca_gen_activate(struct pkid_store *s,
+    const char *ca_name, const char *role, int64_t id, const char *actor,
+    struct pkid_err *e);
 
 /*
  * Record an issued certificate and its audit entry in one durable commit.

@@ -60,12 +60,14 @@ def scep_ca(tmp, name, *sets):
 class StrongSwan:
     """strongSwan's pki --scepca / --scep with files in one directory."""
 
+    prefix = []     # a command to run pki under (faketime for rollover)
+
     def __init__(self, url, work):
         self.url, self.work = url, work
         work.mkdir(parents=True, exist_ok=True)
 
     def getca(self):
-        cp = run(["pki", "--scepca", "--url", self.url, "--caout",
+        cp = run([*self.prefix, "pki", "--scepca", "--url", self.url, "--caout",
                   self.work / "ca.der", "--raout", self.work / "ra.der",
                   "--force"], timeout=60)
         assert cp.returncode == 0, cp.stdout + cp.stderr
@@ -73,7 +75,7 @@ class StrongSwan:
 
     def key(self, name):
         k = self.work / f"{name}.key"
-        cp = run(["pki", "--gen", "--type", "rsa", "--size", "2048",
+        cp = run([*self.prefix, "pki", "--gen", "--type", "rsa", "--size", "2048",
                   "--outform", "pem"], timeout=60)
         k.write_text(cp.stdout)
         return k
@@ -83,7 +85,8 @@ class StrongSwan:
         cacerts = []
         for f in sorted(self.work.glob("ca*.der")):
             cacerts += ["--cacert", f]
-        cp = run(["pki", "--scep", "--url", self.url, "--in", key,
+        cp = run([*self.prefix, "pki", "--scep", "--url", self.url, "--in",
+                  key,
                   "--dn", dn, "--password", password, "--cacert-enc",
                   enc or self.work / "ra.der", "--cacert-sig",
                   self.work / "ra.der", *cacerts, "--outform", "pem",

@@ -329,7 +329,9 @@ def test_compromised_key_found_after_migration(tmp_path):
     pkictl("ca", "revoke", "--dir", d, serial, "--reason", "keyCompromise",
            check=True)
     db = sqlite3.connect(d / "pkid.db")
+    # Back to schema 4: no compromised_key table (5), no activate_at (6).
     db.executescript("DROP TABLE compromised_key;"
+                     "ALTER TABLE ca_generation DROP COLUMN activate_at;"
                      "UPDATE schema_version SET version = 4;")
     db.close()
     cp = issue(d, tmp_path, "m2", "/CN=m2.example.com", key=tmp_path / "m.key")
