@@ -50,9 +50,8 @@ struct pkid_agent_work {
 	STACK_OF(X509) *chain;			/* its intermediates
 						 * (owned) */
 	EVP_PKEY *key;				/* its key (owned) */
-	STACK_OF(X509) *held;			/* leaf, then chain (the
-						 * stack owned, members
-						 * borrowed) */
+	STACK_OF(X509) *held;			/* leaf, then its issuers
+						 * among chain (owned) */
 	struct pkid_agent_trust trust;		/* its trust store */
 	/* What a renewal brought (owned; NULL until then). */
 	X509 *issued;				/* the new certificate */

@@ -42,7 +42,7 @@ tfmt(int64_t t, char *out, size_t len)
 static void
 work_clear(struct pkid_agent_work *w)
 {
-	sk_X509_free(w->held);
+	sk_X509_pop_free(w->held, X509_free);
 	X509_free(w->leaf);
 	sk_X509_pop_free(w->chain, X509_free);
 	EVP_PKEY_free(w->key);
@@ -66,8 +66,13 @@ work_load(struct pkid_agent_work *w, struct pkid_err *e)
 	all = NULL;
 	if (id->chain[0] != '\0' && access(id->chain, F_OK) == 0)
 		PKID_TRY(pkid_x509_load_certs_file(id->chain, &w->chain, e));
-	PKID_CHECK((w->held = sk_X509_dup(w->chain)) != NULL &&
-	    sk_X509_unshift(w->held, w->leaf) > 0, PKID_E_NOMEM, "no memory");
+	/* What it holds: the certificate and its issuers among the files'
+	 * certificates (pkictl enroll writes all of /cacerts there, next
+	 * generation and link certificates included). */
+	PKID_TRY(pkid_agent_issuer_path(w->leaf, w->chain, 1, &w->held, e));
+	PKID_CHECK(sk_X509_unshift(w->held, w->leaf) > 0, PKID_E_NOMEM,
+	    "no memory");
+	X509_up_ref(w->leaf);
 	PKID_TRY(pkid_agent_key_load(id->key, w->leaf, 1, &w->key, e));
 	PKID_TRY(pkid_agent_trust_load(&w->trust, id->trust, e));
 	rc = PKID_OK;

@@ -64,7 +64,7 @@ fetch_cas(struct pkid_agent_work *w, struct pkid_est_client *c, int *news,
 	 * is checked with it); during a rollover it carries the next CA. */
 	at = pkid_agent_next_ca_at(w, &w->capath);
 	w->asked_next = w->may_ask_next && at > 0 && w->now >= at;
-	PKID_TRY(pkid_agent_trust_accept(&w->trust, cas, w->held, w->now,
+	PKID_TRY(pkid_agent_trust_accept(&w->trust, cas, w->held, 0, w->now,
 	    news, e));
 	rc = PKID_OK;
 out:

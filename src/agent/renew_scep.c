@@ -79,7 +79,7 @@ next_ca(struct pkid_agent_work *w, struct pkid_scep_client *c, int *news,
 		*e = e2;
 		goto out;
 	}
-	rc = pkid_agent_trust_accept(&w->trust, next.certs, w->held, w->now,
+	rc = pkid_agent_trust_accept(&w->trust, next.certs, w->held, 1, w->now,
 	    news, e);
 out:
 	pkid_scep_cas_free(&next);

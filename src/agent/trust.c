@@ -257,37 +257,38 @@ same_key_root(const struct pkid_agent_trust *t, X509 *x)
 	return 0;
 }
 
-/* Nothing new in x: it issued a certificate the identity holds, or one
- * of t or held has its key and lasts at least as long (the CA the
- * identity already chains to, sent again). */
+/* Nothing new in x: it issued a certificate the identity holds (the
+ * CA it chains to now, sent again), or a certificate of the store has
+ * its key and lasts at least as long. A CA certificate that merely sits
+ * in the identity's files (pkictl enroll writes all of /cacerts there)
+ * is not in the store: it is news. */
 static int
 known(const struct pkid_agent_trust *t, STACK_OF(X509) *held, X509 *x)
 {
-	STACK_OF(X509) *sets[2] = { t->certs, held };
 	X509 *y;
-	int s, i;
+	int i;
 
 	for (i = 0; i < sk_X509_num(held); i++) {
 		y = sk_X509_value(held, i);
-		if (X509_check_issued(x, y) == X509_V_OK &&
+		if (y != x && X509_cmp(y, x) != 0 &&
+		    X509_check_issued(x, y) == X509_V_OK &&
 		    X509_verify(y, X509_get0_pubkey(x)) == 1)
 			return 1;
 	}
-	for (s = 0; s < 2; s++)
-		for (i = 0; i < sk_X509_num(sets[s]); i++) {
-			y = sk_X509_value(sets[s], i);
-			if (EVP_PKEY_eq(X509_get0_pubkey(y),
-			    X509_get0_pubkey(x)) == 1 && ASN1_TIME_compare(
-			    X509_get0_notAfter(y), X509_get0_notAfter(x)) >= 0)
-				return 1;
-		}
+	for (i = 0; i < sk_X509_num(t->certs); i++) {
+		y = sk_X509_value(t->certs, i);
+		if (EVP_PKEY_eq(X509_get0_pubkey(y), X509_get0_pubkey(x)) ==
+		    1 && ASN1_TIME_compare(X509_get0_notAfter(y),
+		    X509_get0_notAfter(x)) >= 0)
+			return 1;
+	}
 	return 0;
 }
 
 /* Should x of offered be added, and why (for the log)? */
 static const char *
 admit(const struct pkid_agent_trust *t, STACK_OF(X509) *held, X509 *x,
-    STACK_OF(X509) *offered, time_t now)
+    STACK_OF(X509) *offered, int signed_by_current, time_t now)
 {
 	if (X509_check_ca(x) < 1 || known(t, held, x) ||
 	    X509_cmp_time(X509_get0_notAfter(x), &now) < 0 ||
@@ -299,6 +300,10 @@ admit(const struct pkid_agent_trust *t, STACK_OF(X509) *held, X509 *x,
 		return "new root linked from a trusted one (NewWithOld)";
 	if (self_signed(x) && same_key_root(t, x))
 		return "a trusted root re-issued with its own key";
+	if (self_signed(x) && signed_by_current &&
+	    X509_cmp_time(X509_get0_notBefore(x), &now) <= 0)
+		return "new root in a GetNextCACert answer signed by the "
+		    "current CA or RA (RFC 8894 4.7.1)";
 	return NULL;
 }
 
@@ -324,7 +329,8 @@ add_cert(struct pkid_agent_trust *t, X509 *x, const char *why,
 
 enum pkid_code
 pkid_agent_trust_accept(struct pkid_agent_trust *t, STACK_OF(X509) *offered,
-    STACK_OF(X509) *held, time_t now, int *added, struct pkid_err *e)
+    STACK_OF(X509) *held, int signed_by_current, time_t now, int *added,
+    struct pkid_err *e)
 {
 	const char *why;
 	int round, i, progress = 1;
@@ -341,7 +347,8 @@ pkid_agent_trust_accept(struct pkid_agent_trust *t, STACK_OF(X509) *offered,
 		for (i = 0; rc == PKID_OK && i < sk_X509_num(offered); i++) {
 			X509 *x = sk_X509_value(offered, i);
 
-			if ((why = admit(t, held, x, offered, now)) == NULL)
+			if ((why = admit(t, held, x, offered,
+			    signed_by_current, now)) == NULL)
 				continue;
 			rc = add_cert(t, x, why, e);
 			progress = 1;

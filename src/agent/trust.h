@@ -13,7 +13,12 @@
  *     among the offered ones certifies, that link chaining to what the
  *     store trusts: RFC 4210 4.4 NewWithOld, the new root's key signed
  *     with the old root's key; or
- *   - it is a self-signed root re-issued with a trusted root's key.
+ *   - it is a self-signed root re-issued with a trusted root's key; or
+ *   - it is a self-signed root in a SCEP GetNextCACert answer whose
+ *     SignedData the current CA or RA certificate signed (RFC 8894
+ *     4.7.1; checked by the SCEP client against GetCACert, whose
+ *     certificates chain to the store): pkid sends the next root there
+ *     without link certificates.
  * Link certificates (a key that also has its own self-signed certificate,
  * NewWithOld and OldWithNew) are not added themselves.
  *
@@ -59,14 +64,15 @@ void pkid_agent_trust_free(struct pkid_agent_trust *t);
  * Add what of offered is new and vouched for (rules above) at now; held
  * (may be NULL) is what the identity holds besides the store (its
  * certificate and chain): a certificate that issued one of held, or
- * with the key of one of the store or of held and lasting no longer, is
- * nothing new. The added certificates are
+ * with the key of one of the store and lasting no longer, is nothing
+ * new. signed_by_current: offered is a verified GetNextCACert
+ * answer (the last rule). The added certificates are
  * logged; *added counts them. Error: too-large (more than
  * PKID_AGENT_MAX_OFFERED offered).
  */
 enum pkid_code pkid_agent_trust_accept(struct pkid_agent_trust *t,
-    STACK_OF(X509) *offered, STACK_OF(X509) *held, time_t now, int *added,
-    struct pkid_err *e);
+    STACK_OF(X509) *offered, STACK_OF(X509) *held, int signed_by_current,
+    time_t now, int *added, struct pkid_err *e);
 
 /*
  * Drop the certificates nothing depends on any more (rules above); leaf

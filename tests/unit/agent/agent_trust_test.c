@@ -122,21 +122,29 @@ stack(X509 **xs, int n)
 	return sk;
 }
 
-/* What accept adds from offered (n), the identity holding held (h). */
+/* What accept adds from offered (n), the identity holding held (h);
+ * signed: a verified GetNextCACert answer. */
 static int
-accept_n(struct pkid_agent_trust *t, X509 **offered, int n, X509 **held,
-    int h)
+accept_s(struct pkid_agent_trust *t, X509 **offered, int n, X509 **held,
+    int h, int sig)
 {
 	STACK_OF(X509) *o = stack(offered, n), *hs = stack(held, h);
 	struct pkid_err e;
 	int added = -1;
 
 	pkid_err_clear(&e);
-	assert_int_equal(pkid_agent_trust_accept(t, o, hs, NOW, &added, &e),
-	    PKID_OK);
+	assert_int_equal(pkid_agent_trust_accept(t, o, hs, sig, NOW, &added,
+	    &e), PKID_OK);
 	sk_X509_free(o);
 	sk_X509_free(hs);
 	return added;
+}
+
+static int
+accept_n(struct pkid_agent_trust *t, X509 **offered, int n, X509 **held,
+    int h)
+{
+	return accept_s(t, offered, n, held, h, 0);
 }
 
 static void
@@ -158,6 +166,13 @@ test_next_issuing_ca(void **state)
 	assert_true(pkid_agent_trust_has(&t, p.i1b));
 	/* Offered again: already there. */
 	assert_int_equal(accept_n(&t, offer2, 4, &p.dev, 1), 0);
+	pkid_agent_trust_free(&t);
+	/* The identity's file holds the next CA already (pkictl enroll
+	 * writes all of /cacerts): still news for the store. */
+	store(&t, &p.r1, 1);
+	X509 *held[] = { p.dev, p.i1, p.i1b };
+	assert_int_equal(accept_n(&t, offer2, 4, held, 3), 1);
+	assert_true(pkid_agent_trust_has(&t, p.i1b));
 	pkid_agent_trust_free(&t);
 	pki_free(&p);
 }
@@ -188,6 +203,30 @@ test_new_root_needs_link(void **state)
 	assert_false(pkid_agent_trust_has(&t, p.new_with_old));
 	assert_false(pkid_agent_trust_has(&t, p.old_with_new));
 	assert_true(pkid_agent_trust_has(&t, p.r1));	/* kept */
+	pkid_agent_trust_free(&t);
+	pki_free(&p);
+}
+
+static void
+test_signed_next_ca(void **state)
+{
+	struct pkid_agent_trust t;
+	struct pki p;
+
+	(void)state;
+	pki_make(&p);
+	store(&t, &p.r1, 1);
+	/* GetNextCACert's SignedData, verified against GetCACert: its new
+	 * root and the CA under it, without link certificates. */
+	X509 *next[] = { p.i2, p.r2 };
+	assert_int_equal(accept_s(&t, next, 2, &p.dev, 1, 1), 2);
+	assert_true(pkid_agent_trust_has(&t, p.r2));
+	assert_true(pkid_agent_trust_has(&t, p.i2));
+	pkid_agent_trust_free(&t);
+	/* Not a CA, or not yet valid: still not. */
+	store(&t, &p.r1, 1);
+	X509 *odd[] = { p.ra };
+	assert_int_equal(accept_s(&t, odd, 1, NULL, 0, 1), 0);
 	pkid_agent_trust_free(&t);
 	pki_free(&p);
 }
@@ -344,6 +383,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_next_issuing_ca),
 		cmocka_unit_test(test_new_root_needs_link),
+		cmocka_unit_test(test_signed_next_ca),
 		cmocka_unit_test(test_refused_kinds),
 		cmocka_unit_test(test_prune_keeps_what_is_used),
 		cmocka_unit_test(test_save_file_and_dir),
