@@ -254,6 +254,14 @@ const char *pkid_ca_reason_name(int code);
 /* A fresh CRL of the issuing CA (caller frees), CRL number taken. */
 enum pkid_code pkid_ca_crl(struct pkid_ca *ca, X509_CRL **out,
     struct pkid_err *e);
+/*
+ * The same for generation number generation of the signing CA (current,
+ * or retired while it is valid, so its certificates' revocations stay
+ * published); *gen_id receives its row. not-found for a generation that
+ * never signed or has ended.
+ */
+enum pkid_code pkid_ca_crl_gen(struct pkid_ca *ca, int generation,
+    X509_CRL **out, int64_t *gen_id, struct pkid_err *e);
 
 /* A setting in force that weakens security (warn.c). */
 struct pkid_warning {

@@ -52,12 +52,11 @@ out:
 }
 
 static enum pkid_code
-crl_exts(struct pkid_ca *ca, X509_CRL *crl, int64_t number,
-    struct pkid_err *e)
+crl_exts(X509 *issuer, X509_CRL *crl, int64_t number, struct pkid_err *e)
 {
 	ASN1_INTEGER *num = NULL;
 	AUTHORITY_KEYID *akid = NULL;
-	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca->issuing);
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(issuer);
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	PKID_OSSL_PTR(num = ASN1_INTEGER_new(), PKID_E_NOMEM, "no memory");
@@ -80,8 +79,10 @@ out:
 	return rc;
 }
 
-enum pkid_code
-pkid_ca_crl(struct pkid_ca *ca, X509_CRL **out, struct pkid_err *e)
+/* The CRL of one generation: issuer, its signer, its ca_generation id. */
+static enum pkid_code
+build_crl(struct pkid_ca *ca, X509 *issuer, struct pkid_signer *sg,
+    int64_t gen_id, X509_CRL **out, struct pkid_err *e)
 {
 	X509_CRL *crl = NULL;
 	ASN1_TIME *t = NULL;
@@ -93,7 +94,7 @@ pkid_ca_crl(struct pkid_ca *ca, X509_CRL **out, struct pkid_err *e)
 	PKID_OSSL(X509_CRL_set_version(crl, X509_CRL_VERSION_2), PKID_E_CRYPTO,
 	    "CRL version");
 	PKID_OSSL(X509_CRL_set_issuer_name(crl,
-	    X509_get_subject_name(ca->issuing)), PKID_E_CRYPTO, "CRL issuer");
+	    X509_get_subject_name(issuer)), PKID_E_CRYPTO, "CRL issuer");
 	PKID_OSSL_PTR(t = ASN1_TIME_set(NULL, (time_t)now), PKID_E_NOMEM,
 	    "no memory");
 	PKID_OSSL(X509_CRL_set1_lastUpdate(crl, t), PKID_E_CRYPTO, "thisUpdate");
@@ -101,18 +102,88 @@ pkid_ca_crl(struct pkid_ca *ca, X509_CRL **out, struct pkid_err *e)
 	    PKID_E_NOMEM, "no memory");
 	PKID_OSSL(X509_CRL_set1_nextUpdate(crl, t), PKID_E_CRYPTO,
 	    "nextUpdate");
-	PKID_TRY(pkid_store_revoked_list(ca->store, ca->issuing_gen,
-	    add_revoked, crl, e));
+	PKID_TRY(pkid_store_revoked_list(ca->store, gen_id, add_revoked, crl,
+	    e));
 	X509_CRL_sort(crl);
 	PKID_TRY(pkid_store_crl_number_next(ca->store, ca->cfg.ca_name,
 	    &number, e));
-	PKID_TRY(crl_exts(ca, crl, number, e));
-	PKID_TRY(pkid_signer_sign_crl(ca->signer, crl, e));
+	PKID_TRY(crl_exts(issuer, crl, number, e));
+	PKID_TRY(pkid_signer_sign_crl(sg, crl, e));
 	*out = crl;
 	crl = NULL;
 	rc = PKID_OK;
 out:
 	ASN1_TIME_free(t);
 	X509_CRL_free(crl);
+	return rc;
+}
+
+enum pkid_code
+pkid_ca_crl(struct pkid_ca *ca, X509_CRL **out, struct pkid_err *e)
+{
+	return build_crl(ca, ca->issuing, ca->signer, ca->issuing_gen, out, e);
+}
+
+/* The signing row of one generation number. */
+struct gen_find {
+	const char *role;	/* "issuing" or "root" */
+	int generation;		/* wanted */
+	int64_t id;		/* found row, 0 if none */
+	int64_t not_after;	/* its end */
+	char key_ref[256];	/* its key */
+	X509 *cert;		/* its certificate */
+};
+
+static enum pkid_code
+gen_find_cb(const struct pkid_ca_gen *g, void *arg, struct pkid_err *e)
+{
+	struct gen_find *f = arg;
+	const unsigned char *p = g->der;
+
+	if (strcmp(g->role, f->role) != 0 || g->generation != f->generation ||
+	    strcmp(g->state, "shadow") == 0)
+		return PKID_OK;
+	X509_free(f->cert);
+	if ((f->cert = d2i_X509(NULL, &p, (long)g->der_len)) == NULL)
+		return PKID_ERR(e, PKID_E_STORE_IO, "generation %d does not "
+		    "decode", g->generation);
+	f->id = g->id;
+	f->not_after = g->not_after;
+	snprintf(f->key_ref, sizeof(f->key_ref), "%s", g->key_ref);
+	return PKID_OK;
+}
+
+enum pkid_code
+pkid_ca_crl_gen(struct pkid_ca *ca, int generation, X509_CRL **out,
+    int64_t *gen_id, struct pkid_err *e)
+{
+	struct gen_find f;
+	struct pkid_signer *sg = NULL;
+	char p[1400];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*out = NULL;
+	if (generation == ca->generation) {
+		*gen_id = ca->issuing_gen;
+		return pkid_ca_crl(ca, out, e);
+	}
+	memset(&f, 0, sizeof(f));
+	f.role = ca->root_only ? "root" : "issuing";
+	f.generation = generation;
+	PKID_TRY(pkid_store_ca_gen_list(ca->store, ca->cfg.ca_name,
+	    gen_find_cb, &f, e));
+	PKID_CHECK(f.cert != NULL, PKID_E_NOT_FOUND, "CA %s has no generation "
+	    "%d that issued certificates", ca->cfg.ca_name, generation);
+	PKID_CHECK(f.not_after > (int64_t)pkid_now(), PKID_E_NOT_FOUND,
+	    "generation %d of CA %s has ended, and with it every certificate "
+	    "it issued", generation, ca->cfg.ca_name);
+	snprintf(p, sizeof(p), "%s/%s", ca->dir, f.key_ref);
+	PKID_OSSL_PTR(sg = pkid_signer_open(p, f.cert, ca->cfg.digest, e),
+	    e->code, "signer of generation %d", generation);
+	*gen_id = f.id;
+	rc = build_crl(ca, f.cert, sg, f.id, out, e);
+out:
+	pkid_signer_free(sg);
+	X509_free(f.cert);
 	return rc;
 }

@@ -72,6 +72,11 @@
 /* How often a running pkid looks whether its CA's next generation is
  * due or takes over, seconds (SIGHUP looks at once). */
 #define PKID_ROLLOVER_CHECK_S 60
+/* /healthz counts the certificates at most this often, seconds (the
+ * count scans the store; the endpoint needs no credentials). */
+#define PKID_HEALTHZ_COUNT_TTL_S 60
+/* CRLs of different CA generations the server keeps made at once. */
+#define PKID_CRL_CACHE_GENS 4
 /* Most rows of one CA in the ca_generation table (roots, issuing CAs,
  * link, RA and TLS certificates of every generation). */
 #define PKID_MAX_CA_GENERATIONS 256

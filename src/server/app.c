@@ -22,21 +22,27 @@ pkid_app_init(struct pkid_app *app, struct pkid_ca *ca, struct pkid_err *e)
 	app->ca = ca;
 	app->started = (int64_t)pkid_now();
 	pthread_mutex_init(&app->crl_mu, NULL);
+	pthread_mutex_init(&app->count_mu, NULL);
 	return PKID_OK;
 }
 
 void
 pkid_app_free(struct pkid_app *app)
 {
+	int i;
+
 	if (app == NULL)
 		return;
 	pthread_mutex_destroy(&app->crl_mu);
+	pthread_mutex_destroy(&app->count_mu);
 	pkid_est_free(app->est);
 	app->est = NULL;
 	pkid_scep_free(app->scep);
 	app->scep = NULL;
-	OPENSSL_free(app->crl_der);
-	app->crl_der = NULL;
+	for (i = 0; i < PKID_CRL_CACHE_GENS; i++) {
+		OPENSSL_free(app->crls[i].der);
+		app->crls[i].der = NULL;
+	}
 }
 
 /* 503 with the cause, as JSON for monitors: nothing can be issued. */
@@ -104,36 +110,90 @@ healthz(void *ctx, const struct pkid_http_req *req,
 	    (long long)(pkid_now() - app->started));
 }
 
-/* Remake the cached CRL when a revocation was added or half its
- * validity has passed. Caller holds crl_mu. */
+/* The cache slot of generation g: its own, else a free or the oldest. */
+static struct pkid_app_crl *
+crl_slot(struct pkid_app *app, int g)
+{
+	struct pkid_app_crl *best = &app->crls[0];
+	int i;
+
+	for (i = 0; i < PKID_CRL_CACHE_GENS; i++) {
+		struct pkid_app_crl *c = &app->crls[i];
+
+		if (c->generation == g)
+			return c;
+		if (c->generation == 0 || (best->generation != 0 &&
+		    c->made < best->made))
+			best = c;
+	}
+	OPENSSL_free(best->der);
+	memset(best, 0, sizeof(*best));
+	best->generation = g;
+	return best;
+}
+
+/* Remake generation g's cached CRL when a revocation was added or half
+ * its validity has passed. Caller holds crl_mu. */
 static enum pkid_code
-crl_refresh(struct pkid_app *app, struct pkid_err *e)
+crl_refresh(struct pkid_app *app, struct pkid_app_crl *c,
+    struct pkid_err *e)
 {
 	X509_CRL *crl = NULL;
 	unsigned char *der = NULL;
-	int64_t now = (int64_t)pkid_now(), revoked = 0;
+	int64_t now = (int64_t)pkid_now(), revoked = 0, gen_id = 0;
 	int len;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
-	PKID_TRY(pkid_store_revoked_count(app->ca->store,
-	    app->ca->issuing_gen, &revoked, e));
-	if (app->crl_der != NULL && revoked == app->crl_revoked &&
-	    now - app->crl_made < app->ca->cfg.crl_next_update / 2)
-		return PKID_OK;
-	PKID_TRY(pkid_ca_crl(app->ca, &crl, e));
+	if (c->der != NULL) {
+		PKID_TRY(pkid_store_revoked_count(app->ca->store, c->gen_id,
+		    &revoked, e));
+		if (revoked == c->revoked &&
+		    now - c->made < app->ca->cfg.crl_next_update / 2)
+			return PKID_OK;
+	}
+	PKID_TRY(pkid_ca_crl_gen(app->ca, c->generation, &crl, &gen_id, e));
+	PKID_TRY(pkid_store_revoked_count(app->ca->store, gen_id, &revoked,
+	    e));
 	PKID_CHECK((len = i2d_X509_CRL(crl, &der)) > 0, PKID_E_CRYPTO,
 	    "encoding the CRL");
-	OPENSSL_free(app->crl_der);
-	app->crl_der = der;
-	app->crl_len = (size_t)len;
-	app->crl_made = now;
-	app->crl_revoked = revoked;
-	pkid_log(PKID_LOG_INFO, "crl ca=%s revoked=%lld bytes=%d",
-	    app->ca->cfg.ca_name, (long long)revoked, len);
+	OPENSSL_free(c->der);
+	c->der = der;
+	c->len = (size_t)len;
+	c->made = now;
+	c->revoked = revoked;
+	c->gen_id = gen_id;
+	pkid_log(PKID_LOG_INFO, "crl ca=%s generation=%d revoked=%lld "
+	    "bytes=%d", app->ca->cfg.ca_name, c->generation,
+	    (long long)revoked, len);
 	rc = PKID_OK;
 out:
 	X509_CRL_free(crl);
 	return rc;
+}
+
+/* "/crl/NAME.crl" is generation 1 (a URL in a certificate keeps naming
+ * its issuer's CRL), "/crl/NAME-N.crl" generation N; 0 otherwise. */
+static int
+crl_generation(const struct pkid_app *app, const char *path)
+{
+	const char *name = app->ca->cfg.ca_name, *p;
+	size_t n = strlen(name);
+	int64_t g;
+	char num[16];
+	size_t k;
+
+	if (strncmp(path, "/crl/", 5) != 0 || strncmp(path + 5, name, n) != 0)
+		return 0;
+	p = path + 5 + n;
+	if (strcmp(p, ".crl") == 0)
+		return 1;
+	if (p[0] != '-' || (k = strcspn(p + 1, ".")) == 0 || k >= sizeof(num) ||
+	    strcmp(p + 1 + k, ".crl") != 0)
+		return 0;
+	memcpy(num, p + 1, k);
+	num[k] = '\0';
+	return pkid_parse_int(num, 1, 1000000, &g, NULL) == PKID_OK ?
+	    (int)g : 0;
 }
 
 static void
@@ -141,25 +201,32 @@ crl_handler(void *ctx, const struct pkid_http_req *req,
     struct pkid_http_resp *resp)
 {
 	struct pkid_app *app = ctx;
+	struct pkid_app_crl *c;
 	struct pkid_err e;
-	char want[128];
+	int g = crl_generation(app, req->path);
 
 	pkid_err_clear(&e);
-	snprintf(want, sizeof(want), "/crl/%s.crl", app->ca->cfg.ca_name);
-	if (strcmp(req->path, want) != 0) {
+	if (g == 0) {
 		PKID_ERR(&e, PKID_E_NOT_FOUND, "no CRL at %s; this server "
-		    "publishes %s", req->path, want);
+		    "publishes /crl/%s.crl (generation 1) and "
+		    "/crl/%s-N.crl (generation N, now %d)", req->path,
+		    app->ca->cfg.ca_name, app->ca->cfg.ca_name,
+		    app->ca->generation);
 		pkid_http_resp_error(resp, 404, &e);
 		return;
 	}
 	pthread_mutex_lock(&app->crl_mu);
-	if (crl_refresh(app, &e) != PKID_OK) {
+	c = crl_slot(app, g);
+	if (crl_refresh(app, c, &e) != PKID_OK) {
+		c->generation = 0;
 		pthread_mutex_unlock(&app->crl_mu);
-		pkid_log_err(PKID_LOG_ERROR, &e, "crl");
-		pkid_http_resp_error(resp, 500, &e);
+		if (e.code != PKID_E_NOT_FOUND)
+			pkid_log_err(PKID_LOG_ERROR, &e, "crl");
+		pkid_http_resp_error(resp, e.code == PKID_E_NOT_FOUND ? 404 :
+		    500, &e);
 		return;
 	}
-	(void)pkid_buf_append(&resp->body, app->crl_der, app->crl_len, &e);
+	(void)pkid_buf_append(&resp->body, c->der, c->len, &e);
 	pthread_mutex_unlock(&app->crl_mu);
 	snprintf(resp->content_type, sizeof(resp->content_type),
 	    "application/pkix-crl");

@@ -11,20 +11,31 @@
 #include <openssl/x509.h>
 
 #include "ca/ca.h"
+#include "core/limits.h"
 #include "http/http.h"
 
 struct pkid_est;
 struct pkid_scep;
 
+/* A CRL made and kept until a revocation or half its validity. */
+struct pkid_app_crl {
+	int generation;			/* of the signing CA, 0: unused */
+	int64_t gen_id;			/* its ca_generation row */
+	uint8_t *der;			/* the CRL, DER */
+	size_t len;			/* its length */
+	int64_t made;			/* when it was made */
+	int64_t revoked;		/* revocations it covers */
+};
+
 /* State the handlers share. Handlers run on several worker threads. */
 struct pkid_app {
 	struct pkid_ca *ca;		/* the CA (thread-safe to issue) */
 	pthread_mutex_t crl_mu;		/* guards the CRL cache */
-	uint8_t *crl_der;		/* cached CRL, DER */
-	size_t crl_len;			/* its length */
-	int64_t crl_made;		/* when it was made */
-	int64_t crl_revoked;		/* revocations it covers */
+	struct pkid_app_crl crls[PKID_CRL_CACHE_GENS]; /* per generation */
 	int64_t started;		/* process start time */
+	pthread_mutex_t count_mu;	/* guards count, count_at */
+	int64_t count;			/* certificates, as last counted */
+	int64_t count_at;		/* when, 0: never */
 	struct pkid_est *est;		/* EST server state (est/est.h) */
 	struct pkid_scep *scep;		/* SCEP server state (scep/scep.h) */
 };
@@ -32,7 +43,8 @@ struct pkid_app {
 enum pkid_code pkid_app_init(struct pkid_app *app, struct pkid_ca *ca,
     struct pkid_err *e);
 void pkid_app_free(struct pkid_app *app);
-/* Register /healthz, /crl/<name>.crl, /.well-known/est/, /scep and
+/* Register /healthz, /crl/<name>.crl (generation 1) and
+ * /crl/<name>-<N>.crl (generation N), /.well-known/est/, /scep and
  * /cgi-bin/pkiclient.exe on r. */
 enum pkid_code pkid_app_routes(struct pkid_app *app, struct pkid_router *r,
     struct pkid_err *e);

@@ -323,3 +323,46 @@ def test_reload_keeps_every_write(tmp_path):
         before = count()
         est_enroll(srv, tmp_path, "last")
         assert count() == before + 1
+
+
+def test_crl_of_each_generation(tmp_path):
+    """Each generation's CRL stays published, signed by that generation,
+    at the URL its certificates name (/crl/ca.crl is generation 1,
+    /crl/ca-N.crl generation N)."""
+    d = tmp_path / "ca"
+    pkictl("ca", "init", "--dir", d, "--set",
+           "ca.crl_url=http://127.0.0.1:1/crl/ca.crl", check=True)
+    old = tmp_path / "issuing-1.pem"
+    shutil.copy(d / "issuing.pem", old)
+
+    def issue(name):
+        csr = make_csr(tmp_path, name=name, subject=f"/CN={name}.example.com",
+                       san=f"DNS:{name}.example.com")
+        out = tmp_path / f"{name}.pem"
+        pkictl("ca", "issue", "--dir", d, "--csr", csr, "--out", out,
+               check=True)
+        return out
+
+    a = issue("a")
+    pkictl("ca", "rollover", "--dir", d, "--now", check=True)
+    b = issue("b")
+    txt = openssl("x509", "-in", b, "-noout", "-text", check=True).stdout
+    assert "URI:http://127.0.0.1:1/crl/ca-2.crl" in txt, txt
+    for leaf in (a, b):
+        serial = x509_field(leaf, "-serial").split("=")[1]
+        pkictl("ca", "revoke", "--dir", d, serial, check=True)
+    with Pkid(d) as srv:
+        for path, issuer, leaf, other in (("/crl/ca.crl", old, a, b),
+                                          ("/crl/ca-2.crl",
+                                           d / "issuing.pem", b, a)):
+            st, _, body = srv.get(path, tls=False)
+            assert st == 200, body
+            crl = tmp_path / "g.crl"
+            crl.write_bytes(body)
+            cp = openssl("crl", "-inform", "DER", "-in", crl, "-noout",
+                         "-text", "-CAfile", issuer)
+            assert "verify OK" in cp.stdout + cp.stderr, cp.stderr
+            sn = lambda p: x509_field(p, "-serial").split("=")[1]  # noqa
+            assert sn(leaf) in cp.stdout and sn(other) not in cp.stdout
+        st, _, body = srv.get("/crl/ca-3.crl", tls=False)
+        assert st == 404 and b"not-found" in body
