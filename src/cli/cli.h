@@ -78,6 +78,8 @@ int pkictl_cmd_est(int argc, char **argv);
 /* pkictl enroll|renew est|scep: argv[1] picks the protocol. */
 int pkictl_cmd_enroll(int argc, char **argv);
 int pkictl_cmd_renew(int argc, char **argv);
+/* pkictl agent --config FILE [--once] (cmd_agent.c). */
+int pkictl_cmd_agent(int argc, char **argv);
 /* The SCEP client's halves (cmd_scep_client.c); argv[0] is "scep". */
 int pkictl_cmd_enroll_scep(int argc, char **argv);
 int pkictl_cmd_renew_scep(int argc, char **argv);
