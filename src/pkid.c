@@ -209,6 +209,30 @@ out:
 	return rc;
 }
 
+/* What issued certificates name as their CRL and issuer certificate. */
+static void
+announce_pub(const struct pkid_config *cfg)
+{
+	static const struct {
+		enum pkid_pub_kind kind;
+		const char *what, *key;
+	} k[] = {
+		{ PKID_PUB_CRL, "CRL distribution point", "crl_url" },
+		{ PKID_PUB_CA_ISSUERS, "AIA caIssuers", "ca_issuers_url" },
+	};
+	char u[PKID_RA_CRL_MAX_URL + 1];
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		if (pkid_config_pub_url(cfg, k[i].kind, u, sizeof(u), &why))
+			printf("pkid: certificates name %s %s\n", k[i].what, u);
+		else
+			printf("pkid: certificates name no %s ([ca] %s: %s)\n",
+			    k[i].what, k[i].key, why);
+	}
+}
+
 static void
 announce(const char *dir, const char *ca_name,
     const struct pkid_server_opts *so, struct pkid_server *srv)
@@ -294,6 +318,7 @@ main(int argc, char **argv)
 	}
 	pkid_est_set_https_port(app->est, pkid_server_tls_port(the_server));
 	snprintf(ca_name, sizeof(ca_name), "%s", ca->cfg.ca_name);
+	announce_pub(&ca->cfg);
 	/* From here the live state owns ca, app and router. */
 	the_live = pkid_live_new(o.dir, o.config, ca, app, router, the_server,
 	    &e);

@@ -176,6 +176,40 @@ out:
 	return rc;
 }
 
+/*
+ * RFC 5280 4.2.2.1: one AccessDescription, id-ad-caIssuers with a URI
+ * naming the issuer's certificate (DER over http); non-critical.
+ */
+static enum pkid_code
+add_aia(X509 *x, const char *url, struct pkid_err *e)
+{
+	AUTHORITY_INFO_ACCESS *aia = NULL;
+	ACCESS_DESCRIPTION *ad = NULL;
+	ASN1_IA5STRING *uri = NULL;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_OSSL_PTR(aia = AUTHORITY_INFO_ACCESS_new(), PKID_E_NOMEM,
+	    "no memory");
+	PKID_OSSL_PTR(ad = ACCESS_DESCRIPTION_new(), PKID_E_NOMEM,
+	    "no memory");
+	ASN1_OBJECT_free(ad->method);
+	ad->method = OBJ_nid2obj(NID_ad_ca_issuers);
+	PKID_OSSL_PTR(uri = ASN1_IA5STRING_new(), PKID_E_NOMEM, "no memory");
+	PKID_OSSL(ASN1_STRING_set(uri, url, -1), PKID_E_NOMEM, "no memory");
+	GENERAL_NAME_set0_value(ad->location, GEN_URI, uri);
+	uri = NULL;
+	PKID_OSSL(sk_ACCESS_DESCRIPTION_push(aia, ad), PKID_E_NOMEM,
+	    "no memory");
+	ad = NULL;
+	PKID_TRY(add_ext(x, NID_info_access, 0, aia, e));
+	rc = PKID_OK;
+out:
+	ASN1_IA5STRING_free(uri);
+	ACCESS_DESCRIPTION_free(ad);
+	AUTHORITY_INFO_ACCESS_free(aia);
+	return rc;
+}
+
 /* Copy an encoded SubjectPublicKeyInfo into x without re-encoding. */
 static enum pkid_code
 copy_spki(X509 *x, X509_PUBKEY *src, struct pkid_err *e)
@@ -251,6 +285,8 @@ pkid_cert_build(const struct pkid_certspec *s, X509 **out,
 		    (void *)s->sans, e));
 	if (s->crl_url != NULL)
 		PKID_TRY(add_crl_dp(x, s->crl_url, e));
+	if (s->aia_url != NULL)
+		PKID_TRY(add_aia(x, s->aia_url, e));
 	*out = x;
 	x = NULL;
 	rc = PKID_OK;

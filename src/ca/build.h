@@ -27,12 +27,14 @@ struct pkid_certspec {
 	const GENERAL_NAMES *sans;	/* SAN, NULL = none */
 	const char *crl_url;		/* CRL distribution point URI,
 					 * NULL = none */
+	const char *aia_url;		/* AIA caIssuers URI, NULL = none */
 };
 
 /*
  * Build the unsigned certificate with a fresh 128-bit positive random
  * serial (RFC 5280 4.1.2.2), SKI always, AKI from the issuer's SKI, a
- * CRL distribution point when s->crl_url is set (RFC 5280 4.2.1.13).
+ * CRL distribution point when s->crl_url is set (RFC 5280 4.2.1.13), an
+ * AIA caIssuers access description when s->aia_url is (4.2.2.1).
  * serial_hex receives the serial in hex. Caller frees *out.
  */
 enum pkid_code pkid_cert_build(const struct pkid_certspec *s, X509 **out,

@@ -137,11 +137,13 @@ suffixed_name(const X509_NAME *base, const char *suffix, X509_NAME **out,
 enum pkid_code
 pkid_ca_make_cert(const X509_NAME *subject, EVP_PKEY *key, X509 *issuer,
     EVP_PKEY *issuer_key, int64_t nb, int64_t na, int pathlen,
-    const char *digest, X509 **out, struct pkid_err *e)
+    const struct pkid_config *cfg, int root_gen, X509 **out,
+    struct pkid_err *e)
 {
 	struct pkid_certspec s;
 	struct pkid_signer *sg = NULL;
-	char serial[48];
+	char serial[48], cdp[PKID_RA_CRL_MAX_URL + 32];
+	char aia[PKID_RA_CRL_MAX_URL + 32];
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(&s, 0, sizeof(s));
@@ -152,9 +154,15 @@ pkid_ca_make_cert(const X509_NAME *subject, EVP_PKEY *key, X509 *issuer,
 	s.not_after = na;
 	s.is_ca = 1;
 	s.pathlen = pathlen;
+	if (root_gen > 0) {
+		s.crl_url = pkid_ca_pub_url(cfg, PKID_PUB_CRL, 1, root_gen, cdp,
+		    sizeof(cdp));
+		s.aia_url = pkid_ca_pub_url(cfg, PKID_PUB_CA_ISSUERS, 1,
+		    root_gen, aia, sizeof(aia));
+	}
 	PKID_TRY(pkid_cert_build(&s, out, serial, e));
 	PKID_TRY(pkid_lint_tbs(*out, e));
-	sg = pkid_signer_from_key(issuer_key, issuer, digest, e);
+	sg = pkid_signer_from_key(issuer_key, issuer, cfg->digest, e);
 	PKID_CHECK(sg != NULL, e->code, "signer");
 	PKID_TRY(pkid_signer_sign_cert(sg, *out, e));
 	rc = PKID_OK;
@@ -390,20 +398,20 @@ init_certs(const struct pkid_ca_init_opts *o, const struct pkid_config *cfg,
 	    &s->root_key, e));
 	if (o->root_only) {
 		PKID_TRY(pkid_ca_make_cert(s->base, s->root_key, NULL, s->root_key,
-		    nb, rna, -1, cfg->digest, &s->root, e));
+		    nb, rna, -1, cfg, 0, &s->root, e));
 		return PKID_OK;
 	}
 	PKID_TRY(suffixed_name(s->base, " Root CA", &s->rname, e));
 	PKID_TRY(suffixed_name(s->base, " Issuing CA", &s->iname, e));
 	PKID_TRY(pkid_ca_make_cert(s->rname, s->root_key, NULL, s->root_key, nb,
-	    rna, -1, cfg->digest, &s->root, e));
+	    rna, -1, cfg, 0, &s->root, e));
 	PKID_TRY(pkid_key_generate(o->key != NULL ? o->key : "ec-p256",
 	    &s->iss_key, e));
 	/* The issuing CA lives half the root's lifetime: room to roll over
 	 * under the same root. */
 	ina = now + days * 86400 / 2;
 	PKID_TRY(pkid_ca_make_cert(s->iname, s->iss_key, s->root, s->root_key, nb,
-	    ina > nb + 86400 ? ina : rna, 0, cfg->digest, &s->iss, e));
+	    ina > nb + 86400 ? ina : rna, 0, cfg, 1, &s->iss, e));
 	rc = PKID_OK;
 out:
 	return rc;

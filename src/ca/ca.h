@@ -262,6 +262,37 @@ enum pkid_code pkid_ca_crl(struct pkid_ca *ca, X509_CRL **out,
  */
 enum pkid_code pkid_ca_crl_gen(struct pkid_ca *ca, int generation,
     X509_CRL **out, int64_t *gen_id, struct pkid_err *e);
+/*
+ * The CRL of root generation number generation (the issuing CA
+ * certificates it revoked: none today), so that a relying party that
+ * checks every certificate of the path (openssl verify -crl_check_all)
+ * finds one for the issuing CA too. not-found as above.
+ */
+enum pkid_code pkid_ca_crl_root(struct pkid_ca *ca, int generation,
+    X509_CRL **out, int64_t *gen_id, struct pkid_err *e);
+/*
+ * The DER certificate of the issuing CA (root 0) or root (root 1) of
+ * generation number generation, as /ca/ serves it; not-found when there
+ * is none. Caller frees *der with OPENSSL_free.
+ */
+enum pkid_code pkid_ca_gen_der(struct pkid_ca *ca, int root, int generation,
+    unsigned char **der, size_t *len, struct pkid_err *e);
+
+/*
+ * The URL (pub.c) of the CRL (PKID_PUB_CRL) or the certificate
+ * (PKID_PUB_CA_ISSUERS) of the issuing CA (root 0; the root with
+ * --root-only) or the root (root 1) of generation number generation, in
+ * buf; NULL when [ca] crl_url / ca_issuers_url gives none.
+ */
+const char *pkid_ca_pub_url(const struct pkid_config *cfg,
+    enum pkid_pub_kind kind, int root, int generation, char *buf,
+    size_t len);
+/*
+ * Parse a request path dir NAME [-root] [-N] ext ("/crl/", "ca",
+ * ".crl"): 1 with *root and *generation set, else 0.
+ */
+int pkid_ca_pub_path(const char *name, const char *path, const char *dir,
+    const char *ext, int *root, int *generation);
 
 /* A setting in force that weakens security (warn.c). */
 struct pkid_warning {

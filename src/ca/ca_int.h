@@ -65,10 +65,13 @@ enum pkid_code pkid_ca_init_ra(const char *dir,
     EVP_PKEY *issuer_key, struct pkid_err *e);
 
 /* Make one CA certificate (a root when issuer is NULL) and sign it with
- * issuer_key; pathlen < 0: none. *out receives it. */
+ * issuer_key under cfg's digest; pathlen < 0: none. root_gen > 0: the
+ * issuer is root generation root_gen, whose CRL and certificate URLs
+ * (pub.c) the certificate names. *out receives it. */
 enum pkid_code pkid_ca_make_cert(const X509_NAME *subject, EVP_PKEY *key,
     X509 *issuer, EVP_PKEY *issuer_key, int64_t nb, int64_t na,
-    int pathlen, const char *digest, X509 **out, struct pkid_err *e);
+    int pathlen, const struct pkid_config *cfg, int root_gen, X509 **out,
+    struct pkid_err *e);
 /* PEM of cert, extra and key (each may be NULL) to DIR/file; 0600 when
  * a key is written, else 0644. */
 enum pkid_code pkid_ca_write_pem(const char *dir, const char *file,

@@ -153,8 +153,9 @@ gen_find_cb(const struct pkid_ca_gen *g, void *arg, struct pkid_err *e)
 	return PKID_OK;
 }
 
-enum pkid_code
-pkid_ca_crl_gen(struct pkid_ca *ca, int generation, X509_CRL **out,
+/* The CRL of the generation-th certificate of role. */
+static enum pkid_code
+crl_of(struct pkid_ca *ca, const char *role, int generation, X509_CRL **out,
     int64_t *gen_id, struct pkid_err *e)
 {
 	struct gen_find f;
@@ -163,27 +164,92 @@ pkid_ca_crl_gen(struct pkid_ca *ca, int generation, X509_CRL **out,
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	*out = NULL;
-	if (generation == ca->generation) {
-		*gen_id = ca->issuing_gen;
-		return pkid_ca_crl(ca, out, e);
-	}
 	memset(&f, 0, sizeof(f));
-	f.role = ca->root_only ? "root" : "issuing";
+	f.role = role;
 	f.generation = generation;
 	PKID_TRY(pkid_store_ca_gen_list(ca->store, ca->cfg.ca_name,
 	    gen_find_cb, &f, e));
-	PKID_CHECK(f.cert != NULL, PKID_E_NOT_FOUND, "CA %s has no generation "
-	    "%d that issued certificates", ca->cfg.ca_name, generation);
+	PKID_CHECK(f.cert != NULL, PKID_E_NOT_FOUND, "CA %s has no %s "
+	    "generation %d that issued certificates", ca->cfg.ca_name, role,
+	    generation);
 	PKID_CHECK(f.not_after > (int64_t)pkid_now(), PKID_E_NOT_FOUND,
-	    "generation %d of CA %s has ended, and with it every certificate "
-	    "it issued", generation, ca->cfg.ca_name);
+	    "%s generation %d of CA %s has ended, and with it every "
+	    "certificate it issued", role, generation, ca->cfg.ca_name);
 	snprintf(p, sizeof(p), "%s/%s", ca->dir, f.key_ref);
 	PKID_OSSL_PTR(sg = pkid_signer_open(p, f.cert, ca->cfg.digest, e),
-	    e->code, "signer of generation %d", generation);
+	    e->code, "signer of %s generation %d", role, generation);
 	*gen_id = f.id;
 	rc = build_crl(ca, f.cert, sg, f.id, out, e);
 out:
 	pkid_signer_free(sg);
 	X509_free(f.cert);
+	return rc;
+}
+
+enum pkid_code
+pkid_ca_crl_gen(struct pkid_ca *ca, int generation, X509_CRL **out,
+    int64_t *gen_id, struct pkid_err *e)
+{
+	if (generation == ca->generation) {
+		*gen_id = ca->issuing_gen;
+		return pkid_ca_crl(ca, out, e);
+	}
+	return crl_of(ca, ca->root_only ? "root" : "issuing", generation, out,
+	    gen_id, e);
+}
+
+enum pkid_code
+pkid_ca_crl_root(struct pkid_ca *ca, int generation, X509_CRL **out,
+    int64_t *gen_id, struct pkid_err *e)
+{
+	if (ca->root_only)
+		return pkid_ca_crl_gen(ca, generation, out, gen_id, e);
+	return crl_of(ca, "root", generation, out, gen_id, e);
+}
+
+/* Find any row (shadow too: its certificate is published ahead). */
+struct der_find {
+	const char *role;	/* "issuing" or "root" */
+	int generation;		/* wanted */
+	unsigned char *der;	/* copy, OPENSSL_malloc'd */
+	size_t len;		/* its length */
+};
+
+static enum pkid_code
+der_find_cb(const struct pkid_ca_gen *g, void *arg, struct pkid_err *e)
+{
+	struct der_find *f = arg;
+
+	if (strcmp(g->role, f->role) != 0 || g->generation != f->generation ||
+	    f->der != NULL)
+		return PKID_OK;
+	if ((f->der = OPENSSL_memdup(g->der, g->der_len)) == NULL)
+		return PKID_ERR(e, PKID_E_NOMEM, "no memory");
+	f->len = g->der_len;
+	return PKID_OK;
+}
+
+enum pkid_code
+pkid_ca_gen_der(struct pkid_ca *ca, int root, int generation,
+    unsigned char **der, size_t *len, struct pkid_err *e)
+{
+	struct der_find f;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*der = NULL;
+	*len = 0;
+	memset(&f, 0, sizeof(f));
+	f.role = root || ca->root_only ? "root" : "issuing";
+	f.generation = generation;
+	PKID_TRY(pkid_store_ca_gen_list(ca->store, ca->cfg.ca_name,
+	    der_find_cb, &f, e));
+	PKID_CHECK(f.der != NULL, PKID_E_NOT_FOUND, "CA %s has no %s "
+	    "generation %d", ca->cfg.ca_name, f.role, generation);
+	*der = f.der;
+	*len = f.len;
+	f.der = NULL;
+	rc = PKID_OK;
+out:
+	OPENSSL_free(f.der);
 	return rc;
 }

@@ -115,26 +115,6 @@ audit_refusal(struct pkid_ca *ca, X509_REQ *csr, const char *requester,
 	    &ignore);
 }
 
-/*
- * The CRL distribution point of leaves the current generation issues:
- * [ca] crl_url for generation 1, and with "-N" before its ".crl" for
- * generation N (/crl/NAME-N.crl), so each certificate names the CRL its
- * own issuer signs, after a rollover too. NULL without crl_url.
- */
-static const char *
-crl_url_of(const struct pkid_ca *ca, char *buf, size_t len)
-{
-	const char *u = ca->cfg.crl_url;
-	size_t n = strlen(u);
-
-	if (n == 0)
-		return NULL;
-	if (ca->generation <= 1 || n < 4 || strcmp(u + n - 4, ".crl") != 0)
-		return u;
-	snprintf(buf, len, "%.*s-%d.crl", (int)(n - 4), u, ca->generation);
-	return buf;
-}
-
 enum pkid_code
 pkid_ca_issue(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
     const struct pkid_requester *rq, struct pkid_issue_result *res,
@@ -153,7 +133,7 @@ pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
 	const struct pkid_profile *p;
 	struct pkid_certspec spec;
 	struct pkid_ca_checked c;
-	char cdp[PKID_RA_CRL_MAX_URL + 16];
+	char cdp[PKID_RA_CRL_MAX_URL + 32], aia[PKID_RA_CRL_MAX_URL + 32];
 	X509 *x = NULL;
 	int64_t now = (int64_t)pkid_now();
 	int attempt;
@@ -174,7 +154,12 @@ pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
 	spec.key_usage = p->key_usage;
 	spec.eku = p->eku;
 	spec.sans = c.sans;
-	spec.crl_url = crl_url_of(ca, cdp, sizeof(cdp));
+	/* Each certificate names the CRL and certificate of its own
+	 * issuer's generation (pub.c), after a rollover too. */
+	spec.crl_url = pkid_ca_pub_url(&ca->cfg, PKID_PUB_CRL, 0,
+	    ca->generation, cdp, sizeof(cdp));
+	spec.aia_url = pkid_ca_pub_url(&ca->cfg, PKID_PUB_CA_ISSUERS, 0,
+	    ca->generation, aia, sizeof(aia));
 	validity(ca, p, now, &spec.not_before, &spec.not_after, res);
 	/* A serial collision (2^-64 odds per pair) is redrawn, twice. */
 	for (attempt = 0; attempt < 3; attempt++) {

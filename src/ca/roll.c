@@ -91,6 +91,7 @@ load_key(const char *dir, const char *ref, EVP_PKEY **out,
 /* The store row of the current root, for its key. */
 struct root_ref {
 	char key_ref[256];	/* its key path */
+	int cur_gen;		/* its generation number */
 	int max_gen[2];		/* highest root, issuing generation */
 };
 
@@ -106,15 +107,18 @@ root_ref_cb(const struct pkid_ca_gen *g, void *arg, struct pkid_err *e)
 		return PKID_OK;
 	if (g->generation > r->max_gen[i])
 		r->max_gen[i] = g->generation;
-	if (i == 0 && strcmp(g->state, "current") == 0)
+	if (i == 0 && strcmp(g->state, "current") == 0) {
 		snprintf(r->key_ref, sizeof(r->key_ref), "%s", g->key_ref);
+		r->cur_gen = g->generation;
+	}
 	return PKID_OK;
 }
 
 /* A new root with the current root's subject and lifetime, and its two
  * link certificates. */
 static enum pkid_code
-make_root(struct roll *r, const char *type, struct pkid_err *e)
+make_root(struct roll *r, const struct root_ref *rr, const char *type,
+    struct pkid_err *e)
 {
 	struct pkid_ca *ca = r->ca;
 	X509 *old = ca->root;
@@ -124,15 +128,16 @@ make_root(struct roll *r, const char *type, struct pkid_err *e)
 	PKID_TRY(pkid_key_generate(type, &r->root_key, e));
 	PKID_TRY(pkid_ca_make_cert(X509_get_subject_name(old), r->root_key,
 	    NULL, r->root_key, r->now - 300, r->now + life, -1,
-	    ca->cfg.digest, &r->root, e));
+	    &ca->cfg, 0, &r->root, e));
 	/* OldWithNew: the old key under the new one, as long as the old
 	 * root lives; NewWithOld: the new key under the old one. */
 	PKID_TRY(pkid_ca_make_cert(X509_get_subject_name(old),
 	    X509_get0_pubkey(old), r->root, r->root_key, r->now - 300,
-	    pkid_ca_cert_na(old), -1, ca->cfg.digest, &r->own, e));
+	    pkid_ca_cert_na(old), -1, &ca->cfg, rr->max_gen[0] + 1, &r->own,
+	    e));
 	PKID_TRY(pkid_ca_make_cert(X509_get_subject_name(old),
 	    r->root_key, old, r->old_root_key, r->now - 300,
-	    pkid_ca_cert_na(old), -1, ca->cfg.digest, &r->nwo, e));
+	    pkid_ca_cert_na(old), -1, &ca->cfg, rr->cur_gen, &r->nwo, e));
 	rc = PKID_OK;
 out:
 	return rc;
@@ -164,7 +169,7 @@ make_certs(struct roll *r, const struct root_ref *rr, struct pkid_err *e)
 	PKID_TRY(key_type_of(ca->issuing, type, sizeof(type), e));
 	if (ca->root_only || root_must_roll(ca, r->now)) {
 		PKID_TRY(load_key(ca->dir, rr->key_ref, &r->old_root_key, e));
-		PKID_TRY(make_root(r, type, e));
+		PKID_TRY(make_root(r, rr, type, e));
 	}
 	if (ca->root_only) {
 		r->gen = rr->max_gen[0] + 1;
@@ -182,7 +187,8 @@ make_certs(struct roll *r, const struct root_ref *rr, struct pkid_err *e)
 	    pkid_ca_cert_na(ca->issuing), pkid_ca_cert_na(iss));
 	PKID_TRY(pkid_key_generate(type, &r->key, e));
 	PKID_TRY(pkid_ca_make_cert(X509_get_subject_name(ca->issuing), r->key,
-	    iss, iss_key, r->now - 300, na, 0, ca->cfg.digest, &r->cert, e));
+	    iss, iss_key, r->now - 300, na, 0, &ca->cfg, r->root != NULL ?
+	    rr->max_gen[0] + 1 : rr->cur_gen, &r->cert, e));
 	rc = PKID_OK;
 out:
 	return rc;

@@ -93,6 +93,8 @@ pkid_config_defaults(struct pkid_config *c)
 	copy_str(c->ca_name, sizeof(c->ca_name), "ca");
 	copy_str(c->digest, sizeof(c->digest), "sha256");
 	c->crl_next_update = 7 * 86400;
+	copy_str(c->crl_url, sizeof(c->crl_url), "auto");
+	copy_str(c->ca_issuers_url, sizeof(c->ca_issuers_url), "auto");
 	c->rollover_overlap = 0;
 	c->rollover_margin = PKID_DEFAULT_ROLLOVER_MARGIN_S;
 	copy_str(c->listen, sizeof(c->listen), "127.0.0.1:8443");
@@ -373,26 +375,103 @@ set_int(int *dst, const char *v, int64_t min, int64_t max,
  * 5280 4.2.1.13), where relying parties (an RA in front of this CA) fetch
  * the CRL pkid serves at /crl/NAME.crl: plain http, as CRLs are signed
  * and a fetch over https could need the very certificate being checked.
+ * ca_issuers_url: the AIA caIssuers URI (RFC 5280 4.2.2.1) of the issuing
+ * CA certificate (DER), /ca/NAME.cer, http for the same reason. Each may
+ * be "auto" (the default: derived from [server] http), "off" or "" (none).
  */
 static enum pkid_code
-set_crl_url(struct pkid_config *c, const char *v, struct pkid_err *e)
+set_pub_url(char *dst, size_t len, const char *key, const char *v,
+    struct pkid_err *e)
 {
 	size_t i;
 
-	if (v[0] == '\0') {
-		c->crl_url[0] = '\0';
+	if (v[0] == '\0' || strcmp(v, "off") == 0) {
+		dst[0] = '\0';
 		return PKID_OK;
 	}
+	if (strcmp(v, "auto") == 0)
+		return set_str(dst, len, v, e);
 	if (strncmp(v, "http://", 7) != 0 || v[7] == '\0' || v[7] == '/')
-		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "crl_url is an "
-		    "http://HOST[:PORT]/PATH URL (RFC 5280 4.2.1.13), not "
-		    "'%s'", v);
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "%s is auto, off "
+		    "or an http://HOST[:PORT]/PATH URL (RFC 5280 4.2.1.13, "
+		    "4.2.2.1), not '%s'", key, v);
 	for (i = 0; v[i] != '\0'; i++)
 		if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
-			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "crl_url "
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "%s "
 			    "'%s' holds a space or a non-ASCII character "
-			    "(RFC 3986: percent-encode it)", v);
-	return set_str(c->crl_url, sizeof(c->crl_url), v, e);
+			    "(RFC 3986: percent-encode it)", key, v);
+	return set_str(dst, len, v, e);
+}
+
+/* Is host (no brackets) a loopback address or name? */
+static int
+host_is_loopback(const char *h)
+{
+	return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 ||
+	    strcmp(h, "localhost") == 0 || strncmp(h, "localhost.", 10) == 0;
+}
+
+int
+pkid_config_pub_url(const struct pkid_config *c, enum pkid_pub_kind kind,
+    char *buf, size_t len, const char **why)
+{
+	const char *u = kind == PKID_PUB_CRL ? c->crl_url : c->ca_issuers_url;
+	const char *colon, *why_local;
+	char host[256];
+	size_t n;
+	int v6;
+
+	if (why == NULL)
+		why = &why_local;
+	*why = NULL;
+	buf[0] = '\0';
+	if (u[0] == '\0') {
+		*why = "not configured";
+		return 0;
+	}
+	if (strcmp(u, "auto") != 0) {
+		snprintf(buf, len, "%s", u);
+		return 1;
+	}
+	if (c->http[0] == '\0' || strcmp(c->http, "off") == 0) {
+		*why = "auto, and the plain HTTP listener is off";
+		return 0;
+	}
+	if ((colon = strrchr(c->http, ':')) == NULL) {
+		*why = "auto, and [server] http has no port";
+		return 0;
+	}
+	n = (size_t)(colon - c->http);
+	v6 = n >= 2 && c->http[0] == '[' && c->http[n - 1] == ']';
+	if (v6)
+		snprintf(host, sizeof(host), "%.*s", (int)(n - 2), c->http + 1);
+	else
+		snprintf(host, sizeof(host), "%.*s", (int)n, c->http);
+	if (host_is_loopback(host)) {
+		*why = "auto, and [server] http listens on loopback only";
+		return 0;
+	}
+	if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 ||
+	    strcmp(host, "::") == 0 || strcmp(host, "*") == 0) {
+		/* Every address: the server's first name is how others reach
+		 * it. */
+		n = strcspn(c->tls_names, ", ");
+		if (n == 0 || n >= sizeof(host)) {
+			*why = "auto, and [server] http listens on every "
+			    "address with no tls_names to name the host";
+			return 0;
+		}
+		snprintf(host, sizeof(host), "%.*s", (int)n, c->tls_names);
+		v6 = strchr(host, ':') != NULL;
+		if (host_is_loopback(host)) {
+			*why = "auto, and the first tls_names is loopback";
+			return 0;
+		}
+	}
+	snprintf(buf, len, "http://%s%s%s:%s/%s/%s.%s", v6 ? "[" : "", host,
+	    v6 ? "]" : "", colon + 1, kind == PKID_PUB_CRL ? "crl" : "ca",
+	    c->ca_name, kind == PKID_PUB_CRL ? "crl" : "cer");
+	return 1;
 }
 
 static enum pkid_code
@@ -425,7 +504,10 @@ set_ca_key(struct pkid_config *c, const char *k, const char *v,
 	if (strcmp(k, "crl_next_update") == 0)
 		return pkid_duration_parse(v, &c->crl_next_update, e);
 	if (strcmp(k, "crl_url") == 0)
-		return set_crl_url(c, v, e);
+		return set_pub_url(c->crl_url, sizeof(c->crl_url), k, v, e);
+	if (strcmp(k, "ca_issuers_url") == 0)
+		return set_pub_url(c->ca_issuers_url,
+		    sizeof(c->ca_issuers_url), k, v, e);
 	if (strcmp(k, "rollover_overlap") == 0)
 		return strcmp(v, "derived") == 0 || v[0] == '\0' ?
 		    (c->rollover_overlap = 0, PKID_OK) :
@@ -434,7 +516,7 @@ set_ca_key(struct pkid_config *c, const char *k, const char *v,
 		return pkid_duration_parse(v, &c->rollover_margin, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
 	    "unknown key '%s' in [ca] (known: name, digest, crl_next_update, "
-	    "crl_url, rollover_overlap, rollover_margin)", k);
+	    "crl_url, ca_issuers_url, rollover_overlap, rollover_margin)", k);
 }
 
 /* A request deadline: a duration from 1 s to an hour. */
@@ -866,8 +948,12 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	    "; pkid configuration. Durations: 600d, 12h, 30m, 45s.\n"
 	    "; 'pkictl explain config-unknown-key' lists what each section "
 	    "takes.\n\n[ca]\nname = %s\ndigest = %s\ncrl_next_update = %s\n"
-	    "crl_url = %s\n", c->ca_name, c->digest,
-	    dur_text(c->crl_next_update, d, sizeof(d)), c->crl_url));
+	    "; auto: http://HOST:PORT/crl/NAME.crl and /ca/NAME.cer on the "
+	    "[server] http\n; listener unless it is loopback only; off: "
+	    "none\ncrl_url = %s\nca_issuers_url = %s\n", c->ca_name, c->digest,
+	    dur_text(c->crl_next_update, d, sizeof(d)),
+	    c->crl_url[0] != '\0' ? c->crl_url : "off",
+	    c->ca_issuers_url[0] != '\0' ? c->ca_issuers_url : "off"));
 	PKID_TRY(pkid_buf_printf(b, e, "; derived: the longest profile "
 	    "lifetime plus rollover_margin\nrollover_overlap = %s\n"
 	    "rollover_margin = %s\n", c->rollover_overlap > 0 ?

@@ -159,7 +159,11 @@ struct pkid_config {
 				 * needs it, seconds */
 	char crl_url[PKID_RA_CRL_MAX_URL + 1]; /* http:// URI issued leaf
 				 * certificates name as their CRL
-				 * distribution point, "" for none */
+				 * distribution point, "" for none,
+				 * "auto": pkid_config_pub_url() */
+	char ca_issuers_url[PKID_RA_CRL_MAX_URL + 1]; /* http:// URI of the
+				 * issuing CA certificate (AIA
+				 * caIssuers), "" for none, "auto" */
 	/* [server] */
 	char listen[128];	/* TLS listener ADDR:PORT */
 	char http[128];		/* plain HTTP listener, "off" for none */
@@ -208,6 +212,23 @@ enum pkid_code pkid_config_set(struct pkid_config *c, const char *assign,
 enum pkid_code pkid_config_write(const struct pkid_config *c,
     struct pkid_buf *out, struct pkid_err *e);
 /* EST label by name ("" is [est]), NULL when none. Borrowed. */
+/* Which published URL pkid_config_pub_url() resolves. */
+enum pkid_pub_kind {
+	PKID_PUB_CRL,		/* [ca] crl_url: /crl/NAME.crl */
+	PKID_PUB_CA_ISSUERS,	/* [ca] ca_issuers_url: /ca/NAME.cer */
+};
+
+/*
+ * The generation-1 URL of kind as issued certificates carry it: the
+ * configured one, or with "auto" http://HOST:PORT/crl/NAME.crl (or
+ * /ca/NAME.cer) on the plain HTTP listener, HOST being its address or,
+ * when it listens on every address, the first of tls_names. "" (returns
+ * 0) when none is configured, the listener is off, or it listens on
+ * loopback only (a demo no one else reaches); why in *why when given.
+ */
+int pkid_config_pub_url(const struct pkid_config *c, enum pkid_pub_kind kind,
+    char *buf, size_t len, const char **why);
+
 const struct pkid_est_label *pkid_config_est_label(
     const struct pkid_config *c, const char *name);
 /* Profile by name, NULL when none. Borrowed pointer into c. */

@@ -1,5 +1,5 @@
 /*
- * app.c - /healthz and /crl/<name>.crl.
+ * app.c - /healthz, /crl/<name>.crl and /ca/<name>.cer (src/ca/pub.c).
  */
 #include "server/app.h"
 
@@ -143,7 +143,7 @@ crl_fresh(const struct pkid_app *app, const struct pkid_app_crl *c,
 }
 
 /* Make generation g's CRL (outside crl_mu: signing takes time) and keep
- * it, unless a fresh one is kept already. */
+ * it, unless a fresh one is kept already; g < 0 is root generation -g. */
 static enum pkid_code
 crl_make(struct pkid_app *app, int g, struct pkid_err *e)
 {
@@ -162,7 +162,10 @@ crl_make(struct pkid_app *app, int g, struct pkid_err *e)
 		return PKID_OK;
 	}
 	pthread_mutex_unlock(&app->crl_mu);
-	PKID_TRY(pkid_ca_crl_gen(app->ca, g, &crl, &gen_id, e));
+	if (g > 0)
+		PKID_TRY(pkid_ca_crl_gen(app->ca, g, &crl, &gen_id, e));
+	else
+		PKID_TRY(pkid_ca_crl_root(app->ca, -g, &crl, &gen_id, e));
 	PKID_CHECK((len = i2d_X509_CRL(crl, &der)) > 0, PKID_E_CRYPTO,
 	    "encoding the CRL");
 	pthread_mutex_lock(&app->crl_mu);
@@ -175,8 +178,9 @@ crl_make(struct pkid_app *app, int g, struct pkid_err *e)
 	c->mark = mark;
 	c->gen_id = gen_id;
 	pthread_mutex_unlock(&app->crl_mu);
-	pkid_log(PKID_LOG_INFO, "crl ca=%s generation=%d bytes=%d",
-	    app->ca->cfg.ca_name, g, len);
+	pkid_log(PKID_LOG_INFO, "crl ca=%s %s=%d bytes=%d",
+	    app->ca->cfg.ca_name, g > 0 ? "generation" : "root_generation",
+	    g > 0 ? g : -g, len);
 	rc = PKID_OK;
 out:
 	OPENSSL_free(der);
@@ -196,31 +200,6 @@ pkid_app_tick(struct pkid_app *app)
 		pkid_log_err(PKID_LOG_ERROR, &e, "crl");
 }
 
-/* "/crl/NAME.crl" is generation 1 (a URL in a certificate keeps naming
- * its issuer's CRL), "/crl/NAME-N.crl" generation N; 0 otherwise. */
-static int
-crl_generation(const struct pkid_app *app, const char *path)
-{
-	const char *name = app->ca->cfg.ca_name, *p;
-	size_t n = strlen(name);
-	int64_t g;
-	char num[16];
-	size_t k;
-
-	if (strncmp(path, "/crl/", 5) != 0 || strncmp(path + 5, name, n) != 0)
-		return 0;
-	p = path + 5 + n;
-	if (strcmp(p, ".crl") == 0)
-		return 1;
-	if (p[0] != '-' || (k = strcspn(p + 1, ".")) == 0 || k >= sizeof(num) ||
-	    strcmp(p + 1 + k, ".crl") != 0)
-		return 0;
-	memcpy(num, p + 1, k);
-	num[k] = '\0';
-	return pkid_parse_int(num, 1, 1000000, &g, NULL) == PKID_OK ?
-	    (int)g : 0;
-}
-
 static void
 crl_handler(void *ctx, const struct pkid_http_req *req,
     struct pkid_http_resp *resp)
@@ -228,18 +207,24 @@ crl_handler(void *ctx, const struct pkid_http_req *req,
 	struct pkid_app *app = ctx;
 	struct pkid_app_crl *c;
 	struct pkid_err e;
-	int g = crl_generation(app, req->path);
+	int root, g;
 
 	pkid_err_clear(&e);
-	if (g == 0) {
+	/* "/crl/NAME.crl" is generation 1 (a URL in a certificate keeps
+	 * naming its issuer's CRL), "/crl/NAME-N.crl" generation N,
+	 * "/crl/NAME-root[-N].crl" the root's. */
+	if (!pkid_ca_pub_path(app->ca->cfg.ca_name, req->path, "/crl/",
+	    ".crl", &root, &g)) {
 		PKID_ERR(&e, PKID_E_NOT_FOUND, "no CRL at %s; this server "
-		    "publishes /crl/%s.crl (generation 1) and "
-		    "/crl/%s-N.crl (generation N, now %d)", req->path,
-		    app->ca->cfg.ca_name, app->ca->cfg.ca_name,
-		    app->ca->generation);
+		    "publishes /crl/%s.crl (generation 1), /crl/%s-N.crl "
+		    "(generation N, now %d) and /crl/%s-root.crl (the root's)",
+		    req->path, app->ca->cfg.ca_name, app->ca->cfg.ca_name,
+		    app->ca->generation, app->ca->cfg.ca_name);
 		pkid_http_resp_error(resp, 404, &e);
 		return;
 	}
+	if (root)
+		g = -g;
 	/* Served as kept; made here only when none is (a generation asked
 	 * for the first time, or before the first tick). */
 	if (crl_make(app, g, &e) != PKID_OK) {
@@ -254,8 +239,9 @@ crl_handler(void *ctx, const struct pkid_http_req *req,
 	if (c->der == NULL) {
 		/* Pushed out by other generations meanwhile: rare. */
 		pthread_mutex_unlock(&app->crl_mu);
-		PKID_ERR(&e, PKID_E_RATE_LIMITED, "the CRL of generation %d is "
-		    "being made; retry in a second", g);
+		PKID_ERR(&e, PKID_E_RATE_LIMITED, "the CRL of %sgeneration %d "
+		    "is being made; retry in a second", g < 0 ? "root " : "",
+		    g < 0 ? -g : g);
 		pkid_http_resp_error(resp, 503, &e);
 		pkid_http_resp_header(resp, "Retry-After", "1");
 		return;
@@ -264,6 +250,42 @@ crl_handler(void *ctx, const struct pkid_http_req *req,
 	pthread_mutex_unlock(&app->crl_mu);
 	snprintf(resp->content_type, sizeof(resp->content_type),
 	    "application/pkix-crl");
+}
+
+/* /ca/NAME[-root][-N].cer: a CA certificate, DER (RFC 5280 4.2.2.1, RFC
+ * 2585 application/pkix-cert), for AIA caIssuers. */
+static void
+cacert_handler(void *ctx, const struct pkid_http_req *req,
+    struct pkid_http_resp *resp)
+{
+	struct pkid_app *app = ctx;
+	struct pkid_err e;
+	unsigned char *der = NULL;
+	size_t len = 0;
+	int root, g;
+
+	pkid_err_clear(&e);
+	if (!pkid_ca_pub_path(app->ca->cfg.ca_name, req->path, "/ca/",
+	    ".cer", &root, &g)) {
+		PKID_ERR(&e, PKID_E_NOT_FOUND, "no CA certificate at %s; this "
+		    "server publishes /ca/%s.cer (issuing CA, generation 1), "
+		    "/ca/%s-N.cer (generation N, now %d) and /ca/%s-root.cer",
+		    req->path, app->ca->cfg.ca_name, app->ca->cfg.ca_name,
+		    app->ca->generation, app->ca->cfg.ca_name);
+		pkid_http_resp_error(resp, 404, &e);
+		return;
+	}
+	if (pkid_ca_gen_der(app->ca, root, g, &der, &len, &e) != PKID_OK) {
+		if (e.code != PKID_E_NOT_FOUND)
+			pkid_log_err(PKID_LOG_ERROR, &e, "ca certificate");
+		pkid_http_resp_error(resp, e.code == PKID_E_NOT_FOUND ? 404 :
+		    500, &e);
+		return;
+	}
+	(void)pkid_buf_append(&resp->body, der, len, &e);
+	OPENSSL_free(der);
+	snprintf(resp->content_type, sizeof(resp->content_type),
+	    "application/pkix-cert");
 }
 
 enum pkid_code
@@ -282,6 +304,9 @@ pkid_app_routes(struct pkid_app *app, struct pkid_router *r,
 	if ((app->scep == NULL && (rc = pkid_scep_new(app->ca, &app->scep,
 	    e)) != PKID_OK) || (rc = pkid_scep_routes(app->scep, r, e)) !=
 	    PKID_OK)
+		return rc;
+	if ((rc = pkid_router_add(r, "/ca/", 1, PKID_HTTP_GET |
+	    PKID_HTTP_HEAD, cacert_handler, app, e)) != PKID_OK)
 		return rc;
 	return pkid_router_add(r, "/crl/", 1, PKID_HTTP_GET | PKID_HTTP_HEAD,
 	    crl_handler, app, e);

@@ -511,7 +511,7 @@ test_cfg(void **state)
 	assert_int_equal(parse(&c, "[est]\n", &e), PKID_OK);
 	assert_int_equal(c.est[0].upstream_revocation, PKID_UPSTREAM_REV_CRL);
 	assert_string_equal(c.est[0].upstream_crl, "");
-	assert_string_equal(c.crl_url, "");
+	assert_string_equal(c.crl_url, "auto");
 	assert_int_equal(parse(&c, "[ca]\ncrl_url = http://ca.test:8080/crl/"
 	    "ca.crl\n[est x]\nupstream = https://ca/\nupstream_revocation = "
 	    "off\nupstream_crl = https://ca/crl/ca.crl\n", &e), PKID_OK);
