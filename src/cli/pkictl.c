@@ -21,6 +21,9 @@ static const char usage[] =
     "  est user add [--dir DIR] NAME [--password PW]  EST HTTP Basic users\n"
     "  enroll est|scep --server URL ... --out F  get a certificate\n"
     "  renew est|scep --server URL --cert C --key K --out F  renew it\n"
+    "  trust bundle create|show, import, list, remove, export, status\n"
+    "                                        signed trust bundles and "
+    "trust stores\n"
     "  version\n";
 
 struct subcmd {
@@ -38,6 +41,7 @@ static const struct subcmd cmds[] = {
 	{ "est", pkictl_cmd_est },
 	{ "enroll", pkictl_cmd_enroll },
 	{ "renew", pkictl_cmd_renew },
+	{ "trust", pkictl_cmd_trust },
 	{ NULL, NULL },
 };
 
