@@ -193,8 +193,8 @@ parse_source(json_t *o, size_t i, struct pkid_trust_source *s,
 	    sizeof(s->location), e));
 	PKID_TRY(get_str(o, where, "signer", 1, s->signer, sizeof(s->signer),
 	    e));
-	PKID_TRY(get_time(o, where, "signing_time", 1, &s->signing_time, e));
-	PKID_TRY(get_time(o, where, "installed_at", 1, &s->installed_at, e));
+	PKID_TRY(get_time(o, where, "signing_time", 0, &s->signing_time, e));
+	PKID_TRY(get_time(o, where, "installed_at", 0, &s->installed_at, e));
 	rc = PKID_OK;
 out:
 	return rc;
