@@ -539,3 +539,29 @@ def test_diagnose_names_the_bundle_import(ca, tmp_path):
                     "--store", empty, "--json")
         doc = json.loads(cp.stdout)
         assert doc["chains"][0]["valid"], doc
+
+
+def test_extra_anchors(tmp_path):
+    """[trust] extra_anchors: its CAs are published beside the CA's root;
+    a certificate there that is not a CA stops pkid --check."""
+    extra, extra_key = self_signed_ca(tmp_path, "extra", "Partner Root")
+    d = tmp_path / "ca"
+    pkictl("ca", "init", "--dir", d, "--set",
+           "trust.extra_anchors=partner.pem", check=True)
+    shutil.copy(extra, d / "partner.pem")
+    assert "extra_anchors = partner.pem" in (d / "pkid.conf").read_text()
+    with Pkid(d) as srv:
+        _, _, body = srv.get("/trust/bundle.p7b", tls=False)
+    f = tmp_path / "b.p7b"
+    f.write_bytes(body)
+    shown = json.loads(pkictl("trust", "bundle", "show", "--anchor",
+                              d / "root.pem", "--json", f,
+                              check=True).stdout)
+    assert sorted(a["subject"] for a in shown["anchors"]) == \
+        ["CN=Partner Root", "CN=pkid Demo CA Root CA"]
+    leaf, _ = issued(tmp_path, "pleaf", extra, extra_key,
+                     "basicConstraints=critical,CA:FALSE\n")
+    shutil.copy(leaf, d / "partner.pem")
+    cp = run([binary("pkid"), "--dir", str(d), "--check"])
+    assert cp.returncode == 1 and error_code(cp) == "bundle-not-ca", \
+        cp.stdout + cp.stderr
