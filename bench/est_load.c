@@ -154,16 +154,23 @@ parse_args(int argc, char **argv, struct args *a)
 		else if (strcmp(argv[i - 1], "--cert") == 0) a->cert = v;
 		else if (strcmp(argv[i - 1], "--key") == 0) a->key = v;
 		else if (strcmp(argv[i - 1], "--csr") == 0) a->csr = v;
-		else if (strcmp(argv[i - 1], "--port") == 0)
-			pkid_parse_int(v, 1, 65535, &a->port, NULL);
-		else if (strcmp(argv[i - 1], "--concurrency") == 0)
-			pkid_parse_int(v, 1, 4096, &a->conc, NULL);
-		else if (strcmp(argv[i - 1], "--count") == 0)
-			pkid_parse_int(v, 1, 10000000, &a->count, NULL);
-		else if (strcmp(argv[i - 1], "--server-pid") == 0)
-			pkid_parse_int(v, 1, INT32_MAX, &a->pid, NULL);
-		else
+		/* A number out of range is a usage error, never silently the
+		 * default (issue 12: --concurrency 8000 ran 8 clients). */
+		else if (strcmp(argv[i - 1], "--port") == 0) {
+			if (pkid_parse_int(v, 1, 65535, &a->port, NULL) != 0)
+				return -1;
+		} else if (strcmp(argv[i - 1], "--concurrency") == 0) {
+			if (pkid_parse_int(v, 1, 100000, &a->conc, NULL) != 0)
+				return -1;
+		} else if (strcmp(argv[i - 1], "--count") == 0) {
+			if (pkid_parse_int(v, 1, 10000000, &a->count, NULL) != 0)
+				return -1;
+		} else if (strcmp(argv[i - 1], "--server-pid") == 0) {
+			if (pkid_parse_int(v, 1, INT32_MAX, &a->pid, NULL) != 0)
+				return -1;
+		} else {
 			return -1;
+		}
 	}
 	return a->port > 0 && a->cacert != NULL ? 0 : -1;
 }

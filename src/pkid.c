@@ -3,6 +3,7 @@
  * HTTP(S) listeners until SIGINT/SIGTERM, then drain and close the store.
  */
 #include <getopt.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,42 @@ fail(const struct pkid_err *e)
 	return cat == PKID_CAT_USAGE ? 2 : 1;
 }
 
+/*
+ * Every connection costs a descriptor: raise the soft RLIMIT_NOFILE to
+ * the hard one, and when even that cannot hold max_conns (plus what the
+ * store, listeners and workers use), serve fewer and say so (issue 12:
+ * with 'ulimit -n 1024' accept(2) failed with EMFILE and connections
+ * waited unanswered in the backlog).
+ */
+static void
+fit_fd_limit(struct pkid_server_opts *so)
+{
+	struct rlimit rl;
+	struct pkid_err e;
+	long room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return;
+	room = (long)rl.rlim_cur - PKID_FD_RESERVE;
+	if (so->max_conns <= room)
+		return;
+	pkid_err_clear(&e);
+	PKID_ERR(&e, PKID_E_FD_LIMIT, "this process may open %llu files; "
+	    "[server] max_conns = %d needs %d more (%d kept for the store, "
+	    "listeners and workers); serving at most %ld connections",
+	    (unsigned long long)rl.rlim_cur, so->max_conns,
+	    so->max_conns - (int)room, PKID_FD_RESERVE, room > 16 ? room : 16);
+	pkid_log_err(PKID_LOG_WARN, &e, "pkid");
+	so->max_conns = room > 16 ? (int)room : 16;
+}
+
 /* Name every setting that weakens security; returns how many. */
 static int
 warn_all(const struct pkid_ca *ca, FILE *out)
@@ -232,6 +269,7 @@ main(int argc, char **argv)
 	so.http = o.http != NULL ? o.http : ca->cfg.http;
 	so.workers = o.workers > 0 ? o.workers : ca->cfg.workers;
 	so.max_conns = ca->cfg.max_conns;
+	fit_fd_limit(&so);
 	so.rate_per_min = ca->cfg.rate_per_min;
 	so.max_body = (size_t)ca->cfg.max_body;
 	so.max_conns_per_addr = ca->cfg.max_conns_per_addr > 0 ?

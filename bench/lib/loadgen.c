@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -223,6 +224,7 @@ lg_run(const struct lg_opts *o, struct lg_result *r)
 	struct lg L;
 	struct lg_slot *slots;
 	double cpu0 = 0;
+	struct rlimit rl;
 	uint64_t t0;
 	int i;
 
@@ -232,6 +234,19 @@ lg_run(const struct lg_opts *o, struct lg_result *r)
 	L.r = r;
 	if (o->count < 1 || o->concurrency < 1 || o->n_reqs < 1)
 		return -1;
+	/* One descriptor per client in flight: take the hard limit, and
+	 * refuse rather than fail accept-side mid-run. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur !=
+		    RLIM_INFINITY && (rlim_t)o->concurrency + 64 > rl.rlim_cur) {
+			fprintf(stderr, "loadgen: %d clients need %d descriptors; "
+			    "the limit is %llu (ulimit -n)\n", o->concurrency,
+			    o->concurrency + 64, (unsigned long long)rl.rlim_cur);
+			return -1;
+		}
+	}
 	L.base = event_base_new();
 	L.lat_us = calloc((size_t)o->count, sizeof(uint32_t));
 	slots = calloc((size_t)o->concurrency, sizeof(*slots));

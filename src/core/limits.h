@@ -256,6 +256,9 @@
 #define PKID_VERIFY_MAX_NC_WORK (1 << 20)
 
 /* ---- the HTTP(S) server (src/http) ---- */
+/* Descriptors pkid keeps out of max_conns: store connections and their
+ * WAL files, listeners, worker pipes, CRL and AIA fetches, logs. */
+#define PKID_FD_RESERVE 128
 /* Buckets of one worker's connection table (a power of two). */
 #define PKID_HTTP_CONN_BUCKETS 1024
 /* Slots of the per-client-address rate table, shared by all workers. */

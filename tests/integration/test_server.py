@@ -152,3 +152,33 @@ def test_config_file_option(ca, tmp_path):
     cp = run([binary("pkid"), "--config", str(tmp_path / "other.conf"),
               "--listen", "127.0.0.1:0", "--http", "off"], timeout=20)
     assert cp.returncode == 2 and "ca-missing" in cp.stderr
+
+
+def test_fd_limit_raised_or_named(ca, tmp_path):
+    """Issue 12: with 'ulimit -n 1024' max_conns (4096) was unreachable:
+    accept(2) failed with EMFILE and connections waited unanswered. pkid
+    raises the soft limit to the hard one, and when that is too low it
+    says so (fd-limit) and serves what fits."""
+    import resource
+    from conftest import binary
+
+    def low():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (512, 1024))
+
+    proc = subprocess.Popen(
+        [binary("pkid"), "--dir", str(ca), "--listen", "127.0.0.1:0",
+         "--http", "off"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, preexec_fn=low)
+    try:
+        for _ in range(200):
+            line = proc.stdout.readline()
+            if not line or line.startswith("pkid: ready"):
+                break
+        status = open(f"/proc/{proc.pid}/limits").read()
+        soft = [ln for ln in status.splitlines()
+                if ln.startswith("Max open files")][0].split()[3]
+        assert soft == "1024", status
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert "code=fd-limit" in err and "serving at most 896" in err, err
