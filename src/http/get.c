@@ -320,8 +320,8 @@ pkid_http_get_follow(const char *url, STACK_OF(X509) *trust, int timeout_s,
 		if (info != NULL) {
 			info->status = got.status;
 			info->redirects = hop;
-			snprintf(info->url, sizeof(info->url), "%s",
-			    seen[hop]);
+			snprintf(info->url, sizeof(info->url), "%.*s",
+			    PKID_DIAG_MAX_URL, seen[hop]);
 		}
 		if (rc != PKID_OK)
 			goto out;

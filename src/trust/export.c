@@ -106,7 +106,7 @@ export_name(const char *n)
 static int
 clear_dir(const char *dir, int check_only)
 {
-	char f[2200];
+	char f[2400];
 	struct dirent *de;
 	DIR *d = opendir(dir);
 	int ok = 1;
@@ -123,7 +123,7 @@ clear_dir(const char *dir, int check_only)
 		}
 		if (check_only)
 			continue;
-		snprintf(f, sizeof(f), "%s/%s", dir, de->d_name);
+		snprintf(f, sizeof(f), "%.2100s/%.255s", dir, de->d_name);
 		(void)unlink(f);
 	}
 	closedir(d);
@@ -148,7 +148,7 @@ static enum pkid_code
 fill_dir(STACK_OF(X509) *sk, const char *tmp, struct pkid_err *e)
 {
 	struct pkid_buf b;
-	char fp[65], f[2200], link[2200], name[80];
+	char fp[65], f[2300], link[2300], name[80];
 	unsigned long h;
 	int i, k, n;
 	enum pkid_code rc = PKID_OK;
@@ -158,7 +158,7 @@ fill_dir(STACK_OF(X509) *sk, const char *tmp, struct pkid_err *e)
 
 		pkid_x509_fingerprint(x, fp);
 		snprintf(name, sizeof(name), "%s.pem", fp);
-		snprintf(f, sizeof(f), "%s/%s", tmp, name);
+		snprintf(f, sizeof(f), "%.2100s/%.79s", tmp, name);
 		memset(&b, 0, sizeof(b));
 		if ((rc = pkid_x509_cert_pem(x, &b, e)) == PKID_OK)
 			rc = pkid_file_write(f, b.p, b.len, 0644, e);
@@ -168,7 +168,7 @@ fill_dir(STACK_OF(X509) *sk, const char *tmp, struct pkid_err *e)
 		h = X509_subject_name_hash(x);
 		for (k = 0, n = 0; k < i; k++)
 			n += X509_subject_name_hash(sk_X509_value(sk, k)) == h;
-		snprintf(link, sizeof(link), "%s/%08lx.%d", tmp, h, n);
+		snprintf(link, sizeof(link), "%.2100s/%08lx.%d", tmp, h, n);
 		if (rc == PKID_OK && symlink(name, link) != 0)
 			rc = PKID_ERR(e, PKID_E_IO_WRITE, "symlink %s: %s",
 			    link, strerror(errno));
@@ -179,7 +179,7 @@ fill_dir(STACK_OF(X509) *sk, const char *tmp, struct pkid_err *e)
 static enum pkid_code
 pem_dir(STACK_OF(X509) *sk, const char *path, struct pkid_err *e)
 {
-	char tmp[2200], parent[2200], *slash;
+	char tmp[2100], parent[2100], *slash;
 	struct stat st;
 	int exists = lstat(path, &st) == 0;
 	enum pkid_code rc = PKID_E_INTERNAL;
@@ -187,7 +187,7 @@ pem_dir(STACK_OF(X509) *sk, const char *path, struct pkid_err *e)
 	PKID_CHECK(!exists || (S_ISDIR(st.st_mode) && clear_dir(path, 1)),
 	    PKID_E_USAGE, "%s exists and is not an earlier pem-dir export "
 	    "(it holds other files); give a new or empty directory", path);
-	snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
+	snprintf(tmp, sizeof(tmp), "%.2000s.tmp-%ld", path, (long)getpid());
 	PKID_CHECK(mkdir(tmp, 0755) == 0, PKID_E_IO_WRITE, "mkdir %s: %s",
 	    tmp, strerror(errno));
 	PKID_TRY(fill_dir(sk, tmp, e));
@@ -200,7 +200,7 @@ pem_dir(STACK_OF(X509) *sk, const char *path, struct pkid_err *e)
 		    RENAME_EXCHANGE) == 0, PKID_E_IO_WRITE, "swapping %s in: "
 		    "%s", path, strerror(errno));
 	/* tmp now holds the old export (or nothing). */
-	snprintf(parent, sizeof(parent), "%s", path);
+	snprintf(parent, sizeof(parent), "%.2000s", path);
 	slash = strrchr(parent, '/');
 	if (slash == NULL)
 		snprintf(parent, sizeof(parent), ".");
