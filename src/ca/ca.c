@@ -20,6 +20,7 @@
 #include "ca/rollover.h"
 #include "ca/signer.h"
 #include "core/clock.h"
+#include "trust/publish.h"
 #include "x509/load.h"
 
 /* Files of a CA directory, relative to it. */
@@ -464,6 +465,10 @@ pkid_ca_init(const char *dir, const struct pkid_ca_init_opts *o,
 		PKID_TRY(pkid_ca_init_ra(dir, cfg, s.store,
 		    s.iss != NULL ? s.iss : s.root,
 		    s.iss != NULL ? s.iss_key : s.root_key, e));
+	/* The key and certificate that sign the trust bundle pkid
+	 * publishes (src/trust/publish.h), issued by the root. */
+	PKID_TRY(pkid_trust_signer_init(dir, cfg->ca_name, cfg->digest, s.root,
+	    s.root_key, e));
 	PKID_TRY(pkid_store_audit(s.store, "cli", "ca-init", cfg->ca_name,
 	    "ok", dir, e));
 	PKID_TRY(pkid_config_write(cfg, &conf, e));

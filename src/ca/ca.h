@@ -7,6 +7,8 @@
  * DIR/issuing.pem    issuing CA certificate (absent with --root-only)
  * DIR/keys/NAME.key  CA keys, mode 0600
  * DIR/tls/server.pem pkid's own TLS certificate chain, server.key its key
+ * DIR/keys/bundle.key, DIR/trust/  the trust bundle's signer and state
+ *                    (src/trust/publish.h)
  */
 #ifndef PKID_CA_CA_H
 #define PKID_CA_CA_H

@@ -85,6 +85,11 @@ int64_t pkid_ca_cert_na(X509 *x);
  * shadow whose activate_at has come (gen.c).
  */
 enum pkid_code pkid_ca_gens_load(struct pkid_ca *ca, struct pkid_err *e);
+/* The private key of the current root (its ca_generation row's key_ref;
+ * the caller frees). Errors: store-schema, io-open, key-malformed,
+ * key-mismatch. */
+enum pkid_code pkid_ca_root_key(struct pkid_ca *ca, EVP_PKEY **out,
+    struct pkid_err *e);
 /* Free what pkid_ca_gens_load set. */
 void pkid_ca_gens_free(struct pkid_ca *ca);
 

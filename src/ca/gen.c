@@ -355,6 +355,36 @@ pkid_ca_published(const struct pkid_ca *ca)
 	return sk;
 }
 
+enum pkid_code
+pkid_ca_root_key(struct pkid_ca *ca, EVP_PKEY **out, struct pkid_err *e)
+{
+	struct gen_set *s = calloc(1, sizeof(*s));
+	const struct gen_row *r;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*out = NULL;
+	PKID_OSSL_PTR(s, PKID_E_NOMEM, "no memory");
+	PKID_TRY(collect(ca, s, e));
+	r = find(s, ROLE_ROOT, "current");
+	PKID_CHECK(r != NULL && X509_cmp(r->cert, ca->root) == 0,
+	    PKID_E_STORE_SCHEMA, "the store of %s has no current root "
+	    "matching root.pem", ca->dir);
+	PKID_TRY(read_key(ca->dir, r->key_ref, 0, out, e));
+	PKID_CHECK(X509_check_private_key(ca->root, *out) == 1,
+	    PKID_E_KEY_MISMATCH, "%s/%s is not the key of the current root",
+	    ca->dir, r->key_ref);
+	rc = PKID_OK;
+out:
+	if (s != NULL)
+		set_free(s);
+	free(s);
+	if (rc != PKID_OK) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 int
 pkid_ca_issued_by_us(const struct pkid_ca *ca, X509 *x)
 {

@@ -75,6 +75,8 @@ int pkictl_cmd_diagnose(int argc, char **argv);
 int pkictl_cmd_explain(int argc, char **argv);
 int pkictl_cmd_scep(int argc, char **argv);
 int pkictl_cmd_est(int argc, char **argv);
+/* pkictl trust bundle|import|list|remove|export|status (cmd_trust.c). */
+int pkictl_cmd_trust(int argc, char **argv);
 /* pkictl enroll|renew est|scep: argv[1] picks the protocol. */
 int pkictl_cmd_enroll(int argc, char **argv);
 int pkictl_cmd_renew(int argc, char **argv);

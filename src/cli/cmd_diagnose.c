@@ -4,7 +4,13 @@
  * clock) and say what is broken, with the facts and the fix.
  *
  *   pkictl diagnose https://HOST[:PORT] [--sni NAME] [--trust FILE|DIR]...
+ *       [--store DIR] [--bundle URL|FILE [--bundle-anchor FILE]]
  *       [--timeout S] [--json]
+ *
+ * --bundle reads a published trust bundle (pkid serves one at
+ * /trust/bundle.p7b): when the issuer a chain lacks is in it, the
+ * unknown-issuer remedy names the 'pkictl trust import' that installs
+ * it; --bundle-anchor checks the bundle's signer as the import would.
  *
  * Exit 0 when nothing is wrong, 1 with findings, 2 on a usage error.
  */
@@ -18,9 +24,12 @@
 #include "cli/trust_load.h"
 #include "core/clock.h"
 #include "diag/diag.h"
+#include "http/get.h"
+#include "trust/bundle.h"
 
 #define DIAG_USAGE "pkictl diagnose https://HOST[:PORT] [--sni NAME] " \
-	"[--trust FILE|DIR]... [--timeout S] [--json]"
+	"[--trust FILE|DIR]... [--store DIR] [--bundle URL|FILE " \
+	"[--bundle-anchor FILE]] [--timeout S] [--json]"
 /* Most --trust options. */
 #define MAX_TRUST 32
 
@@ -28,6 +37,9 @@
 struct dargs {
 	const char *trust[MAX_TRUST];	/* --trust values */
 	size_t ntrust;			/* how many */
+	const char *store;		/* --store */
+	const char *bundle;		/* --bundle */
+	const char *bundle_anchor;	/* --bundle-anchor */
 	int json;			/* --json */
 	struct pkid_diag_opts o;	/* what to diagnose */
 };
@@ -38,6 +50,9 @@ parse_args(int argc, char **argv, struct dargs *a)
 	static const struct option lopts[] = {
 		{ "sni", required_argument, NULL, 's' },
 		{ "trust", required_argument, NULL, 't' },
+		{ "store", required_argument, NULL, 'S' },
+		{ "bundle", required_argument, NULL, 'b' },
+		{ "bundle-anchor", required_argument, NULL, 'B' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
@@ -72,6 +87,15 @@ parse_args(int argc, char **argv, struct dargs *a)
 		case 'j':
 			a->json = 1;
 			break;
+		case 'S':
+			a->store = optarg;
+			break;
+		case 'b':
+			a->bundle = optarg;
+			break;
+		case 'B':
+			a->bundle_anchor = optarg;
+			break;
 		default:
 			return pkictl_usage_err(DIAG_USAGE, "unknown option "
 			    "or missing value: %s", argv[optind - 1]);
@@ -79,6 +103,9 @@ parse_args(int argc, char **argv, struct dargs *a)
 	}
 	if (optind != argc - 1)
 		return pkictl_usage_err(DIAG_USAGE, "give exactly one URL");
+	if (a->bundle_anchor != NULL && a->bundle == NULL)
+		return pkictl_usage_err(DIAG_USAGE, "--bundle-anchor goes with "
+		    "--bundle");
 	a->o.url = argv[optind];
 	return 0;
 }
@@ -199,34 +226,106 @@ print_text(const struct pkid_diag_result *r)
 		    r->nlost);
 }
 
+/* What --bundle found, for the diagnosis and its remedies. */
+struct dbundle {
+	struct pkid_trust_bundle *b;	/* the bundle, NULL when none */
+	char from[600];			/* "URL (serial N, signed by ..)" */
+	char hint[800];			/* the import command */
+	struct pkid_err why;		/* why it could not be used */
+};
+
+/* Read and open --bundle; a failure is reported, not fatal. */
+static void
+load_bundle(const struct dargs *a, STACK_OF(X509) *tls, struct dbundle *d)
+{
+	STACK_OF(X509) *pin = NULL;
+	struct pkid_buf raw;
+	const char *one[1];
+
+	memset(&raw, 0, sizeof(raw));
+	pkid_err_clear(&d->why);
+	one[0] = a->bundle_anchor;
+	if (a->bundle_anchor != NULL && pkictl_trust_load(one, 1, &pin,
+	    &d->why) != PKID_OK)
+		goto out;
+	if (strncmp(a->bundle, "http://", 7) == 0 || strncmp(a->bundle,
+	    "https://", 8) == 0) {
+		if (pkid_http_get_follow(a->bundle, tls, a->o.timeout_s > 0 ?
+		    a->o.timeout_s : PKID_DIAG_TIMEOUT_S,
+		    PKID_TRUST_MAX_BUNDLE_SIZE, PKID_TRUST_MAX_REDIRECTS, &raw,
+		    NULL, &d->why) != PKID_OK)
+			goto out;
+	} else if (pkid_buf_read_file(&raw, a->bundle,
+	    PKID_TRUST_MAX_BUNDLE_SIZE, &d->why) != PKID_OK) {
+		goto out;
+	}
+	if (pkid_trust_bundle_open(raw.p, raw.len, pin, 0, &d->b, &d->why) !=
+	    PKID_OK)
+		goto out;
+	snprintf(d->from, sizeof(d->from), "%.120s (serial %lld, signer "
+	    "'%.60s' %s)", a->bundle, (long long)d->b->serial,
+	    d->b->signer_subject, d->b->authenticated ? "checked" :
+	    "unchecked: the import checks it");
+out:
+	snprintf(d->hint, sizeof(d->hint), "pkictl trust import --store "
+	    "%.200s --anchor %.200s %.300s", a->store != NULL ? a->store :
+	    "DIR", a->bundle_anchor != NULL ? a->bundle_anchor : "FILE",
+	    a->bundle != NULL ? a->bundle : "URL");
+	sk_X509_pop_free(pin, X509_free);
+	pkid_buf_free(&raw);
+}
+
 int
 pkictl_cmd_diagnose(int argc, char **argv)
 {
 	struct pkid_diag_result *r = NULL;
 	STACK_OF(X509) *anchors = NULL;
+	struct dbundle db;
 	struct pkid_err e;
 	struct dargs a;
+	char msg[1024];
 	int rc;
 
+	memset(&db, 0, sizeof(db));
 	pkid_err_clear(&e);
 	if ((rc = parse_args(argc, argv, &a)) != 0)
 		return rc;
-	if (pkictl_trust_load(a.trust, a.ntrust, &anchors, &e) != PKID_OK) {
+	if (pkictl_trust_load_all(a.trust, a.ntrust, a.store, &anchors, &e) !=
+	    PKID_OK) {
 		rc = pkictl_print_err(&e, a.json);
 		goto out;
 	}
 	a.o.trust = anchors;
+	a.o.store = a.store;
+	if (a.bundle != NULL) {
+		load_bundle(&a, anchors, &db);
+		a.o.bundle = db.b != NULL ? db.b->anchors : NULL;
+		a.o.bundle_from = db.from;
+	}
+	if (a.store != NULL || a.bundle != NULL) {
+		if (a.bundle == NULL)
+			snprintf(db.hint, sizeof(db.hint), "pkictl trust "
+			    "import --store %.200s --anchor FILE URL", a.store);
+		a.o.import_hint = db.hint;
+	}
 	pkid_diag_run(&a.o, &r, &e);
 	if (r == NULL) {
 		rc = pkictl_print_err(&e, a.json);
 		goto out;
 	}
+	if (a.bundle != NULL && db.b == NULL && r->nnotes <
+	    PKID_DIAG_MAX_NOTES)
+		snprintf(r->notes[r->nnotes++], sizeof(r->notes[0]), "the "
+		    "trust bundle %.60s cannot be used: %s: %.120s", a.bundle,
+		    pkid_err_id(db.why.code), pkid_err_message(&db.why, msg,
+		    sizeof(msg)));
 	if (a.json)
 		print_json(r, a.o.url);
 	else
 		print_text(r);
 	rc = r->nfindings == 0 ? PKICTL_EXIT_OK : PKICTL_EXIT_FAIL;
 out:
+	pkid_trust_bundle_free(db.b);
 	pkid_diag_result_free(r);
 	sk_X509_pop_free(anchors, X509_free);
 	return rc;

@@ -2,7 +2,7 @@
  * cmd_verify.c - pkictl verify: validate a certificate (and the chain that
  * came with it) against trust anchors and print the diagnosis.
  *
- *   pkictl verify [--trust FILE|DIR]... [--untrusted FILE]...
+ *   pkictl verify [--trust FILE|DIR]... [--store DIR] [--untrusted FILE]...
  *       [--host NAME | --ip ADDR] [--purpose server|client|any]
  *       [--at TIME] [--crl FILE]... [--profile rfc5280|webpki]
  *       [--cn-fallback] [--json] CERT
@@ -25,7 +25,7 @@
 #include "verify/verify.h"
 #include "x509/load.h"
 
-#define VERIFY_USAGE "pkictl verify [--trust FILE|DIR]... " \
+#define VERIFY_USAGE "pkictl verify [--trust FILE|DIR]... [--store DIR] " \
 	"[--untrusted FILE]... [--host NAME | --ip ADDR] " \
 	"[--purpose server|client|any] [--at TIME] [--crl FILE]... " \
 	"[--profile rfc5280|webpki] [--cn-fallback] [--json] CERT"
@@ -40,6 +40,7 @@ struct vargs {
 	size_t nuntrusted;			/* how many */
 	const char *crl[MAX_INPUTS];		/* --crl values */
 	size_t ncrl;				/* how many */
+	const char *store;			/* --store: a trust store */
 	const char *cert;			/* the certificate file */
 	int json;				/* --json */
 	struct pkid_verify_opts o;		/* validator options */
@@ -85,6 +86,7 @@ parse_args(int argc, char **argv, struct vargs *a)
 {
 	static const struct option lopts[] = {
 		{ "trust", required_argument, NULL, 't' },
+		{ "store", required_argument, NULL, 's' },
 		{ "untrusted", required_argument, NULL, 'u' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "ip", required_argument, NULL, 'I' },
@@ -111,6 +113,9 @@ parse_args(int argc, char **argv, struct vargs *a)
 			break;
 		case 'u':
 			rc = push(a->untrusted, &a->nuntrusted, optarg);
+			break;
+		case 's':
+			a->store = optarg;
 			break;
 		case 'c':
 			rc = push(a->crl, &a->ncrl, optarg);
@@ -201,7 +206,8 @@ load_inputs(struct vargs *a, struct pkid_verify_ctx *c, X509 **leaf,
 	size_t i;
 	int k;
 
-	PKID_TRY(pkictl_trust_load(a->trust, a->ntrust, &anchors, e));
+	PKID_TRY(pkictl_trust_load_all(a->trust, a->ntrust, a->store, &anchors,
+	    e));
 	PKID_TRY(pkictl_verify_add_all(c, anchors, 1, e));
 	for (i = 0; i < a->nuntrusted; i++)
 		PKID_TRY(add_untrusted_file(c, a->untrusted[i], e));

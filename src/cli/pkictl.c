@@ -22,6 +22,9 @@ static const char usage[] =
     "  enroll est|scep --server URL ... --out F  get a certificate\n"
     "  renew est|scep --server URL --cert C --key K --out F  renew it\n"
     "  agent --config FILE [--once]          keep identities renewed\n"
+    "  trust bundle create|show, import, list, remove, export, status\n"
+    "                                        signed trust bundles and "
+    "trust stores\n"
     "  version\n";
 
 struct subcmd {
@@ -40,6 +43,7 @@ static const struct subcmd cmds[] = {
 	{ "enroll", pkictl_cmd_enroll },
 	{ "renew", pkictl_cmd_renew },
 	{ "agent", pkictl_cmd_agent },
+	{ "trust", pkictl_cmd_trust },
 	{ NULL, NULL },
 };
 

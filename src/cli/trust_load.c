@@ -9,6 +9,7 @@
 
 #include "cli/trust_load.h"
 #include "core/limits.h"
+#include "trust/store.h"
 #include "x509/load.h"
 
 /* Move the certificates of a file to the end of *out. */
@@ -91,6 +92,42 @@ pkictl_trust_load(const char *const *paths, size_t n, STACK_OF(X509) **out,
 		if (rc != PKID_OK)
 			pkid_err_ctx(e, "loading trust from %s", paths[i]);
 	}
+	return rc;
+}
+
+enum pkid_code
+pkictl_trust_load_all(const char *const *paths, size_t n, const char *store,
+    STACK_OF(X509) **out, struct pkid_err *e)
+{
+	struct pkid_trust_store *s = NULL;
+	STACK_OF(X509) *sk = NULL;
+	X509 *x;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	if (n > 0 || store == NULL)
+		PKID_TRY(pkictl_trust_load(paths, n, out, e));
+	if (store == NULL) {
+		rc = PKID_OK;
+		goto out;
+	}
+	if (*out == NULL)
+		PKID_CHECK((*out = sk_X509_new_null()) != NULL, PKID_E_NOMEM,
+		    "no memory");
+	PKID_TRY(pkid_trust_store_open(store, PKID_TRUST_READ,
+	    PKID_TRUST_LOCK_WAIT_MS, &s, e));
+	PKID_CHECK((sk = pkid_trust_store_certs(s)) != NULL, PKID_E_NOMEM,
+	    "no memory");
+	while ((x = sk_X509_shift(sk)) != NULL) {
+		if (!sk_X509_push(*out, x)) {
+			X509_free(x);
+			rc = PKID_ERR(e, PKID_E_NOMEM, "no memory");
+			goto out;
+		}
+	}
+	rc = PKID_OK;
+out:
+	sk_X509_pop_free(sk, X509_free);
+	pkid_trust_store_close(s);
 	return rc;
 }
 

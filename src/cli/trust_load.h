@@ -1,6 +1,7 @@
 /*
  * trust_load.h - what pkictl verify and pkictl diagnose share: loading
- * trust anchors from FILE|DIR (default: the system store) and rendering
+ * trust anchors from FILE|DIR (default: the system store) or a trust
+ * store (src/trust/store.h), and rendering
  * findings and certificate paths as text or JSON.
  */
 #ifndef PKID_CLI_TRUST_LOAD_H
@@ -25,6 +26,15 @@
  */
 enum pkid_code pkictl_trust_load(const char *const *paths, size_t n,
     STACK_OF(X509) **out, struct pkid_err *e);
+/*
+ * The anchors of --trust paths and a --store trust store (NULL: none):
+ * pkictl_trust_load of the paths when there are any or no store is
+ * given (so --store alone does not add the system store), then every
+ * anchor of the store. *out as for pkictl_trust_load. Errors: its, and
+ * the store's (store-open, store-busy, store-io).
+ */
+enum pkid_code pkictl_trust_load_all(const char *const *paths, size_t n,
+    const char *store, STACK_OF(X509) **out, struct pkid_err *e);
 /* Add every certificate of sk to c as trusted or untrusted. */
 enum pkid_code pkictl_verify_add_all(struct pkid_verify_ctx *c,
     STACK_OF(X509) *sk, int trusted, struct pkid_err *e);

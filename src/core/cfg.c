@@ -674,9 +674,11 @@ config_set_kv(struct pkid_config *c, const char *section, const char *k,
 	}
 	if (strcmp(section, "est") == 0 || strncmp(section, "est ", 4) == 0)
 		return pkid_cfg_est_set(c, section, k, v, e);
+	if (strcmp(section, "trust") == 0)
+		return pkid_cfg_trust_set(c, k, v, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
 	    "unknown section [%s] (known: [ca], [server], [scep], "
-	    "[profile NAME], [est], [est LABEL])",
+	    "[profile NAME], [est], [est LABEL], [trust])",
 	    section);
 }
 
@@ -974,6 +976,7 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	for (i = 0; i < c->n_profiles; i++)
 		PKID_TRY(write_profile(b, &c->profiles[i], e));
 	PKID_TRY(pkid_cfg_est_write(c, b, e));
+	PKID_TRY(pkid_cfg_trust_write(c, b, e));
 	rc = PKID_OK;
 out:
 	if (rc != PKID_OK)

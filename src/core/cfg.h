@@ -18,6 +18,8 @@
  * [scep]       challenge, profile, compat, upstream_label
  * [profile N]  lifetime, key_usage, ext_key_usage, key_types, ...
  * [est], [est LABEL]  profile, auth, channel_binding, client_ca, ...
+ * [trust]      extra_anchors (PEM of CA certificates /trust/bundle.p7b
+ *              publishes beside the CA's own roots)
  *
  * Unknown sections and keys are errors naming file:line.
  */
@@ -186,6 +188,10 @@ struct pkid_config {
 	/* [profile ...] */
 	int n_profiles;		/* entries used in profiles */
 	struct pkid_profile profiles[PKID_MAX_PROFILES];
+	/* [trust] */
+	char trust_extra_anchors[1024]; /* PEM file of extra anchors the
+				 * signed trust bundle carries, "" none;
+				 * relative to the CA directory */
 	/* [est] and [est LABEL] */
 	int n_est;		/* entries used in est; est[0] is [est] */
 	struct pkid_est_label est[PKID_MAX_EST_LABELS];

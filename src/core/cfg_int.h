@@ -17,4 +17,11 @@ enum pkid_code pkid_cfg_est_set(struct pkid_config *c, const char *section,
 enum pkid_code pkid_cfg_est_write(const struct pkid_config *c,
     struct pkid_buf *b, struct pkid_err *e);
 
+/* One key of [trust]. */
+enum pkid_code pkid_cfg_trust_set(struct pkid_config *c, const char *k,
+    const char *v, struct pkid_err *e);
+/* Append the [trust] section as INI text. */
+enum pkid_code pkid_cfg_trust_write(const struct pkid_config *c,
+    struct pkid_buf *b, struct pkid_err *e);
+
 #endif

@@ -404,4 +404,45 @@
  */
 #define PKID_SHOW_MAX_REVOKED 10000
 
+/* ---- trust store and signed trust bundles (src/trust) ---- */
+/* Largest signed trust bundle read from a file or fetched (DER). */
+#define PKID_TRUST_MAX_BUNDLE_SIZE (4 * 1024 * 1024)
+/* Most trust anchors in one bundle, and in one trust store. */
+#define PKID_TRUST_MAX_ANCHORS 1024
+/* Most certificates in a bundle's CMS certificates field: the signer
+ * and the chain from it to a pinned anchor (link certificates). */
+#define PKID_TRUST_MAX_SIGNER_CERTS 16
+/* Largest state.json or status.json of a trust store (about 700 bytes
+ * per anchor). */
+#define PKID_TRUST_MAX_STATE_SIZE (2 * 1024 * 1024)
+/* Most bundle publishers (pinned anchors) whose installed serial one
+ * store remembers. */
+#define PKID_TRUST_MAX_SOURCES 16
+/* Longest bundle source (a file path or an http(s) URL). */
+#define PKID_TRUST_MAX_SOURCE 2048
+/* Most redirects followed when a bundle is fetched by URL. */
+#define PKID_TRUST_MAX_REDIRECTS 5
+/* Default time budget of one bundle fetch (each redirect gets its own),
+ * seconds. */
+#define PKID_TRUST_FETCH_TIMEOUT_S 30
+/* Longest wait for a trust store's lock (another import or a remove
+ * holds it), milliseconds; then store-busy. */
+#define PKID_TRUST_LOCK_WAIT_MS 30000
+/* pkictl trust import --every: shortest and longest interval, seconds. */
+#define PKID_TRUST_MIN_INTERVAL_S 1
+#define PKID_TRUST_MAX_INTERVAL_S (366 * 86400)
+/* Auto-import after a failure that may pass by itself (DNS, connect,
+ * timeout, TLS, HTTP 5xx): the first retry after this many seconds,
+ * doubled per failure in a row, never more than the interval or
+ * PKID_TRUST_RETRY_MAX_S. */
+#define PKID_TRUST_RETRY_BASE_S 60
+#define PKID_TRUST_RETRY_MAX_S (6 * 3600)
+/* Every scheduled delay is moved by up to this percentage either way,
+ * so a fleet started together does not fetch together. */
+#define PKID_TRUST_JITTER_PCT 10
+/* Lifetime of pkid's bundle-signing certificate (capped at the root's),
+ * and how long before its end it is issued again, seconds. */
+#define PKID_TRUST_SIGNER_LIFETIME_S (2 * 365 * 86400)
+#define PKID_TRUST_SIGNER_RENEW_S (30 * 86400)
+
 #endif

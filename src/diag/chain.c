@@ -248,7 +248,10 @@ copy_findings(struct dctx *d, const struct pkid_verify_result *res,
 		if (skip_gap && is_trust_gap(f->code))
 			continue;
 		dfind(d, f->code, PKID_DIAG_CHAIN, f->depth, f->subject,
-		    f->remedy, "%s%s", f->message, suffix != NULL &&
+		    d->trust_rem[0] != '\0' && (f->code ==
+		    PKID_E_UNKNOWN_ISSUER || f->code ==
+		    PKID_E_SELF_SIGNED_UNTRUSTED) ? d->trust_rem : f->remedy,
+		    "%s%s", f->message, suffix != NULL &&
 		    (f->code == PKID_E_MISSING_INTERMEDIATE ||
 		    f->code == PKID_E_UNKNOWN_ISSUER) ? suffix : "");
 	}
@@ -295,6 +298,9 @@ emit_after_aia(struct dctx *d, X509 *top0, int dep0,
 	snprintf(rem, sizeof(rem), "if '%s' is meant to be trusted, add its "
 	    "root CA to the trust store (--trust); otherwise get a "
 	    "certificate from a CA the clients trust", last);
+	dtrust_remedy(d, top, dep);
+	if (d->trust_rem[0] != '\0')
+		snprintf(rem, sizeof(rem), "%s", d->trust_rem);
 	dfind(d, PKID_E_UNKNOWN_ISSUER, PKID_DIAG_CHAIN, dep0, sub, rem,
 	    "cert[%d] %s: its issuer %s was fetched from AIA (%s), but the "
 	    "chain it starts ends at '%s', which no trust anchor given "
@@ -312,8 +318,11 @@ emit_findings(struct dctx *d, STACK_OF(X509) *sk,
 	int dep0;
 
 	memset(&a, 0, sizeof(a));
+	top0 = path_top(res, &dep0);
+	if (!res->path_complete)
+		dtrust_remedy(d, top0, dep0);
 	/* A self-signed top has no issuer to look for. */
-	if ((top0 = path_top(res, &dep0)) == NULL || res->path_complete ||
+	if (top0 == NULL || res->path_complete ||
 	    res->findings[0].code == PKID_E_SELF_SIGNED_UNTRUSTED) {
 		copy_findings(d, res, 0, NULL);
 		return;

@@ -55,6 +55,15 @@ struct pkid_diag_opts {
 	int timeout_s;		/* per network step; 0: PKID_DIAG_TIMEOUT_S */
 	STACK_OF(X509) *trust;	/* borrowed trust anchors */
 	time_t at;		/* "now"; 0: pkid_now() */
+	const char *store;	/* the trust store the anchors came from
+				 * (pkictl --store), or NULL */
+	STACK_OF(X509) *bundle;	/* borrowed: the anchors of a published
+				 * trust bundle, or NULL. When the issuer
+				 * a path lacks is among them, the
+				 * unknown-issuer remedy names its import */
+	const char *bundle_from; /* that bundle, for messages ("URL,
+				 * serial N, signed by ..") */
+	const char *import_hint; /* the command that installs it */
 };
 
 /* One certificate as the server presented it. */
@@ -99,7 +108,7 @@ struct pkid_diag_finding {
 	int depth;			/* certificate depth, -1 none */
 	char subject[256];		/* that certificate's subject */
 	char message[640];		/* the facts */
-	char remedy[400];		/* what to do */
+	char remedy[640];		/* what to do */
 };
 
 /* The whole diagnosis. */

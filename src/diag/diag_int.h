@@ -20,6 +20,8 @@ struct dctx {
 	struct sockaddr_storage sa;	/* the address that connected */
 	socklen_t salen;		/* its length */
 	STACK_OF(X509) *presented[PKID_DIAG_NOFFERS]; /* owned chains */
+	char trust_rem[640];		/* unknown-issuer remedy naming the
+					 * trust bundle or store, "" none */
 };
 
 /* What one handshake gave. */
@@ -50,6 +52,10 @@ enum pkid_code dnet_parse_url(struct dctx *d, struct pkid_err *e);
 int dnet_resolve_connect(struct dctx *d);
 int dnet_connect_fd(struct dctx *d, char *why, size_t len);
 int dnet_wait(int fd, int for_write, uint64_t deadline_ms);
+
+/* bundle.c: the unknown-issuer remedy naming a trust bundle or store,
+ * for the top of an incomplete path at depth (into d->trust_rem). */
+void dtrust_remedy(struct dctx *d, X509 *top, int depth);
 
 /* tls.c: handshakes */
 void dtls_handshake(struct dctx *d, enum pkid_diag_offer offer,

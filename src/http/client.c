@@ -336,7 +336,8 @@ copy_header(struct evhttp_request *req, const char *name, char *out,
 	const char *v = evhttp_find_header(evhttp_request_get_input_headers(
 	    req), name);
 
-	snprintf(out, n, "%s", v != NULL ? v : "");
+	/* A value that does not fit is dropped, never cut. */
+	snprintf(out, n, "%s", v != NULL && strlen(v) < n ? v : "");
 }
 
 static void
@@ -358,6 +359,8 @@ on_done(struct evhttp_request *req, void *arg)
 	    sizeof(c->r->content_type));
 	copy_header(req, "Retry-After", c->r->retry_after,
 	    sizeof(c->r->retry_after));
+	copy_header(req, "Location", c->r->location,
+	    sizeof(c->r->location));
 	in = evhttp_request_get_input_buffer(req);
 	n = evbuffer_get_length(in);
 	pkid_err_clear(&e);

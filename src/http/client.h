@@ -59,6 +59,8 @@ struct pkid_https_resp {
 	int status;			/* HTTP status */
 	char content_type[128];		/* Content-Type, "" when none */
 	char retry_after[32];		/* Retry-After, "" when none */
+	char location[1024];		/* Location (a redirect), "" when
+					 * none or longer */
 	struct pkid_buf body;		/* the body (owned) */
 };
 

@@ -1,11 +1,13 @@
 /*
  * get.c - one bounded GET (get.h): plain http with libevent's evhttp
- * client, https with pkid's HTTPS client. No header or body is parsed
- * here: libevent does it.
+ * client, https with pkid's HTTPS client, and redirects followed on
+ * request. No header or body is parsed here: libevent does it.
  */
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -16,11 +18,17 @@
 #include "http/client.h"
 #include "http/get.h"
 
+/* What one GET brought back, whatever its status. */
+struct got {
+	int status;		/* HTTP status */
+	char location[1024];	/* Location of a redirect, "" none */
+};
+
 /* The state of one plain GET. */
 struct fetch {
 	struct event_base *base;	/* its own event base */
 	struct pkid_buf *body;		/* response body, bounded */
-	int status;			/* HTTP status, 0 none */
+	struct got *got;		/* status and Location */
 	int done;			/* the callback ran */
 	int too_large;			/* the body passed the bound */
 	enum evhttp_request_error err;	/* libevent's reason, when failed */
@@ -42,17 +50,22 @@ on_done(struct evhttp_request *req, void *arg)
 	struct fetch *f = arg;
 	struct evbuffer *in;
 	struct pkid_err e;
+	const char *loc;
 	size_t n;
 
 	f->done = 1;
-	if (req != NULL && (f->status = evhttp_request_get_response_code(
-	    req)) == 200) {
+	if (req != NULL && (f->got->status =
+	    evhttp_request_get_response_code(req)) == 200) {
 		in = evhttp_request_get_input_buffer(req);
 		n = evbuffer_get_length(in);
 		pkid_err_clear(&e);
 		if (n > 0 && pkid_buf_append(f->body, evbuffer_pullup(in, -1),
 		    n, &e) != PKID_OK)
 			f->too_large = 1;
+	} else if (req != NULL && (loc = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Location")) != NULL &&
+	    strlen(loc) < sizeof(f->got->location)) {
+		snprintf(f->got->location, sizeof(f->got->location), "%s", loc);
 	}
 	event_base_loopexit(f->base, NULL);
 }
@@ -68,11 +81,8 @@ fetch_failed(struct fetch *f, const char *url, int timeout_s, size_t max,
 	if (!f->done || (f->have_err && f->err == EVREQ_HTTP_TIMEOUT))
 		return PKID_ERR(e, PKID_E_CONNECT_TIMEOUT, "%s: no answer "
 		    "within %d s", url, timeout_s);
-	if (f->status == 0)
-		return PKID_ERR(e, PKID_E_CONNECT_REFUSED, "%s: connection "
-		    "failed", url);
-	return PKID_ERR(e, PKID_E_NOT_FOUND, "%s: HTTP status %d", url,
-	    f->status);
+	return PKID_ERR(e, PKID_E_CONNECT_REFUSED, "%s: connection failed",
+	    url);
 }
 
 /* Send the GET; the connection and request then belong to base. */
@@ -109,10 +119,29 @@ start(const struct evhttp_uri *u, struct fetch *f, int timeout_s,
 	return PKID_OK;
 }
 
-/* http://: evhttp on an event base of its own. */
+/* evhttp resolves inside the connect and reports "connection failed":
+ * resolve first, so a name that does not resolve says so. */
+static enum pkid_code
+resolve(const char *url, const char *host, struct pkid_err *e)
+{
+	struct addrinfo hints, *ai = NULL;
+	int g;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((g = getaddrinfo(host, NULL, &hints, &ai)) != 0)
+		return PKID_ERR(e, PKID_E_DNS_FAILURE, "%s: the name '%s' does "
+		    "not resolve: %s", url, host, gai_strerror(g));
+	freeaddrinfo(ai);
+	return PKID_OK;
+}
+
+/* http://: evhttp on an event base of its own. Any status is an
+ * answer: got says which, the body is kept for a 200. */
 static enum pkid_code
 get_plain(const char *url, const struct evhttp_uri *u, int timeout_s,
-    size_t max, struct pkid_buf *out, struct pkid_err *e)
+    size_t max, struct pkid_buf *out, struct got *got, struct pkid_err *e)
 {
 	struct evhttp_connection *conn = NULL;
 	struct fetch f;
@@ -121,6 +150,8 @@ get_plain(const char *url, const struct evhttp_uri *u, int timeout_s,
 
 	memset(&f, 0, sizeof(f));
 	f.body = out;
+	f.got = got;
+	PKID_TRY(resolve(url, evhttp_uri_get_host(u), e));
 	PKID_CHECK((f.base = event_base_new()) != NULL, PKID_E_NOMEM,
 	    "no memory for an event base");
 	PKID_TRY(start(u, &f, timeout_s, max, &conn, e));
@@ -129,7 +160,7 @@ get_plain(const char *url, const struct evhttp_uri *u, int timeout_s,
 	tv.tv_usec = 0;
 	event_base_loopexit(f.base, &tv);
 	event_base_dispatch(f.base);
-	if (!f.done || f.status != 200 || f.too_large) {
+	if (!f.done || got->status == 0 || f.too_large) {
 		rc = fetch_failed(&f, url, timeout_s, max, e);
 		goto out;
 	}
@@ -146,7 +177,8 @@ out:
  * trust. */
 static enum pkid_code
 get_tls(const char *url, const struct evhttp_uri *u, STACK_OF(X509) *trust,
-    int timeout_s, size_t max, struct pkid_buf *out, struct pkid_err *e)
+    int timeout_s, size_t max, struct pkid_buf *out, struct got *got,
+    struct pkid_err *e)
 {
 	struct pkid_https_opts o;
 	struct pkid_https_resp r;
@@ -166,9 +198,10 @@ get_tls(const char *url, const struct evhttp_uri *u, STACK_OF(X509) *trust,
 	/* The base URL is the whole URL: nothing to append but a root. */
 	PKID_TRY(pkid_https_request(h, PKID_HTTP_GET, path == NULL ||
 	    path[0] == '\0' ? "/" : "", NULL, NULL, 0, &r, e));
-	PKID_CHECK(r.status == 200, PKID_E_NOT_FOUND, "%s: HTTP status %d",
-	    url, r.status);
-	PKID_TRY(pkid_buf_append(out, r.body.p, r.body.len, e));
+	got->status = r.status;
+	snprintf(got->location, sizeof(got->location), "%s", r.location);
+	if (r.status == 200)
+		PKID_TRY(pkid_buf_append(out, r.body.p, r.body.len, e));
 	rc = PKID_OK;
 out:
 	pkid_https_resp_free(&r);
@@ -176,14 +209,16 @@ out:
 	return rc;
 }
 
-enum pkid_code
-pkid_http_get(const char *url, STACK_OF(X509) *trust, int timeout_s,
-    size_t max, struct pkid_buf *out, struct pkid_err *e)
+/* One GET of url, any status an answer (got). */
+static enum pkid_code
+get_once(const char *url, STACK_OF(X509) *trust, int timeout_s, size_t max,
+    struct pkid_buf *out, struct got *got, struct pkid_err *e)
 {
 	struct evhttp_uri *u = NULL;
 	const char *scheme;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
+	memset(got, 0, sizeof(*got));
 	pkid_buf_init(out, max);
 	PKID_CHECK(strlen(url) <= PKID_DIAG_MAX_URL && (u =
 	    evhttp_uri_parse(url)) != NULL, PKID_E_USAGE, "'%s' is not a "
@@ -193,11 +228,119 @@ pkid_http_get(const char *url, STACK_OF(X509) *trust, int timeout_s,
 	    (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https")
 	    == 0), PKID_E_USAGE, "%s: not an http:// or https:// URL", url);
 	if (strcasecmp(scheme, "http") == 0)
-		rc = get_plain(url, u, timeout_s, max, out, e);
+		rc = get_plain(url, u, timeout_s, max, out, got, e);
 	else
-		rc = get_tls(url, u, trust, timeout_s, max, out, e);
+		rc = get_tls(url, u, trust, timeout_s, max, out, got, e);
 out:
 	if (u != NULL)
 		evhttp_uri_free(u);
+	return rc;
+}
+
+enum pkid_code
+pkid_http_get(const char *url, STACK_OF(X509) *trust, int timeout_s,
+    size_t max, struct pkid_buf *out, struct pkid_err *e)
+{
+	struct got got;
+	enum pkid_code rc;
+
+	if ((rc = get_once(url, trust, timeout_s, max, out, &got, e)) !=
+	    PKID_OK)
+		return rc;
+	if (got.status != 200)
+		return PKID_ERR(e, PKID_E_NOT_FOUND, "%s: HTTP status %d", url,
+		    got.status);
+	return PKID_OK;
+}
+
+/* The URL a redirect from cur to loc leads to, into next. */
+static enum pkid_code
+redirect_target(const char *cur, const char *loc, char *next, size_t n,
+    struct pkid_err *e)
+{
+	struct evhttp_uri *u = NULL, *l = NULL;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_CHECK(loc[0] != '\0', PKID_E_HTTP_STATUS, "%s: a redirect "
+	    "without a Location", cur);
+	if (strstr(loc, "://") != NULL) {
+		PKID_CHECK(strlen(loc) < n, PKID_E_HTTP_STATUS, "%s: Location "
+		    "too long", cur);
+		snprintf(next, n, "%s", loc);
+		rc = PKID_OK;
+		goto out;
+	}
+	/* A path on the same server: the current URL with its path and
+	 * query replaced (RFC 9110 10.2.2). */
+	PKID_CHECK(loc[0] == '/' && loc[1] != '/' && (u = evhttp_uri_parse(
+	    cur)) != NULL && (l = evhttp_uri_parse(loc)) != NULL,
+	    PKID_E_HTTP_STATUS, "%s: redirect to '%.200s', which is neither "
+	    "an absolute URL nor a path on this server", cur, loc);
+	evhttp_uri_set_path(u, evhttp_uri_get_path(l));
+	evhttp_uri_set_query(u, evhttp_uri_get_query(l));
+	evhttp_uri_set_fragment(u, NULL);
+	PKID_CHECK(evhttp_uri_join(u, next, n) != NULL, PKID_E_HTTP_STATUS,
+	    "%s: Location too long", cur);
+	rc = PKID_OK;
+out:
+	if (u != NULL)
+		evhttp_uri_free(u);
+	if (l != NULL)
+		evhttp_uri_free(l);
+	return rc;
+}
+
+static int
+is_redirect(int status)
+{
+	return status == 301 || status == 302 || status == 303 ||
+	    status == 307 || status == 308;
+}
+
+enum pkid_code
+pkid_http_get_follow(const char *url, STACK_OF(X509) *trust, int timeout_s,
+    size_t max, int max_redirects, struct pkid_buf *out,
+    struct pkid_http_follow *info, struct pkid_err *e)
+{
+	char seen[PKID_TRUST_MAX_REDIRECTS + 1][PKID_DIAG_MAX_URL + 1];
+	struct got got;
+	int hop, k;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	if (max_redirects > PKID_TRUST_MAX_REDIRECTS)
+		max_redirects = PKID_TRUST_MAX_REDIRECTS;
+	PKID_CHECK(strlen(url) <= PKID_DIAG_MAX_URL, PKID_E_USAGE, "URL "
+	    "longer than %d bytes", PKID_DIAG_MAX_URL);
+	snprintf(seen[0], sizeof(seen[0]), "%s", url);
+	memset(&got, 0, sizeof(got));
+	for (hop = 0;; hop++) {
+		if (hop > 0)
+			pkid_buf_free(out);
+		rc = get_once(seen[hop], trust, timeout_s, max, out, &got, e);
+		if (info != NULL) {
+			info->status = got.status;
+			info->redirects = hop;
+			snprintf(info->url, sizeof(info->url), "%.*s",
+			    PKID_DIAG_MAX_URL, seen[hop]);
+		}
+		if (rc != PKID_OK)
+			goto out;
+		if (got.status == 200)
+			break;
+		PKID_CHECK(is_redirect(got.status), PKID_E_HTTP_STATUS,
+		    "%s: HTTP status %d", seen[hop], got.status);
+		PKID_CHECK(hop < max_redirects, PKID_E_REDIRECT_LOOP, "%s: "
+		    "still redirected after %d redirects (the most followed)",
+		    url, max_redirects);
+		PKID_TRY(redirect_target(seen[hop], got.location,
+		    seen[hop + 1], sizeof(seen[hop + 1]), e));
+		for (k = 0; k <= hop; k++)
+			PKID_CHECK(strcmp(seen[k], seen[hop + 1]) != 0,
+			    PKID_E_REDIRECT_LOOP, "%s: redirected back to %s, "
+			    "met %d redirect%s before", url, seen[hop + 1],
+			    hop + 1 - k, hop + 1 - k == 1 ? "" : "s");
+	}
+	rc = PKID_OK;
+out:
 	return rc;
 }

@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/limits.h"
 
 /*
  * GET url and put the 200 answer's body in out (initialised here with
@@ -27,5 +28,25 @@
  */
 enum pkid_code pkid_http_get(const char *url, STACK_OF(X509) *trust,
     int timeout_s, size_t max, struct pkid_buf *out, struct pkid_err *e);
+
+/*
+ * The same, following up to max_redirects redirects (301, 302, 303, 307,
+ * 308 with a Location that is absolute, or a path on the same server;
+ * http and https either way: for signed objects, whose signature is what
+ * counts), each hop within timeout_s. info (NULL: not wanted) receives
+ * the last status and the URL that answered it. Errors:
+ * redirect-loop (more hops than max_redirects, or a URL met twice),
+ * http-status (any other status, or a redirect without a usable
+ * Location), dns-failure (also for http:// hosts), and pkid_http_get's
+ * others.
+ */
+struct pkid_http_follow {
+	int status;			/* last HTTP status, 0: none */
+	int redirects;			/* redirects followed */
+	char url[PKID_DIAG_MAX_URL + 1]; /* the URL that answered last */
+};
+enum pkid_code pkid_http_get_follow(const char *url, STACK_OF(X509) *trust,
+    int timeout_s, size_t max, int max_redirects, struct pkid_buf *out,
+    struct pkid_http_follow *info, struct pkid_err *e);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * app.c - /healthz, /crl/<name>.crl and /ca/<name>.cer (src/ca/pub.c).
+ * app.c - /healthz, /crl/<name>.crl and /ca/<name>.cer (src/ca/pub.c);
+ * /trust/bundle.p7b: bundle.c.
  */
 #include "server/app.h"
 
@@ -43,6 +44,7 @@ pkid_app_free(struct pkid_app *app)
 		OPENSSL_free(app->crls[i].der);
 		app->crls[i].der = NULL;
 	}
+	pkid_trust_pub_clear(&app->bundle);
 }
 
 /* 503 with the cause, as JSON for monitors: nothing can be issued. */
@@ -308,6 +310,8 @@ pkid_app_routes(struct pkid_app *app, struct pkid_router *r,
 	if ((rc = pkid_router_add(r, "/ca/", 1, PKID_HTTP_GET |
 	    PKID_HTTP_HEAD, cacert_handler, app, e)) != PKID_OK)
 		return rc;
-	return pkid_router_add(r, "/crl/", 1, PKID_HTTP_GET | PKID_HTTP_HEAD,
-	    crl_handler, app, e);
+	if ((rc = pkid_router_add(r, "/crl/", 1, PKID_HTTP_GET |
+	    PKID_HTTP_HEAD, crl_handler, app, e)) != PKID_OK)
+		return rc;
+	return pkid_app_bundle_routes(app, r, e);
 }

@@ -13,6 +13,7 @@
 #include "ca/ca.h"
 #include "core/limits.h"
 #include "http/http.h"
+#include "trust/publish.h"
 
 struct pkid_est;
 struct pkid_scep;
@@ -38,6 +39,8 @@ struct pkid_app {
 	int64_t count_at;		/* when, 0: never */
 	struct pkid_est *est;		/* EST server state (est/est.h) */
 	struct pkid_scep *scep;		/* SCEP server state (scep/scep.h) */
+	struct pkid_trust_pub bundle;	/* /trust/bundle.p7b, made when the
+					 * application is built; read-only */
 };
 
 enum pkid_code pkid_app_init(struct pkid_app *app, struct pkid_ca *ca,
@@ -47,9 +50,13 @@ enum pkid_code pkid_app_init(struct pkid_app *app, struct pkid_ca *ca,
 void pkid_app_tick(struct pkid_app *app);
 void pkid_app_free(struct pkid_app *app);
 /* Register /healthz, /crl/<name>.crl (generation 1) and
- * /crl/<name>-<N>.crl (generation N), /.well-known/est/, /scep and
- * /cgi-bin/pkiclient.exe on r. */
+ * /crl/<name>-<N>.crl (generation N), /.well-known/est/, /scep,
+ * /cgi-bin/pkiclient.exe and /trust/bundle.p7b on r. */
 enum pkid_code pkid_app_routes(struct pkid_app *app, struct pkid_router *r,
     struct pkid_err *e);
+/* Make the trust bundle (trust/publish.h) and route /trust/bundle.p7b
+ * (bundle.c), on both listeners: it is signed. */
+enum pkid_code pkid_app_bundle_routes(struct pkid_app *app,
+    struct pkid_router *r, struct pkid_err *e);
 
 #endif

@@ -167,3 +167,43 @@ printf 'aGVsbG8' > "$C/base64/nopad"
 printf 'YQ==YQ==' > "$C/base64/padmiddle"
 openssl req -in leaf.csr -outform DER | openssl base64 > "$C/base64/csr.b64"
 echo "corpus regenerated in $C"
+
+# trust_bundle, trust_state: made with pkictl (PKICTL=build/pkictl; the
+# section is skipped without it): a CA's bundle, one with the serial at
+# its maximum, one with a link certificate after a root rollover,
+# truncated, tampered, trailing bytes, a certs-only PKCS#7, PEM; a store's
+# state.json and status.json (a refused import), and broken variants.
+if [ -n "${PKICTL:-}" ]; then
+	rm -rf "$C/trust_bundle" "$C/trust_state"
+	mkdir -p "$C/trust_bundle" "$C/trust_state"
+	B=$C/trust_bundle
+	"$PKICTL" ca init --dir tca --domain example.com --root-only >/dev/null
+	sign="--sign-cert tca/trust/bundle-signer.pem --sign-key tca/keys/bundle.key"
+	"$PKICTL" trust bundle create $sign --serial 1 --out "$B/one.p7b" \
+	    tca/root.pem >/dev/null
+	"$PKICTL" trust bundle create $sign --serial 9223372036854775807 \
+	    --out "$B/max.p7b" tca/root.pem ca.pem >/dev/null
+	"$PKICTL" trust import --store st --anchor tca/root.pem "$B/max.p7b" \
+	    >/dev/null
+	cp st/state.json "$C/trust_state/state.json"
+	"$PKICTL" trust import --store st --anchor tca/root.pem "$B/one.p7b" \
+	    >/dev/null 2>&1 || true
+	cp st/status.json "$C/trust_state/status.json"
+	"$PKICTL" ca rollover --dir tca --now >/dev/null
+	"$PKICTL" trust bundle create $sign --chain tca/newwithold-2.pem \
+	    --serial 3 --out "$B/chain.p7b" tca/root.pem >/dev/null
+	head -c 400 "$B/one.p7b" > "$B/truncated.p7b"
+	{ cat "$B/one.p7b"; printf 'x'; } > "$B/trailing.p7b"
+	python3 -c 'import sys; d=bytearray(open(sys.argv[1],"rb").read()); d[len(d)//2]^=1; open(sys.argv[2],"wb").write(d)' \
+	    "$B/one.p7b" "$B/tampered.p7b"
+	cp "$C/show/bundle.p7b" "$B/certs-only.p7b"
+	openssl cms -cmsout -inform DER -in "$B/one.p7b" -outform PEM \
+	    -out "$B/one.pem"
+	printf '{"format":"pkid-trust-store","version":1,"anchors":[],"sources":[]}' \
+	    > "$C/trust_state/empty.json"
+	printf '{"format":"pkid-trust-store","version":2}' \
+	    > "$C/trust_state/version.json"
+	head -c 300 "$C/trust_state/state.json" > "$C/trust_state/truncated.json"
+	sed 's/"serial": [0-9]*/"serial": -5/' "$C/trust_state/state.json" \
+	    > "$C/trust_state/negative.json"
+fi
