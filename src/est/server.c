@@ -580,6 +580,8 @@ dispatch(struct est_call *c)
 
 	PKID_TRY(route(c));
 	pkid_trace_op("est", op_name(c->op));
+	if (is_enroll(c->op))
+		pkid_trace_profile(c->label->cfg->profile);
 	switch (c->op) {
 	case EST_CACERTS:
 		/* RFC 7030 4.1.1: no authentication for the CA certs. */

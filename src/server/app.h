@@ -16,6 +16,7 @@
 
 struct pkid_est;
 struct pkid_scep;
+struct pkid_status;
 
 /* A CRL made and kept until a revocation or half its validity. */
 struct pkid_app_crl {
@@ -38,11 +39,21 @@ struct pkid_app {
 	int64_t count_at;		/* when, 0: never */
 	struct pkid_est *est;		/* EST server state (est/est.h) */
 	struct pkid_scep *scep;		/* SCEP server state (scep/scep.h) */
+	struct pkid_status *status;	/* process-wide counters (borrowed),
+					 * NULL: no status routes */
+	struct pkid_server *srv;	/* the server, for its statistics
+					 * (borrowed, NULL until it runs) */
+	X509_STORE *status_ca;		/* [status] client_ca, or NULL */
 };
 
 enum pkid_code pkid_app_init(struct pkid_app *app, struct pkid_ca *ca,
     struct pkid_err *e);
 void pkid_app_free(struct pkid_app *app);
+/* [status] client_ca loaded into app->status_ca (status.c). */
+enum pkid_code pkid_app_status_init(struct pkid_app *app, struct pkid_err *e);
+/* Register /, /metrics and /errors/ when app->status is set. */
+enum pkid_code pkid_app_status_routes(struct pkid_app *app,
+    struct pkid_router *r, struct pkid_err *e);
 /* Register /healthz, /crl/<name>.crl (generation 1) and
  * /crl/<name>-<N>.crl (generation N), /.well-known/est/, /scep and
  * /cgi-bin/pkiclient.exe on r. */
