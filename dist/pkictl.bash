@@ -2,12 +2,12 @@
 # share/bash-completion/completions/pkictl).
 _pkictl() {
 	local cur=${COMP_WORDS[COMP_CWORD]} w1=${COMP_WORDS[1]} w2=${COMP_WORDS[2]}
-	local cmds="ca show verify diagnose explain scep est enroll renew help version"
+	local cmds="ca show verify diagnose explain scep est enroll renew agent help version"
 	case $COMP_CWORD in
 	1) COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return ;;
 	2)
 		case $w1 in
-		ca) COMPREPLY=($(compgen -W "init issue chain list revoke crl pending approve reject show rollover" -- "$cur")); return ;;
+		ca) COMPREPLY=($(compgen -W "init issue chain list revoke crl pending approve reject show rollover plan" -- "$cur")); return ;;
 		scep) COMPREPLY=($(compgen -W "challenge ra-cert getcaps getca getnextca enroll renew" -- "$cur")); return ;;
 		est) COMPREPLY=($(compgen -W "user" -- "$cur")); return ;;
 		enroll|renew) COMPREPLY=($(compgen -W "est scep" -- "$cur")); return ;;

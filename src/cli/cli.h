@@ -5,6 +5,7 @@
 #ifndef PKID_CLI_CLI_H
 #define PKID_CLI_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/err.h"
@@ -47,6 +48,20 @@ const char *pkictl_dir(const char *opt);
 enum pkid_code pkictl_password(const char *opt, const char *file,
     const char *env, char *out, size_t len, struct pkid_err *e);
 
+/* pkictl ca plan --simulate and its options (cmd_plan_sim.c). */
+struct pkictl_sim_args {
+	int on;			/* --simulate */
+	uint32_t devices;	/* --devices N (10,000) */
+	int years;		/* --years Y (6) */
+	uint64_t seed;		/* --seed S (1) */
+	const char *timers;	/* --timers ios|pkid|FILE (pkid) */
+	int json;		/* --json */
+};
+/* Run the fleet simulator and print what it measured; exit status. */
+int pkictl_plan_simulate(const struct pkictl_sim_args *a);
+/* pkictl ca plan (cmd_plan.c): argv[0] is "plan". */
+int pkictl_cmd_ca_plan(int argc, char **argv);
+
 /* Each subcommand: argv[0] is the subcommand's own name. */
 int pkictl_cmd_ca(int argc, char **argv);
 struct pkid_ca;
@@ -63,6 +78,8 @@ int pkictl_cmd_est(int argc, char **argv);
 /* pkictl enroll|renew est|scep: argv[1] picks the protocol. */
 int pkictl_cmd_enroll(int argc, char **argv);
 int pkictl_cmd_renew(int argc, char **argv);
+/* pkictl agent --config FILE [--once] (cmd_agent.c). */
+int pkictl_cmd_agent(int argc, char **argv);
 /* The SCEP client's halves (cmd_scep_client.c); argv[0] is "scep". */
 int pkictl_cmd_enroll_scep(int argc, char **argv);
 int pkictl_cmd_renew_scep(int argc, char **argv);

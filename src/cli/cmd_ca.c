@@ -1,5 +1,7 @@
 /*
- * cmd_ca.c - pkictl ca init|issue|chain|list|revoke|crl.
+ * cmd_ca.c - pkictl ca init|issue|chain|list|revoke|crl|pending|approve|
+ * reject|show|rollover; ca plan is cmd_plan.c, show and rollover
+ * cmd_ca_gen.c.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -25,7 +27,10 @@ static const char usage_ca[] =
     "ca pending [--dir DIR] [--json] | ca approve [--dir DIR] ID [--out FILE] | "
     "ca reject [--dir DIR] ID [--reason TEXT] | "
     "ca show [--dir DIR] [--json] | "
-    "ca rollover [--dir DIR] [--now | --activate-at TIME]";
+    "ca rollover [--dir DIR] [--now | --activate-at TIME] | "
+    "ca plan [--dir DIR] [--svg FILE | --html FILE] [--json] | "
+    "ca plan --simulate [--devices N] [--years Y] [--timers ios|pkid|FILE] "
+    "[--seed S] [--json]";
 
 /* Options every ca subcommand may take. */
 struct ca_opts {
@@ -450,6 +455,9 @@ pkictl_cmd_ca(int argc, char **argv)
 	if (argc < 2)
 		return pkictl_usage_err(usage_ca, "name a ca subcommand");
 	sub = argv[1];
+	/* plan has options of its own (cmd_plan.c). */
+	if (strcmp(sub, "plan") == 0)
+		return pkictl_cmd_ca_plan(argc - 1, argv + 1);
 	if ((rc = parse_opts(argc - 1, argv + 1, &o)) != 0)
 		return rc;
 	if (o.at != NULL) {

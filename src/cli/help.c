@@ -69,6 +69,13 @@ static const struct help tab[] = {
 	    "its activation", DIR_OPT "  --now            make it (or "
 	    "activate it) now\n  --activate-at    when it takes over "
 	    "issuance\n", "pkictl ca rollover --activate-at 2027-06-01T00:00:00Z" },
+	{ "ca plan", "pkictl ca plan [--dir DIR] [--svg FILE | --html FILE] "
+	    "[--json] [--at TIME] | pkictl ca plan --simulate [--devices N] "
+	    "[--years Y] [--timers ios|pkid|FILE] [--seed S] [--json]",
+	    "the rollover timeline as text, SVG or HTML; --simulate a fleet",
+	    DIR_OPT "  --svg, --html    write the picture\n"
+	    "  --simulate       renew a simulated fleet through rollovers\n",
+	    "pkictl ca plan --html plan.html" },
 	{ "show", "pkictl show [--json] [--at TIME] FILE...",
 	    "describe certificates, CSRs, CRLs, PKCS#7 and keys (PEM or DER)",
 	    "  --at             judge validity at TIME instead of now\n",
@@ -147,6 +154,10 @@ static const struct help tab[] = {
 	    "renew a certificate over SCEP (RenewalReq)", "",
 	    "pkictl renew scep --url http://127.0.0.1:8080/scep --cert dev3.pem "
 	    "--key dev3.key --out dev3-new.pem" },
+	{ "agent", "pkictl agent --config FILE [--once]", "keep the "
+	    "identities of FILE renewed (EST or SCEP), ahead of CA rollovers",
+	    "  --once           one pass, then exit (0: nothing failed)\n",
+	    "pkictl agent --config /etc/pkid/agent.conf --once" },
 	{ "version", "pkictl version", "pkictl's and OpenSSL's versions", "",
 	    "pkictl version" },
 };
@@ -228,7 +239,7 @@ pkictl_help(int argc, char **argv)
 	printf("usage: pkictl COMMAND [options]; pkictl COMMAND --help for "
 	    "one\n");
 	for (i = 0; i < NTAB; i++)
-		printf("  %-16s %s\n", tab[i].cmd, tab[i].what);
+		printf("  %-15s %.61s\n", tab[i].cmd, tab[i].what);
 	return PKICTL_EXIT_OK;
 }
 

@@ -21,6 +21,7 @@ static const char usage[] =
     "  est user add [--dir DIR] NAME [--password PW]  EST HTTP Basic users\n"
     "  enroll est|scep --server URL ... --out F  get a certificate\n"
     "  renew est|scep --server URL --cert C --key K --out F  renew it\n"
+    "  agent --config FILE [--once]          keep identities renewed\n"
     "  version\n"
     "pkictl COMMAND --help: its options and an example; pkictl help: all\n";
 
@@ -39,6 +40,7 @@ static const struct subcmd cmds[] = {
 	{ "est", pkictl_cmd_est },
 	{ "enroll", pkictl_cmd_enroll },
 	{ "renew", pkictl_cmd_renew },
+	{ "agent", pkictl_cmd_agent },
 	{ NULL, NULL },
 };
 

@@ -346,7 +346,7 @@ pkid_base64_encode(const uint8_t *in, size_t inlen, int wrap,
 	uint8_t *tmp = NULL;
 	size_t i;
 
-	pkid_buf_init(out, enclen + enclen / 64 + 8);
+	pkid_buf_init(out, enclen + 2 * (enclen / 64 + 1) + 8);
 	if (inlen > INT32_MAX / 2) {
 		rc = PKID_ERR(e, PKID_E_TOO_LARGE, "input too large");
 		goto out;
@@ -361,7 +361,8 @@ pkid_base64_encode(const uint8_t *in, size_t inlen, int wrap,
 			size_t n = enclen - i < 64 ? enclen - i : 64;
 
 			PKID_TRY(pkid_buf_append(out, tmp + i, n, e));
-			PKID_TRY(pkid_buf_append(out, "\n", 1, e));
+			PKID_TRY(pkid_buf_append(out, wrap == 2 ? "\r\n" : "\n",
+			    wrap == 2 ? 2 : 1, e));
 		}
 	}
 	if (out->p == NULL)

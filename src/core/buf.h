@@ -54,7 +54,8 @@ int pkid_cbs_get_bytes(struct pkid_cbs *c, const uint8_t **out, size_t n);
  */
 enum pkid_code pkid_base64_decode(const char *in, size_t inlen,
     struct pkid_buf *out, size_t max, struct pkid_err *e);
-/* Encode on one line when wrap == 0, else wrapped at 64 columns. */
+/* Encode on one line when wrap == 0, else in lines of 64 characters,
+ * each ended by "\n" (wrap == 1) or "\r\n" (wrap == 2, RFC 2045). */
 enum pkid_code pkid_base64_encode(const uint8_t *in, size_t inlen,
     int wrap, struct pkid_buf *out, struct pkid_err *e);
 

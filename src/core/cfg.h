@@ -111,6 +111,18 @@ enum pkid_upstream_rev {
 	PKID_UPSTREAM_REV_OFF,	/* not checked (warned at start) */
 };
 
+/*
+ * How EST answers lay out their base64 (RFC 7030 4.1.3 via RFC 2045 6.8:
+ * lines of at most 76 characters; RFC 8951 3). libEST's clients need the
+ * line breaks, strongSwan's pki refuses them.
+ */
+enum pkid_est_b64 {
+	PKID_EST_B64_AUTO,	/* lines of 64, one line to a client that
+				 * sends no User-Agent (strongSwan) */
+	PKID_EST_B64_LINES,	/* always lines of 64 characters */
+	PKID_EST_B64_ONE_LINE,	/* always one line */
+};
+
 /* An EST label: [est] (name "") or [est LABEL]. */
 struct pkid_est_label {
 	char name[64];		/* label in /.well-known/est/<label>/ */
@@ -120,6 +132,7 @@ struct pkid_est_label {
 	char client_ca[1024];	/* PEM of extra trusted client cert issuers
 				 * (e.g. a manufacturer CA), "" for none */
 	int allow_subject_change; /* 1: reenroll may change subject/SAN */
+	enum pkid_est_b64 base64; /* how base64 bodies are laid out */
 	/* Registration-authority mode: forward to an upstream EST CA. */
 	char upstream[1024];	/* https://HOST:PORT/.well-known/est[/L],
 				 * "" when this label issues itself */

@@ -7,6 +7,9 @@
  * channel_binding = off  off | optional | required (RFC 7030 3.5)
  * client_ca =            PEM of extra trusted client certificate issuers
  * allow_subject_change = no   simplereenroll may change subject/SAN
+ * base64 = auto          auto | lines | one-line: how answers lay out their
+ *                        base64 (auto: lines, one line to a client that
+ *                        sends no User-Agent, as strongSwan's pki)
  * upstream =             RA mode: https://CA:PORT/.well-known/est[/LABEL]
  * upstream_cacert =      PEM of the root the upstream's TLS chain ends at;
  *                        also the anchors of devices' certificates the
@@ -42,6 +45,10 @@ static const char *const rev_names[] = {
 /* Words of the channel_binding key, in enum pkid_cb_mode order. */
 static const char *const cb_names[] = {
 	"off", "optional", "required", NULL,
+};
+
+static const char *const b64_names[] = {
+	"auto", "lines", "one-line", NULL,
 };
 
 /* RFC 7030 3.2.2 operation names: a label may not shadow one. */
@@ -240,7 +247,8 @@ upstream_set(struct pkid_est_label *l, const char *k, const char *v,
 	}
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY, "unknown key '%s' in "
 	    "[est%s%s] (known: profile, auth, channel_binding, client_ca, "
-	    "allow_subject_change, upstream, upstream_cacert, upstream_cert, "
+	    "allow_subject_change, base64, upstream, upstream_cacert, "
+	    "upstream_cert, "
 	    "upstream_key, upstream_timeout, upstream_revocation, "
 	    "upstream_crl)", k, l->name[0] ? " " : "", l->name);
 }
@@ -275,6 +283,11 @@ label_set(struct pkid_est_label *l, const char *k, const char *v,
 			    "client_ca path too long");
 		snprintf(l->client_ca, sizeof(l->client_ca), "%s", v);
 		return PKID_OK;
+	}
+	if (strcmp(k, "base64") == 0) {
+		if ((rc = set_word(b64_names, k, v, &n, e)) == PKID_OK)
+			l->base64 = (enum pkid_est_b64)n;
+		return rc;
 	}
 	if (strcmp(k, "allow_subject_change") == 0) {
 		if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
@@ -316,10 +329,11 @@ pkid_cfg_est_write(const struct pkid_config *c, struct pkid_buf *b,
 		l = &c->est[i];
 		rc = pkid_buf_printf(b, e, "\n[est%s%s]\nprofile = %s\n"
 		    "auth = %s\nchannel_binding = %s\nclient_ca = %s\n"
-		    "allow_subject_change = %s\n", l->name[0] ? " " : "",
-		    l->name, l->profile, auth_names[l->auth],
-		    cb_names[l->channel_binding], l->client_ca,
-		    l->allow_subject_change ? "yes" : "no");
+		    "allow_subject_change = %s\nbase64 = %s\n",
+		    l->name[0] ? " " : "", l->name, l->profile,
+		    auth_names[l->auth], cb_names[l->channel_binding],
+		    l->client_ca, l->allow_subject_change ? "yes" : "no",
+		    b64_names[l->base64]);
 		if (rc == PKID_OK && l->upstream[0] != '\0')
 			rc = pkid_buf_printf(b, e, "upstream = %s\n"
 			    "upstream_cacert = %s\nupstream_cert = %s\n"

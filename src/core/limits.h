@@ -83,6 +83,10 @@
 /* Default [ca] rollover_margin: the next CA generation exists this long
  * before the first device can need it, seconds. */
 #define PKID_DEFAULT_ROLLOVER_MARGIN_S (7 * 86400)
+/* Most devices and virtual years of one fleet simulation (pkictl ca plan
+ * --simulate): about 40 bytes a device, so 1,000,000 is 40 MiB. */
+#define PKID_SIM_MAX_DEVICES 1000000
+#define PKID_SIM_MAX_YEARS 50
 /* Most attributes in the subject of a certificate pkid issues. */
 #define PKID_MAX_SUBJECT_ENTRIES 32
 /* Most characters of a subject attribute without an RFC 5280 upper
@@ -150,6 +154,10 @@
  * (doubled each time, plus up to 100% jitter), seconds. */
 #define PKID_EST_503_RETRIES 5
 #define PKID_EST_503_BACKOFF_S 1
+/* EST and SCEP clients: longest Retry-After recorded for a caller that
+ * schedules its own retries (pkictl agent), seconds; a longer one counts
+ * as this long. */
+#define PKID_CLIENT_MAX_RETRY_AFTER_S 86400
 /* HTTPS client: most resolved addresses tried in turn. */
 #define PKID_HTTPS_MAX_ADDRS 4
 /* RA mode: default and largest upstream_timeout, seconds. */
@@ -332,6 +340,61 @@
 #define PKID_HTTP_ACCEPT_PAUSE_MS 500
 /* Longest Retry-After the server sends, seconds. */
 #define PKID_HTTP_MAX_RETRY_S 120
+
+/* ---- pkictl agent (src/agent) ---- */
+/* Most [identity NAME] sections in one agent configuration. */
+#define PKID_AGENT_MAX_IDENTITIES 64
+/* Longest identity name (letters, digits, '.', '_', '-'): it names the
+ * state file and goes into the hook's environment. */
+#define PKID_AGENT_MAX_NAME 64
+/* Default jitter: up to this percent of the window between the renewal
+ * point (renew_at) and notAfter, drawn once per certificate. */
+#define PKID_AGENT_DEFAULT_JITTER_PCT 10
+/* Most jitter accepted, percent of that window: the rest of the window is
+ * left for retries. */
+#define PKID_AGENT_MAX_JITTER_PCT 50
+/* Back-off after a failed try: the first pause, seconds, doubled at each
+ * failure in a row up to the cap (6 hours, certmonger waits 8), then up
+ * to half of it drawn at random so a fleet does not retry in step; never
+ * longer than half the time left before notAfter (but at least the
+ * first pause), so an identity keeps trying while it can. */
+#define PKID_AGENT_BACKOFF_MIN_S 60
+#define PKID_AGENT_BACKOFF_MAX_S (6 * 3600)
+/* Longest Retry-After the agent honours, seconds (a longer one counts as
+ * this long). */
+#define PKID_AGENT_MAX_RETRY_AFTER_S 86400
+/* Failures in a row counted (the back-off stops growing long before). */
+#define PKID_AGENT_MAX_FAILURES 1000
+/* The long-running mode sleeps at most this long between passes, seconds
+ * ([agent] max_sleep): certificate files replaced by hand are noticed. */
+#define PKID_AGENT_DEFAULT_MAX_SLEEP_S 3600
+#define PKID_AGENT_MAX_SLEEP_S 86400
+/* Shortest sleep between passes, seconds (a clock that jumps back must
+ * not turn the loop into a busy one). */
+#define PKID_AGENT_MIN_SLEEP_S 1
+/* A hook may run this long by default ([agent] hook_timeout), and at most
+ * this long, seconds; then its process group is killed. */
+#define PKID_AGENT_HOOK_TIMEOUT_S 60
+#define PKID_AGENT_MAX_HOOK_TIMEOUT_S 3600
+/* How often a running hook is looked at, milliseconds. */
+#define PKID_AGENT_HOOK_POLL_MS 20
+/* Default time budget of one HTTP exchange ([identity] timeout) and of
+ * waiting for approval (202 / PENDING) within one pass ([identity]
+ * max_wait), seconds; a request still pending is tried again at the
+ * next pass, after the server's Retry-After. */
+#define PKID_AGENT_TIMEOUT_S 30
+#define PKID_AGENT_MAX_WAIT_S 60
+/* The largest timeout and max_wait accepted, seconds. */
+#define PKID_AGENT_MAX_TIMEOUT_S 300
+#define PKID_AGENT_MAX_APPROVAL_WAIT_S 3600
+/* CA certificates of one answer (EST /cacerts, GetNextCACert) the agent
+ * considers for the trust store; a rollover offers about six. Each may
+ * cost a path search, so a hostile answer cannot make it spin. */
+#define PKID_AGENT_MAX_OFFERED 32
+/* Largest state file read (one per identity, JSON). */
+#define PKID_AGENT_MAX_STATE_SIZE (16 * 1024)
+/* Longest path in the agent configuration. */
+#define PKID_AGENT_MAX_PATH 1024
 
 /* ---- pkictl show (src/x509/show.c) ---- */
 /*

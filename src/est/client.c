@@ -26,7 +26,30 @@ struct pkid_est_client {
 	STACK_OF(X509) *anchors;	/* owned: the trust in use */
 	STACK_OF(X509) *cacerts;	/* owned: /cacerts, NULL until read */
 	struct pkid_https *s;		/* the session */
+	int last_status;		/* status of the last answer, 0 none */
+	int last_retry_after;		/* its Retry-After s, -1 none */
 };
+
+/* Keep the status and Retry-After of an answer for pkid_est_client_last. */
+static void
+remember(struct pkid_est_client *c, const struct pkid_https_resp *r)
+{
+	int64_t v;
+
+	c->last_status = r->status;
+	c->last_retry_after = -1;
+	if (r->retry_after[0] != '\0' && pkid_parse_int(r->retry_after, 0,
+	    PKID_CLIENT_MAX_RETRY_AFTER_S, &v, NULL) == PKID_OK)
+		c->last_retry_after = (int)v;
+}
+
+void
+pkid_est_client_last(const struct pkid_est_client *c, int *status,
+    int *retry_after_s)
+{
+	*status = c->last_status;
+	*retry_after_s = c->last_retry_after;
+}
 
 static void
 note(struct pkid_est_client *c, const char *fmt, ...)
@@ -167,6 +190,7 @@ fetch_cacerts(struct pkid_est_client *c, struct pkid_https *s,
 	memset(&r, 0, sizeof(r));
 	PKID_TRY(pkid_https_request(s, PKID_HTTP_GET, "/cacerts", NULL, NULL,
 	    0, &r, e));
+	remember(c, &r);
 	if (r.status != 200) {
 		rc = status_err(&r, "GET /cacerts", PKID_E_HTTP_STATUS, e);
 		goto out;
@@ -252,6 +276,7 @@ pkid_est_client_new(const struct pkid_est_client_opts *o, struct pkid_err *e)
 
 	PKID_OSSL_PTR(c, PKID_E_NOMEM, "no memory");
 	c->o = *o;
+	c->last_retry_after = -1;
 	PKID_TRY(make_base(c, e));
 	PKID_CHECK(o->trust != NULL || o->fingerprint != NULL, PKID_E_USAGE,
 	    "give --cacert FILE or --bootstrap-fingerprint SHA256");
@@ -312,6 +337,7 @@ wants_binding(struct pkid_est_client *c, int *want, struct pkid_err *e)
 	*want = 0;
 	PKID_TRY(pkid_https_request(c->s, PKID_HTTP_GET, "/csrattrs", NULL,
 	    NULL, 0, &r, e));
+	remember(c, &r);
 	/* RFC 7030 4.5.2: 204 or 404 mean "nothing in particular". */
 	if (r.status == 200)
 		*want = pkid_est_csrattrs_wants_cb(r.body.p, r.body.len) == 1;
@@ -407,6 +433,7 @@ post_once(struct pkid_est_client *c, int reenroll, const struct pkid_buf *b,
 
 	PKID_TRY(pkid_https_request(c->s, PKID_HTTP_POST, op,
 	    PKID_EST_CT_PKCS10, b->p, b->len, &r, e));
+	remember(c, &r);
 	switch (r.status) {
 	case 200:
 		*st = POST_DONE;
@@ -420,6 +447,11 @@ post_once(struct pkid_est_client *c, int reenroll, const struct pkid_buf *b,
 		rc = PKID_OK;
 		break;
 	case 503:
+		/* The caller schedules the retry itself (pkictl agent). */
+		if (c->o.busy_retries < 0) {
+			rc = status_err(&r, op + 1, PKID_E_RATE_LIMITED, e);
+			break;
+		}
 		*st = POST_BUSY;
 		*wait = backoff(&r, busy);
 		rc = PKID_OK;
@@ -444,11 +476,13 @@ static enum pkid_code
 next_try(struct pkid_est_client *c, enum post_state st, int wait,
     int *polls, int *busy, uint64_t deadline, struct pkid_err *e)
 {
+	int retries = c->o.busy_retries > 0 ? c->o.busy_retries :
+	    PKID_EST_503_RETRIES;
+
 	if (st == POST_BUSY) {
-		if (++*busy > PKID_EST_503_RETRIES)
-			return PKID_ERR(e, PKID_E_HTTP_STATUS, "the server "
-			    "was busy (503) %d times in a row",
-			    PKID_EST_503_RETRIES + 1);
+		if (++*busy > retries)
+			return PKID_ERR(e, PKID_E_RATE_LIMITED, "the server "
+			    "was busy (503) %d times in a row", retries + 1);
 		note(c, "server busy (503); trying again in %d s", wait);
 	} else {
 		if (++*polls > PKID_EST_MAX_POLLS || pkid_mono_ms() +

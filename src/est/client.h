@@ -36,6 +36,11 @@ struct pkid_est_client_opts {
 				 * PKID_EST_DEFAULT_MAX_WAIT_S */
 	int poll_interval_s;	/* longest pause between polls; 0: the
 				 * server's Retry-After (bounded) */
+	int busy_retries;	/* 503 answers retried in place: 0:
+				 * PKID_EST_503_RETRIES; < 0: none, the
+				 * 503 is returned at once (rate-limited)
+				 * for the caller to schedule the retry
+				 * (pkictl agent; see _last()) */
 	void (*note)(void *arg, const char *msg); /* progress, or NULL */
 	void *note_arg;		/* its argument */
 };
@@ -57,6 +62,14 @@ struct pkid_est_client;
 struct pkid_est_client *pkid_est_client_new(
     const struct pkid_est_client_opts *o, struct pkid_err *e);
 void pkid_est_client_free(struct pkid_est_client *c);
+
+/*
+ * The HTTP status of the last answer (0 when none came) and its
+ * Retry-After in seconds (-1 when absent or an HTTP-date, RFC 9110
+ * 10.2.3), for callers that schedule their own retries.
+ */
+void pkid_est_client_last(const struct pkid_est_client *c, int *status,
+    int *retry_after_s);
 
 /* The CA certificates (/cacerts); borrowed, valid until _free. */
 enum pkid_code pkid_est_client_cacerts(struct pkid_est_client *c,

@@ -104,8 +104,6 @@ pkid_est_certs_b64(STACK_OF(X509) *certs, struct pkid_buf *out,
 
 	pkid_buf_init(out, 0);
 	PKID_TRY(certs_p7_der(certs, &der, &len, e));
-	/* One line: strongSwan refuses 64-column wrapping (RFC 8951 3
-	 * allows either). */
 	PKID_TRY(pkid_base64_encode(der, (size_t)len, 0, out, e));
 	rc = PKID_OK;
 out:
@@ -114,15 +112,40 @@ out:
 }
 
 enum pkid_code
-pkid_est_resp_b64(struct pkid_http_resp *resp, const char *ct,
-    const struct pkid_buf *b64, struct pkid_err *e)
+pkid_est_b64_layout(const struct pkid_buf *in, int lines,
+    struct pkid_buf *out, struct pkid_err *e)
 {
+	size_t i, n;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	pkid_buf_init(out, in->len + in->len / 64 + 8);
+	for (i = 0; i < in->len; i += n) {
+		n = !lines || in->len - i < 64 ? in->len - i : 64;
+		PKID_TRY(pkid_buf_append(out, in->p + i, n, e));
+		if (lines)
+			PKID_TRY(pkid_buf_append(out, "\n", 1, e));
+	}
+	PKID_TRY(pkid_buf_append(out, "", 0, e));
+	rc = PKID_OK;
+out:
+	return rc;
+}
+
+enum pkid_code
+pkid_est_resp_b64(struct pkid_http_resp *resp, const char *ct,
+    const struct pkid_buf *b64, int lines, struct pkid_err *e)
+{
+	struct pkid_buf out;
 	enum pkid_code rc;
 
-	rc = pkid_http_resp_body(resp, ct, b64->p, b64->len, e);
+	memset(&out, 0, sizeof(out));
+	rc = pkid_est_b64_layout(b64, lines, &out, e);
+	if (rc == PKID_OK)
+		rc = pkid_http_resp_body(resp, ct, out.p, out.len, e);
 	if (rc == PKID_OK)
 		pkid_http_resp_header(resp, "Content-Transfer-Encoding",
 		    "base64");
+	pkid_buf_free(&out);
 	return rc;
 }
 
@@ -151,21 +174,25 @@ out:
 
 enum pkid_code
 pkid_est_resp_serverkeygen(struct pkid_http_resp *resp, EVP_PKEY *key,
-    X509 *cert, const char *boundary, struct pkid_err *e)
+    X509 *cert, const char *boundary, int lines, struct pkid_err *e)
 {
-	struct pkid_buf k, c;
+	struct pkid_buf k, c, kl, cl;
 	STACK_OF(X509) *one = NULL;
 	char ct[128];
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(&k, 0, sizeof(k));
 	memset(&c, 0, sizeof(c));
+	memset(&kl, 0, sizeof(kl));
+	memset(&cl, 0, sizeof(cl));
 	PKID_CHECK(strlen(boundary) > 0 && strlen(boundary) <= 70,
 	    PKID_E_INTERNAL, "multipart boundary of bad length");
 	PKID_OSSL_PTR(one = sk_X509_new_null(), PKID_E_NOMEM, "no memory");
 	PKID_OSSL(sk_X509_push(one, cert), PKID_E_NOMEM, "no memory");
 	PKID_TRY(pkcs8_b64(key, &k, e));
 	PKID_TRY(pkid_est_certs_b64(one, &c, e));
+	PKID_TRY(pkid_est_b64_layout(&k, lines, &kl, e));
+	PKID_TRY(pkid_est_b64_layout(&c, lines, &cl, e));
 	pkid_buf_free(&resp->body);
 	/* RFC 7030 4.4.2: the key part first, then the certificate. */
 	PKID_TRY(pkid_buf_printf(&resp->body, e, "--%s\r\n"
@@ -173,14 +200,16 @@ pkid_est_resp_serverkeygen(struct pkid_http_resp *resp, EVP_PKEY *key,
 	    "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n"
 	    "--%s\r\nContent-Type: " PKID_EST_CT_CERTS "\r\n"
 	    "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--%s--\r\n",
-	    boundary, (const char *)k.p, boundary, (const char *)c.p,
+	    boundary, (const char *)kl.p, boundary, (const char *)cl.p,
 	    boundary));
 	snprintf(ct, sizeof(ct), "multipart/mixed; boundary=%s", boundary);
 	snprintf(resp->content_type, sizeof(resp->content_type), "%s", ct);
 	rc = PKID_OK;
 out:
 	pkid_buf_free(&k);	/* wiped: it held the private key */
+	pkid_buf_free(&kl);
 	pkid_buf_free(&c);
+	pkid_buf_free(&cl);
 	sk_X509_free(one);
 	return rc;
 }

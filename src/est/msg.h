@@ -44,10 +44,18 @@ enum pkid_code pkid_est_csr_decode(const uint8_t *body, size_t len,
 enum pkid_code pkid_est_certs_b64(STACK_OF(X509) *certs,
     struct pkid_buf *out, struct pkid_err *e);
 
-/* Send b64 as an EST base64 body of type ct with its
- * Content-Transfer-Encoding header (RFC 8951 3). */
+/*
+ * Send b64 (one line) as an EST base64 body of type ct with its
+ * Content-Transfer-Encoding header (RFC 8951 3); with lines set, in lines
+ * of 64 characters (RFC 2045 6.8), which libEST's clients need.
+ */
 enum pkid_code pkid_est_resp_b64(struct pkid_http_resp *resp,
-    const char *ct, const struct pkid_buf *b64, struct pkid_err *e);
+    const char *ct, const struct pkid_buf *b64, int lines,
+    struct pkid_err *e);
+/* One-line base64 in into out, in lines of 64 characters when lines is
+ * set, else as it is. */
+enum pkid_code pkid_est_b64_layout(const struct pkid_buf *in, int lines,
+    struct pkid_buf *out, struct pkid_err *e);
 
 /*
  * The serverkeygen response (RFC 7030 4.4.2): multipart/mixed with the
@@ -56,7 +64,8 @@ enum pkid_code pkid_est_resp_b64(struct pkid_http_resp *resp,
  * characters of RFC 2046 bchars without space).
  */
 enum pkid_code pkid_est_resp_serverkeygen(struct pkid_http_resp *resp,
-    EVP_PKEY *key, X509 *cert, const char *boundary, struct pkid_err *e);
+    EVP_PKEY *key, X509 *cert, const char *boundary, int lines,
+    struct pkid_err *e);
 
 /*
  * HTTP Basic credentials (RFC 7617) of an Authorization header value.

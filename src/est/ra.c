@@ -298,10 +298,12 @@ static enum pkid_code
 relay(struct est_upstream *up, const char *op, struct pkid_https_resp *r,
     struct pkid_http_resp *resp, struct pkid_err *e)
 {
+	struct pkid_buf one;
 	STACK_OF(X509) *certs = NULL;
 	char q[240];
 	enum pkid_code rc = PKID_E_INTERNAL;
 
+	memset(&one, 0, sizeof(one));
 	quote(r, q, sizeof(q));
 	PKID_CHECK(r->status != 401 && r->status != 403,
 	    PKID_E_UPSTREAM_AUTH_FAILED, "upstream %s refused this RA's "
@@ -319,7 +321,10 @@ relay(struct est_upstream *up, const char *op, struct pkid_https_resp *r,
 			    "PKCS#7 (%s)", up->cfg->upstream, op,
 			    r->content_type);
 		}
-		PKID_TRY(pkid_est_resp_b64(resp, PKID_EST_CT_CERTS, &r->body,
+		/* Encoded anew on one line; the EST server lays it out for
+		 * its client (pkid_est_resp_b64). */
+		PKID_TRY(pkid_est_certs_b64(certs, &one, e));
+		PKID_TRY(pkid_est_resp_b64(resp, PKID_EST_CT_CERTS, &one, 0,
 		    e));
 		rc = PKID_OK;
 		goto out;
@@ -333,6 +338,7 @@ relay(struct est_upstream *up, const char *op, struct pkid_https_resp *r,
 		pkid_http_resp_header(resp, "Retry-After", r->retry_after);
 	rc = PKID_OK;
 out:
+	pkid_buf_free(&one);
 	sk_X509_pop_free(certs, X509_free);
 	return rc;
 }

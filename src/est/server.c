@@ -27,6 +27,7 @@ struct est_call {
 	const struct est_label *label;		/* resolved label */
 	enum est_op op;				/* resolved operation */
 	struct est_peer peer;			/* who asked */
+	int lines;				/* base64 in lines of 64 */
 	struct pkid_err e;			/* the first failure */
 };
 
@@ -342,7 +343,8 @@ send_cert(struct est_call *c, X509 *cert)
 	PKID_OSSL_PTR(one, PKID_E_NOMEM, "no memory");
 	PKID_OSSL(sk_X509_push(one, cert), PKID_E_NOMEM, "no memory");
 	PKID_TRY(pkid_est_certs_b64(one, &b64, e));
-	PKID_TRY(pkid_est_resp_b64(c->resp, PKID_EST_CT_CERTS, &b64, e));
+	PKID_TRY(pkid_est_resp_b64(c->resp, PKID_EST_CT_CERTS, &b64, c->lines,
+	    e));
 	rc = PKID_OK;
 out:
 	sk_X509_free(one);
@@ -383,6 +385,43 @@ relayed_result(struct pkid_http_resp *resp)
 	pkid_trace_fail(PKID_TRACE_REFUSED, &e);
 }
 
+/*
+ * How this client gets its base64 (RFC 2045 6.8 via RFC 7030: lines of
+ * at most 76 characters, which libEST's clients need to decode). auto:
+ * one line to a client that sends no User-Agent, as strongSwan's pki,
+ * which refuses line breaks.
+ */
+static int
+wants_lines(const struct est_call *c)
+{
+	switch (c->label->cfg->base64) {
+	case PKID_EST_B64_LINES:
+		return 1;
+	case PKID_EST_B64_ONE_LINE:
+		return 0;
+	case PKID_EST_B64_AUTO:
+	default:
+		return pkid_http_req_header(c->req, "User-Agent") != NULL;
+	}
+}
+
+/* An upstream's certificates, relayed on one line, laid out for this
+ * client. */
+static enum pkid_code
+relayout(struct est_call *c, struct pkid_err *e)
+{
+	struct pkid_buf one = c->resp->body;
+	enum pkid_code rc;
+
+	if (!c->lines || c->resp->status != 200 ||
+	    strcmp(c->resp->content_type, PKID_EST_CT_CERTS) != 0)
+		return PKID_OK;
+	memset(&c->resp->body, 0, sizeof(c->resp->body));
+	rc = pkid_est_b64_layout(&one, 1, &c->resp->body, e);
+	pkid_buf_free(&one);
+	return rc;
+}
+
 /* RA mode: the device passed authentication, authorisation and the
  * CSR checks here; the upstream CA issues (RFC 7030 2.2). */
 static enum pkid_code
@@ -403,6 +442,7 @@ forward(struct est_call *c, X509_REQ *csr)
 	 * upstream the TLS client is the RA, not the device. */
 	PKID_TRY(pkid_est_ra_forward(c->label->up, "simpleenroll", &b64,
 	    c->resp, e));
+	PKID_TRY(relayout(c, e));
 	pkid_log(PKID_LOG_INFO, "est %s for %s forwarded upstream: %d",
 	    op_name(c->op), c->peer.who, c->resp->status);
 	relayed_result(c->resp);
@@ -460,20 +500,37 @@ out:
 	return rc;
 }
 
-/* Key type of a server-generated key: the profile's first choice. */
-static const char *
-keygen_type(const struct pkid_profile *p)
+/*
+ * Key type of a server-generated key: the type and size of the request's
+ * own key when the profile allows them (RFC 7030 4.4.1 leaves it to the
+ * server; devices send a CSR of the key type they can use, and libEST's
+ * client expects an RSA key back for an RSA request), else refused with
+ * key-type-not-allowed. pkid_policy_check_key names what is allowed.
+ */
+static enum pkid_code
+keygen_type(const struct pkid_profile *p, X509_REQ *csr, char *out,
+    size_t len, struct pkid_err *e)
 {
-	if (p->key_types & PKID_KT_EC_P256)
-		return "ec-p256";
-	if (p->key_types & PKID_KT_EC_P384)
-		return "ec-p384";
-	if (p->key_types & PKID_KT_EC_P521)
-		return "ec-p521";
-	if (p->key_types & PKID_KT_ED25519)
-		return "ed25519";
-	return p->min_rsa_bits > 2048 ? (p->min_rsa_bits > 3072 ?
-	    "rsa-4096" : "rsa-3072") : "rsa-2048";
+	EVP_PKEY *k = NULL;
+	char d[64];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_TRY(pkid_csr_key(csr, &k, e));
+	PKID_TRY(pkid_policy_check_key(p, k, e));
+	pkid_key_describe(k, d, sizeof(d));
+	if (strncmp(d, "EC P-", 5) == 0)
+		snprintf(out, len, "ec-p%s", d + 5);
+	else if (strncmp(d, "RSA ", 4) == 0)
+		snprintf(out, len, "rsa-%s", d + 4);
+	else if (strcmp(d, "Ed25519") == 0)
+		snprintf(out, len, "ed25519");
+	else
+		PKID_CHECK(0, PKID_E_KEY_TYPE_NOT_ALLOWED, "serverkeygen makes "
+		    "EC P-256/P-384/P-521, RSA or Ed25519 keys, not %s", d);
+	rc = PKID_OK;
+out:
+	EVP_PKEY_free(k);
+	return rc;
 }
 
 /* The client's CSR with the key pkid generated (RFC 7030 4.4.1: the
@@ -518,7 +575,7 @@ serverkeygen(struct est_call *c)
 	X509 *upcert = NULL, *cert;
 	EVP_PKEY *key = NULL;
 	uint8_t rnd[16];
-	char boundary[48], serial[80];
+	char boundary[48], serial[80], ktype[80];
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(&res, 0, sizeof(res));
@@ -529,7 +586,8 @@ serverkeygen(struct est_call *c)
 	    "waiting; use simpleenroll", c->label->profile->name);
 	PKID_TRY(read_csr(c, &csr));
 	pkid_trace_profile(c->label->cfg->profile);
-	PKID_TRY(pkid_key_generate(keygen_type(c->label->profile), &key, e));
+	PKID_TRY(keygen_type(c->label->profile, csr, ktype, sizeof(ktype), e));
+	PKID_TRY(pkid_key_generate(ktype, &key, e));
 	PKID_TRY(rekey_csr(csr, key, &mine, e));
 	if (c->label->up != NULL) {
 		/* RA mode: the key is made here and goes to the device
@@ -557,7 +615,8 @@ serverkeygen(struct est_call *c)
 	    "no random boundary");
 	memcpy(boundary, "pkid-", 5);
 	pkid_hex(rnd, sizeof(rnd), boundary + 5);
-	PKID_TRY(pkid_est_resp_serverkeygen(c->resp, key, cert, boundary, e));
+	PKID_TRY(pkid_est_resp_serverkeygen(c->resp, key, cert, boundary,
+	    c->lines, e));
 	pkid_trace_result(PKID_TRACE_ISSUED, PKID_OK);
 	pkid_log(PKID_LOG_INFO, "est serverkeygen %s serial %s to %s",
 	    upcert != NULL ? "got from upstream" : "issued", serial,
@@ -582,17 +641,20 @@ dispatch(struct est_call *c)
 	pkid_trace_op("est", op_name(c->op));
 	if (is_enroll(c->op))
 		pkid_trace_profile(c->label->cfg->profile);
+	c->lines = wants_lines(c);
 	switch (c->op) {
 	case EST_CACERTS:
 		/* RFC 7030 4.1.1: no authentication for the CA certs. */
-		if (c->label->up != NULL)
-			return pkid_est_ra_forward(c->label->up, "cacerts",
-			    NULL, c->resp, e);
+		if (c->label->up != NULL) {
+			PKID_TRY(pkid_est_ra_forward(c->label->up, "cacerts",
+			    NULL, c->resp, e));
+			return relayout(c, e);
+		}
 		return pkid_est_resp_b64(c->resp, PKID_EST_CT_CERTS,
-		    &c->est->cacerts, e);
+		    &c->est->cacerts, c->lines, e);
 	case EST_CSRATTRS:
 		return pkid_est_resp_b64(c->resp, "application/csrattrs",
-		    &c->label->csrattrs, e);
+		    &c->label->csrattrs, c->lines, e);
 	case EST_FULLCMC:
 		PKID_CHECK(0, PKID_E_NOT_IMPLEMENTED, "EST fullcmc (RFC 7030 "
 		    "4.3) is not implemented; use simpleenroll, "

@@ -28,6 +28,7 @@ pkid_scep_client_new(const struct pkid_scep_client_cfg *cfg,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return PKID_ERR(e, PKID_E_NOMEM, "no memory");
 	c->cfg = *cfg;
+	c->last_retry_after = -1;
 	if (c->cfg.timeout_s <= 0)
 		c->cfg.timeout_s = PKID_SCEP_CLIENT_TIMEOUT_S;
 	if (c->cfg.poll_interval_s <= 0)
@@ -87,6 +88,22 @@ progress(struct pkid_scep_client *c, const char *fmt, ...)
 	c->cfg.progress(c->cfg.progress_arg, msg);
 }
 
+/* One exchange (pkid_scep_http_do), its status and Retry-After kept for
+ * callers that schedule their own retries. */
+static enum pkid_code
+http_do(struct pkid_scep_client *c, const char *op, const char *msg,
+    const struct pkid_buf *body, struct pkid_scep_http *h,
+    struct pkid_err *e)
+{
+	enum pkid_code rc;
+
+	rc = pkid_scep_http_do(c->cfg.url, op, msg, body, c->cfg.timeout_s,
+	    c->cfg.busy_retries, h, e);
+	c->last_status = h->status;
+	c->last_retry_after = h->retry_after;
+	return rc;
+}
+
 /* The first line of a body, at most 200 bytes, for a message. */
 static int
 first_line(const struct pkid_buf *b, const char **p)
@@ -125,8 +142,7 @@ pkid_scep_client_caps(struct pkid_scep_client *c, struct pkid_buf *raw,
 
 	if (raw != NULL)
 		pkid_buf_init(raw, PKID_SCEP_CLIENT_MAX_RESPONSE);
-	PKID_TRY(pkid_scep_http_do(c->cfg.url, "GetCACaps", NULL, NULL,
-	    c->cfg.timeout_s, &h, e));
+	PKID_TRY(http_do(c, "GetCACaps", NULL, NULL, &h, e));
 	/* RFC 8894 3.5.1: a server without GetCACaps may answer an error;
 	 * that means "no capabilities", not a failure. */
 	c->caps = h.status == 200 ? pkid_scep_caps_parse(h.body.p,
@@ -155,8 +171,7 @@ pkid_scep_client_cacert(struct pkid_scep_client *c, int next,
 	/* The next CA's answer is checked against the current one. */
 	if (next && c->cas.certs == NULL)
 		PKID_TRY(pkid_scep_client_cacert(c, 0, NULL, e));
-	PKID_TRY(pkid_scep_http_do(c->cfg.url, op, c->cfg.ca_name, NULL,
-	    c->cfg.timeout_s, &h, e));
+	PKID_TRY(http_do(c, op, c->cfg.ca_name, NULL, &h, e));
 	if (next && h.status == 404) {
 		n = first_line(&h.body, &p);
 		PKID_CHECK(0, PKID_E_NO_NEXT_CA, "GetNextCACert %s: the "
@@ -215,9 +230,8 @@ operation(struct pkid_scep_client *c, struct pkid_scep_txn *t, int type,
 	PKID_TRY(pkid_scep_txn_message(t, type, inner, inner_len, &msg, e));
 	if (!post)
 		PKID_TRY(pkid_base64_encode(msg.p, msg.len, 0, &b64, e));
-	PKID_TRY(pkid_scep_http_do(c->cfg.url, "PKIOperation", post ? NULL :
-	    (const char *)b64.p, post ? &msg : NULL, c->cfg.timeout_s, &h,
-	    e));
+	PKID_TRY(http_do(c, "PKIOperation", post ? NULL : (const char *)b64.p,
+	    post ? &msg : NULL, &h, e));
 	if (h.status != 200) {
 		rc = http_fail(c, pkid_scep_type_name(type), &h, e);
 		goto out;

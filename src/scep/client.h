@@ -216,6 +216,10 @@ struct pkid_scep_client_cfg {
 	int timeout_s;			/* per HTTP exchange; 0: 30 s */
 	int poll_interval_s;		/* first CertPoll pause, 0: 10 s */
 	int max_wait_s;			/* PENDING budget, 0: default */
+	int busy_retries;		/* 503s retried in place: 0:
+					 * PKID_SCEP_503_RETRIES; < 0: none,
+					 * rate-limited at once (pkictl
+					 * agent schedules its own retry) */
 	pkid_scep_progress_fn progress;	/* may be NULL */
 	void *progress_arg;		/* its argument */
 };
@@ -233,6 +237,10 @@ struct pkid_scep_client {
 					 * pkid_scep_client_trust */
 	X509_STORE *anchors;		/* what cas chains to (owned); NULL
 					 * when taken on first use */
+	int last_status;		/* HTTP status of the last answer,
+					 * 0 when none came */
+	int last_retry_after;		/* its Retry-After, seconds; -1
+					 * when absent or an HTTP-date */
 };
 
 /*
@@ -294,6 +302,7 @@ enum pkid_code pkid_scep_client_enroll(struct pkid_scep_client *c,
 /* One HTTP answer. */
 struct pkid_scep_http {
 	int status;			/* HTTP status */
+	int retry_after;		/* Retry-After seconds, -1 if none */
 	char ctype[128];		/* Content-Type, "" if none */
 	struct pkid_buf body;		/* body (owned) */
 };
@@ -301,7 +310,8 @@ struct pkid_scep_http {
 /*
  * One SCEP HTTP exchange: GET url?operation=op[&message=msg] (msg is
  * URL-encoded here), or POST of body when body != NULL. A 503 is
- * retried up to PKID_SCEP_503_RETRIES times after its Retry-After (when
+ * retried up to retries times (< 0: none; 0: PKID_SCEP_503_RETRIES)
+ * after its Retry-After (when
  * absent 1, 2, 4 ... s; at most PKID_SCEP_MAX_RETRY_AFTER_S) plus up to
  * 50 % random jitter. r is initialised here; caller frees r->body.
  * Errors: usage, connect-refused, connect-timeout, too-large,
@@ -309,7 +319,7 @@ struct pkid_scep_http {
  */
 enum pkid_code pkid_scep_http_do(const char *url, const char *op,
     const char *msg, const struct pkid_buf *body, int timeout_s,
-    struct pkid_scep_http *r, struct pkid_err *e);
+    int retries, struct pkid_scep_http *r, struct pkid_err *e);
 
 /* Sleep ms milliseconds plus a random 0..jitter_pct % more. */
 void pkid_scep_sleep_jitter(long ms, int jitter_pct);

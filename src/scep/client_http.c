@@ -78,7 +78,7 @@ on_done(struct evhttp_request *req, void *arg)
 		snprintf(x->r->ctype, sizeof(x->r->ctype), "%s", v);
 	/* RFC 9110 10.2.3: delay-seconds (an HTTP-date counts as none). */
 	if ((v = evhttp_find_header(h, "Retry-After")) != NULL &&
-	    pkid_parse_int(v, 0, PKID_SCEP_MAX_RETRY_AFTER_S * 100, &n,
+	    pkid_parse_int(v, 0, PKID_CLIENT_MAX_RETRY_AFTER_S, &n,
 	    NULL) == PKID_OK)
 		x->retry_after = (int)n;
 	in = evhttp_request_get_input_buffer(req);
@@ -191,6 +191,7 @@ exchange_once(const char *url, const struct evhttp_uri *u, const char *tgt,
 	x.r = r;
 	x.retry_after = -1;
 	r->status = 0;
+	r->retry_after = -1;
 	r->ctype[0] = '\0';
 	pkid_buf_free(&r->body);
 	pkid_buf_init(&r->body, PKID_SCEP_CLIENT_MAX_RESPONSE);
@@ -207,6 +208,7 @@ exchange_once(const char *url, const struct evhttp_uri *u, const char *tgt,
 		goto out;
 	}
 	*retry_after = x.retry_after;
+	r->retry_after = x.retry_after;
 	rc = PKID_OK;
 out:
 	if (conn != NULL)
@@ -218,8 +220,8 @@ out:
 
 enum pkid_code
 pkid_scep_http_do(const char *url, const char *op, const char *msg,
-    const struct pkid_buf *body, int timeout_s, struct pkid_scep_http *r,
-    struct pkid_err *e)
+    const struct pkid_buf *body, int timeout_s, int retries,
+    struct pkid_scep_http *r, struct pkid_err *e)
 {
 	struct evhttp_uri *u = NULL;
 	struct pkid_buf tgt;
@@ -227,8 +229,13 @@ pkid_scep_http_do(const char *url, const char *op, const char *msg,
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(r, 0, sizeof(*r));
+	r->retry_after = -1;
 	pkid_buf_init(&r->body, PKID_SCEP_CLIENT_MAX_RESPONSE);
 	pkid_buf_init(&tgt, 1);
+	if (retries == 0)
+		retries = PKID_SCEP_503_RETRIES;
+	else if (retries < 0)
+		retries = 0;
 	PKID_CHECK(strlen(url) <= PKID_DIAG_MAX_URL && (u =
 	    evhttp_uri_parse(url)) != NULL, PKID_E_USAGE, "'%s' is not a "
 	    "URL", url);
@@ -241,7 +248,7 @@ pkid_scep_http_do(const char *url, const char *op, const char *msg,
 	for (tries = 0; ; tries++) {
 		PKID_TRY(exchange_once(url, u, (const char *)tgt.p, body,
 		    timeout_s, r, &wait_s, e));
-		if (r->status != 503 || tries >= PKID_SCEP_503_RETRIES)
+		if (r->status != 503 || tries >= retries)
 			break;
 		/* Busy: come back after Retry-After, not in lock-step with
 		 * the rest of the fleet (up to 50 % more). */
@@ -252,7 +259,7 @@ pkid_scep_http_do(const char *url, const char *op, const char *msg,
 		pkid_scep_sleep_jitter(wait_s * 1000L, 50);
 	}
 	PKID_CHECK(r->status != 503, PKID_E_RATE_LIMITED, "%s: still 503 "
-	    "(busy) after %d retries", url, PKID_SCEP_503_RETRIES);
+	    "(busy) after %d retries", url, retries);
 	rc = PKID_OK;
 out:
 	if (rc != PKID_OK)

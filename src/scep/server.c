@@ -206,6 +206,7 @@ next_ca_body(struct pkid_scep *s, struct pkid_buf *out, struct pkid_err *e)
 {
 	STACK_OF(X509) *certs = sk_X509_new_null(), *chain = NULL;
 	struct pkid_buf inner;
+	int i;
 	BIO *in = NULL, *bo = NULL;
 	PKCS7 *p7 = NULL;
 	BUF_MEM *bm;
@@ -217,6 +218,13 @@ next_ca_body(struct pkid_scep *s, struct pkid_buf *out, struct pkid_err *e)
 	if (s->ca->next_root != NULL)
 		PKID_OSSL(sk_X509_push(certs, s->ca->next_root), PKID_E_NOMEM,
 		    "no memory");
+	if (s->ca->next_root != NULL || s->ca->root_only) {
+		/* A root key update: the links too (NewWithOld lets a device
+		 * that trusts only the old root accept the new one). */
+		for (i = 0; i < sk_X509_num(s->ca->links); i++)
+			PKID_OSSL(sk_X509_push(certs, sk_X509_value(
+			    s->ca->links, i)), PKID_E_NOMEM, "no memory");
+	}
 	PKID_TRY(pkid_scep_certs_only(certs, NULL, &inner, e));
 	PKID_OSSL_PTR(in = BIO_new_mem_buf(inner.p, (int)inner.len),
 	    PKID_E_NOMEM, "no memory");

@@ -133,43 +133,68 @@ crl_slot(struct pkid_app *app, int g)
 	return best;
 }
 
-/* Remake generation g's cached CRL when a revocation was added or half
- * its validity has passed. Caller holds crl_mu. */
-static enum pkid_code
-crl_refresh(struct pkid_app *app, struct pkid_app_crl *c,
-    struct pkid_err *e)
+/* A kept CRL is good while no revocation was added since (the store's
+ * mark) and less than half its validity has passed. */
+static int
+crl_fresh(const struct pkid_app *app, const struct pkid_app_crl *c,
+    int64_t mark, int64_t now)
 {
+	return c->der != NULL && c->mark == mark &&
+	    now - c->made < app->ca->cfg.crl_next_update / 2;
+}
+
+/* Make generation g's CRL (outside crl_mu: signing takes time) and keep
+ * it, unless a fresh one is kept already. */
+static enum pkid_code
+crl_make(struct pkid_app *app, int g, struct pkid_err *e)
+{
+	struct pkid_app_crl *c;
 	X509_CRL *crl = NULL;
 	unsigned char *der = NULL;
-	int64_t now = (int64_t)pkid_now(), revoked = 0, gen_id = 0;
+	int64_t now = (int64_t)pkid_now(), mark = 0, gen_id = 0;
 	int len;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
-	if (c->der != NULL) {
-		PKID_TRY(pkid_store_revoked_count(app->ca->store, c->gen_id,
-		    &revoked, e));
-		if (revoked == c->revoked &&
-		    now - c->made < app->ca->cfg.crl_next_update / 2)
-			return PKID_OK;
+	PKID_TRY(pkid_store_revoked_mark(app->ca->store, &mark, e));
+	pthread_mutex_lock(&app->crl_mu);
+	c = crl_slot(app, g);
+	if (crl_fresh(app, c, mark, now)) {
+		pthread_mutex_unlock(&app->crl_mu);
+		return PKID_OK;
 	}
-	PKID_TRY(pkid_ca_crl_gen(app->ca, c->generation, &crl, &gen_id, e));
-	PKID_TRY(pkid_store_revoked_count(app->ca->store, gen_id, &revoked,
-	    e));
+	pthread_mutex_unlock(&app->crl_mu);
+	PKID_TRY(pkid_ca_crl_gen(app->ca, g, &crl, &gen_id, e));
 	PKID_CHECK((len = i2d_X509_CRL(crl, &der)) > 0, PKID_E_CRYPTO,
 	    "encoding the CRL");
+	pthread_mutex_lock(&app->crl_mu);
+	c = crl_slot(app, g);
 	OPENSSL_free(c->der);
 	c->der = der;
+	der = NULL;
 	c->len = (size_t)len;
 	c->made = now;
-	c->revoked = revoked;
+	c->mark = mark;
 	c->gen_id = gen_id;
-	pkid_log(PKID_LOG_INFO, "crl ca=%s generation=%d revoked=%lld "
-	    "bytes=%d", app->ca->cfg.ca_name, c->generation,
-	    (long long)revoked, len);
+	pthread_mutex_unlock(&app->crl_mu);
+	pkid_log(PKID_LOG_INFO, "crl ca=%s generation=%d bytes=%d",
+	    app->ca->cfg.ca_name, g, len);
 	rc = PKID_OK;
 out:
+	OPENSSL_free(der);
 	X509_CRL_free(crl);
 	return rc;
+}
+
+void
+pkid_app_tick(struct pkid_app *app)
+{
+	struct pkid_err e;
+
+	/* The current generation's CRL is made here, off the request path,
+	 * when revocations changed or it ages (issue 12: flat cost). */
+	pkid_err_clear(&e);
+	if (crl_make(app, app->ca->generation, &e) != PKID_OK)
+		pkid_log_err(PKID_LOG_ERROR, &e, "crl");
 }
 
 /* "/crl/NAME.crl" is generation 1 (a URL in a certificate keeps naming
@@ -216,15 +241,24 @@ crl_handler(void *ctx, const struct pkid_http_req *req,
 		pkid_http_resp_error(resp, 404, &e);
 		return;
 	}
-	pthread_mutex_lock(&app->crl_mu);
-	c = crl_slot(app, g);
-	if (crl_refresh(app, c, &e) != PKID_OK) {
-		c->generation = 0;
-		pthread_mutex_unlock(&app->crl_mu);
+	/* Served as kept; made here only when none is (a generation asked
+	 * for the first time, or before the first tick). */
+	if (crl_make(app, g, &e) != PKID_OK) {
 		if (e.code != PKID_E_NOT_FOUND)
 			pkid_log_err(PKID_LOG_ERROR, &e, "crl");
 		pkid_http_resp_error(resp, e.code == PKID_E_NOT_FOUND ? 404 :
 		    500, &e);
+		return;
+	}
+	pthread_mutex_lock(&app->crl_mu);
+	c = crl_slot(app, g);
+	if (c->der == NULL) {
+		/* Pushed out by other generations meanwhile: rare. */
+		pthread_mutex_unlock(&app->crl_mu);
+		PKID_ERR(&e, PKID_E_RATE_LIMITED, "the CRL of generation %d is "
+		    "being made; retry in a second", g);
+		pkid_http_resp_error(resp, 503, &e);
+		pkid_http_resp_header(resp, "Retry-After", "1");
 		return;
 	}
 	(void)pkid_buf_append(&resp->body, c->der, c->len, &e);

@@ -25,7 +25,7 @@ struct pkid_app_crl {
 	uint8_t *der;			/* the CRL, DER */
 	size_t len;			/* its length */
 	int64_t made;			/* when it was made */
-	int64_t revoked;		/* revocations it covers */
+	int64_t mark;			/* store's revocation mark then */
 };
 
 /* State the handlers share. Handlers run on several worker threads. */
@@ -48,6 +48,9 @@ struct pkid_app {
 
 enum pkid_code pkid_app_init(struct pkid_app *app, struct pkid_ca *ca,
     struct pkid_err *e);
+/* Work done off the request path, once a second (src/server/live.c):
+ * the current generation's CRL made again when revocations changed. */
+void pkid_app_tick(struct pkid_app *app);
 void pkid_app_free(struct pkid_app *app);
 /* [status] client_ca loaded into app->status_ca (status.c). */
 enum pkid_code pkid_app_status_init(struct pkid_app *app, struct pkid_err *e);

@@ -147,6 +147,7 @@ housekeeping(void *arg)
 		if (l->old.router != NULL &&
 		    !pkid_server_router_busy(l->srv, l->old.router))
 			served_free(&l->old);
+		pkid_app_tick(l->cur.app);
 		forced = l->reload != 0;
 		n++;
 		if (l->old.router != NULL || (!forced && (rest > 0 ? (--rest,

@@ -12,6 +12,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "ca/ca_int.h"
+#include "ca/plan.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/trace.h"
@@ -232,7 +233,25 @@ ca_view(struct pkid_app *app, struct pkid_status_view *v)
 	    ca->next_activate : v->plan.activate_at;
 }
 
-/* Everything the page shows; v->snap is the caller's to free. */
+/* The rollover picture pkictl ca plan draws; without it (an error, a
+ * store read failing) the page draws the generations' validity. */
+static void
+plan_picture(struct pkid_app *app, struct pkid_status_view *v)
+{
+	struct pkid_plan_view *pv = calloc(1, sizeof(*pv));
+	struct pkid_err e;
+
+	pkid_err_clear(&e);
+	pkid_buf_init(&v->plan_buf, PKID_STATUS_MAX_BODY);
+	if (pv != NULL && pkid_ca_plan_view(app->ca, pv, &e) == PKID_OK &&
+	    pkid_plan_svg(pv, &v->plan_buf, &e) == PKID_OK &&
+	    v->plan_buf.len > 0)
+		v->plan_svg = (const char *)v->plan_buf.p;
+	free(pv);
+}
+
+/* Everything the page shows; v->snap and v->plan_buf are the caller's
+ * to free. */
 static enum pkid_code
 gather(struct pkid_app *app, struct pkid_status_view *v, struct pkid_err *e)
 {
@@ -254,6 +273,7 @@ gather(struct pkid_app *app, struct pkid_status_view *v, struct pkid_err *e)
 	v->health_code = he.code;
 	pkid_err_message(&he, v->health_msg, sizeof(v->health_msg));
 	ca_view(app, v);
+	plan_picture(app, v);
 	PKID_TRY(pkid_store_totals(ca->store, &v->certs_total,
 	    &v->revoked_total, e));
 	PKID_TRY(pkid_store_cert_expiring(ca->store, v->now, v->now +
@@ -300,8 +320,10 @@ answer(struct pkid_app *app, struct pkid_http_resp *resp, const char *ct,
 		pkid_http_resp_header(resp, "Cache-Control", "no-store");
 	}
 	pkid_buf_free(&b);
-	if (v != NULL)
+	if (v != NULL) {
 		pkid_status_snap_free(v->snap);
+		pkid_buf_free(&v->plan_buf);
+	}
 	free(v);
 }
 

@@ -53,6 +53,8 @@ static const char css[] =
     "background:#eef1f5;padding:1px 4px;border-radius:4px}"
     ".fix{color:#2f5a2f;font-size:12px}.muted{color:var(--mute)}"
     "svg{width:100%;display:block;flex:1 1 auto;min-width:0}"
+    ".plan{overflow-x:auto;margin:0 0 8px}.plan svg{height:auto;"
+    "min-width:640px}"
     ".tl,.ch{display:flex;gap:8px;align-items:flex-start;margin:6px 0 2px}"
     ".tlk,.chy{display:flex;flex-direction:column;font-size:12px;"
     "flex:none;width:64px}.tlk span{height:24px;line-height:20px}"
@@ -247,10 +249,13 @@ ca_section(const struct pkid_status_view *v, struct pkid_buf *b,
 	OUT("<section class=\"wide\" id=\"ca\"><h2>CA generations and "
 	    "rollover <small>%s</small></h2>", v->has_shadow ? "the next "
 	    "generation is published" : "no next generation yet");
-	if (v->plan_svg != NULL)
+	if (v->plan_svg != NULL) {
+		/* pkictl ca plan's picture: scrolls sideways on a phone. */
+		OUT("<div class=\"plan\" id=\"plan\">");
 		PKID_TRY(pkid_buf_append(b, v->plan_svg, strlen(v->plan_svg),
 		    e));
-	else
+		OUT("</div>");
+	} else
 		PKID_TRY(pkid_status_svg_timeline(v, b, e));
 	OUT("<table id=\"generations\"><tr><th>role</th><th class=\"n\">"
 	    "gen.</th><th>state</th><th class=\"hide-s\">subject</th><th "

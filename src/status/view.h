@@ -63,8 +63,10 @@ struct pkid_status_view {
 	int has_shadow;			/* a next generation exists */
 	int64_t shadow_nb;		/* its notBefore (made) */
 	int64_t activate_at;		/* when it takes over (or planned) */
-	const char *plan_svg;		/* the rollover picture (ca plan), or
-					 * NULL: the validity bar is drawn */
+	const char *plan_svg;		/* the rollover picture of pkictl ca
+					 * plan (src/ca/plan_svg.c), or NULL:
+					 * the validity bars are drawn */
+	struct pkid_buf plan_buf;	/* owns plan_svg */
 	int64_t certs_total;		/* certificates ever issued */
 	int64_t revoked_total;		/* revocations ever made */
 	int64_t expiring_count;		/* expiring in the window (capped at

@@ -414,6 +414,16 @@ pkid_store_revoked_count(struct pkid_store *s, int64_t ca_gen, int64_t *n,
 	    "CAST(? AS INTEGER)", gen, NULL, n, e);
 }
 
+enum pkid_code
+pkid_store_revoked_mark(struct pkid_store *s, int64_t *mark,
+    struct pkid_err *e)
+{
+	/* The newest revocation row: one step down the rowid B-tree, however
+	 * many revocations there are. */
+	return count_query(s, "SELECT COALESCE(MAX(rowid), 0) FROM revocation",
+	    NULL, NULL, mark, e);
+}
+
 static enum pkid_code
 count_query(struct pkid_store *s, const char *sql, const char *p1,
     const char *p2, int64_t *n, struct pkid_err *e)

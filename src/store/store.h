@@ -249,6 +249,13 @@ typedef enum pkid_code (*pkid_revoked_fn)(const struct pkid_revoked *r,
 enum pkid_code pkid_store_revoked_list(struct pkid_store *s, int64_t ca_gen,
     pkid_revoked_fn fn, void *arg, struct pkid_err *e);
 
+/*
+ * A value that grows with every revocation of any generation (the newest
+ * revocation row), read in constant time: what a kept CRL is checked
+ * against, without counting the revocations.
+ */
+enum pkid_code pkid_store_revoked_mark(struct pkid_store *s, int64_t *mark,
+    struct pkid_err *e);
 /* How many revocations generation ca_gen has (to notice CRL changes). */
 enum pkid_code pkid_store_revoked_count(struct pkid_store *s, int64_t ca_gen,
     int64_t *n, struct pkid_err *e);

@@ -123,6 +123,41 @@ printf '[profile iot]\r\nlifetime = 30d\r\nsan_dns_suffixes = .iot.example, dev.
     > "$C/config/crlf.conf"
 printf 'name = outside\n' > "$C/config/no-section.conf"
 
+# agent_config: pkictl agent's file, good and each kind of refusal
+mkdir -p "$C/agent_config"
+cat > "$C/agent_config/good.conf" <<'EOF'
+[agent]
+state_dir = /var/lib/pkictl-agent
+log_level = debug
+hook_timeout = 2m
+
+[identity web]
+protocol = est
+url = https://ca.example:8443
+cert = /etc/pki/web.pem
+key = /etc/pki/web.key
+chain = /etc/pki/web-chain.pem
+trust = /etc/pki/ca.pem
+renew_at = 75%
+jitter = 2d
+hook = systemctl reload nginx ; inline comment
+
+[identity vpn]
+protocol = scep
+url = http://ca.example/scep
+cert = /etc/pki/vpn.pem
+key = /etc/pki/vpn.key
+trust = /etc/pki/ca.d
+new_key = rsa-2048
+compat = on
+EOF
+printf '[identity a]\nrenew_after = 70%%\n' > "$C/agent_config/unknown-key.conf"
+printf '[identity a]\ntimeout = 30 seconds\n' > "$C/agent_config/bad-value.conf"
+printf '[identity a]\nurl = x\n[identity a]\nurl = y\n' \
+    > "$C/agent_config/twice.conf"
+printf '[agent]\r\nlog_level = warn\r\n[identity b]\r\nprotocol = est\r\n' \
+    > "$C/agent_config/crlf.conf"
+
 # base64: good, wrapped, URL-safe, missing padding, empty, padding inside
 printf 'aGVsbG8gd29ybGQ=' > "$C/base64/good"
 printf 'aGVs\nbG8g\r\nd29y\nbGQ=\n' > "$C/base64/wrapped"

@@ -65,8 +65,10 @@ def csr_body(csr, wrap=False):
 
 
 def certs_of(body, tmp, name="resp"):
-    """PEM certificates of a base64 certs-only PKCS#7 body."""
-    assert b"\n" not in body.strip(), "base64 must be on one line"
+    """PEM certificates of a base64 certs-only PKCS#7 body, in lines of
+    at most 76 characters (RFC 2045 6.8) as pkid sends to a client that
+    names itself (curl does)."""
+    assert all(len(ln) <= 76 for ln in body.splitlines()), body[:200]
     der = tmp / f"{name}.p7"
     der.write_bytes(base64.b64decode(body))
     cp = openssl("pkcs7", "-inform", "DER", "-in", der, "-print_certs",
@@ -317,6 +319,8 @@ def test_serverkeygen(est, tmp_path):
         head, _, data = p.partition(b"\r\n\r\n")
         ct = re.search(rb"Content-Type: ([^\r]+)", head).group(1)
         assert b"Content-Transfer-Encoding: base64" in head
+        # In lines (RFC 2045 6.8), as libEST's estclient -q needs.
+        assert all(len(ln) <= 76 for ln in data.strip().splitlines())
         got[ct.decode()] = base64.b64decode(data.strip())
     assert set(got) == {"application/pkcs8",
                         "application/pkcs7-mime; smime-type=certs-only"}
@@ -328,7 +332,8 @@ def test_serverkeygen(est, tmp_path):
     assert "-----BEGIN PRIVATE KEY-----" in cp.stdout
     pub_key = openssl("pkey", "-inform", "DER", "-in", keyder, "-pubout",
                       check=True).stdout
-    p7 = base64.b64encode(got["application/pkcs7-mime; smime-type=certs-only"])
+    p7 = base64.encodebytes(
+        got["application/pkcs7-mime; smime-type=certs-only"])
     leaf = verify(est.ca_dir, certs_of(p7, tmp_path)[0], tmp_path, "skg")
     pub_cert = openssl("x509", "-in", leaf, "-noout", "-pubkey",
                        check=True).stdout
@@ -649,3 +654,68 @@ def test_user_add_password_rules(tmp_path):
             st, _, _, b = curl(srv, "/simpleenroll", tmp_path,
                                data=csr_body(csr), user=f"{name}:{pw}")
             assert st == 200, (name, b)
+
+
+def raw_get(srv, path, user_agent=None):
+    """A GET over TLS with exactly the headers given (no User-Agent
+    unless asked): what strongSwan's pki sends."""
+    import socket
+    import ssl
+    ctx = ssl.create_default_context(cafile=str(srv.ca_dir / "root.pem"))
+    with socket.create_connection(("127.0.0.1", srv.tls_port)) as s:
+        with ctx.wrap_socket(s, server_hostname="localhost") as t:
+            head = f"GET {EST}{path} HTTP/1.1\r\nHost: localhost\r\n"
+            if user_agent:
+                head += f"User-Agent: {user_agent}\r\n"
+            t.sendall((head + "Connection: close\r\n\r\n").encode())
+            data = b""
+            while True:
+                chunk = t.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    return data.split(b"\r\n\r\n", 1)[1]
+
+
+def test_base64_layout_for_each_client(est, tmp_path):
+    """Issue 14: libEST's estclient could not decode one-line base64
+    (RFC 2045 6.8 wants lines of at most 76 characters), strongSwan's pki
+    refuses line breaks. pkid sends lines of 64 to a client that sends a
+    User-Agent (libEST, curl) and one line to one that sends none
+    (strongSwan); csrattrs alike."""
+    for path in ("/cacerts", "/csrattrs"):
+        wrapped = raw_get(est, path, user_agent="libest 3.2.0p")
+        lines = wrapped.split(b"\n")
+        assert len(lines) > 2 and all(len(ln) <= 64 for ln in lines), \
+            wrapped
+        one = raw_get(est, path)
+        assert b"\n" not in one.strip(), one
+        assert base64.b64decode(wrapped) == base64.b64decode(one)
+    st, _, _, body = curl(est, "/cacerts", tmp_path)
+    assert st == 200 and b"\n" in body.strip()
+    assert len(certs_of(body, tmp_path)) == 2
+
+
+def test_serverkeygen_follows_the_request_key(est, tmp_path):
+    """Issue 14: an RSA-4096 request got an EC P-256 key. The key made
+    follows the request's key type and size when the profile allows it
+    (libEST's estclient -q expects RSA for an RSA request), else the
+    request is refused with the code that names what is allowed."""
+    csr = make_csr(tmp_path, name="rsa", subject="/CN=rsa.example.com",
+                   san="DNS:rsa.example.com", key="rsa:3072")
+    st, h, _, body = curl(est, "/serverkeygen", tmp_path,
+                          data=csr_body(csr), user=f"{USER}:{PASSWORD}")
+    assert st == 200, body
+    m = re.match(r"multipart/mixed; boundary=(\S+)$", h["content-type"])
+    part = [p for p in body.split(b"--" + m.group(1).encode())
+            if b"application/pkcs8" in p][0]
+    der = tmp_path / "k.der"
+    der.write_bytes(base64.b64decode(part.partition(b"\r\n\r\n")[2]))
+    txt = openssl("pkey", "-inform", "DER", "-in", der, "-noout", "-text",
+                  check=True).stdout
+    assert "3072 bit" in txt, txt[:200]
+    csr = make_csr(tmp_path, name="p521", subject="/CN=p.example.com",
+                   san="DNS:p.example.com", key="ec:P-521")
+    st, _, _, body = curl(est, "/serverkeygen", tmp_path,
+                          data=csr_body(csr), user=f"{USER}:{PASSWORD}")
+    assert st == 400 and b"key-type-not-allowed" in body, body

@@ -12,10 +12,10 @@ from conftest import BUILD, ROOT, binary, run
 
 SUBCOMMANDS = ["ca init", "ca issue", "ca chain", "ca list", "ca revoke",
                "ca crl", "ca pending", "ca approve", "ca reject", "ca show",
-               "ca rollover", "show", "verify", "diagnose", "explain",
+               "ca rollover", "ca plan", "show", "verify", "diagnose", "explain",
                "scep challenge new", "scep ra-cert", "scep getcaps",
                "scep getca", "scep getnextca", "est user add", "enroll est",
-               "enroll scep", "renew est", "renew scep", "version"]
+               "enroll scep", "renew est", "renew scep", "agent", "version"]
 FILES = ["sbin/pkid", "bin/pkictl", "lib/systemd/system/pkid.service",
          "share/man/man8/pkid.8", "share/man/man5/pkid.conf.5",
          "share/man/man1/pkictl.1",

@@ -126,8 +126,11 @@ def test_page_in_chromium_matches_store(busy):
     assert int(dom.by_id["refused-hour"]) == 2 + busy.scep_bad
     assert int(dom.by_id["issued-since-start"]) == 3 + busy.scep_ok
     assert dom.by_id["generation"] == "1"
-    gens = dom.with_class("rect", "bar")
-    assert len(gens) == 2 and all("current" in a["class"] for a in gens)
+    # The rollover picture of pkictl ca plan, and the generations.
+    assert "CA rollover plan: ca" in dom.by_id["plan"]
+    gens = [a["data-state"] for t, a in dom.elems
+            if t == "tr" and "data-state" in a]
+    assert gens == ["current"] * 3
     # The links of the error codes lead to their catalogue pages.
     st, h, body = curl(busy, "/errors/auth-failed", tmp)
     assert st == 200 and b"check the user name and password" in body

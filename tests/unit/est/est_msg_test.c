@@ -194,8 +194,9 @@ test_serverkeygen_multipart(void **state)
 	(void)state;
 	pkid_err_clear(&e);
 	pkid_http_resp_init(&resp);
+	/* In lines of 64 (RFC 2045), as libEST's estclient -q needs. */
 	assert_int_equal(pkid_est_resp_serverkeygen(&resp, k, x, "pkid-b1",
-	    &e), PKID_OK);
+	    1, &e), PKID_OK);
 	assert_string_equal(resp.content_type,
 	    "multipart/mixed; boundary=pkid-b1");
 	assert_int_equal(pkid_buf_append(&resp.body, "", 1, &e), PKID_OK);
@@ -213,7 +214,7 @@ test_serverkeygen_multipart(void **state)
 	/* a too long boundary is refused */
 	assert_int_equal(pkid_est_resp_serverkeygen(&resp, k, x,
 	    "0123456789012345678901234567890123456789012345678901234567890123"
-	    "456789X", &e), PKID_E_INTERNAL);
+	    "456789X", 0, &e), PKID_E_INTERNAL);
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	EVP_PKEY_free(k2);
 	pkid_buf_free(&key);
