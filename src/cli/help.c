@@ -123,7 +123,9 @@ static const struct help tab[] = {
 	    "[--password-file FILE|-]", "add or change an EST HTTP Basic user "
 	    "(password of 12 characters or more)", DIR_OPT
 	    "  --password-file  first line of FILE (- is stdin), else "
-	    "$PKID_EST_PASSWORD\n", "pkictl est user add alice "
+	    "$PKID_EST_PASSWORD\n"
+	    "  --password PW    works too, but others see it in the process "
+	    "list\n", "pkictl est user add alice "
 	    "--password-file alice.pw" },
 	{ "enroll est", "pkictl enroll est --server URL [--label L] (--user U "
 	    "[--password-file F] | --cert C --key K) (--cacert FILE | "
@@ -235,6 +237,30 @@ pkictl_help(int argc, char **argv)
 	if (argc > 0 && (h = find(argc, argv)) != NULL) {
 		print_one(h);
 		return PKICTL_EXIT_OK;
+	}
+	/* "pkictl est --help": the commands under that word, in full when
+	 * they fit on a screen, else one line each. */
+	if (argc > 0) {
+		size_t n = strlen(argv[0]), under = 0;
+
+		for (i = 0; i < NTAB; i++)
+			under += strncmp(tab[i].cmd, argv[0], n) == 0 &&
+			    tab[i].cmd[n] == ' ';
+		for (i = 0; i < NTAB && under > 0; i++) {
+			if (strncmp(tab[i].cmd, argv[0], n) != 0 ||
+			    tab[i].cmd[n] != ' ')
+				continue;
+			if (under <= 2)
+				print_one(&tab[i]);
+			else
+				printf("  pkictl %-14s %.56s\n", tab[i].cmd,
+				    tab[i].what);
+		}
+		if (under > 2)
+			printf("pkictl %s SUBCOMMAND --help: its options and an "
+			    "example\n", argv[0]);
+		if (under > 0)
+			return PKICTL_EXIT_OK;
 	}
 	printf("usage: pkictl COMMAND [options]; pkictl COMMAND --help for "
 	    "one\n");

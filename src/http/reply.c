@@ -170,10 +170,17 @@ pkid_http_account(struct pkid_http_worker *w, const char *method,
 		/* One line per request (README "Logs"); what a client sent
 		 * is escaped by pkid_log_event. */
 		const struct pkid_log_kv kv[] = {
+			{ "method", method != NULL ? method : "-", 0, 0 },
+			{ "path", path != NULL ? path : "-", 0, 1 },
+			{ "status", st, 1, 0 },
+			{ "code", pkid_err_id(resp->code), 0, 0 },
 			{ "client", client != NULL && client[0] != '\0' ?
 			    client : "?", 0, 0 },
+			{ "tls", tls ? "1" : "0", 1, 0 },
+			{ "worker", wk, 1, 0 },
+			{ "ms", ms, 1, 0 },
 			{ "proto", t->proto[0] ? t->proto : NULL, 0, 0 },
-			{ "op", t->op[0] ? t->op : NULL, 0, 0 },
+			{ "operation", t->op[0] ? t->op : NULL, 0, 0 },
 			{ "subject", t->subject[0] ? t->subject : NULL, 0, 1 },
 			{ "profile", t->profile[0] ? t->profile : NULL, 0, 0 },
 			{ "user", t->user[0] ? t->user : NULL, 0, 1 },
@@ -182,13 +189,6 @@ pkid_http_account(struct pkid_http_worker *w, const char *method,
 			    pkid_trace_result_name(t->result)) : NULL, 0, 0 },
 			{ "upstream", t->upstream[0] ? t->upstream : NULL, 0,
 			    0 },
-			{ "status", st, 1, 0 },
-			{ "code", pkid_err_id(resp->code), 0, 0 },
-			{ "method", method != NULL ? method : "-", 0, 0 },
-			{ "path", path != NULL ? path : "-", 0, 1 },
-			{ "tls", tls ? "1" : "0", 1, 0 },
-			{ "worker", wk, 1, 0 },
-			{ "ms", ms, 1, 0 },
 		};
 
 		prev = pkid_trace_set((struct pkid_trace *)t);

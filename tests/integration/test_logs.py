@@ -49,13 +49,13 @@ def test_request_id_through_ra_to_ca(tmp_path):
         ca_log = clean(up)
     assert re.fullmatch(r"[0-9a-f]{16}", rid)
     [ra_line] = access(ra_log, rid)
-    assert "op=simpleenroll" in ra_line and "result=issued" in ra_line
+    assert "operation=simpleenroll" in ra_line and "result=issued" in ra_line
     assert 'subject="CN=dev9.example.com"' in ra_line
     assert f"upstream=https://localhost:{up.tls_port}" in ra_line
     # The CA took the RA's id: it came from a certificate it issued
     # under the ra profile (id-kp-cmcRA).
     [ca_line] = access(ca_log, rid)
-    assert "proto=est op=simpleenroll" in ca_line, ca_line
+    assert "proto=est operation=simpleenroll" in ca_line, ca_line
     assert "result=issued" in ca_line and "status=200" in ca_line
     assert 'subject="CN=dev9.example.com"' in ca_line
     # Each line the RA wrote for that request carries the id.
@@ -96,7 +96,7 @@ def test_json_log_format(tmp_path):
     lines = [json.loads(ln) for ln in log.splitlines()
              if not ln.startswith("pkid: warning")]
     req = [o for o in lines if o.get("event") == "http" and
-           o.get("op") == "simpleenroll"]
+           o.get("operation") == "simpleenroll"]
     assert len(req) == 1, lines
     o = req[0]
     assert o["id"] == h["x-request-id"] and o["status"] == 200
@@ -132,9 +132,9 @@ def test_client_text_cannot_forge_a_line(tmp_path):
     # The text sits inside its quoted field, on the request's own line.
     forged = [ln for ln in log.splitlines() if "info forged" in ln]
     assert forged and all(' info http id=' in ln and ' subject="' in ln
-                          for ln in forged if "op=simpleenroll" in ln)
+                          for ln in forged if "operation=simpleenroll" in ln)
     assert all(ln.index("subject=") < ln.index("info forged")
-               for ln in forged if "op=simpleenroll" in ln)
+               for ln in forged if "operation=simpleenroll" in ln)
 
 
 def serverkeygen_key(h, body):
@@ -220,4 +220,4 @@ def test_no_secret_in_any_log(tmp_path):
     # Every auth path left its access line.
     for op in ("simpleenroll", "simplereenroll", "serverkeygen",
                "PKCSReq"):
-        assert f"op={op}" in text, op
+        assert f"operation={op}" in text, op

@@ -185,8 +185,8 @@ test_plain_routes(void **state)
 	assert_int_equal(st.status[4], 3);
 	assert_int_equal(st.conns_total, 7);
 	assert_int_equal(st.rejected_503, 0);
-	assert_true(t_log_has("client=127.0.0.1 status=404 code=no-route "
-	    "method=GET path=\"/nope\" tls=0"));
+	assert_true(t_log_has("method=GET path=\"/nope\" status=404 "
+	    "code=no-route client=127.0.0.1 tls=0"));
 	assert_int_equal(t_srv_stop(&t), PKID_OK);
 }
 
