@@ -253,7 +253,8 @@ plan_picture(struct pkid_app *app, struct pkid_status_view *v)
 /* Everything the page shows; v->snap and v->plan_buf are the caller's
  * to free. */
 static enum pkid_code
-gather(struct pkid_app *app, struct pkid_status_view *v, struct pkid_err *e)
+gather(struct pkid_app *app, struct pkid_status_view *v, int picture,
+    struct pkid_err *e)
 {
 	struct pkid_ca *ca = app->ca;
 	struct pkid_err he;
@@ -273,7 +274,8 @@ gather(struct pkid_app *app, struct pkid_status_view *v, struct pkid_err *e)
 	v->health_code = he.code;
 	pkid_err_message(&he, v->health_msg, sizeof(v->health_msg));
 	ca_view(app, v);
-	plan_picture(app, v);
+	if (picture)
+		plan_picture(app, v);
 	PKID_TRY(pkid_store_totals(ca->store, &v->certs_total,
 	    &v->revoked_total, e));
 	PKID_TRY(pkid_store_cert_expiring(ca->store, v->now, v->now +
@@ -307,7 +309,8 @@ answer(struct pkid_app *app, struct pkid_http_resp *resp, const char *ct,
 	pkid_buf_init(&b, 1);
 	if (v == NULL)
 		PKID_ERR(&e, PKID_E_NOMEM, "no memory for the status view");
-	if (e.code != PKID_OK || gather(app, v, &e) != PKID_OK ||
+	if (e.code != PKID_OK || gather(app, v, fn == pkid_status_html, &e) !=
+	    PKID_OK ||
 	    fn(v, &b, &e) != PKID_OK) {
 		pkid_log_err(PKID_LOG_ERROR, &e, "status");
 		pkid_http_resp_error(resp, 500, &e);
