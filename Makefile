@@ -1,10 +1,12 @@
-# pkid: the front door. make | make run | make test | make bench | make fuzz
+# pkid: the front door. make | make run | make test | make install | make bench | make fuzz
 JOBS ?= $(shell nproc)
 BUILD ?= build
 SAN_BUILD ?= build-san
 FUZZ_BUILD ?= build-fuzz
 
-.PHONY: all build run test bench fuzz clean deps
+PREFIX ?= /usr/local
+
+.PHONY: all build run test bench fuzz clean deps install
 
 all: build
 
@@ -24,6 +26,13 @@ test:
 	  -DPKID_SANITIZE=address,undefined -DPKID_TEST_HOOKS=ON >/dev/null
 	@cmake --build $(SAN_BUILD) -j$(JOBS)
 	@tools/run-tests.sh $(SAN_BUILD)
+
+# pkid, pkictl, pkid.service, man pages, bash completion under PREFIX
+# (DESTDIR=... for staging); builds BUILD first (make build when new).
+install:
+	@test -f $(BUILD)/CMakeCache.txt || $(MAKE) build
+	@cmake --build $(BUILD) -j$(JOBS)
+	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: build
 	@tools/run-bench.sh $(BUILD)

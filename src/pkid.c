@@ -18,6 +18,7 @@
 #include "http/http.h"
 #include "server/app.h"
 #include "server/live.h"
+#include "status/status.h"
 
 /* The one server the signal handler stops, and what it serves (main.c
  * owns globals). */
@@ -193,7 +194,7 @@ check_only(struct pkid_ca *ca)
 
 	pkid_err_clear(&e);
 	if (pkid_ca_check_plan(ca, &plan, &e) != PKID_OK ||
-	    pkid_live_build(ca, &app, &router, &e) != PKID_OK) {
+	    pkid_live_build(ca, NULL, &app, &router, &e) != PKID_OK) {
 		rc = fail(&e);
 		goto out;
 	}
@@ -263,6 +264,7 @@ main(int argc, char **argv)
 	struct pkid_server_opts so;
 	struct pkid_rollover_plan plan;
 	struct pkid_app *app = NULL;
+	struct pkid_status *status = NULL;
 	char cert[1200], key[1200], cca[1200], ca_name[64];
 	int rc;
 
@@ -281,8 +283,14 @@ main(int argc, char **argv)
 		return rc;
 	}
 	(void)warn_all(ca, stderr);
+	pkid_log_set_format(ca->cfg.log_json ? PKID_LOG_JSON : PKID_LOG_TEXT);
+	if ((status = pkid_status_new()) == NULL) {
+		PKID_ERR(&e, PKID_E_NOMEM, "no memory for the status counters");
+		rc = fail(&e);
+		goto out;
+	}
 	if (pkid_ca_check_plan(ca, &plan, &e) != PKID_OK ||
-	    pkid_live_build(ca, &app, &router, &e) != PKID_OK) {
+	    pkid_live_build(ca, status, &app, &router, &e) != PKID_OK) {
 		rc = fail(&e);
 		goto out;
 	}
@@ -312,10 +320,12 @@ main(int argc, char **argv)
 		goto out;
 	}
 	so.client_ca = cca;
+	so.status = status;
 	if ((the_server = pkid_server_new(&so, router, &e)) == NULL) {
 		rc = fail(&e);
 		goto out;
 	}
+	app->srv = the_server;
 	pkid_est_set_https_port(app->est, pkid_server_tls_port(the_server));
 	snprintf(ca_name, sizeof(ca_name), "%s", ca->cfg.ca_name);
 	announce_pub(&ca->cfg);
@@ -346,5 +356,6 @@ out:
 		pkid_app_free(app);
 	free(app);
 	pkid_ca_close(ca);
+	pkid_status_free(status);
 	return rc;
 }

@@ -90,5 +90,10 @@ int pkictl_cmd_renew_scep(int argc, char **argv);
 int pkictl_cmd_enroll_scep(int argc, char **argv);
 int pkictl_cmd_renew_scep(int argc, char **argv);
 int pkictl_cmd_scep_get(int argc, char **argv);
+/* pkictl CMD... --help and pkictl help [CMD...] (help.c): argv holds
+ * the command words (options are dropped). */
+int pkictl_help(int argc, char **argv);
+/* pkictl help --scdoc: pkictl(1) as scdoc source, from the same table. */
+int pkictl_help_scdoc(void);
 
 #endif

@@ -25,7 +25,8 @@ static const char usage[] =
     "  trust bundle create|show, import, list, remove, export, status\n"
     "                                        signed trust bundles and "
     "trust stores\n"
-    "  version\n";
+    "  version\n"
+    "pkictl COMMAND --help: its options and an example; pkictl help: all\n";
 
 struct subcmd {
 	const char *name;		/* first word */
@@ -57,6 +58,16 @@ main(int argc, char **argv)
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? PKICTL_EXIT_USAGE : PKICTL_EXIT_OK;
 	}
+	if (strcmp(argv[1], "help") == 0) {
+		if (argc == 3 && strcmp(argv[2], "--scdoc") == 0)
+			return pkictl_help_scdoc();
+		return pkictl_help(argc - 2, argv + 2);
+	}
+	/* CMD [SUB] ... --help: one screen with an example. */
+	for (i = 2; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") ==
+		    0)
+			return pkictl_help(i - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 ||
 	    strcmp(argv[1], "--version") == 0) {
 		printf("pkictl %s (%s)\n", PKID_VERSION,

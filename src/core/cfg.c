@@ -130,6 +130,7 @@ pkid_config_defaults(struct pkid_config *c)
 	p->eku = PKID_EKU_CLIENT | PKID_EKU_CMC_RA;
 
 	pkid_cfg_est_defaults(c);
+	pkid_cfg_status_defaults(c);
 }
 
 const struct pkid_profile *
@@ -170,8 +171,9 @@ parse_bits(const struct named_bit *tab, const char *v, unsigned *out,
 	return PKID_OK;
 }
 
-static enum pkid_code
-parse_iprange(const char *s, struct pkid_iprange *r, struct pkid_err *e)
+enum pkid_code
+pkid_cfg_parse_iprange(const char *s, struct pkid_iprange *r,
+    struct pkid_err *e)
 {
 	char tmp[128], *slash;
 	int64_t pfx;
@@ -251,8 +253,8 @@ parse_san_lists(struct pkid_profile *p, const char *key, const char *v,
 			if (p->n_ip >= PKID_MAX_SAN_RULES)
 				return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
 				    "too many IP ranges");
-			if ((rc = parse_iprange(tok, &p->san_ip[p->n_ip], e)) !=
-			    PKID_OK)
+			if ((rc = pkid_cfg_parse_iprange(tok,
+			    &p->san_ip[p->n_ip], e)) != PKID_OK)
 				return rc;
 			p->n_ip++;
 		}
@@ -676,9 +678,11 @@ config_set_kv(struct pkid_config *c, const char *section, const char *k,
 		return pkid_cfg_est_set(c, section, k, v, e);
 	if (strcmp(section, "trust") == 0)
 		return pkid_cfg_trust_set(c, k, v, e);
+	if (strcmp(section, "status") == 0 || strcmp(section, "log") == 0)
+		return pkid_cfg_status_set(c, section, k, v, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
 	    "unknown section [%s] (known: [ca], [server], [scep], "
-	    "[profile NAME], [est], [est LABEL], [trust])",
+	    "[profile NAME], [est], [est LABEL], [trust], [status], [log])",
 	    section);
 }
 
@@ -977,6 +981,7 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 		PKID_TRY(write_profile(b, &c->profiles[i], e));
 	PKID_TRY(pkid_cfg_est_write(c, b, e));
 	PKID_TRY(pkid_cfg_trust_write(c, b, e));
+	PKID_TRY(pkid_cfg_status_write(c, b, e));
 	rc = PKID_OK;
 out:
 	if (rc != PKID_OK)

@@ -20,6 +20,8 @@
  * [est], [est LABEL]  profile, auth, channel_binding, client_ca, ...
  * [trust]      extra_anchors (PEM of CA certificates /trust/bundle.p7b
  *              publishes beside the CA's own roots)
+ * [status]     allow, client_ca, users, http, docs_url (cfg_status.c)
+ * [log]        format (text | json)
  *
  * Unknown sections and keys are errors naming file:line.
  */
@@ -195,7 +197,24 @@ struct pkid_config {
 	/* [est] and [est LABEL] */
 	int n_est;		/* entries used in est; est[0] is [est] */
 	struct pkid_est_label est[PKID_MAX_EST_LABELS];
+	/* [status]: who may see /, /metrics and /errors/ (cfg_status.c) */
+	int n_status_allow;	/* entries used in status_allow */
+	struct pkid_iprange status_allow[PKID_STATUS_MAX_ALLOW]; /* client
+				 * addresses allowed (loopback by default) */
+	char status_client_ca[1024]; /* PEM of issuers whose client
+				 * certificates may see it, "" = none asked */
+	char status_users[512];	/* EST users (pkictl est user add) who may
+				 * see it with HTTP Basic, "" = none asked */
+	int status_http;	/* 1: also on the plain HTTP listener */
+	char status_docs_url[256]; /* base URL of the error pages linked
+				 * ("" = pkid's own /errors/CODE) */
+	/* [log] */
+	int log_json;		/* 1: one JSON object per line */
 };
+
+/* 1 when the address text addr is inside one of the n ranges r. */
+int pkid_config_addr_in(const struct pkid_iprange *r, int n,
+    const char *addr);
 
 /* Fill c with defaults, including the device and server profiles. */
 void pkid_config_defaults(struct pkid_config *c);

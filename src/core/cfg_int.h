@@ -23,5 +23,14 @@ enum pkid_code pkid_cfg_trust_set(struct pkid_config *c, const char *k,
 /* Append the [trust] section as INI text. */
 enum pkid_code pkid_cfg_trust_write(const struct pkid_config *c,
     struct pkid_buf *b, struct pkid_err *e);
+/* [status] and [log] (cfg_status.c): defaults, one key, INI text. */
+void pkid_cfg_status_defaults(struct pkid_config *c);
+enum pkid_code pkid_cfg_status_set(struct pkid_config *c, const char *section,
+    const char *k, const char *v, struct pkid_err *e);
+enum pkid_code pkid_cfg_status_write(const struct pkid_config *c,
+    struct pkid_buf *b, struct pkid_err *e);
+/* "10.0.0.0/8" or "fd00::/8" (a bare address is a /32 or /128). */
+enum pkid_code pkid_cfg_parse_iprange(const char *s, struct pkid_iprange *r,
+    struct pkid_err *e);
 
 #endif

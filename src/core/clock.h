@@ -22,6 +22,8 @@ time_t pkid_now(void);
 void pkid_clock_set(time_t t);
 /* Monotonic milliseconds, for deadlines and latency. */
 uint64_t pkid_mono_ms(void);
+/* The same in microseconds. */
+uint64_t pkid_mono_us(void);
 
 /* Parse RFC 3339 UTC ("2030-01-01T00:00:00Z", or a bare date). */
 enum pkid_code pkid_time_parse(const char *s, time_t *out, struct pkid_err *e);

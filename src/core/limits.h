@@ -444,5 +444,29 @@
  * and how long before its end it is issued again, seconds. */
 #define PKID_TRUST_SIGNER_LIFETIME_S (2 * 365 * 86400)
 #define PKID_TRUST_SIGNER_RENEW_S (30 * 86400)
+/* ---- status page, /metrics, request log (src/status) ---- */
+/* Minutes of enrollments per minute kept for the status page's chart. */
+#define PKID_STATUS_MINUTES 60
+/* (protocol, profile, result) rows of enrollment totals kept; past it
+ * new profiles count under "other". */
+#define PKID_STATUS_ENROLL_KEYS 128
+/* Upstreams (RA mode) whose health is kept. */
+#define PKID_STATUS_UPSTREAMS 8
+/* Distinct failure codes counted per upstream. */
+#define PKID_STATUS_UPSTREAM_CODES 8
+/* Rows of each list on the status page: errors, expiring certificates,
+ * pending requests (each an indexed query with this LIMIT). */
+#define PKID_STATUS_LIST_MAX 20
+/* Most rows counted for "expiring in 30 days" and "pending": past it the
+ * page says "N+" (the count stops at the LIMIT; no full scan). */
+#define PKID_STATUS_COUNT_MAX 1000
+/* The window "expiring soon" looks ahead, seconds. */
+#define PKID_STATUS_EXPIRY_WINDOW_S (30 * 86400)
+/* CA generations shown (rows of the ca_generation table). */
+#define PKID_STATUS_MAX_GENS 32
+/* Address ranges of [status] allow. */
+#define PKID_STATUS_MAX_ALLOW 16
+/* Largest status page, JSON or /metrics answer, bytes. */
+#define PKID_STATUS_MAX_BODY (1024 * 1024)
 
 #endif

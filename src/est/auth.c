@@ -453,3 +453,21 @@ pkid_est_authenticate(struct pkid_est *est, const struct est_label *l,
 		    " or a TLS client certificate" : " as well");
 	return e->code;
 }
+
+enum pkid_code
+pkid_est_user_auth(struct pkid_est *est, const char *authz, const char *addr,
+    char *user, size_t len, struct pkid_err *e)
+{
+	struct est_peer p;
+	enum pkid_code rc;
+
+	memset(&p, 0, sizeof(p));
+	user[0] = '\0';
+	if (authz == NULL)
+		return PKID_ERR(e, PKID_E_AUTH_REQUIRED, "HTTP Basic "
+		    "credentials of a user named in [status] users wanted");
+	rc = pkid_est_basic_check(est, &est->labels[0], authz, addr, &p, e);
+	if (rc == PKID_OK)
+		snprintf(user, len, "%s", p.who + strlen("est:user:"));
+	return rc;
+}

@@ -41,6 +41,16 @@ void pkid_est_handle(void *est, const struct pkid_http_req *req,
     struct pkid_http_resp *resp);
 
 /*
+ * Check HTTP Basic credentials authz (the Authorization header) of a
+ * client at addr against the EST users (pkictl est user add), with the
+ * EST throttle and credential cache: the status page's Basic auth. user
+ * receives the name (len bytes). Errors: auth-required (no header),
+ * auth-failed, auth-throttled, the store's.
+ */
+enum pkid_code pkid_est_user_auth(struct pkid_est *est, const char *authz,
+    const char *addr, char *user, size_t len, struct pkid_err *e);
+
+/*
  * Write the PEM of every issuer a client certificate may come from (this
  * CA's chain, each label's client_ca, each RA label's upstream_cacert,
  * [server] client_ca) to path, for

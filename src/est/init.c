@@ -208,6 +208,10 @@ pkid_est_write_client_ca(struct pkid_ca *ca, const char *path,
 	}
 	if (ca->cfg.client_ca[0] != '\0')
 		PKID_TRY(append_file(&b, ca->cfg.client_ca, e));
+	/* The status page's client certificates ([status] client_ca): only
+	 * named in the handshake's request; the page checks them itself. */
+	if (ca->cfg.status_client_ca[0] != '\0')
+		PKID_TRY(append_file(&b, ca->cfg.status_client_ca, e));
 	PKID_TRY(pkid_file_write(path, b.p, b.len, 0644, e));
 	rc = PKID_OK;
 out:

@@ -31,6 +31,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/trace.h"
 #include "est/client.h"
 #include "est/est_int.h"
 #include "est/msg.h"
@@ -376,8 +377,11 @@ pkid_est_ra_forward(struct est_upstream *up, const char *op,
 out:
 	if (rc == PKID_OK || ((unsigned)e->code >> 16 == PKID_CAT_PROTO &&
 	    e->code >= PKID_E_UPSTREAM_UNTRUSTED && e->code <=
-	    PKID_E_UPSTREAM_BAD_RESPONSE))
+	    PKID_E_UPSTREAM_BAD_RESPONSE)) {
 		log_cause(up, rc == PKID_OK ? &ie : e);
+		pkid_trace_upstream(up->cfg->upstream, rc == PKID_OK ?
+		    PKID_OK : e->code);
+	}
 	pkid_https_free(h);
 	pkid_https_resp_free(&r);
 	return rc;

@@ -11,6 +11,7 @@
 
 #include "ca/policy.h"
 #include "core/log.h"
+#include "core/trace.h"
 #include "est/est_int.h"
 #include "est/msg.h"
 #include "x509/csr.h"
@@ -110,6 +111,14 @@ status_for(enum pkid_code code)
 	}
 }
 
+/* An operation that asks for a certificate. */
+static int
+is_enroll(enum est_op op)
+{
+	return op == EST_SIMPLEENROLL || op == EST_SIMPLEREENROLL ||
+	    op == EST_SERVERKEYGEN;
+}
+
 /* Answer with c->e; audit refusals (not the bare 401 of a client that
  * has not sent credentials yet: that is HTTP Basic's first leg; nor each
  * auth-throttled one: auth.c audits a lock-out once, when it starts). */
@@ -129,6 +138,9 @@ fail(struct est_call *c)
 	if (retry > 0)
 		status = 503;
 	pkid_http_resp_error(c->resp, status, &c->e);
+	if (is_enroll(c->op))
+		pkid_trace_fail(status >= 500 ? PKID_TRACE_FAILED :
+		    PKID_TRACE_REFUSED, &c->e);
 	if (retry > 0) {
 		snprintf(ra, sizeof(ra), "%d", retry);
 		pkid_http_resp_header(c->resp, "Retry-After", ra);
@@ -289,6 +301,12 @@ read_csr(struct est_call *c, X509_REQ **out)
 	    c->req->content_type : "(none)");
 	PKID_TRY(pkid_est_csr_decode(c->req->body, c->req->body_len, &csr,
 	    e));
+	{
+		char subj[256];
+
+		pkid_trace_subject(pkid_x509_name_text(
+		    X509_REQ_get_subject_name(csr), subj, sizeof(subj)));
+	}
 	/* Proof of possession (RFC 7030 3.4). A request this CA issues
 	 * from has it checked once, by pkid_ca_enroll; one that is
 	 * forwarded or rekeyed is checked here. */
@@ -332,6 +350,39 @@ out:
 	sk_X509_free(one);
 	pkid_buf_free(&b64);
 	return rc;
+}
+
+/* The outcome of an upstream's answer relayed to the device: issued,
+ * pending, or refused with the code its "error: CODE:" body names. */
+static void
+relayed_result(struct pkid_http_resp *resp)
+{
+	const struct pkid_errinfo *ei = NULL;
+	struct pkid_err e;
+	char id[64];
+	size_t n = 0;
+
+	if (resp->status == 200) {
+		pkid_trace_result(PKID_TRACE_ISSUED, PKID_OK);
+		return;
+	}
+	if (resp->status == 202) {
+		pkid_trace_result(PKID_TRACE_PENDING, PKID_OK);
+		return;
+	}
+	if (resp->body.len > 7 && memcmp(resp->body.p, "error: ", 7) == 0) {
+		while (n + 1 < sizeof(id) && 7 + n < resp->body.len &&
+		    resp->body.p[7 + n] != ':')
+			n++;
+		memcpy(id, resp->body.p + 7, n);
+		id[n] = '\0';
+		ei = pkid_err_byid(id);
+	}
+	pkid_err_clear(&e);
+	PKID_ERR(&e, ei != NULL ? ei->code : PKID_E_REQUEST_REJECTED, "the "
+	    "upstream refused the request: %d", resp->status);
+	resp->code = e.code;
+	pkid_trace_fail(PKID_TRACE_REFUSED, &e);
 }
 
 /*
@@ -394,6 +445,7 @@ forward(struct est_call *c, X509_REQ *csr)
 	PKID_TRY(relayout(c, e));
 	pkid_log(PKID_LOG_INFO, "est %s for %s forwarded upstream: %d",
 	    op_name(c->op), c->peer.who, c->resp->status);
+	relayed_result(c->resp);
 	rc = PKID_OK;
 out:
 	OPENSSL_free(der);
@@ -414,6 +466,7 @@ enroll(struct est_call *c)
 
 	memset(&res, 0, sizeof(res));
 	PKID_TRY(read_csr(c, &csr));
+	pkid_trace_profile(c->label->cfg->profile);
 	if (c->label->up != NULL) {
 		rc = forward(c, csr);
 		goto out;
@@ -432,10 +485,12 @@ enroll(struct est_call *c)
 		    (long long)res.request_id));
 		snprintf(c->resp->content_type, sizeof(c->resp->content_type),
 		    "text/plain; charset=utf-8");
+		pkid_trace_result(PKID_TRACE_PENDING, PKID_OK);
 		rc = PKID_OK;
 		goto out;
 	}
 	PKID_TRY(send_cert(c, res.issue.cert));
+	pkid_trace_result(PKID_TRACE_ISSUED, PKID_OK);
 	pkid_log(PKID_LOG_INFO, "est %s issued serial %s to %s",
 	    op_name(c->op), res.issue.serial, c->peer.who);
 	rc = PKID_OK;
@@ -530,6 +585,7 @@ serverkeygen(struct est_call *c)
 	    "needs manual approval: pkid does not keep generated keys "
 	    "waiting; use simpleenroll", c->label->profile->name);
 	PKID_TRY(read_csr(c, &csr));
+	pkid_trace_profile(c->label->cfg->profile);
 	PKID_TRY(keygen_type(c->label->profile, csr, ktype, sizeof(ktype), e));
 	PKID_TRY(pkid_key_generate(ktype, &key, e));
 	PKID_TRY(rekey_csr(csr, key, &mine, e));
@@ -542,6 +598,7 @@ serverkeygen(struct est_call *c)
 			pkid_log(PKID_LOG_INFO, "est serverkeygen for %s "
 			    "refused upstream: %d", c->peer.who,
 			    c->resp->status);
+			relayed_result(c->resp);
 			rc = PKID_OK;
 			goto out;
 		}
@@ -560,6 +617,7 @@ serverkeygen(struct est_call *c)
 	pkid_hex(rnd, sizeof(rnd), boundary + 5);
 	PKID_TRY(pkid_est_resp_serverkeygen(c->resp, key, cert, boundary,
 	    c->lines, e));
+	pkid_trace_result(PKID_TRACE_ISSUED, PKID_OK);
 	pkid_log(PKID_LOG_INFO, "est serverkeygen %s serial %s to %s",
 	    upcert != NULL ? "got from upstream" : "issued", serial,
 	    c->peer.who);
@@ -580,6 +638,9 @@ dispatch(struct est_call *c)
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	PKID_TRY(route(c));
+	pkid_trace_op("est", op_name(c->op));
+	if (is_enroll(c->op))
+		pkid_trace_profile(c->label->cfg->profile);
 	c->lines = wants_lines(c);
 	switch (c->op) {
 	case EST_CACERTS:
@@ -607,6 +668,12 @@ dispatch(struct est_call *c)
 	}
 	PKID_TRY(pkid_est_authenticate(c->est, c->label, c->op, c->req,
 	    &c->peer, e));
+	pkid_trace_user(c->peer.who);
+	/* An RA this CA certified (id-kp-cmcRA) forwards the device's
+	 * request with its own request id: one id from device to CA. */
+	if (c->peer.cert_own && pkid_cert_is_ra(c->req->peer_cert))
+		(void)pkid_trace_adopt_id(pkid_http_req_header(c->req,
+		    "X-Request-ID"));
 	if (c->op == EST_SERVERKEYGEN)
 		return serverkeygen(c);
 	return enroll(c);

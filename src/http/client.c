@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 
 #include "core/clock.h"
+#include "core/trace.h"
 #include "http/client_int.h"
 
 /* One request in flight. */
@@ -389,6 +390,10 @@ send_req(struct pkid_https *h, struct call *c, enum pkid_http_method m,
 	evhttp_add_header(hd, "Host", h->port == 443 ? h->host : h->target);
 	evhttp_add_header(hd, "User-Agent", "pkid/" PKID_VERSION);
 	evhttp_add_header(hd, "Accept", "*/*");
+	/* RA mode: the request being served goes upstream under its id,
+	 * so the upstream's log names the same request (core/trace.h). */
+	if (pkid_trace_id()[0] != '\0')
+		evhttp_add_header(hd, "X-Request-ID", pkid_trace_id());
 	if (h->auth[0] != '\0')
 		evhttp_add_header(hd, "Authorization", h->auth);
 	if (ctype != NULL) {

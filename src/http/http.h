@@ -17,6 +17,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/trace.h"
 
 enum pkid_http_method {
 	PKID_HTTP_GET = 1,
@@ -44,6 +45,7 @@ struct pkid_http_req {
 	int peer_verified;		/* 1 when peer_cert verified against
 					 * the server's client_ca store */
 	const struct pkid_http_rctx *rctx; /* headers, channel binding */
+	const char *request_id;		/* this request's id (trace.h) */
 };
 
 /* Value of a request header, NULL when absent. Borrowed. */
@@ -161,6 +163,8 @@ struct pkid_server_opts {
 	const char *key_file;	/* server private key PEM */
 	const char *client_ca;	/* PEM of issuers trusted for client certs,
 				 * NULL = do not ask for client certs */
+	struct pkid_status *status; /* where answered requests are counted
+				 * (status/status.h, borrowed), or NULL */
 };
 
 /* Counters the status page and /metrics read (monotonic, atomically). */
@@ -173,9 +177,18 @@ struct pkid_server_stats {
 	unsigned long long status[6];	/* by class: [2]=2xx .. [5]=5xx */
 	unsigned long long handler_queued; /* requests waiting for a
 					 * handler thread now */
+	/* The limits in force, to show how close the server is to them. */
+	long max_conns;			/* connection cap */
+	long max_conns_per_addr;	/* per address, < 0: none */
+	int rate_per_min;		/* per address, <= 0: none */
+	int handler_threads;		/* handler pool threads */
+	int handler_queue;		/* requests that may wait for one */
+	unsigned long long max_body;	/* request body limit, bytes */
+	int workers;			/* worker threads */
 };
 
 struct pkid_server;
+struct pkid_status;
 /* Bind the listeners (errors: listen-failed naming the address). */
 struct pkid_server *pkid_server_new(const struct pkid_server_opts *o,
     const struct pkid_router *router, struct pkid_err *e);

@@ -116,7 +116,7 @@ pool_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		job->next = NULL;
 		ERR_clear_error();
-		job->hit.fn(job->hit.ctx, &job->hreq, &job->resp);
+		pkid_http_job_run(job);
 		ERR_clear_error();
 		post(job);
 	}

@@ -118,7 +118,7 @@ pkid_http_refuse(struct pkid_http_conn *cs, int status,
 	if (pkid_http_resp_write(bufferevent_get_output(cs->bev), &resp) != 0)
 		cs->lingering = 1;	/* nothing to send: just close */
 	pkid_http_account(cs->w, cs->pc.mlen > 0 ? cs->pc.method : "-", "-",
-	    cs->addr, cs->tls, &resp, cs->t0);
+	    cs->addr, cs->tls, &resp, cs->t0, NULL);
 	pkid_http_resp_free(&resp);
 	bufferevent_set_timeouts(cs->bev, NULL, &wtv);
 	arm_ms(cs, cs->lingering ? 0 : PKID_HTTP_REFUSE_WRITE_MS +
@@ -250,6 +250,6 @@ pkid_http_tx_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	event_del(cs->timer);
 	pkid_http_conn_mark(cs, 0, 1);
 	pkid_http_account(cs->w, cs->pc.mlen > 0 ? cs->pc.method : "-", "-",
-	    cs->addr, cs->tls, &resp, cs->t0);
+	    cs->addr, cs->tls, &resp, cs->t0, NULL);
 	pkid_http_resp_free(&resp);
 }

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/server_int.h"
+#include "status/status.h"
 
 /* Headers the server owns; a handler's copy is dropped. */
 static int
@@ -62,6 +63,9 @@ pkid_http_send(struct pkid_http_worker *w, struct pkid_http_conn *cs,
 		if (!reserved_header(resp->headers[i].name))
 			evhttp_add_header(h, resp->headers[i].name,
 			    resp->headers[i].value);
+	/* The id the log, the status page and an upstream know this
+	 * request by, for the person who quotes it. */
+	evhttp_add_header(h, "X-Request-ID", job->trace.id);
 	if (job->close || w->draining)
 		evhttp_add_header(h, "Connection", "close");
 	if (has_body(resp->status)) {
@@ -115,43 +119,91 @@ pkid_http_resp_503(struct pkid_http_resp *resp, int retry_s,
 	pkid_http_resp_header(resp, "Retry-After", v);
 }
 
-/* Printable, quote-free copy of a path for the access log. */
+/* The message of an "error: CODE: MESSAGE\nfix: ..." body, into out. */
 static const char *
-log_safe(const char *s, char *out, size_t len)
+body_detail(const struct pkid_http_resp *resp, char *out, size_t len)
 {
-	size_t i;
+	const char *p = (const char *)resp->body.p, *c;
+	size_t n = resp->body.len, k;
 
-	if (s == NULL)
-		s = "-";
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		out[i] = c > 0x20 && c < 0x7f && c != '"' && c != '\\' ?
-		    (char)c : '?';
-	}
-	out[i] = '\0';
+	out[0] = '\0';
+	if (p == NULL || n < 8 || memcmp(p, "error: ", 7) != 0)
+		return NULL;
+	c = memchr(p + 7, ':', n - 7);
+	if (c == NULL || (size_t)(c - p) + 2 >= n)
+		return NULL;
+	c += 2;
+	for (k = 0; k + 1 < len && (size_t)(c - p) + k < n && c[k] != '\n';
+	    k++)
+		out[k] = c[k];
+	out[k] = '\0';
 	return out;
 }
 
 void
 pkid_http_account(struct pkid_http_worker *w, const char *method,
     const char *path, const char *client, int tls,
-    const struct pkid_http_resp *resp, uint64_t t0)
+    const struct pkid_http_resp *resp, uint64_t t0,
+    const struct pkid_trace *t)
 {
 	struct pkid_server *s = w->srv;
-	char p[256], m[PKID_HTTP_MAX_METHOD + 1];
+	struct pkid_trace own, *prev;
+	struct pkid_status_req sr;
+	char st[8], wk[8], ms[24], det[256];
+	uint64_t took = pkid_mono_ms() - t0;
 	int cls = resp->status / 100;
 
+	if (t == NULL) {
+		pkid_trace_init(&own);
+		t = &own;
+	}
 	atomic_fetch_add(&s->c.requests, 1);
 	if (cls >= 1 && cls <= 5)
 		atomic_fetch_add(&s->c.status[cls], 1);
 	if (resp->status == 503 && (resp->code == PKID_E_RATE_LIMITED ||
 	    resp->code == PKID_E_CONN_LIMIT))
 		atomic_fetch_add(&s->c.rejected_503, 1);
-	pkid_log(PKID_LOG_INFO, "http method=%s path=\"%s\" status=%d "
-	    "code=%s client=%s tls=%d worker=%d ms=%llu",
-	    log_safe(method, m, sizeof(m)), log_safe(path, p, sizeof(p)),
-	    resp->status, pkid_err_id(resp->code),
-	    client != NULL && client[0] != '\0' ? client : "?", tls, w->idx,
-	    (unsigned long long)(pkid_mono_ms() - t0));
+	snprintf(st, sizeof(st), "%d", resp->status);
+	snprintf(wk, sizeof(wk), "%d", w->idx);
+	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)took);
+	{
+		/* One line per request (README "Logs"); what a client sent
+		 * is escaped by pkid_log_event. */
+		const struct pkid_log_kv kv[] = {
+			{ "method", method != NULL ? method : "-", 0, 0 },
+			{ "path", path != NULL ? path : "-", 0, 1 },
+			{ "status", st, 1, 0 },
+			{ "code", pkid_err_id(resp->code), 0, 0 },
+			{ "client", client != NULL && client[0] != '\0' ?
+			    client : "?", 0, 0 },
+			{ "tls", tls ? "1" : "0", 1, 0 },
+			{ "worker", wk, 1, 0 },
+			{ "ms", ms, 1, 0 },
+			{ "proto", t->proto[0] ? t->proto : NULL, 0, 0 },
+			{ "operation", t->op[0] ? t->op : NULL, 0, 0 },
+			{ "subject", t->subject[0] ? t->subject : NULL, 0, 1 },
+			{ "profile", t->profile[0] ? t->profile : NULL, 0, 0 },
+			{ "user", t->user[0] ? t->user : NULL, 0, 1 },
+			{ "result", t->result != PKID_TRACE_NONE ?
+			    (t->code != PKID_OK ? pkid_err_id(t->code) :
+			    pkid_trace_result_name(t->result)) : NULL, 0, 0 },
+			{ "upstream", t->upstream[0] ? t->upstream : NULL, 0,
+			    0 },
+		};
+
+		prev = pkid_trace_set((struct pkid_trace *)t);
+		pkid_log_event(PKID_LOG_INFO, "http", kv,
+		    sizeof(kv) / sizeof(kv[0]));
+		pkid_trace_set(prev);
+	}
+	memset(&sr, 0, sizeof(sr));
+	sr.path = path;
+	sr.status = resp->status;
+	sr.code = resp->code;
+	sr.ms = took;
+	sr.client = client;
+	sr.t = t;
+	sr.detail = t->detail[0] != '\0' ? t->detail :
+	    body_detail(resp, det, sizeof(det));
+	pkid_status_record(s->status, &sr);
 }

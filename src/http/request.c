@@ -230,7 +230,7 @@ finish(struct pkid_http_worker *w, struct pkid_http_conn *cs,
 	pkid_http_account(w, job->req.method_name != NULL ?
 	    job->req.method_name : pkid_http_method_name(job->req.method),
 	    job->req.path, job->req.client_addr, job->req.tls, &job->resp,
-	    job->t0);
+	    job->t0, &job->trace);
 	pkid_http_send(w, cs, job->evreq, job);
 }
 
@@ -395,8 +395,19 @@ handle_conn(struct pkid_http_worker *w, struct pkid_http_conn *cs,
 	}
 	job->hreq = job->req;
 	job->hreq.method = job->hit.method;
-	job->hit.fn(job->hit.ctx, &job->hreq, &job->resp);
+	pkid_http_job_run(job);
 	return 0;
+}
+
+void
+pkid_http_job_run(struct pkid_http_job *job)
+{
+	struct pkid_trace *prev = pkid_trace_set(&job->trace);
+
+	/* The id as it is now: a handler may adopt a trusted peer's. */
+	job->hreq.request_id = job->trace.id;
+	job->hit.fn(job->hit.ctx, &job->hreq, &job->resp);
+	pkid_trace_set(prev);
 }
 
 static void
@@ -413,6 +424,7 @@ handle(struct pkid_http_worker *w, struct evhttp_request *evreq, int tls)
 	memset(&job, 0, sizeof(job));
 	pkid_err_clear(&e);
 	pkid_http_resp_init(&job.resp);
+	pkid_trace_init(&job.trace);
 	job.t0 = pkid_mono_ms();
 	job.evreq = evreq;
 	cs = pkid_http_conn_find(w, evhttp_connection_get_bufferevent(evcon));

@@ -329,6 +329,7 @@ copy_opts(struct pkid_server *s, const struct pkid_server_opts *o,
 	s->handler_queue = o->handler_queue > 0 ? o->handler_queue :
 	    PKID_HTTP_HANDLER_QUEUE;
 	s->client_ca = o->client_ca != NULL;
+	s->status = o->status;
 	rc = PKID_OK;
 out:
 	return rc;
@@ -488,6 +489,13 @@ pkid_server_stats(const struct pkid_server *s, struct pkid_server_stats *out)
 		out->status[i] = atomic_load(&m->c.status[i]);
 	out->handler_queued = (unsigned long long)pkid_http_pool_queued(
 	    m->pool);
+	out->max_conns = m->max_conns;
+	out->max_conns_per_addr = m->max_per_addr;
+	out->rate_per_min = m->rate_per_min;
+	out->handler_threads = m->nhandlers;
+	out->handler_queue = m->handler_queue;
+	out->max_body = (unsigned long long)m->max_body;
+	out->workers = m->nworkers;
 }
 
 int

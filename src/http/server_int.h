@@ -172,6 +172,8 @@ struct pkid_server {
 	int stop_pipe[2];		/* written by pkid_server_stop */
 	int ran;			/* pkid_server_run was called */
 	struct pkid_http_counters c;	/* statistics */
+	struct pkid_status *status;	/* counters of the status page, or
+					 * NULL (borrowed) */
 };
 
 /*
@@ -238,6 +240,8 @@ struct pkid_http_job {
 	struct pkid_http_resp resp;	/* the answer */
 	int close;			/* answer with Connection: close */
 	uint64_t t0;			/* monotonic ms it arrived */
+	struct pkid_trace trace;	/* its id and annotations, current on
+					 * the thread running its handler */
 };
 
 /* listen.c: n sockets bound to spec with SO_REUSEPORT, listening. */
@@ -309,7 +313,10 @@ void pkid_http_send(struct pkid_http_worker *w, struct pkid_http_conn *cs,
 /* One access log line and the counters for an answered request. */
 void pkid_http_account(struct pkid_http_worker *w, const char *method,
     const char *path, const char *client, int tls,
-    const struct pkid_http_resp *resp, uint64_t t0);
+    const struct pkid_http_resp *resp, uint64_t t0,
+    const struct pkid_trace *t);
+/* Run the job's handler with its trace current on this thread. */
+void pkid_http_job_run(struct pkid_http_job *job);
 /* Append resp as a whole HTTP/1.1 message with Connection: close. */
 int pkid_http_resp_write(struct evbuffer *out,
     const struct pkid_http_resp *resp);

@@ -13,6 +13,7 @@
 #include "ca/ca_int.h"
 #include "ca/rollover.h"
 #include "core/log.h"
+#include "core/trace.h"
 #include "http/query.h"
 #include "scep/scep_int.h"
 #include "x509/load.h"
@@ -380,6 +381,31 @@ count(struct pkid_scep *s, const struct scep_outcome *o)
 		atomic_fetch_add(&s->n_failed, 1);
 }
 
+/* The outcome for the request log, the status page and /metrics: an
+ * enrollment (PKCSReq, RenewalReq, CertPoll) issued, pending, refused
+ * or failed; GetCert and GetCRL only by a FAILURE's code. */
+static void
+trace_outcome(const struct pkid_scep_msg *m, const struct scep_outcome *o,
+    const struct pkid_err *e)
+{
+	int enroll = m->type == PKID_SCEP_PKCSREQ ||
+	    m->type == PKID_SCEP_RENEWALREQ || m->type == PKID_SCEP_CERTPOLL;
+	unsigned cat = (unsigned)e->code >> 16;
+
+	pkid_trace_op("scep", pkid_scep_type_name(m->type));
+	if (o->status == PKID_SCEP_FAILURE) {
+		pkid_trace_fail(!enroll ? PKID_TRACE_NONE : cat ==
+		    PKID_CAT_STORE || cat == PKID_CAT_INTERNAL || (e->code >=
+		    PKID_E_UPSTREAM_UNTRUSTED && e->code <=
+		    PKID_E_UPSTREAM_BAD_RESPONSE) ? PKID_TRACE_FAILED :
+		    PKID_TRACE_REFUSED, e);
+		return;
+	}
+	if (enroll)
+		pkid_trace_result(o->status == PKID_SCEP_PENDING ?
+		    PKID_TRACE_PENDING : PKID_TRACE_ISSUED, PKID_OK);
+}
+
 /* One line per operation: outcome, and the code of a FAILURE. */
 static void
 log_outcome(const struct pkid_scep_msg *m, const struct scep_outcome *o,
@@ -473,6 +499,7 @@ pki_operation(struct pkid_scep *s, const struct pkid_http_req *req,
 		process(s, &m, req->client_addr, &o, &cipher_nid, &e);
 	}
 	count(s, &o);
+	trace_outcome(&m, &o, &e);
 	log_outcome(&m, &o, req->client_addr, &e);
 	if (certrep(s, &m, &o, cipher_nid, resp, &e2) != PKID_OK) {
 		pkid_log_err(PKID_LOG_ERROR, &e2, "scep CertRep");
@@ -498,6 +525,9 @@ pkid_scep_handle(void *ctx, const struct pkid_http_req *req,
 		pkid_http_resp_error(resp, 400, &e);
 		return;
 	}
+	/* PKIOperation is named by its message type once parsed. */
+	pkid_trace_op("scep", op == NULL || strcmp(op, "PKIOperation") == 0 ?
+	    "other" : op);
 	if (op == NULL) {
 		PKID_ERR(&e, PKID_E_USAGE, "RFC 8894 4.1: operation= missing "
 		    "(GetCACaps, GetCACert, GetNextCACert, PKIOperation)");

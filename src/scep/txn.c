@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/trace.h"
 #include "ca/policy.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -371,6 +372,9 @@ decide_enroll(struct pkid_scep *s, const struct pkid_scep_msg *m,
 		goto out;
 	}
 	pkid_csr_digest(csr, digest);
+	pkid_trace_subject(pkid_x509_name_text(X509_REQ_get_subject_name(csr),
+	    requester, sizeof(requester)));
+	snprintf(requester, sizeof(requester), "scep:%s", client);
 	PKID_TRY(txn_find(s, m->tid, &t, e));
 	if (t.found) {
 		/* RFC 8894 3.2.1.1: one transactionID, one request. One the
@@ -414,6 +418,7 @@ decide_enroll(struct pkid_scep *s, const struct pkid_scep_msg *m,
 	}
 	if ((rc = check_recipient(m, o, e)) != PKID_OK)
 		goto out;
+	pkid_trace_profile(profile);
 	rc = enroll(s, m->tid, csr, profile, &rq,
 	    once[0] != '\0' ? once : NULL, o, e);
 	if (rc != PKID_OK)

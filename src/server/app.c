@@ -18,13 +18,12 @@
 enum pkid_code
 pkid_app_init(struct pkid_app *app, struct pkid_ca *ca, struct pkid_err *e)
 {
-	(void)e;
 	memset(app, 0, sizeof(*app));
 	app->ca = ca;
 	app->started = (int64_t)pkid_now();
 	pthread_mutex_init(&app->crl_mu, NULL);
 	pthread_mutex_init(&app->count_mu, NULL);
-	return PKID_OK;
+	return pkid_app_status_init(app, e);
 }
 
 void
@@ -40,6 +39,8 @@ pkid_app_free(struct pkid_app *app)
 	app->est = NULL;
 	pkid_scep_free(app->scep);
 	app->scep = NULL;
+	X509_STORE_free(app->status_ca);
+	app->status_ca = NULL;
 	for (i = 0; i < PKID_CRL_CACHE_GENS; i++) {
 		OPENSSL_free(app->crls[i].der);
 		app->crls[i].der = NULL;
@@ -297,7 +298,8 @@ pkid_app_routes(struct pkid_app *app, struct pkid_router *r,
 	enum pkid_code rc;
 
 	if ((rc = pkid_router_add(r, "/healthz", 0, PKID_HTTP_GET |
-	    PKID_HTTP_HEAD, healthz, app, e)) != PKID_OK)
+	    PKID_HTTP_HEAD, healthz, app, e)) != PKID_OK ||
+	    (rc = pkid_app_status_routes(app, r, e)) != PKID_OK)
 		return rc;
 	if (app->est == NULL && (app->est = pkid_est_new(app->ca, e)) == NULL)
 		return e->code;

@@ -17,6 +17,7 @@
 
 struct pkid_est;
 struct pkid_scep;
+struct pkid_status;
 
 /* A CRL made and kept until a revocation or half its validity. */
 struct pkid_app_crl {
@@ -41,6 +42,11 @@ struct pkid_app {
 	struct pkid_scep *scep;		/* SCEP server state (scep/scep.h) */
 	struct pkid_trust_pub bundle;	/* /trust/bundle.p7b, made when the
 					 * application is built; read-only */
+	struct pkid_status *status;	/* process-wide counters (borrowed),
+					 * NULL: no status routes */
+	struct pkid_server *srv;	/* the server, for its statistics
+					 * (borrowed, NULL until it runs) */
+	X509_STORE *status_ca;		/* [status] client_ca, or NULL */
 };
 
 enum pkid_code pkid_app_init(struct pkid_app *app, struct pkid_ca *ca,
@@ -49,6 +55,11 @@ enum pkid_code pkid_app_init(struct pkid_app *app, struct pkid_ca *ca,
  * the current generation's CRL made again when revocations changed. */
 void pkid_app_tick(struct pkid_app *app);
 void pkid_app_free(struct pkid_app *app);
+/* [status] client_ca loaded into app->status_ca (status.c). */
+enum pkid_code pkid_app_status_init(struct pkid_app *app, struct pkid_err *e);
+/* Register /, /metrics and /errors/ when app->status is set. */
+enum pkid_code pkid_app_status_routes(struct pkid_app *app,
+    struct pkid_router *r, struct pkid_err *e);
 /* Register /healthz, /crl/<name>.crl (generation 1) and
  * /crl/<name>-<N>.crl (generation N), /.well-known/est/, /scep,
  * /cgi-bin/pkiclient.exe and /trust/bundle.p7b on r. */

@@ -16,6 +16,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "est/est.h"
+#include "status/status.h"
 
 /* One application with what it stands on. */
 struct served {
@@ -28,6 +29,7 @@ struct pkid_live {
 	char dir[1024];			/* CA directory */
 	char conf[1024];		/* configuration file, "" = dir's */
 	struct pkid_server *srv;	/* the server (borrowed) */
+	struct pkid_status *status;	/* counters (borrowed) */
 	struct served cur;		/* in service */
 	struct served old;		/* replaced, freed once idle */
 	pthread_t th;			/* housekeeping thread */
@@ -49,8 +51,8 @@ served_free(struct served *s)
 }
 
 enum pkid_code
-pkid_live_build(struct pkid_ca *ca, struct pkid_app **app,
-    struct pkid_router **router, struct pkid_err *e)
+pkid_live_build(struct pkid_ca *ca, struct pkid_status *st,
+    struct pkid_app **app, struct pkid_router **router, struct pkid_err *e)
 {
 	enum pkid_code rc = PKID_E_INTERNAL;
 
@@ -58,6 +60,10 @@ pkid_live_build(struct pkid_ca *ca, struct pkid_app **app,
 	PKID_OSSL_PTR(*app = calloc(1, sizeof(**app)), PKID_E_NOMEM,
 	    "no memory");
 	PKID_TRY(pkid_app_init(*app, ca, e));
+	(*app)->status = st;
+	/* Commits of every store opened count in one histogram. */
+	if (st != NULL)
+		pkid_store_set_commit_hook(ca->store, pkid_status_commit, st);
 	PKID_OSSL_PTR(*router = pkid_router_new(), PKID_E_NOMEM,
 	    "no memory for the router");
 	rc = pkid_app_routes(*app, *router, e);
@@ -81,6 +87,7 @@ pkid_live_new(const char *dir, const char *conf, struct pkid_ca *ca,
 	snprintf(l->dir, sizeof(l->dir), "%s", dir);
 	snprintf(l->conf, sizeof(l->conf), "%s", conf != NULL ? conf : "");
 	l->srv = srv;
+	l->status = app != NULL ? app->status : NULL;
 	l->cur = s;
 	return l;
 }
@@ -108,7 +115,8 @@ refresh(struct pkid_live *l, int forced, struct pkid_err *e)
 		rc = PKID_OK;
 		goto out;
 	}
-	PKID_TRY(pkid_live_build(n.ca, &n.app, &n.router, e));
+	PKID_TRY(pkid_live_build(n.ca, l->status, &n.app, &n.router, e));
+	n.app->srv = l->srv;
 	if (n.app->est != NULL)
 		pkid_est_set_https_port(n.app->est,
 		    pkid_server_tls_port(l->srv));

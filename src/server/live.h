@@ -33,8 +33,9 @@ enum pkid_code pkid_live_start(struct pkid_live *l, struct pkid_err *e);
 void pkid_live_reload(struct pkid_live *l);
 /* Stop the thread (after the server stopped) and free everything. */
 void pkid_live_free(struct pkid_live *l);
-/* Build an application and its router over ca (pkid and pkid --check). */
-enum pkid_code pkid_live_build(struct pkid_ca *ca, struct pkid_app **app,
-    struct pkid_router **router, struct pkid_err *e);
+/* Build an application and its router over ca (pkid and pkid --check),
+ * counting in st (borrowed; NULL: no status page, no counters). */
+enum pkid_code pkid_live_build(struct pkid_ca *ca, struct pkid_status *st,
+    struct pkid_app **app, struct pkid_router **router, struct pkid_err *e);
 
 #endif

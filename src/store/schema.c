@@ -107,6 +107,10 @@ const char *const pkid_schema_steps[] = {
 	("ALTER TABLE ca_generation ADD COLUMN activate_at BIGINT NOT NULL"
 	" DEFAULT 0;"
 	"UPDATE schema_version SET version = 6;"),
+	/* 6 -> 7: certificates by notAfter, so the status page lists those
+	 * that expire soon with a range query and a LIMIT, never a scan. */
+	("CREATE INDEX certificate_not_after ON certificate (not_after);"
+	"UPDATE schema_version SET version = 7;"),
 };
 
 const size_t pkid_schema_count =

@@ -351,15 +351,20 @@ pkid_sq_rdone(sqlite3_stmt *st)
 /*
  * Run one queued batch inside one transaction. *health receives the
  * batch's I/O failure (a full disk, a failed BEGIN or COMMIT), or is
- * cleared: what /healthz reports.
+ * cleared: what /healthz reports. *us: how long a commit that succeeded
+ * took, 0 for one that failed.
  */
 static void
-commit_batch(struct pkid_store *s, struct wop *batch, struct pkid_err *health)
+commit_batch(struct pkid_store *s, struct wop *batch, struct pkid_err *health,
+    uint64_t *us)
 {
 	struct pkid_err e;
 	struct wop *w;
 	int n = 0;
 
+	uint64_t t0 = pkid_mono_us();
+
+	*us = 0;
 	pkid_err_clear(&e);
 	pkid_err_clear(health);
 	if (wexec(s, WS_BEGIN, &e) != PKID_OK) {
@@ -396,6 +401,7 @@ commit_batch(struct pkid_store *s, struct wop *batch, struct pkid_err *health)
 	}
 	s->commits++;
 	s->ops += (uint64_t)n;
+	*us = pkid_mono_us() - t0;
 }
 
 void
@@ -415,6 +421,7 @@ committer_main(void *arg)
 	struct pkid_store *s = arg;
 	struct wop *batch, *w, **tailp;
 	struct pkid_err health;
+	uint64_t us;
 	int n, last = 0;
 
 	pthread_mutex_lock(&s->mu);
@@ -446,8 +453,10 @@ committer_main(void *arg)
 		*tailp = NULL;
 		last = n;
 		pthread_mutex_unlock(&s->mu);
-		commit_batch(s, batch, &health);
+		commit_batch(s, batch, &health, &us);
 		pthread_mutex_lock(&s->mu);
+		if (us > 0 && s->commit_fn != NULL)
+			s->commit_fn(s->commit_arg, us, (unsigned)n);
 		if (health.code != PKID_OK) {
 			s->health = health;
 			s->health_at = pkid_mono_ms();
@@ -485,6 +494,16 @@ pkid_sq_submit(struct pkid_store *s, wop_fn fn, const void *arg, void *out,
 	if (w.rc != PKID_OK && e != NULL && e->code == PKID_OK)
 		*e = w.err;
 	return w.rc;
+}
+
+void
+pkid_store_set_commit_hook(struct pkid_store *s, pkid_store_commit_fn fn,
+    void *arg)
+{
+	pthread_mutex_lock(&s->mu);
+	s->commit_fn = fn;
+	s->commit_arg = arg;
+	pthread_mutex_unlock(&s->mu);
 }
 
 void

@@ -66,6 +66,8 @@ struct pkid_store {
 	uint64_t ops;			/* operations committed */
 	struct pkid_err health;		/* last I/O failure of a write (mu) */
 	uint64_t health_at;		/* when, pkid_mono_ms(); 0: never */
+	pkid_store_commit_fn commit_fn;	/* commit hook, or NULL */
+	void *commit_arg;		/* its argument */
 };
 
 

@@ -22,7 +22,7 @@
 struct pkid_store;
 
 /* Current schema version; migrations bring older files up at open. */
-#define PKID_STORE_SCHEMA 6
+#define PKID_STORE_SCHEMA 7
 
 /*
  * A CA certificate of one generation (root, issuing, RA or TLS, and the
@@ -291,5 +291,40 @@ void pkid_store_health(struct pkid_store *s, struct pkid_err *last);
 /* Commits done and operations committed, to show group commit at work. */
 void pkid_store_commit_stats(struct pkid_store *s, uint64_t *commits,
     uint64_t *ops);
+
+/*
+ * Called by the committer after each durable commit with its duration in
+ * microseconds (BEGIN to COMMIT, fsync included) and the writes it
+ * carried (status/: store commit latency). Set before the store is used;
+ * fn must be quick and thread-safe. NULL fn: none.
+ */
+typedef void (*pkid_store_commit_fn)(void *arg, uint64_t us, unsigned ops);
+void pkid_store_set_commit_hook(struct pkid_store *s, pkid_store_commit_fn fn,
+    void *arg);
+
+/* ---- bounded reads for the status page (sqlite_status.c) ---- */
+/*
+ * Unrevoked certificates whose notAfter is in [from, to), soonest first,
+ * at most limit of them to fn (only serial, subject, profile, not_after
+ * and requester are filled), through the not_after index; *count
+ * receives how many there are, counted no further than count_max.
+ */
+enum pkid_code pkid_store_cert_expiring(struct pkid_store *s, int64_t from,
+    int64_t to, int limit, int count_max, pkid_cert_fn fn, void *arg,
+    int64_t *count, struct pkid_err *e);
+/*
+ * Requests in state, oldest first, at most limit of them to fn, through
+ * the state index; *count as above.
+ */
+enum pkid_code pkid_store_request_recent(struct pkid_store *s,
+    const char *state, int limit, int count_max, pkid_request_fn fn,
+    void *arg, int64_t *count, struct pkid_err *e);
+/*
+ * Certificates ever recorded and revocations ever made: the largest row
+ * ids of their tables (rows are never deleted), O(log n), unlike
+ * pkid_store_cert_count's scan.
+ */
+enum pkid_code pkid_store_totals(struct pkid_store *s, int64_t *certs,
+    int64_t *revoked, struct pkid_err *e);
 
 #endif
