@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/limits.h"
 #include "verify/verify.h"
 #include "x509/load.h"
@@ -96,26 +97,17 @@ load_crls(json_t *arr, STACK_OF(X509_CRL) **out)
 	return 1;
 }
 
-/* "2024-03-01T00:00:00Z" or with "+00:00"; 0 on failure. */
+/* An RFC 3339 date-time (fractions floored, any offset); 0 on failure. */
 static time_t
 parse_time(const char *s)
 {
-	struct tm tm;
-	int y, mo, d, h, mi, sec, n = 0;
+	struct pkid_err e;
+	time_t t = 0;
 
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-	    &n) != 6)
+	pkid_err_clear(&e);
+	if (pkid_time_parse_rfc3339(s, &t, &e) != PKID_OK)
 		return 0;
-	if (strcmp(s + n, "Z") != 0 && strcmp(s + n, "+00:00") != 0)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	return timegm(&tm);
+	return t;
 }
 
 static const char *
@@ -362,7 +354,9 @@ main(int argc, char **argv)
 	}
 	pkid_err_clear(&e);
 	memset(&b, 0, sizeof(b));
-	if (pkid_buf_read_file(&b, argv[a], PKID_MAX_FILE_SIZE, &e) !=
+	/* The published limbo.json is tens of MiB: this tool, not a network
+	 * parser, reads up to PKID_LIMBO_MAX_CORPUS. */
+	if (pkid_buf_read_file(&b, argv[a], PKID_LIMBO_MAX_CORPUS, &e) !=
 	    PKID_OK) {
 		fprintf(stderr, "error: %s: %s\n", pkid_err_id(e.code),
 		    e.detail);
