@@ -5,7 +5,8 @@
  *
  *   limbo-harness [--openssl] [-v] CORPUS.json
  *
- * The profile follows the corpus' namespaces: "webpki::" cases state the
+ * The profile follows the corpus' namespaces: "webpki::" cases (and
+ * "pkid-webpki::" in pkid's own tests/data/limbo/pkid-rules.json) state the
  * CA/Browser Forum rules (pkid's WEBPKI profile), every other namespace
  * RFC 5280's (pkid's default profile).
  */
@@ -170,6 +171,14 @@ set_usages(struct lcase *c, json_t *t)
 	return NULL;
 }
 
+/* "webpki::..." (x509-limbo) or "pkid-webpki::..." (pkid-rules.json). */
+static int
+webpki_ns(const char *id)
+{
+	return strncmp(id, "webpki::", 8) == 0 ||
+	    strncmp(id, "pkid-webpki::", 13) == 0;
+}
+
 /* NULL when the case is ready, else why it is skipped. */
 static const char *
 lcase_load(struct lcase *c, json_t *t)
@@ -181,14 +190,16 @@ lcase_load(struct lcase *c, json_t *t)
 	memset(c, 0, sizeof(*c));
 	pkid_verify_opts_init(&c->o);
 	c->id = json_string_value(json_object_get(t, "id"));
+	if (c->id == NULL)
+		return "testcase without id";
 	kind = json_string_value(json_object_get(t, "validation_kind"));
 	if (kind == NULL || (strcmp(kind, "SERVER") != 0 &&
 	    strcmp(kind, "CLIENT") != 0))
 		return "validation kind not supported";
 	c->client = strcmp(kind, "CLIENT") == 0;
 	c->o.purpose = c->client ? PKID_PURPOSE_CLIENT : PKID_PURPOSE_SERVER;
-	c->o.profile = strncmp(c->id, "webpki::", 8) == 0 ?
-	    PKID_PROFILE_WEBPKI : PKID_PROFILE_RFC5280;
+	c->o.profile = webpki_ns(c->id) ? PKID_PROFILE_WEBPKI :
+	    PKID_PROFILE_RFC5280;
 	if (json_array_size(json_object_get(t, "signature_algorithms")) > 0)
 		return "signature algorithm restrictions not supported";
 	if ((why = set_usages(c, t)) != NULL || (why = set_peer(c, t)) != NULL)

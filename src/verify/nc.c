@@ -3,6 +3,7 @@
  * rfc822 and directory names; constraints of other types are refused
  * when the certificate has a name of that type (we cannot evaluate them).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -320,8 +321,12 @@ deny(struct vfind_set *s, X509 *x, int depth, X509 *ca, int cadepth,
 	vname(ca, cas, sizeof(cas));
 	if (nm->type == GEN_DIRNAME)
 		X509_NAME_oneline(nm->dn, txt, sizeof(txt));
-	else if (nm->type == GEN_DNS || nm->type == GEN_EMAIL)
+	else if (nm->type == GEN_DNS || nm->type == GEN_EMAIL ||
+	    nm->type == GEN_URI)
 		snprintf(txt, sizeof(txt), "%.*s", (int)nm->len, nm->p);
+	else if (nm->type == GEN_IPADD && (nm->len == 4 || nm->len == 16))
+		inet_ntop(nm->len == 4 ? AF_INET : AF_INET6, nm->p, txt,
+		    sizeof(txt));
 	else
 		snprintf(txt, sizeof(txt), "(type %d)", nm->type);
 	snprintf(rem, sizeof(rem), "reissue cert[%d] without '%s', or have "

@@ -226,7 +226,7 @@ check_leaf_ku(struct vrun *r, X509 *x, struct vfind_set *s)
 	if (r->o->profile == PKID_PROFILE_WEBPKI &&
 	    r->o->purpose != PKID_PURPOSE_ANY && !(ku & (KU_DIGITAL_SIGNATURE |
 	    KU_KEY_ENCIPHERMENT | KU_KEY_AGREEMENT)))
-		vfind(s, PKID_E_KEY_USAGE, 0, x, NULL, "RFC 5280 4.2.1.3: "
+		vfind(s, PKID_E_KEY_USAGE, 0, x, NULL, "CABF BR 7.1.2.7.11: "
 		    "keyUsage allows neither digitalSignature, "
 		    "keyEncipherment nor keyAgreement, needed for TLS");
 }
