@@ -8,7 +8,7 @@ if [ "${1:-build}" = test ]; then
 	want="$want libcmocka-dev python3-pytest curl clang libclang-rt-14-dev \
 certmonger dbus strongswan-pki libstrongswan-standard-plugins \
 libstrongswan-extra-plugins sqlite3 \
-publicsuffix scep python3-cryptography faketime"
+publicsuffix scep python3-cryptography faketime ca-certificates"
 fi
 missing=""
 for p in $want; do
