@@ -5,7 +5,8 @@
  *
  *   limbo-harness [--openssl] [-v] CORPUS.json
  *
- * The profile follows the corpus' namespaces: "webpki::" cases state the
+ * The profile follows the corpus' namespaces: "webpki::" cases (and
+ * "pkid-webpki::" in pkid's own tests/data/limbo/pkid-rules.json) state the
  * CA/Browser Forum rules (pkid's WEBPKI profile), every other namespace
  * RFC 5280's (pkid's default profile).
  */
@@ -19,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/limits.h"
 #include "verify/verify.h"
 #include "x509/load.h"
@@ -96,26 +98,17 @@ load_crls(json_t *arr, STACK_OF(X509_CRL) **out)
 	return 1;
 }
 
-/* "2024-03-01T00:00:00Z" or with "+00:00"; 0 on failure. */
+/* An RFC 3339 date-time (fractions floored, any offset); 0 on failure. */
 static time_t
 parse_time(const char *s)
 {
-	struct tm tm;
-	int y, mo, d, h, mi, sec, n = 0;
+	struct pkid_err e;
+	time_t t = 0;
 
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-	    &n) != 6)
+	pkid_err_clear(&e);
+	if (pkid_time_parse_rfc3339(s, &t, &e) != PKID_OK)
 		return 0;
-	if (strcmp(s + n, "Z") != 0 && strcmp(s + n, "+00:00") != 0)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	return timegm(&tm);
+	return t;
 }
 
 static const char *
@@ -178,6 +171,14 @@ set_usages(struct lcase *c, json_t *t)
 	return NULL;
 }
 
+/* "webpki::..." (x509-limbo) or "pkid-webpki::..." (pkid-rules.json). */
+static int
+webpki_ns(const char *id)
+{
+	return strncmp(id, "webpki::", 8) == 0 ||
+	    strncmp(id, "pkid-webpki::", 13) == 0;
+}
+
 /* NULL when the case is ready, else why it is skipped. */
 static const char *
 lcase_load(struct lcase *c, json_t *t)
@@ -189,14 +190,16 @@ lcase_load(struct lcase *c, json_t *t)
 	memset(c, 0, sizeof(*c));
 	pkid_verify_opts_init(&c->o);
 	c->id = json_string_value(json_object_get(t, "id"));
+	if (c->id == NULL)
+		return "testcase without id";
 	kind = json_string_value(json_object_get(t, "validation_kind"));
 	if (kind == NULL || (strcmp(kind, "SERVER") != 0 &&
 	    strcmp(kind, "CLIENT") != 0))
 		return "validation kind not supported";
 	c->client = strcmp(kind, "CLIENT") == 0;
 	c->o.purpose = c->client ? PKID_PURPOSE_CLIENT : PKID_PURPOSE_SERVER;
-	c->o.profile = strncmp(c->id, "webpki::", 8) == 0 ?
-	    PKID_PROFILE_WEBPKI : PKID_PROFILE_RFC5280;
+	c->o.profile = webpki_ns(c->id) ? PKID_PROFILE_WEBPKI :
+	    PKID_PROFILE_RFC5280;
 	if (json_array_size(json_object_get(t, "signature_algorithms")) > 0)
 		return "signature algorithm restrictions not supported";
 	if ((why = set_usages(c, t)) != NULL || (why = set_peer(c, t)) != NULL)
@@ -362,7 +365,9 @@ main(int argc, char **argv)
 	}
 	pkid_err_clear(&e);
 	memset(&b, 0, sizeof(b));
-	if (pkid_buf_read_file(&b, argv[a], PKID_MAX_FILE_SIZE, &e) !=
+	/* The published limbo.json is tens of MiB: this tool, not a network
+	 * parser, reads up to PKID_LIMBO_MAX_CORPUS. */
+	if (pkid_buf_read_file(&b, argv[a], PKID_LIMBO_MAX_CORPUS, &e) !=
 	    PKID_OK) {
 		fprintf(stderr, "error: %s: %s\n", pkid_err_id(e.code),
 		    e.detail);

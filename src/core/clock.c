@@ -90,23 +90,73 @@ days_in_month(int y, int mo)
 	return dim[mo - 1];
 }
 
-enum pkid_code
-pkid_time_parse(const char *s, time_t *out, struct pkid_err *e)
+/* n decimal digits at *p into *v; advances *p. 0 when not digits. */
+static int
+digits(const char **p, int n, int *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return 0;
+		*v = *v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	return 1;
+}
+
+/* time-offset of RFC 3339 5.6 at p, in seconds east of UTC; -1 bad. */
+static long
+offset_secs(const char *p)
+{
+	int h, m, sign;
+
+	if ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0')
+		return 0;
+	if (p[0] != '+' && p[0] != '-')
+		return -1;
+	sign = p[0] == '-' ? -1 : 1;
+	p++;
+	if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &m) ||
+	    *p != '\0' || h > 23 || m > 59)
+		return -1;
+	return sign * (h * 3600L + m * 60L);
+}
+
+/*
+ * RFC 3339 5.6 date-time or full-date: "T" or "t", optional fraction
+ * (floored: a certificate's time has whole seconds), "Z" or an offset.
+ * utc_only refuses offsets other than +00:00 / -00:00.
+ */
+static enum pkid_code
+time_parse(const char *s, int utc_only, time_t *out, struct pkid_err *e)
 {
 	struct tm tm;
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-	size_t len = strlen(s);
+	const char *p = s;
+	int y, mo, d, h = 0, mi = 0, sec = 0, f;
+	long off = 0;
 
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi,
-	    &sec, &n) == 6 && (size_t)n == len) {
-		/* full form */
-	} else if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 &&
-	    (size_t)n == len) {
-		h = mi = sec = 0;
-	} else {
-		return PKID_ERR(e, PKID_E_BAD_TIME,
-		    "'%s' is not an RFC 3339 UTC time", s);
+	if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) ||
+	    *p++ != '-' || !digits(&p, 2, &d))
+		goto bad;
+	if (*p != '\0') {
+		if ((*p != 'T' && *p != 't') || (p++, !digits(&p, 2, &h)) ||
+		    *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' ||
+		    !digits(&p, 2, &sec))
+			goto bad;
+		if (*p == '.') {
+			p++;
+			if (!digits(&p, 1, &f))
+				goto bad;
+			while (digits(&p, 1, &f))
+				;
+		}
+		if ((off = offset_secs(p)) == -1)
+			goto bad;
+		if (utc_only && off != 0)
+			return PKID_ERR(e, PKID_E_BAD_TIME, "'%s' is not in UTC "
+			    "(end it with Z)", s);
 	}
 	if (y < 1950 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
 	    h > 23 || mi > 59 || sec > 60)
@@ -115,14 +165,30 @@ pkid_time_parse(const char *s, time_t *out, struct pkid_err *e)
 	if (d > days_in_month(y, mo))
 		return PKID_ERR(e, PKID_E_BAD_TIME,
 		    "'%s' is not a calendar date", s);
+	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	*out = timegm(&tm);
+	*out = timegm(&tm) - (time_t)off;
 	return PKID_OK;
+bad:
+	return PKID_ERR(e, PKID_E_BAD_TIME, "'%s' is not an RFC 3339 %stime",
+	    s, utc_only ? "UTC " : "");
+}
+
+enum pkid_code
+pkid_time_parse(const char *s, time_t *out, struct pkid_err *e)
+{
+	return time_parse(s, 1, out, e);
+}
+
+enum pkid_code
+pkid_time_parse_rfc3339(const char *s, time_t *out, struct pkid_err *e)
+{
+	return time_parse(s, 0, out, e);
 }
 
 const char *

@@ -25,8 +25,15 @@ uint64_t pkid_mono_ms(void);
 /* The same in microseconds. */
 uint64_t pkid_mono_us(void);
 
-/* Parse RFC 3339 UTC ("2030-01-01T00:00:00Z", or a bare date). */
+/*
+ * Parse RFC 3339 UTC ("2030-01-01T00:00:00Z", "...00.999Z", "+00:00", or
+ * a bare date); fractions of a second are floored. Other offsets are
+ * refused: config and command lines state times in UTC.
+ */
 enum pkid_code pkid_time_parse(const char *s, time_t *out, struct pkid_err *e);
+/* Any RFC 3339 5.6 date-time, offsets included ("...T01:00:00+01:00"). */
+enum pkid_code pkid_time_parse_rfc3339(const char *s, time_t *out,
+    struct pkid_err *e);
 /* Format as RFC 3339 UTC into out (at least 21 bytes). */
 const char *pkid_time_fmt(time_t t, char *out, size_t len);
 /* Parse a duration: "600d", "12h", "30m", "45s"; result in seconds. */

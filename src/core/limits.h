@@ -10,6 +10,9 @@
 #define PKID_MAX_CERT_SIZE (64 * 1024)
 /* Largest file pkictl show / verify loads (bundles, CRLs). */
 #define PKID_MAX_FILE_SIZE (16 * 1024 * 1024)
+/* Largest x509-limbo corpus the limbo-harness test tool reads (a local
+ * file, never network input; the published limbo.json is ~100 MiB). */
+#define PKID_LIMBO_MAX_CORPUS ((size_t)1024 * 1024 * 1024)
 /* Largest CRL read. */
 #define PKID_MAX_CRL_SIZE (16 * 1024 * 1024)
 /* Most certificates in one bundle or chain file. */

@@ -308,6 +308,35 @@ emit_after_aia(struct dctx *d, X509 *top0, int dep0,
 	copy_findings(d, res, 1, NULL);
 }
 
+/*
+ * No AIA: the absent issuer may be a root the client does not trust or an
+ * intermediate the server did not send; nothing here tells which, so say
+ * so and give both fixes.
+ */
+static void
+emit_no_aia(struct dctx *d, X509 *top, int dep,
+    const struct pkid_verify_result *res, const char *iss)
+{
+	char sub[256], rem[800];
+
+	if (!is_trust_gap(res->findings[0].code)) {
+		copy_findings(d, res, 0, NULL);
+		return;
+	}
+	pkid_x509_name_text(X509_get_subject_name(top), sub, sizeof(sub));
+	snprintf(rem, sizeof(rem), "if %s is an intermediate CA, configure "
+	    "the server to send it after its own certificate (a full-chain "
+	    "file); if it is a root CA, add it to the trust store (--trust) "
+	    "or get a certificate from a CA the clients trust", iss);
+	dfind(d, res->findings[0].code, PKID_DIAG_CHAIN, dep, sub, rem,
+	    "cert[%d] %s: its issuer %s was not sent by the server and is "
+	    "not a trust anchor, and cert[%d] has no AIA caIssuers URL: it "
+	    "cannot be told whether that issuer is a root this client does "
+	    "not trust or an intermediate the server failed to send", dep,
+	    sub, iss, dep);
+	copy_findings(d, res, 1, NULL);
+}
+
 static void
 emit_findings(struct dctx *d, STACK_OF(X509) *sk,
     struct pkid_verify_result *res)
@@ -329,10 +358,14 @@ emit_findings(struct dctx *d, STACK_OF(X509) *sk,
 	}
 	X509_up_ref(top0);
 	missing_issuer(top0, iss, sizeof(iss));
-	if (!aia_url(top0, url, sizeof(url)))
+	if (!aia_url(top0, url, sizeof(url))) {
 		dnote(d, "cert[%d] has no AIA caIssuers URL: a missing "
 		    "intermediate cannot be told from an untrusted issuer",
 		    dep0);
+		emit_no_aia(d, top0, dep0, res, iss);
+		X509_free(top0);
+		return;
+	}
 	chase_aia(d, sk, res, &a);
 	if (a.fetched > 0) {
 		emit_after_aia(d, top0, dep0, res, &a);
@@ -343,6 +376,34 @@ emit_findings(struct dctx *d, STACK_OF(X509) *sk,
 	}
 	X509_free(top0);
 	sk_X509_pop_free(a.extra, X509_free);
+}
+
+/* The chain step's summary: the name only when the name is the problem. */
+static void
+chain_failed_step(struct dctx *d, const struct pkid_verify_result *res)
+{
+	char iss[256];
+	X509 *top;
+	int dep;
+
+	if (res->code == PKID_E_NAME_MISMATCH ||
+	    res->code == PKID_E_IP_NOT_IN_SAN) {
+		dstep(d, PKID_DIAG_CHAIN, 0, "not valid for %s '%s': %s",
+		    d->r->name_is_ip ? "IP" : "name", d->r->name,
+		    pkid_err_id(res->code));
+		return;
+	}
+	top = path_top(res, &dep);
+	if (is_trust_gap(res->code) && top != NULL &&
+	    res->code != PKID_E_SELF_SIGNED_UNTRUSTED) {
+		pkid_x509_name_text(X509_get_issuer_name(top), iss,
+		    sizeof(iss));
+		dstep(d, PKID_DIAG_CHAIN, 0, "no path to a trust anchor: the "
+		    "issuer '%s' of cert[%d] was not sent and is not trusted "
+		    "(%s)", iss, dep, pkid_err_id(res->code));
+		return;
+	}
+	dstep(d, PKID_DIAG_CHAIN, 0, "not valid: %s", pkid_err_id(res->code));
 }
 
 void
@@ -376,9 +437,7 @@ dchain_validate(struct dctx *d, enum pkid_diag_offer offer, int emit)
 		    "certificates up to the trust anchor '%s'",
 		    d->r->name_is_ip ? "IP" : "name", d->r->name, n, anchor);
 	else if (emit)
-		dstep(d, PKID_DIAG_CHAIN, 0, "not valid for %s '%s': %s",
-		    d->r->name_is_ip ? "IP" : "name", d->r->name,
-		    pkid_err_id(res.code));
+		chain_failed_step(d, &res);
 	if (emit && !res.valid)
 		emit_findings(d, sk, &res);
 	pkid_verify_result_clear(&res);

@@ -56,6 +56,26 @@ vself_signed(struct vrun *r, size_t i)
 	return v->self_signed;
 }
 
+/*
+ * A trust anchor that no other CA issued: self-issued, or its AKI names
+ * its own key, or (no AKI to tell) its signature verifies with its own
+ * key. Names and key identifiers answer the common case without a
+ * signature check.
+ */
+int
+vanchor_is_root(struct vrun *r, size_t i)
+{
+	X509 *x = r->pool[i].x;
+	const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(x);
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(x);
+
+	if (r->pool[i].self_issued)
+		return 1;
+	if (aki != NULL)
+		return ski != NULL && ASN1_OCTET_STRING_cmp(aki, ski) == 0;
+	return vsig_ok(r, i, i);
+}
+
 static int
 on_path(struct vrun *r, size_t n, size_t cand)
 {

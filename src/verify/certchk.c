@@ -201,6 +201,11 @@ check_san_syntax(X509 *x, int depth, struct vfind_set *s)
 	if (n == 0)
 		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "RFC 5280 "
 		    "4.2.1.6: subjectAltName is empty");
+	if (X509_NAME_entry_count(X509_get_subject_name(x)) == 0 &&
+	    ext_crit(x, NID_subject_alt_name) == 0)
+		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "RFC 5280 "
+		    "4.2.1.6: subject is empty, so subjectAltName must be "
+		    "critical");
 	if (n > PKID_VERIFY_MAX_SANS)
 		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "%d SAN "
 		    "entries, pkid accepts at most %d", n,
@@ -266,13 +271,18 @@ check_aki_ski(struct vrun *r, size_t idx, X509 *x, int depth, int role,
 	if (ext_crit(x, NID_subject_key_identifier) == 1)
 		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "RFC 5280 "
 		    "4.2.1.2: subjectKeyIdentifier must not be critical");
-	/* RFC 5280 6.1.1 (d): an anchor is an input, not a path member. */
-	if (akid == NULL && !(role & VROLE_ANCHOR) && !vself_signed(r, idx))
+	/*
+	 * A root needs neither (TWCA Global Root CA has no SKI); a trusted
+	 * certificate another CA signed (a cross-certificate) was issued
+	 * like any other and must name its issuer's key.
+	 */
+	if (role & VROLE_ROOT)
+		return;
+	if (akid == NULL && !vself_signed(r, idx))
 		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "RFC 5280 "
 		    "4.2.1.1: authorityKeyIdentifier keyIdentifier missing "
 		    "in a certificate that is not self-signed");
-	if (X509_get0_subject_key_id(x) == NULL && (role & VROLE_ISSUER) &&
-	    !(role & VROLE_ANCHOR))
+	if (X509_get0_subject_key_id(x) == NULL && (role & VROLE_ISSUER))
 		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "RFC 5280 "
 		    "4.2.1.2: subjectKeyIdentifier missing in a CA "
 		    "certificate");
@@ -412,6 +422,58 @@ check_sigalg(struct vrun *r, X509 *x, int depth, int role,
 		    "with SHA-1 below the trust anchor");
 }
 
+/*
+ * CABF BR 7.1.2.1.3: a root's AKI holds keyIdentifier equal to its SKI.
+ * Roots older than that profile (QuoVadis Root CA 2, Certigna) also name
+ * their own issuer and serial there: accepted, as they name nothing else.
+ */
+static void
+check_root_akid(X509 *x, int depth, AUTHORITY_KEYID *akid,
+    struct vfind_set *s)
+{
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(x);
+	GENERAL_NAME *g = NULL;
+	int self = 1;
+
+	if (akid->keyid == NULL || (ski != NULL &&
+	    ASN1_OCTET_STRING_cmp(akid->keyid, ski) != 0))
+		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "CABF BR "
+		    "7.1.2.1.3: root authorityKeyIdentifier keyIdentifier %s",
+		    akid->keyid == NULL ? "is missing" : "differs from its "
+		    "subjectKeyIdentifier");
+	if (akid->issuer == NULL && akid->serial == NULL)
+		return;
+	if (akid->issuer == NULL || akid->serial == NULL ||
+	    sk_GENERAL_NAME_num(akid->issuer) != 1)
+		self = 0;
+	else
+		g = sk_GENERAL_NAME_value(akid->issuer, 0);
+	if (self && (g->type != GEN_DIRNAME || X509_NAME_cmp(g->d.dirn,
+	    X509_get_issuer_name(x)) != 0 || ASN1_INTEGER_cmp(akid->serial,
+	    X509_get0_serialNumber(x)) != 0))
+		self = 0;
+	if (!self)
+		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "CABF BR "
+		    "7.1.2.1.3: root authorityKeyIdentifier names an issuer or "
+		    "serial other than its own");
+}
+
+static int
+has_any_eku(X509 *x)
+{
+	EXTENDED_KEY_USAGE *eku;
+	int i, any = 0;
+
+	eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+	for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++)
+		if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) ==
+		    NID_anyExtendedKeyUsage)
+			any = 1;
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	ERR_clear_error();
+	return any;
+}
+
 /* CA/Browser Forum Baseline Requirements 7.1.2. */
 static void
 check_webpki(struct vrun *r, size_t idx, X509 *x, int depth, int role,
@@ -435,25 +497,20 @@ check_webpki(struct vrun *r, size_t idx, X509 *x, int depth, int role,
 		if (ext_crit(x, NID_subject_alt_name) < 0)
 			vfind(s, PKID_E_NAME_MISMATCH, depth, x, NULL, "CABF "
 			    "BR 7.1.2.7.12: subjectAltName is required");
+		if (has_any_eku(x))
+			vfind(s, PKID_E_EKU_MISMATCH, depth, x, NULL, "CABF "
+			    "BR 7.1.2.7.10: anyExtendedKeyUsage must not appear "
+			    "in a subscriber certificate");
 		vcheck_cn_copy(r, x, s);
 	}
-	if (!(role & VROLE_ANCHOR) || !vself_signed(r, idx))
+	if (!(role & VROLE_ROOT))
 		return;
 	if (eku >= 0)
 		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "CABF BR "
 		    "7.1.2.1.2: a root CA must not have extKeyUsage");
 	akid = X509_get_ext_d2i(x, NID_authority_key_identifier, NULL, NULL);
-	if (akid != NULL && (akid->issuer != NULL || akid->serial != NULL))
-		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "CABF BR "
-		    "7.1.2.1.3: root authorityKeyIdentifier must hold only "
-		    "keyIdentifier");
-	if (akid != NULL && akid->keyid != NULL &&
-	    X509_get0_subject_key_id(x) != NULL &&
-	    ASN1_OCTET_STRING_cmp(akid->keyid,
-	    X509_get0_subject_key_id(x)) != 0)
-		vfind(s, PKID_E_CERT_INVALID, depth, x, NULL, "CABF BR "
-		    "7.1.2.1.3: root authorityKeyIdentifier differs from its "
-		    "subjectKeyIdentifier");
+	if (akid != NULL)
+		check_root_akid(x, depth, akid, s);
 	AUTHORITY_KEYID_free(akid);
 }
 
@@ -463,15 +520,24 @@ vcheck_cert(struct vrun *r, size_t idx, int depth, int role,
 {
 	X509 *x = r->pool[idx].x;
 
+	/* What the certificate states and what pkid uses: every role. */
 	check_ext_list(x, depth, s);
-	check_encoding(x, depth, role, s);
-	check_san_syntax(x, depth, s);
 	check_nc_ext(r, x, depth, s);
-	check_aki_ski(r, idx, x, depth, role, s);
 	check_bc_ku(x, depth, s);
-	check_misc_ext(x, depth, s);
 	check_key(r, x, depth, s);
 	check_sigalg(r, x, depth, role, s);
+	/*
+	 * How an issuing CA encoded it: not asked of a root anchor, which
+	 * the user chose as name + key (RFC 5280 6.1.1 (d)); real roots have
+	 * serial 0 (Starfield G2), GeneralizedTime before 2050 (Certum
+	 * Trusted Network CA 2) or no SKI (TWCA Global Root CA).
+	 */
+	if (!(role & VROLE_ROOT)) {
+		check_encoding(x, depth, role, s);
+		check_san_syntax(x, depth, s);
+		check_misc_ext(x, depth, s);
+	}
+	check_aki_ski(r, idx, x, depth, role, s);
 	if (r->o->profile == PKID_PROFILE_WEBPKI)
 		check_webpki(r, idx, x, depth, role, s);
 	ERR_clear_error();

@@ -17,6 +17,13 @@
 #define VROLE_LEAF	1	/* depth 0 */
 #define VROLE_ISSUER	2	/* signs the certificate below it */
 #define VROLE_ANCHOR	4	/* the trust anchor ending the path */
+/*
+ * A trust anchor whose signature verifies with its own key (a root, named
+ * by itself or not): RFC 5280 6.1.1 (d) takes it as name + key, so only
+ * what it states (constraints) and what pkid uses (key, validity) are
+ * checked, never how it was encoded (docs/verify-rules.md, "anchors").
+ */
+#define VROLE_ROOT	8
 
 /* Context: what the caller gave. */
 struct pkid_verify_ctx {
@@ -81,6 +88,7 @@ const struct pkid_psl *vpsl(struct vrun *r);
 void vbuild_search(struct vrun *r);
 int vsig_ok(struct vrun *r, size_t child, size_t parent);
 int vself_signed(struct vrun *r, size_t i);
+int vanchor_is_root(struct vrun *r, size_t i);
 
 /* certchk.c: checks of one certificate in a role */
 void vcheck_cert(struct vrun *r, size_t idx, int depth, int role,

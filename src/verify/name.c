@@ -307,6 +307,15 @@ copies_san(GENERAL_NAMES *gens, const unsigned char *v, int n)
 
 		if (g->type == GEN_DNS && dl == n && memcmp(d, v, n) == 0)
 			return 1;
+		/*
+		 * The FQDN portion of a Wildcard Domain Name SAN: the domain
+		 * the CA validated for "*.FQDN" (BR 3.2.2.6), so the CN names
+		 * nothing the SAN does not vouch for (x509-limbo's wildcard
+		 * cases carry CN=example.com beside SAN *.example.com).
+		 */
+		if (g->type == GEN_DNS && dl == n + 2 && d[0] == '*' &&
+		    d[1] == '.' && memcmp(d + 2, v, n) == 0)
+			return 1;
 		if (g->type != GEN_IPADD || (dl != 4 && dl != 16))
 			continue;
 		/* inet_ntop writes RFC 3986 / RFC 5952 canonical text. */

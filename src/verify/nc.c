@@ -3,6 +3,7 @@
  * rfc822 and directory names; constraints of other types are refused
  * when the certificate has a name of that type (we cannot evaluate them).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -249,6 +250,23 @@ supported(int type)
 	    type == GEN_DIRNAME;
 }
 
+/* 1 when nc has a subtree of that name type. */
+static int
+has_type(NAME_CONSTRAINTS *nc, int type)
+{
+	int i;
+
+	for (i = 0; i < sk_GENERAL_SUBTREE_num(nc->excludedSubtrees); i++)
+		if (sk_GENERAL_SUBTREE_value(nc->excludedSubtrees,
+		    i)->base->type == type)
+			return 1;
+	for (i = 0; i < sk_GENERAL_SUBTREE_num(nc->permittedSubtrees); i++)
+		if (sk_GENERAL_SUBTREE_value(nc->permittedSubtrees,
+		    i)->base->type == type)
+			return 1;
+	return 0;
+}
+
 /* 0 when allowed; else writes why. */
 static int
 name_denied(NAME_CONSTRAINTS *nc, const struct ncname *nm, char *why,
@@ -256,6 +274,15 @@ name_denied(NAME_CONSTRAINTS *nc, const struct ncname *nm, char *why,
 {
 	int i, have_perm = 0, permitted = 0;
 	GENERAL_SUBTREE *st;
+
+	/* A malformed dNSName (".example.com") cannot be placed in or out
+	 * of any DNS subtree: every name MUST be within (6.1.3 (b)). */
+	if (nm->type == GEN_DNS && !vdns_syntax_ok(nm->p, nm->len, 1) &&
+	    has_type(nc, GEN_DNS)) {
+		snprintf(why, len, "is not a valid domain name, so no DNS "
+		    "constraint can admit it");
+		return 1;
+	}
 
 	for (i = 0; i < sk_GENERAL_SUBTREE_num(nc->excludedSubtrees); i++) {
 		st = sk_GENERAL_SUBTREE_value(nc->excludedSubtrees, i);
@@ -294,8 +321,12 @@ deny(struct vfind_set *s, X509 *x, int depth, X509 *ca, int cadepth,
 	vname(ca, cas, sizeof(cas));
 	if (nm->type == GEN_DIRNAME)
 		X509_NAME_oneline(nm->dn, txt, sizeof(txt));
-	else if (nm->type == GEN_DNS || nm->type == GEN_EMAIL)
+	else if (nm->type == GEN_DNS || nm->type == GEN_EMAIL ||
+	    nm->type == GEN_URI)
 		snprintf(txt, sizeof(txt), "%.*s", (int)nm->len, nm->p);
+	else if (nm->type == GEN_IPADD && (nm->len == 4 || nm->len == 16))
+		inet_ntop(nm->len == 4 ? AF_INET : AF_INET6, nm->p, txt,
+		    sizeof(txt));
 	else
 		snprintf(txt, sizeof(txt), "(type %d)", nm->type);
 	snprintf(rem, sizeof(rem), "reissue cert[%d] without '%s', or have "

@@ -72,8 +72,9 @@ check_akid_link(X509 *child, int depth, X509 *issuer, struct vfind_set *s)
 
 /* Certificate i signs certificate i-1: RFC 5280 6.1.4 (k) and (n). */
 static void
-check_issuer(X509 *x, int depth, int anchor, struct vfind_set *s)
+check_issuer(X509 *x, int depth, int role, struct vfind_set *s)
 {
+	int anchor = (role & VROLE_ANCHOR) != 0;
 	BASIC_CONSTRAINTS *bc;
 	uint32_t ku = X509_get_key_usage(x);
 	int crit = 0, i;
@@ -85,7 +86,9 @@ check_issuer(X509 *x, int depth, int anchor, struct vfind_set *s)
 			vfind(s, PKID_E_NOT_A_CA, depth, x, NULL, "RFC 5280 "
 			    "6.1.4 (k): basicConstraints %s, want cA=TRUE",
 			    bc == NULL ? "absent" : "cA=FALSE");
-	} else {
+	} else if (!(role & VROLE_ROOT)) {
+		/* A root states cA=TRUE either way; criticality is how a CA
+		 * encodes it, and real roots (Go Daddy Class 2, ePKI) differ. */
 		i = X509_get_ext_by_NID(x, NID_basic_constraints, -1);
 		if (!X509_EXTENSION_get_critical(X509_get_ext(x, i)))
 			vfind(s, PKID_E_CERT_INVALID, depth, x, NULL,
@@ -223,7 +226,7 @@ check_leaf_ku(struct vrun *r, X509 *x, struct vfind_set *s)
 	if (r->o->profile == PKID_PROFILE_WEBPKI &&
 	    r->o->purpose != PKID_PURPOSE_ANY && !(ku & (KU_DIGITAL_SIGNATURE |
 	    KU_KEY_ENCIPHERMENT | KU_KEY_AGREEMENT)))
-		vfind(s, PKID_E_KEY_USAGE, 0, x, NULL, "RFC 5280 4.2.1.3: "
+		vfind(s, PKID_E_KEY_USAGE, 0, x, NULL, "CABF BR 7.1.2.7.11: "
 		    "keyUsage allows neither digitalSignature, "
 		    "keyEncipherment nor keyAgreement, needed for TLS");
 }
@@ -240,10 +243,13 @@ vcheck_path(struct vrun *r, const size_t *p, size_t n, int complete,
 		    (anchor ? VROLE_ANCHOR : 0);
 		X509 *x = r->pool[p[i]].x;
 
+		if (anchor && vanchor_is_root(r, p[i]))
+			role |= VROLE_ROOT;
+
 		vcheck_cert(r, p[i], (int)i, role, s);
 		check_validity(r, x, (int)i, anchor, s);
 		if (i > 0) {
-			check_issuer(x, (int)i, anchor, s);
+			check_issuer(x, (int)i, role, s);
 			check_akid_link(r->pool[p[i - 1]].x, (int)i - 1, x, s);
 		}
 	}

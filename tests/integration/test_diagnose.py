@@ -258,6 +258,31 @@ def test_missing_intermediate_no_aia(chain, servers):
                   chain.d / "leaf.pem")["code"] == "missing-intermediate"
 
 
+def test_missing_issuer_no_aia_names_both_fixes(chain, servers):
+    """No AIA: an untrusted root and an unsent intermediate look the same;
+    the summary must not blame the name (here an IP) and the finding gives
+    both fixes."""
+    port = serve(servers, chain, "leaf")
+    doc = diagnose(f"https://127.0.0.1:{port}", "--trust",
+                   chain.d / "root.pem")
+    assert doc["code"] == "missing-intermediate", doc
+    step = [s for s in doc["steps"] if s["step"] == "chain"][0]
+    assert not step["ok"]
+    assert "127.0.0.1" not in step["text"], step
+    assert "Diag ICA" in step["text"], step
+    f = doc["findings"][0]
+    assert "cannot be told" in f["message"], f
+    assert "root" in f["message"] and "intermediate" in f["message"], f
+    assert "full-chain" in f["remedy"] and "--trust" in f["remedy"], f
+    cp = pkictl("diagnose", f"https://127.0.0.1:{port}", "--timeout",
+                DIAG_TIMEOUT, "--trust", chain.d / "root.pem", timeout=120)
+    assert cp.returncode == 1, cp.stderr
+    line = [ln for ln in cp.stdout.splitlines()
+            if ln.startswith("chain: FAILED")][0]
+    assert "not valid for IP" not in line, cp.stdout
+    assert "no path to a trust anchor" in line, cp.stdout
+
+
 def test_missing_intermediate_aia(pki, servers, aia_server):
     root, base = aia_server
     pki.cert("root", "Diag Root", ca=True)

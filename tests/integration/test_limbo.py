@@ -1,18 +1,29 @@
-"""x509-limbo conformance: run the harness on the dev corpus and check that
-the number of right answers never drops below the committed baseline."""
+"""x509-limbo conformance: run the harness on the dev corpus and on pkid's
+own rules corpus (tools/gen-rules-corpus.py) and check that the number of
+right answers never drops below the committed baselines; validate every
+root of Debian's ca-certificates as a trust anchor."""
+import concurrent.futures
+import datetime
 import json
 import sys
 from pathlib import Path
 
-from conftest import ROOT, binary, run
+import pytest
+from cryptography import x509
 
-CORPUS = ROOT / "tests" / "data" / "limbo" / "limbo-dev.json"
-BASELINE = ROOT / "tests" / "data" / "limbo" / "baseline.json"
+from conftest import ROOT, binary, pkictl, run
+
+DATA = ROOT / "tests" / "data" / "limbo"
+CORPUS = DATA / "limbo-dev.json"
+BASELINE = DATA / "baseline.json"
+RULES = DATA / "pkid-rules.json"
+RULES_BASELINE = DATA / "pkid-rules-baseline.json"
 SUMMARY = ROOT / "tools" / "limbo-summary.py"
+MOZILLA = Path("/usr/share/ca-certificates/mozilla")
 
 
-def harness(tmp_path, *flags):
-    cp = run([binary("limbo-harness"), *flags, str(CORPUS)], timeout=600)
+def harness(tmp_path, *flags, corpus=CORPUS):
+    cp = run([binary("limbo-harness"), *flags, str(corpus)], timeout=600)
     assert cp.returncode == 0, cp.stderr
     out = tmp_path / "results.json"
     out.write_text(cp.stdout)
@@ -66,3 +77,85 @@ def test_summary_check_detects_regression(tmp_path):
               "--baseline", str(BASELINE), "--check"])
     assert cp.returncode != 0
     assert "REGRESSION" in cp.stdout
+
+
+def test_rules_corpus_all_right(tmp_path):
+    """Every rule of docs/verify-rules.md, a passing and a failing case."""
+    out, res = harness(tmp_path, corpus=RULES)
+    cp = run([sys.executable, str(SUMMARY), str(RULES), str(out),
+              "--baseline", str(RULES_BASELINE), "--check", "--failures"])
+    print(cp.stdout)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "wrong:" not in cp.stdout and "skip:" not in cp.stdout, cp.stdout
+    ids = [t["id"] for t in json.loads(RULES.read_text())["testcases"]]
+    assert {r["id"] for r in res["results"]} == set(ids)
+    for rule in {i.rsplit("::", 1)[0] for i in ids}:
+        assert any(i.startswith(rule + "::") for i in ids)
+
+
+def test_harness_reads_corpus_over_16_mib(tmp_path):
+    """The published limbo.json is tens of MiB: the harness must read it."""
+    cases = json.loads(RULES.read_text())["testcases"][:2]
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"version": 1, "testcases": cases,
+                               "padding": " " * (17 << 20)}))
+    assert big.stat().st_size > 16 << 20
+    _, res = harness(tmp_path, corpus=big)
+    assert [r["id"] for r in res["results"]] == [c["id"] for c in cases]
+    assert all(r["actual_result"] != "SKIPPED" for r in res["results"])
+
+
+def test_fractional_validation_time_understood(tmp_path):
+    _, res = harness(tmp_path, corpus=RULES)
+    frac = [r for r in res["results"]
+            if "validation-time-fraction" in r["id"]]
+    assert len(frac) == 2
+    assert all(r["actual_result"] != "SKIPPED" for r in frac), frac
+
+
+def mozilla_roots():
+    return sorted(MOZILLA.glob("*.crt"))
+
+
+def root_self_check(path, profile):
+    """The root as leaf and as the only anchor, within its validity."""
+    c = x509.load_pem_x509_certificate(path.read_bytes())
+    mid = c.not_valid_before + (c.not_valid_after - c.not_valid_before) / 2
+    cp = pkictl("verify", "--trust", path, "--purpose", "any", "--profile",
+                profile, "--at", mid.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "--json", path)
+    return path.name, profile, cp.returncode, cp.stdout
+
+
+@pytest.mark.skipif(not MOZILLA.is_dir(), reason="ca-certificates missing")
+def test_every_debian_root_is_a_valid_anchor():
+    """Each root of ca-certificates validates as a trust anchor under both
+    profiles (serial 0, non-critical basicConstraints, no SKI, an AKI
+    naming itself: real roots, docs/verify-rules.md "Trust anchors")."""
+    roots = mozilla_roots()
+    assert len(roots) > 100
+    jobs = [(p, prof) for p in roots for prof in ("rfc5280", "webpki")]
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        results = list(ex.map(lambda a: root_self_check(*a), jobs))
+    bad = [(n, prof, out[:600]) for n, prof, rc, out in results if rc != 0]
+    assert not bad, bad
+
+
+@pytest.mark.skipif(not MOZILLA.is_dir(), reason="ca-certificates missing")
+def test_online_chains_with_debian_store(tmp_path):
+    """The real chains of x509-limbo's online:: cases, against the whole
+    Debian store as anchors (pkictl verify --trust DIR)."""
+    cases = [t for t in json.loads(CORPUS.read_text())["testcases"]
+             if t["id"].startswith("online::")]
+    assert cases
+    for t in cases:
+        leaf = tmp_path / "leaf.pem"
+        chain = tmp_path / "chain.pem"
+        leaf.write_text(t["peer_certificate"])
+        chain.write_text("".join(t["untrusted_intermediates"]) or
+                         t["peer_certificate"])
+        cp = pkictl("verify", "--trust", MOZILLA, "--untrusted", chain,
+                    "--host", t["expected_peer_name"]["value"],
+                    "--profile", "webpki", "--at", t["validation_time"],
+                    "--json", leaf)
+        assert cp.returncode == 0, (t["id"], cp.stdout[:1500])

@@ -53,6 +53,43 @@ test_time_parse_good(void **state)
 	time_ok("2028-02-29", (time_t)1835395200);
 	time_ok("2000-02-29", (time_t)951782400);
 	time_ok("9999-12-31T23:59:59Z", (time_t)253402300799);
+	/* RFC 3339 5.6: fractions are floored, UTC offsets, lower case. */
+	time_ok("2030-01-01T00:00:00.999Z", T2030);
+	time_ok("2030-01-01T00:00:00.000000001Z", T2030);
+	time_ok("2030-01-01T00:00:00+00:00", T2030);
+	time_ok("2030-01-01T00:00:00.5-00:00", T2030);
+	time_ok("2030-01-01t00:00:01z", T2030 + 1);
+}
+
+static void
+rfc3339_ok(const char *s, time_t want)
+{
+	struct pkid_err e;
+	time_t t = 0;
+
+	pkid_err_clear(&e);
+	if (pkid_time_parse_rfc3339(s, &t, &e) != PKID_OK)
+		fail_msg("'%s' refused: %s", s, e.detail);
+	assert_int_equal(t, want);
+}
+
+static void
+test_time_parse_rfc3339(void **state)
+{
+	struct pkid_err e;
+	time_t t = 42;
+
+	(void)state;
+	rfc3339_ok("2030-01-01T01:00:00+01:00", T2030);
+	rfc3339_ok("2029-12-31T19:30:00.25-04:30", T2030);
+	rfc3339_ok("2024-03-01T00:00:00.999+00:00", (time_t)1709251200);
+	rfc3339_ok("2030-01-01", T2030);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_time_parse_rfc3339("2030-01-01T00:00:00+24:00",
+	    &t, &e), PKID_E_BAD_TIME);
+	assert_int_equal(pkid_time_parse_rfc3339("2030-01-01T00:00:00+0100",
+	    &t, &e), PKID_E_BAD_TIME);
+	assert_int_equal(t, 42);
 }
 
 static void
@@ -77,6 +114,11 @@ test_time_parse_bad(void **state)
 	time_bad("2030-01-01T23:60:00Z");
 	time_bad("1949-12-31");
 	time_bad("2030/01/01");
+	time_bad("2030-01-01T00:00:00.Z");
+	time_bad("2030-01-01T00:00:00.5");
+	time_bad("2030-01-01T00:00:00-01:00");
+	time_bad("2030-1-01");
+	time_bad("+2030-01-01");
 }
 
 static void
@@ -241,6 +283,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_parse_good),
 		cmocka_unit_test(test_time_parse_bad),
+		cmocka_unit_test(test_time_parse_rfc3339),
 		cmocka_unit_test(test_time_fmt),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_parse_int),
