@@ -7,7 +7,7 @@ _pkictl() {
 	1) COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return ;;
 	2)
 		case $w1 in
-		ca) COMPREPLY=($(compgen -W "init issue chain list revoke crl pending approve reject show rollover plan" -- "$cur")); return ;;
+		ca) COMPREPLY=($(compgen -W "init issue chain list revoke unrevoke crl pending approve reject show rollover plan" -- "$cur")); return ;;
 		scep) COMPREPLY=($(compgen -W "challenge ra-cert getcaps getca getnextca enroll renew" -- "$cur")); return ;;
 		est) COMPREPLY=($(compgen -W "user" -- "$cur")); return ;;
 		trust) COMPREPLY=($(compgen -W "bundle import list remove export status" -- "$cur")); return ;;

@@ -249,6 +249,9 @@ enum pkid_code pkid_ca_check_plan(struct pkid_ca *ca,
 /* Revoke a serial (hex) with an RFC 5280 reason code. */
 enum pkid_code pkid_ca_revoke(struct pkid_ca *ca, const char *serial,
     int reason, const char *actor, struct pkid_err *e);
+/* Lift a certificateHold; other reasons are final (revocation-final). */
+enum pkid_code pkid_ca_unrevoke(struct pkid_ca *ca, const char *serial,
+    const char *actor, struct pkid_err *e);
 /* Reason name ("keyCompromise", ...) to code; -1 when unknown. */
 int pkid_ca_reason_code(const char *name);
 const char *pkid_ca_reason_name(int code);

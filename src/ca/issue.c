@@ -222,19 +222,17 @@ pkid_ca_reason_name(int code)
 	return reasons[code];
 }
 
-enum pkid_code
-pkid_ca_revoke(struct pkid_ca *ca, const char *serial, int reason,
-    const char *actor, struct pkid_err *e)
+/* Accept 0x prefixes, colons and upper case; the store keeps lower-case
+ * hex of whole octets, as pkid_x509_serial_hex writes it (BN_bn2hex), so
+ * pad to even length and drop zero octets. */
+static enum pkid_code
+serial_norm(const char *serial, char *norm, size_t len, struct pkid_err *e)
 {
-	char norm[48];
 	size_t i, n = 0;
 
-	/* Accept 0x prefixes, colons and upper case; the store keeps
-	 * lower-case hex of whole octets, as pkid_x509_serial_hex writes it
-	 * (BN_bn2hex), so pad to even length and drop zero octets. */
 	if (strncasecmp(serial, "0x", 2) == 0)
 		serial += 2;
-	for (i = 0; serial[i] != '\0' && n + 1 < sizeof(norm); i++) {
+	for (i = 0; serial[i] != '\0' && n + 1 < len; i++) {
 		char c = serial[i];
 
 		if (c == ':')
@@ -257,6 +255,29 @@ pkid_ca_revoke(struct pkid_ca *ca, const char *serial, int reason,
 		memmove(norm, norm + 2, n - 1);
 		n -= 2;
 	}
+	return PKID_OK;
+}
+
+enum pkid_code
+pkid_ca_revoke(struct pkid_ca *ca, const char *serial, int reason,
+    const char *actor, struct pkid_err *e)
+{
+	char norm[48];
+
+	if (serial_norm(serial, norm, sizeof(norm), e) != PKID_OK)
+		return e->code;
 	return pkid_store_revoke(ca->store, norm, reason, (int64_t)pkid_now(),
 	    actor, e);
+}
+
+enum pkid_code
+pkid_ca_unrevoke(struct pkid_ca *ca, const char *serial, const char *actor,
+    struct pkid_err *e)
+{
+	char norm[48];
+
+	if (serial_norm(serial, norm, sizeof(norm), e) != PKID_OK)
+		return e->code;
+	return pkid_store_unrevoke(ca->store, norm, (int64_t)pkid_now(), actor,
+	    e);
 }

@@ -1,6 +1,6 @@
 /*
- * cmd_ca.c - pkictl ca init|issue|chain|list|revoke|crl|pending|approve|
- * reject|show|rollover; ca plan is cmd_plan.c, show and rollover
+ * cmd_ca.c - pkictl ca init|issue|chain|list|revoke|unrevoke|crl|pending|
+ * approve|reject|show|rollover; ca plan is cmd_plan.c, show and rollover
  * cmd_ca_gen.c.
  */
 #include <getopt.h>
@@ -21,8 +21,10 @@ static const char usage_ca[] =
     "[--ip-ranges CIDR[,...]] [--key TYPE] [--days N] "
     "[--root-only] [--set SECTION.KEY=VALUE]... | "
     "ca issue [--dir DIR] --csr FILE [--profile NAME] [--out FILE] [--json] | "
-    "ca chain [--dir DIR] [--out FILE] | ca list [--dir DIR] [--json] | "
-    "ca revoke [--dir DIR] SERIAL [--reason R] | "
+    "ca chain [--dir DIR] [--out FILE] | ca list [--dir DIR] "
+    "[--expiring DURATION] [--revoked] [--subject PATTERN] [--limit N] "
+    "[--json] | ca revoke [--dir DIR] SERIAL [--reason R] | "
+    "ca unrevoke [--dir DIR] SERIAL | "
     "ca crl [--dir DIR] [--out FILE] [--der] | "
     "ca pending [--dir DIR] [--json] | ca approve [--dir DIR] ID [--out FILE] | "
     "ca reject [--dir DIR] ID [--reason TEXT] | "
@@ -50,6 +52,9 @@ struct ca_opts {
 	const char *activate_at; /* --activate-at */
 	int json;		/* --json */
 	int der;		/* --der */
+	const char *expiring;	/* --expiring DURATION (ca list) */
+	int revoked;		/* --revoked (ca list) */
+	int64_t limit;		/* --limit N (ca list) */
 	const char *sets[64];	/* --set ... */
 	int n_sets;		/* how many */
 	const char *arg;	/* one positional argument */
@@ -76,6 +81,9 @@ parse_opts(int argc, char **argv, struct ca_opts *o)
 		{ "activate-at", required_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "der", no_argument, NULL, 'E' },
+		{ "expiring", required_argument, NULL, 'X' },
+		{ "revoked", no_argument, NULL, 'V' },
+		{ "limit", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int64_t n;
@@ -101,6 +109,16 @@ parse_opts(int argc, char **argv, struct ca_opts *o)
 		case 'A': o->activate_at = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'E': o->der = 1; break;
+		case 'X': o->expiring = optarg; break;
+		case 'V': o->revoked = 1; break;
+		case 'L':
+			if (pkid_parse_int(optarg, 1, INT64_MAX, &n, NULL) !=
+			    PKID_OK)
+				return pkictl_usage_err(usage_ca,
+				    "--limit takes a positive number, not "
+				    "'%s'", optarg);
+			o->limit = n;
+			break;
 		case 'D':
 			if (pkid_parse_int(optarg, 1, 36500, &n, NULL) !=
 			    PKID_OK)
@@ -247,20 +265,29 @@ listing_done(enum pkid_code rc, json_t *arr, struct ca_opts *o,
 static enum pkid_code
 list_one(const struct pkid_cert_rec *r, void *arg, struct pkid_err *e)
 {
-	json_t *arr = arg;
-	char nb[32], na[32];
-	const char *status = r->revoked ? "revoked" :
-	    r->not_after < (int64_t)pkid_now() ? "expired" : "valid";
+	json_t *arr = arg, *o;
+	char nb[32], na[32], ra[32];
+	const char *status = r->revoked ? (r->reason == 6 ? "on-hold" :
+	    "revoked") : r->not_after < (int64_t)pkid_now() ? "expired" :
+	    "valid";
 
 	(void)e;
 	if (arr != NULL) {
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, "
-		    "s:s, s:s, s:s, s:s, s:s}", "serial", r->serial, "subject",
-		    r->subject, "sans", r->sans, "profile", r->profile,
-		    "requester", r->requester, "not_before",
-		    pkid_time_fmt((time_t)r->not_before, nb, sizeof(nb)),
-		    "not_after", pkid_time_fmt((time_t)r->not_after, na,
-		    sizeof(na)), "status", status, "sha256", r->fingerprint));
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+		    "serial", r->serial, "subject", r->subject, "sans",
+		    r->sans, "profile", r->profile, "requester", r->requester,
+		    "not_before", pkid_time_fmt((time_t)r->not_before, nb,
+		    sizeof(nb)), "not_after", pkid_time_fmt((time_t)r->not_after,
+		    na, sizeof(na)), "status", status, "sha256",
+		    r->fingerprint);
+		if (r->revoked) {
+			json_object_set_new(o, "revoked_at", json_string(
+			    pkid_time_fmt((time_t)r->revoked_at, ra,
+			    sizeof(ra))));
+			json_object_set_new(o, "reason", json_string(
+			    pkid_ca_reason_name(r->reason)));
+		}
+		json_array_append_new(arr, o);
 		return PKID_OK;
 	}
 	printf("%-34s %-8s %-20s %-10s %s\n", r->serial, status,
@@ -272,13 +299,34 @@ list_one(const struct pkid_cert_rec *r, void *arg, struct pkid_err *e)
 static int
 ca_list(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 {
-	json_t *arr = o->json ? json_array() : NULL;
+	struct pkid_cert_filter f;
+	json_t *arr;
+	int64_t d;
 
+	memset(&f, 0, sizeof(f));
+	if (o->expiring != NULL) {
+		if (pkid_duration_parse(o->expiring, &d, e) != PKID_OK || d <= 0)
+			return pkictl_usage_err(usage_ca, "--expiring takes a "
+			    "duration such as 30d or 12h, not '%s'",
+			    o->expiring);
+		f.expires_from = (int64_t)pkid_now();
+		f.expires_to = f.expires_from + d;
+	}
+	if (o->expiring != NULL && o->revoked)
+		return pkictl_usage_err(usage_ca, "--expiring lists unrevoked "
+		    "certificates; it cannot be combined with --revoked");
+	if (o->subject != NULL && strlen(o->subject) > PKID_CERT_PATTERN_MAX)
+		return pkictl_usage_err(usage_ca, "--subject: a pattern of at "
+		    "most %d characters", PKID_CERT_PATTERN_MAX);
+	f.revoked = o->revoked;
+	f.subject = o->subject;
+	f.limit = o->limit;
+	arr = o->json ? json_array() : NULL;
 	if (!o->json)
 		printf("%-34s %-8s %-20s %-10s %s\n", "SERIAL", "STATUS",
 		    "NOT AFTER", "PROFILE", "SUBJECT");
-	return listing_done(pkid_store_cert_list(ca->store, list_one, arr, e),
-	    arr, o, e);
+	return listing_done(pkid_store_cert_find(ca->store, &f, list_one, arr,
+	    e), arr, o, e);
 }
 
 static int
@@ -297,6 +345,18 @@ ca_revoke(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 	if (pkid_ca_revoke(ca, o->arg, reason, "cli", e) != PKID_OK)
 		return pkictl_print_err(e, o->json);
 	printf("revoked %s (%s)\n", o->arg, pkid_ca_reason_name(reason));
+	return 0;
+}
+
+static int
+ca_unrevoke(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
+{
+	if (o->arg == NULL)
+		return pkictl_usage_err(usage_ca, "ca unrevoke needs a SERIAL");
+	if (pkid_ca_unrevoke(ca, o->arg, "cli", e) != PKID_OK)
+		return pkictl_print_err(e, o->json);
+	printf("lifted the hold on %s: it is valid again; the next CRL "
+	    "leaves it out\n", o->arg);
 	return 0;
 }
 
@@ -434,6 +494,7 @@ static const struct {
 	{ "chain", ca_chain },
 	{ "list", ca_list },
 	{ "revoke", ca_revoke },
+	{ "unrevoke", ca_unrevoke },
 	{ "crl", ca_crl },
 	{ "pending", ca_pending },
 	{ "approve", ca_approve },

@@ -41,14 +41,22 @@ static const struct help tab[] = {
 	{ "ca chain", "pkictl ca chain [--dir DIR] [--out FILE]",
 	    "the CA chain, issuing CA first, as PEM", DIR_OPT,
 	    "pkictl ca chain --out chain.pem" },
-	{ "ca list", "pkictl ca list [--dir DIR] [--json]",
-	    "the certificates in the store", DIR_OPT,
-	    "pkictl ca list --json | jq '.[].subject'" },
+	{ "ca list", "pkictl ca list [--dir DIR] [--expiring DURATION] "
+	    "[--revoked] [--subject PATTERN] [--limit N] [--json]",
+	    "the certificates in the store, or those a filter selects",
+	    DIR_OPT "  --expiring       unrevoked, expiring within DURATION "
+	    "(30d, 12h), soonest first\n"
+	    "  --revoked        revoked ones (status on-hold: certificateHold)\n"
+	    "  --subject        PATTERN in the subject or SANs; '*' any run\n",
+	    "pkictl ca list --expiring 30d --subject '*.lab.example.com'" },
 	{ "ca revoke", "pkictl ca revoke [--dir DIR] SERIAL [--reason R]",
 	    "revoke a certificate (the next CRL lists it)",
 	    DIR_OPT "  --reason         keyCompromise, superseded, "
 	    "cessationOfOperation, ...\n",
 	    "pkictl ca revoke 3f2a...c1 --reason keyCompromise" },
+	{ "ca unrevoke", "pkictl ca unrevoke [--dir DIR] SERIAL",
+	    "lift a certificateHold (other reasons are final)", DIR_OPT,
+	    "pkictl ca unrevoke 3f2a...c1" },
 	{ "ca crl", "pkictl ca crl [--dir DIR] [--out FILE] [--der]",
 	    "make and sign a CRL now", DIR_OPT,
 	    "pkictl ca crl --der --out ca.crl" },

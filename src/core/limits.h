@@ -13,6 +13,8 @@
 /* Largest x509-limbo corpus the limbo-harness test tool reads (a local
  * file, never network input; the published limbo.json is ~100 MiB). */
 #define PKID_LIMBO_MAX_CORPUS ((size_t)1024 * 1024 * 1024)
+/* Longest pattern of pkictl ca list --subject. */
+#define PKID_CERT_PATTERN_MAX 256
 /* Largest CRL read. */
 #define PKID_MAX_CRL_SIZE (16 * 1024 * 1024)
 /* Most certificates in one bundle or chain file. */

@@ -111,6 +111,20 @@ const char *const pkid_schema_steps[] = {
 	 * that expire soon with a range query and a LIMIT, never a scan. */
 	("CREATE INDEX certificate_not_after ON certificate (not_after);"
 	"UPDATE schema_version SET version = 7;"),
+	/* 7 -> 8: certificateHold lifted (pkictl ca unrevoke). The
+	 * revocation row goes; this row keeps what it was. A revocation's
+	 * rowid is never reused (pkid_store_revoke sets it past every rowid
+	 * here too), so MAX(rowid) of revocation plus MAX(id) here grows
+	 * with every revocation and every lift (pkid_store_revoked_mark). */
+	("CREATE TABLE revocation_lifted ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" serial TEXT NOT NULL,"
+	" rev_rowid INTEGER NOT NULL,"
+	" revoked_at BIGINT NOT NULL,"
+	" reason INTEGER NOT NULL,"
+	" lifted_at BIGINT NOT NULL,"
+	" actor TEXT NOT NULL);"
+	"UPDATE schema_version SET version = 8;"),
 };
 
 const size_t pkid_schema_count =

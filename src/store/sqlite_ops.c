@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/limits.h"
 #include "store/sqlite_int.h"
 
 /* ---- reads ---------------------------------------------------------------- */
@@ -398,6 +399,82 @@ pkid_store_cert_list(struct pkid_store *s, pkid_cert_fn fn, void *arg,
 	return cert_query(s, NULL, fn, arg, &found, e);
 }
 
+/* PATTERN to a LIKE operand: '*' is any run, the rest literal; without a
+ * '*' the pattern may match anywhere. */
+static void
+like_operand(const char *pat, char *out, size_t len)
+{
+	size_t n = 0;
+	int star = strchr(pat, '*') != NULL;
+
+	if (!star && n + 1 < len)
+		out[n++] = '%';
+	for (; *pat != '\0' && n + 3 < len; pat++) {
+		if (*pat == '*') {
+			out[n++] = '%';
+			continue;
+		}
+		if (*pat == '%' || *pat == '_' || *pat == '\\')
+			out[n++] = '\\';
+		out[n++] = *pat;
+	}
+	if (!star && n + 1 < len)
+		out[n++] = '%';
+	out[n] = '\0';
+}
+
+enum pkid_code
+pkid_store_cert_find(struct pkid_store *s, const struct pkid_cert_filter *f,
+    pkid_cert_fn fn, void *arg, struct pkid_err *e)
+{
+	char sql[1024], like[2 * PKID_CERT_PATTERN_MAX + 3];
+	sqlite3_stmt *st = NULL;
+	struct pkid_cert_rec c;
+	enum pkid_code rc = PKID_E_INTERNAL;
+	int r, k = 1;
+
+	if (f->subject != NULL && strlen(f->subject) > PKID_CERT_PATTERN_MAX)
+		return PKID_ERR(e, PKID_E_USAGE, "the subject pattern is "
+		    "longer than %d characters", PKID_CERT_PATTERN_MAX);
+	/* Fixed fragments only; every value is bound. With --expiring the
+	 * not_after index bounds the walk; "revoked" turns the LEFT JOIN
+	 * into a join SQLite drives from revocation. */
+	snprintf(sql, sizeof(sql), "SELECT " CERT_COLS CERT_FROM " WHERE 1%s%s"
+	    "%s%s ORDER BY %s LIMIT ?",
+	    f->expires_to > 0 ? " AND c.not_after >= ? AND c.not_after < ?" :
+	    "", f->expires_to > 0 ? " AND r.serial IS NULL" : "",
+	    f->revoked ? " AND r.serial IS NOT NULL" : "",
+	    f->subject != NULL ? " AND (c.subject LIKE ? ESCAPE '\\' OR "
+	    "c.sans LIKE ? ESCAPE '\\')" : "",
+	    f->expires_to > 0 ? "c.not_after, c.serial" :
+	    "c.issued_at, c.serial");
+	pthread_mutex_lock(&s->rmu);
+	PKID_TRY(rprepare(s, sql, &st, e));
+	if (f->expires_to > 0) {
+		sqlite3_bind_int64(st, k++, f->expires_from);
+		sqlite3_bind_int64(st, k++, f->expires_to);
+	}
+	if (f->subject != NULL) {
+		like_operand(f->subject, like, sizeof(like));
+		pkid_sq_bind_text(st, k++, like);
+		pkid_sq_bind_text(st, k++, like);
+	}
+	sqlite3_bind_int64(st, k, f->limit > 0 ? f->limit : -1);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		cert_from_row(st, &c);
+		PKID_TRY(fn(&c, arg, e));
+	}
+	if (r != SQLITE_DONE) {
+		rc = pkid_sq_db_err(e, s->rdb, r, "certificate query");
+		goto out;
+	}
+	rc = PKID_OK;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rmu);
+	return rc;
+}
+
 static enum pkid_code
 count_query(struct pkid_store *s, const char *sql, const char *p1,
     const char *p2, int64_t *n, struct pkid_err *e);
@@ -420,8 +497,10 @@ pkid_store_revoked_mark(struct pkid_store *s, int64_t *mark,
 {
 	/* The newest revocation row: one step down the rowid B-tree, however
 	 * many revocations there are. */
-	return count_query(s, "SELECT COALESCE(MAX(rowid), 0) FROM revocation",
-	    NULL, NULL, mark, e);
+	return count_query(s, "SELECT MAX((SELECT COALESCE(MAX(rowid), 0) "
+	    "FROM revocation), (SELECT COALESCE(MAX(rev_rowid), 0) FROM "
+	    "revocation_lifted)) + (SELECT COALESCE(MAX(id), 0) FROM "
+	    "revocation_lifted)", NULL, NULL, mark, e);
 }
 
 static enum pkid_code
@@ -528,8 +607,13 @@ apply_revoke(struct pkid_store *s, struct wop *w)
 	    PKID_E_REVOKED_ALREADY, "serial %s is already revoked", a->serial);
 	sqlite3_finalize(st);
 	st = NULL;
-	r = sqlite3_prepare_v2(s->wdb, "INSERT INTO revocation (serial, "
-	    "revoked_at, reason) VALUES (?,?,?)", -1, &st, NULL);
+	/* Past every rowid a revocation ever had, lifted ones included, so
+	 * that pkid_store_revoked_mark never returns a value twice. */
+	r = sqlite3_prepare_v2(s->wdb, "INSERT INTO revocation (rowid, "
+	    "serial, revoked_at, reason) VALUES (1 + MAX((SELECT "
+	    "COALESCE(MAX(rowid), 0) FROM revocation), (SELECT "
+	    "COALESCE(MAX(rev_rowid), 0) FROM revocation_lifted)),?,?,?)", -1,
+	    &st, NULL);
 	if (r != SQLITE_OK) {
 		rc = pkid_sq_db_err(e, s->wdb, r, "prepare");
 		goto out;
@@ -572,6 +656,70 @@ pkid_store_revoke(struct pkid_store *s, const char *serial, int reason,
 	struct revoke_arg a = { serial, reason, when, actor };
 
 	return pkid_sq_submit(s, apply_revoke, &a, NULL, e);
+}
+
+static enum pkid_code
+apply_unrevoke(struct pkid_store *s, struct wop *w)
+{
+	const struct revoke_arg *a = w->arg;
+	sqlite3_stmt *st = NULL;
+	enum pkid_code rc = PKID_E_INTERNAL;
+	struct pkid_err *e = &w->err;
+	int r, reason;
+
+	r = sqlite3_prepare_v2(s->wdb, "SELECT c.serial, r.rowid, r.reason, "
+	    "r.revoked_at FROM certificate c LEFT JOIN revocation r ON "
+	    "r.serial = c.serial WHERE c.serial = ?", -1, &st, NULL);
+	if (r != SQLITE_OK)
+		return pkid_sq_db_err(e, s->wdb, r, "prepare");
+	pkid_sq_bind_text(st, 1, a->serial);
+	r = sqlite3_step(st);
+	PKID_CHECK(r == SQLITE_ROW, PKID_E_NOT_FOUND,
+	    "no certificate with serial %s", a->serial);
+	PKID_CHECK(sqlite3_column_type(st, 1) != SQLITE_NULL,
+	    PKID_E_NOT_REVOKED, "serial %s is not revoked", a->serial);
+	reason = sqlite3_column_int(st, 2);
+	PKID_CHECK(reason == 6, PKID_E_REVOCATION_FINAL, "serial %s was "
+	    "revoked with reason %d, not certificateHold (6): it stays "
+	    "revoked", a->serial, reason);
+	sqlite3_finalize(st);
+	st = NULL;
+	r = sqlite3_prepare_v2(s->wdb, "INSERT INTO revocation_lifted "
+	    "(serial, rev_rowid, revoked_at, reason, lifted_at, actor) SELECT "
+	    "serial, rowid, revoked_at, reason, ?, ? FROM revocation WHERE "
+	    "serial = ?", -1, &st, NULL);
+	if (r != SQLITE_OK) {
+		rc = pkid_sq_db_err(e, s->wdb, r, "prepare");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, a->when);
+	pkid_sq_bind_text(st, 2, a->actor);
+	pkid_sq_bind_text(st, 3, a->serial);
+	PKID_TRY(pkid_sq_step_done(s->wdb, st, "revocation lift", e));
+	sqlite3_finalize(st);
+	st = NULL;
+	r = sqlite3_prepare_v2(s->wdb, "DELETE FROM revocation WHERE serial "
+	    "= ?", -1, &st, NULL);
+	if (r != SQLITE_OK) {
+		rc = pkid_sq_db_err(e, s->wdb, r, "prepare");
+		goto out;
+	}
+	pkid_sq_bind_text(st, 1, a->serial);
+	PKID_TRY(pkid_sq_step_done(s->wdb, st, "revocation delete", e));
+	rc = pkid_sq_audit_ok(s, a->actor, "unrevoke", a->serial,
+	    "certificateHold lifted", a->when, e);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum pkid_code
+pkid_store_unrevoke(struct pkid_store *s, const char *serial, int64_t when,
+    const char *actor, struct pkid_err *e)
+{
+	struct revoke_arg a = { serial, 6, when, actor };
+
+	return pkid_sq_submit(s, apply_unrevoke, &a, NULL, e);
 }
 
 enum pkid_code

@@ -22,7 +22,7 @@
 struct pkid_store;
 
 /* Current schema version; migrations bring older files up at open. */
-#define PKID_STORE_SCHEMA 7
+#define PKID_STORE_SCHEMA 8
 
 /*
  * A CA certificate of one generation (root, issuing, RA or TLS, and the
@@ -124,6 +124,20 @@ typedef enum pkid_code (*pkid_cert_fn)(const struct pkid_cert_rec *r,
 /* One certificate by serial (not-found when absent). */
 enum pkid_code pkid_store_cert_get(struct pkid_store *s, const char *serial,
     pkid_cert_fn fn, void *arg, struct pkid_err *e);
+/* What pkid_store_cert_find selects (all given must hold). */
+struct pkid_cert_filter {
+	int64_t expires_from;	/* with expires_to > 0: unrevoked, notAfter */
+	int64_t expires_to;	/* in [from, to), soonest first */
+	int revoked;		/* only revoked (on hold included) */
+	const char *subject;	/* pattern on subject or SANs, '*' any run,
+				 * case-insensitive for ASCII; no '*': the
+				 * pattern anywhere; NULL: any */
+	int64_t limit;		/* at most this many; 0: all */
+};
+/* The certificates f selects, issuance order (or notAfter order). */
+enum pkid_code pkid_store_cert_find(struct pkid_store *s,
+    const struct pkid_cert_filter *f, pkid_cert_fn fn, void *arg,
+    struct pkid_err *e);
 /* All certificates, oldest first. */
 enum pkid_code pkid_store_cert_list(struct pkid_store *s, pkid_cert_fn fn,
     void *arg, struct pkid_err *e);
@@ -243,6 +257,14 @@ enum pkid_code pkid_store_challenge_take(struct pkid_store *s,
  */
 enum pkid_code pkid_store_revoke(struct pkid_store *s, const char *serial,
     int reason, int64_t when, const char *actor, struct pkid_err *e);
+/*
+ * Lift a certificateHold (reason 6): the certificate is valid again and the
+ * next CRL leaves it out; the revocation is kept in revocation_lifted and
+ * the audit log. not-found, not-revoked, or revocation-final for any other
+ * reason (those are final, RFC 5280 5.3.1).
+ */
+enum pkid_code pkid_store_unrevoke(struct pkid_store *s, const char *serial,
+    int64_t when, const char *actor, struct pkid_err *e);
 typedef enum pkid_code (*pkid_revoked_fn)(const struct pkid_revoked *r,
     void *arg, struct pkid_err *e);
 /* Revoked, unexpired-at-'now' certificates issued by generation ca_gen. */

@@ -11,6 +11,7 @@ import pytest
 from conftest import BUILD, ROOT, binary, run
 
 SUBCOMMANDS = ["ca init", "ca issue", "ca chain", "ca list", "ca revoke",
+               "ca unrevoke",
                "ca crl", "ca pending", "ca approve", "ca reject", "ca show",
                "ca rollover", "ca plan", "show", "verify", "diagnose", "explain",
                "scep challenge new", "scep ra-cert", "scep getcaps",

@@ -181,6 +181,53 @@ test_revoke(void **state)
 	pkid_store_close(s);
 }
 
+/* The revoked mark (what a kept CRL is checked against) changes with every
+ * revocation and every lifted hold, even when the newest revocation is the
+ * one lifted and then made again: rowids are never reused. */
+static void
+test_unrevoke_mark(void **state)
+{
+	struct pkid_store *s = open_store();
+	struct pkid_err e;
+	int64_t gen = add_gen(s), m[8];
+	int n = 0, i;
+
+	(void)state;
+	pkid_err_clear(&e);
+	assert_int_equal(add_cert(s, gen, "0a", &e), PKID_OK);
+	assert_int_equal(add_cert(s, gen, "0c", &e), PKID_OK);
+	assert_int_equal(pkid_store_revoked_mark(s, &m[0], &e), PKID_OK);
+	assert_int_equal(pkid_store_revoke(s, "0a", 6, 2000, "t", &e), PKID_OK);
+	assert_int_equal(pkid_store_revoked_mark(s, &m[1], &e), PKID_OK);
+	assert_int_equal(pkid_store_unrevoke(s, "0a", 2001, "t", &e), PKID_OK);
+	assert_int_equal(pkid_store_revoked_mark(s, &m[2], &e), PKID_OK);
+	assert_int_equal(pkid_store_revoked_list(s, gen, collect, &n, &e),
+	    PKID_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(pkid_store_revoke(s, "0a", 6, 2002, "t", &e), PKID_OK);
+	assert_int_equal(pkid_store_revoked_mark(s, &m[3], &e), PKID_OK);
+	assert_int_equal(pkid_store_unrevoke(s, "0a", 2003, "t", &e), PKID_OK);
+	assert_int_equal(pkid_store_revoked_mark(s, &m[4], &e), PKID_OK);
+	assert_int_equal(pkid_store_revoke(s, "0c", 1, 2004, "t", &e), PKID_OK);
+	assert_int_equal(pkid_store_revoked_mark(s, &m[5], &e), PKID_OK);
+	for (i = 1; i <= 5; i++)
+		assert_true(m[i] > m[i - 1]);
+	assert_int_equal(pkid_store_unrevoke(s, "0c", 2005, "t", &e),
+	    PKID_E_REVOCATION_FINAL);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_unrevoke(s, "0a", 2005, "t", &e),
+	    PKID_E_NOT_REVOKED);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_store_unrevoke(s, "ff", 2005, "t", &e),
+	    PKID_E_NOT_FOUND);
+	pkid_err_clear(&e);
+	n = 0;
+	assert_int_equal(pkid_store_revoked_list(s, gen, collect, &n, &e),
+	    PKID_OK);
+	assert_int_equal(n, 1);
+	pkid_store_close(s);
+}
+
 static void
 test_audit_append_only(void **state)
 {
@@ -624,6 +671,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_duplicate_serial_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unrevoke_mark, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_audit_append_only, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
