@@ -231,6 +231,9 @@ ca_view(struct pkid_app *app, struct pkid_status_view *v)
 		v->shadow_nb = pkid_ca_cert_nb(ca->next);
 	v->activate_at = v->has_shadow && ca->next_activate > 0 ?
 	    ca->next_activate : v->plan.activate_at;
+	if (app->bundle.der != NULL)
+		snprintf(v->trust_serial, sizeof(v->trust_serial), "%lld",
+		    (long long)app->bundle.serial);
 }
 
 /* The rollover picture pkictl ca plan draws; without it (an error, a

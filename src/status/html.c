@@ -492,8 +492,7 @@ limits_section(const struct pkid_status_view *v, struct pkid_buf *b,
 	    s->conns_total, s->workers, s->handler_threads);
 	OUT("<p class=\"muted\">Trust bundle serial: <b id=\"trust-serial\">"
 	    "%s</b></p></section>", v->trust_serial[0] != '\0' ?
-	    v->trust_serial : "none published (signed trust bundles are not "
-	    "in this build yet)");
+	    v->trust_serial : "none published");
 	rc = PKID_OK;
 out:
 	return rc;

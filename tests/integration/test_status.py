@@ -126,6 +126,10 @@ def test_page_in_chromium_matches_store(busy):
     assert int(dom.by_id["refused-hour"]) == 2 + busy.scep_bad
     assert int(dom.by_id["issued-since-start"]) == 3 + busy.scep_ok
     assert dom.by_id["generation"] == "1"
+    # The serial of the trust bundle pkid publishes (/trust/bundle.p7b).
+    st, h, _ = curl(busy, "/trust/bundle.p7b", tmp)
+    assert st == 200 and dom.by_id["trust-serial"] == \
+        h["x-pkid-bundle-serial"]
     # The rollover picture of pkictl ca plan, and the generations.
     assert "CA rollover plan: ca" in dom.by_id["plan"]
     gens = [a["data-state"] for t, a in dom.elems
@@ -164,6 +168,9 @@ def test_json_matches_page(busy):
     assert err["count"] == 1 and err["remedy"] and err["request_id"]
     assert j["server"]["max_conns"] == 4096
     assert j["warnings"] == []
+    st, bh, _ = curl(busy, "/trust/bundle.p7b", busy.tmp)
+    assert st == 200 and j["trust_bundle_serial"] == \
+        bh["x-pkid-bundle-serial"]
     # The secrets the requests used are nowhere on the page.
     page = curl(busy, "/", busy.tmp)[2]
     for secret in (PW, "wrong-password-1", "static-chal-0123"):
