@@ -108,6 +108,14 @@ def test_verify_rules_doc_covers_every_rule():
     assert len(cited) > len(rules)
     stale = sorted(cited - rules - limbo)
     assert not stale, "unknown case ids in docs/verify-rules.md: %s" % stale
+    unit = (ROOT / "tests" / "unit" / "verify" / "verify_test.c").read_text()
+    here = Path(__file__).read_text()
+    for src, pat in ((unit, r"`verify_test\.c:(\w+)`"),
+                     (here, r"`test_limbo\.py::(\w+)`")):
+        names = set(re.findall(pat, doc))
+        assert names
+        gone = sorted(n for n in names if f"{n}(" not in src)
+        assert not gone, "tests cited but absent: %s" % gone
 
 
 def test_harness_reads_corpus_over_16_mib(tmp_path):
