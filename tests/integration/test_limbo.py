@@ -97,7 +97,7 @@ def test_rules_corpus_all_right(tmp_path):
 
 def test_verify_rules_doc_covers_every_rule():
     """docs/verify-rules.md names every rule of pkid-rules.json, and every
-    case id it cites exists (in pkid-rules.json or limbo-dev.json)."""
+    case id (pkid-rules.json, limbo-dev.json) and test it cites exists."""
     doc = RULES_DOC.read_text()
     rules = {t["id"].rsplit("::", 1)[0]
              for t in json.loads(RULES.read_text())["testcases"]}
