@@ -8,8 +8,14 @@ Uses Debian's python3-cryptography (38) and, where it refuses to build a
 non-conforming field (serial numbers), the openssl command under faketime. Keys are new on
 every run, so the PEM differs between runs; ids and expected results do not.
 Case ids are "pkid-rfc5280::RULE::pass|fail" (RFC 5280 profile) and
-"pkid-webpki::RULE::pass|fail" (CA/Browser Forum profile); the rule names
-are the "test" column of docs/verify-rules.md.
+"pkid-webpki::RULE::pass|fail" (CA/Browser Forum profile); every
+"pkid-NS::RULE" is in the Tests column of docs/verify-rules.md
+(tests/integration/test_limbo.py checks it). After a change, rewrite the
+baseline:
+
+    build/limbo-harness tests/data/limbo/pkid-rules.json > /tmp/r.json
+    tools/limbo-summary.py tests/data/limbo/pkid-rules.json /tmp/r.json \
+        --write-baseline tests/data/limbo/pkid-rules-baseline.json
 """
 import datetime
 import ipaddress

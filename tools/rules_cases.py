@@ -51,6 +51,10 @@ def cert_fields(g):
            ([r], [], g.leaf(r, issuer_name=g.name("someone else"))))
     g.pair("rfc5280", "weak-digest-sha1", "SHA-1 below the anchor refused",
            ([r], [], g.leaf(r)), ([r], [], g.leaf(r, digest=hashes.SHA1())))
+    rr = g.root("pkid RSA root", key=g.new_key("rsa2048"))
+    g.pair("rfc5280", "weak-digest-md5", "MD5 (like MD2, MD4) refused",
+           ([rr], [], g.leaf(rr)),
+           ([rr], [], g.leaf(rr, digest=hashes.MD5())))
 
 
 def keys(g):
@@ -88,6 +92,11 @@ def extensions(g):
     g.simple("rfc5280", "4.2.1.1-aki-present", "RFC 5280 4.2.1.1: AKI in "
              "every certificate that is not self-signed",
              lambda r: g.leaf(r), lambda r: g.leaf(r, aki=None), r)
+    g.simple("rfc5280", "4.2.1.1-aki-matches-issuer", "RFC 5280 4.2.1.1: "
+             "the AKI keyIdentifier is the issuer's SKI",
+             lambda r: g.leaf(r), lambda r: g.leaf(r, aki=(
+                 x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                     g.new_key().public_key()), False)), r)
     g.simple("rfc5280", "4.2.1.1-aki-noncritical", "RFC 5280 4.2.1.1: AKI "
              "non-critical",
              lambda r: g.leaf(r), lambda r: g.leaf(r, aki=(
@@ -333,6 +342,11 @@ def eku_policy(g):
               "policyConstraints critical",
               lambda r: g.ica(r, extra=[(pc, True)]),
               lambda r: g.ica(r, extra=[(pc, False)]))
+    g.via_ica("rfc5280", "4.2.1.11-pc-not-empty", "RFC 5280 4.2.1.11: "
+              "policyConstraints has at least one field",
+              lambda r: g.ica(r, extra=[(pc, True)]),
+              lambda r: g.ica(r, extra=[(x509.UnrecognizedExtension(
+                  ExtensionOID.POLICY_CONSTRAINTS, b"\x30\x00"), True)]))
 
 
 def webpki_rules(g):
@@ -431,6 +445,32 @@ def crl_rules(g):
     g.pair("rfc5280", "6.3-revoked", "RFC 5280 6.3: a serial on the "
            "issuer's CRL is revoked", ([r], [], good), ([r], [], bad),
            crls=[crl])
+
+    def crl_of(last, nxt, *ext):
+        b = (x509.CertificateRevocationListBuilder()
+             .issuer_name(r.cert.subject).last_update(last)
+             .next_update(nxt).add_extension(x509.CRLNumber(2), False))
+        for e in ext:
+            b = b.add_extension(e, True)
+        return b.sign(r.key, hashes.SHA256())
+
+    def unusable(rule, desc, bad_crl):
+        """The good leaf with the usable CRL, then with one that is not."""
+        for res, sfx, c in (("SUCCESS", "pass", crl),
+                            ("FAILURE", "fail", bad_crl)):
+            g.case(f"pkid-rfc5280::{rule}::{sfx}", desc, res, [r],
+                   peer=good, crls=[c])
+    unusable("6.3-crl-next-update", "RFC 5280 6.3.3 (a), 5.1.2.5: a "
+             "CRL past its nextUpdate cannot be used (fail closed)",
+             crl_of(now, datetime.datetime(2024, 12, 31)))
+    unusable("6.3-crl-this-update", "RFC 5280 5.1.2.4: a CRL issued "
+             "after the validation time cannot be used",
+             crl_of(datetime.datetime(2025, 1, 2),
+                    datetime.datetime(2025, 2, 1)))
+    unusable("6.3-crl-delta-unsupported", "RFC 5280 5.2.4: pkid takes "
+             "complete CRLs only; a delta CRL fails closed",
+             crl_of(now, datetime.datetime(2025, 2, 1),
+                    x509.DeltaCRLIndicator(1)))
 
 
 def register(g):

@@ -5,6 +5,7 @@ root of Debian's ca-certificates as a trust anchor."""
 import concurrent.futures
 import datetime
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ BASELINE = DATA / "baseline.json"
 RULES = DATA / "pkid-rules.json"
 RULES_BASELINE = DATA / "pkid-rules-baseline.json"
 SUMMARY = ROOT / "tools" / "limbo-summary.py"
+RULES_DOC = ROOT / "docs" / "verify-rules.md"
 MOZILLA = Path("/usr/share/ca-certificates/mozilla")
 
 
@@ -91,6 +93,29 @@ def test_rules_corpus_all_right(tmp_path):
     assert {r["id"] for r in res["results"]} == set(ids)
     for rule in {i.rsplit("::", 1)[0] for i in ids}:
         assert any(i.startswith(rule + "::") for i in ids)
+
+
+def test_verify_rules_doc_covers_every_rule():
+    """docs/verify-rules.md names every rule of pkid-rules.json, and every
+    case id (pkid-rules.json, limbo-dev.json) and test it cites exists."""
+    doc = RULES_DOC.read_text()
+    rules = {t["id"].rsplit("::", 1)[0]
+             for t in json.loads(RULES.read_text())["testcases"]}
+    missing = sorted(r for r in rules if f"`{r}`" not in doc)
+    assert not missing, "rules not in docs/verify-rules.md: %s" % missing
+    limbo = {t["id"] for t in json.loads(CORPUS.read_text())["testcases"]}
+    cited = set(re.findall(r"`((?:pkid-)?[a-z0-9]+::[^`\s]+)`", doc))
+    assert len(cited) > len(rules)
+    stale = sorted(cited - rules - limbo)
+    assert not stale, "unknown case ids in docs/verify-rules.md: %s" % stale
+    unit = (ROOT / "tests" / "unit" / "verify" / "verify_test.c").read_text()
+    here = Path(__file__).read_text()
+    for src, pat in ((unit, r"`verify_test\.c:(\w+)`"),
+                     (here, r"`test_limbo\.py::(\w+)`")):
+        names = set(re.findall(pat, doc))
+        assert names
+        gone = sorted(n for n in names if f"{n}(" not in src)
+        assert not gone, "tests cited but absent: %s" % gone
 
 
 def test_harness_reads_corpus_over_16_mib(tmp_path):
