@@ -141,6 +141,9 @@ static const struct help tab[] = {
 	    "[--subject DN] [--san DNS:N|IP:A]... --out FILE",
 	    "get a certificate over EST (RFC 7030)",
 	    "  --cacert         the CA the server must chain to\n"
+	    "  --password-file  the password (else stdin or PKID_EST_PASSWORD);"
+	    "\n                   never an argument: the process list shows "
+	    "those\n"
 	    "  --key-out        where a new key goes (default: --out with "
 	    ".key)\n", "pkictl enroll est --server https://localhost:8443 "
 	    "--user alice --password-file alice.pw --cacert root.pem --san "

@@ -328,6 +328,9 @@ emit_no_aia(struct dctx *d, X509 *top, int dep,
 	    "the server to send it after its own certificate (a full-chain "
 	    "file); if it is a root CA, add it to the trust store (--trust) "
 	    "or get a certificate from a CA the clients trust", iss);
+	/* The issuer is in the trust bundle given: that tells which. */
+	if (d->trust_rem[0] != '\0')
+		snprintf(rem, sizeof(rem), "%s", d->trust_rem);
 	dfind(d, res->findings[0].code, PKID_DIAG_CHAIN, dep, sub, rem,
 	    "cert[%d] %s: its issuer %s was not sent by the server and is "
 	    "not a trust anchor, and cert[%d] has no AIA caIssuers URL: it "
