@@ -31,7 +31,7 @@ def curl(srv, path, tmp, *args, data=None, ctype="application/pkcs10",
     for f in (hdr, body):
         if f.exists():
             f.unlink()
-    cmd = ["curl", "-sS", "--max-time", "30", "--cacert",
+    cmd = ["curl", "-sS", "--max-time", "90", "--cacert",
            str(srv.ca_dir / "root.pem"), "-D", str(hdr), "-o", str(body),
            "-w", "%{http_code}", *args]
     if user is not None:
