@@ -368,10 +368,14 @@ def test_next_ca_404_backs_off(tmp_path):
     with Pkid(ca2, env={"PKID_NOW_FILE": str(clock)},
               stderr_path=log) as srv:
         srv.scep = srv.url("/scep", tls=False)
-        # Enrolled 47 h on (OpenSSL signs SCEP messages at the real time,
-        # pkid allows 48 h of skew): the certificate ends an hour before
-        # the CA, so from 48 h on a renewed one would outlive it.
-        enrolled = at(47)
+        # Enrolled 46 h on (OpenSSL signs SCEP messages at the real time,
+        # pkid allows 48 h of skew): the certificate ends two hours
+        # before the CA, so from 48 h on a renewed one would outlive it.
+        # pkid's clock stays there, an hour before it makes the next
+        # generation (72 h - L - M = 47 h): at 47 h, the shadow could
+        # be made before the agent asks, and it would find it in
+        # /cacerts instead of a 404.
+        enrolled = at(46)
         clock.write_text(enrolled + "\n")
         cert, key = enroll_scep(srv, tmp_path, "n1",
                                 env={"PKID_NOW": enrolled})
