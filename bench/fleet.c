@@ -9,7 +9,7 @@
  *
  * Arrival: all at once (burst), spread evenly over --over seconds
  * (uniform), or renewal-day: every device enrolls first, then all renew
- * spread over --over seconds. A 503 (or 429, 202, no answer) is retried
+ * spread over --over seconds. A 503 (or 429, 408, 202, no answer) is retried
  * after its Retry-After (else 1, 2, 4 ... s) plus up to 50 % jitter, at
  * most --retries times; the whole run stops at --time-limit. Reports
  * per operation: enrollments/s, p50/p99/max latency (from the first
@@ -63,6 +63,7 @@ enum dstate { D_WAIT, D_BUSY, D_RENEW_DAY, D_DONE, D_FAILED, D_UNFINISHED };
 struct args {
 	int64_t devices, est_port, scep_port, keys, retries, limit_s;
 	int64_t timeout_s, over_s, pid, idle, hold_s, conc, settle_s;
+	int64_t refresh_s;
 	const char *proto, *arrival, *cacert, *user, *password, *host;
 	const char *ra, *challenge, *scep_path, *pool, *domain, *idle_path;
 	int json, no_renew;
@@ -102,7 +103,8 @@ struct fleet {
 	X509 *ra;			/* borrowed from cas */
 	struct pkid_scep_algs algs;	/* AES-256-CBC, SHA-256 */
 	EVP_PKEY **ec, **rsa;		/* key pool */
-	int n_ec, n_rsa;
+	int n_ec, n_rsa;		/* keys in it */
+	int use_ec, use_rsa;		/* the first ones the devices use */
 	struct device *dev;
 	int n;				/* devices */
 	int arrival;			/* enum arrival */
@@ -126,6 +128,9 @@ struct fleet {
 	int idle_started, idle_open, idle_failed;
 	struct lg_req idle_req;		/* GET --idle-path */
 	struct event *hold;		/* the "with" sample, the hold */
+	struct event *refresh;		/* --refresh ticks */
+	int64_t tick;			/* their count */
+	int idle_lost;			/* open ones closed by the server */
 	int with_taken;			/* rss_with sampled */
 	long rss_with, fds_with, rss_held, fds_held;
 };
@@ -158,12 +163,12 @@ pool_load(struct fleet *F, int want_ec, int want_rsa)
 	FILE *f;
 
 	if (path != NULL && (f = fopen(path, "r")) != NULL) {
+		/* All of them, also those this run does not use: the file
+		 * is rewritten with every key it had. */
 		while ((k = PEM_read_PrivateKey(f, NULL, NULL, NULL)) != NULL) {
-			if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC &&
-			    F->n_ec < want_ec)
+			if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC)
 				pool_add(&F->ec, &F->n_ec, k);
-			else if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA &&
-			    F->n_rsa < want_rsa)
+			else if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA)
 				pool_add(&F->rsa, &F->n_rsa, k);
 			else
 				EVP_PKEY_free(k);
@@ -179,6 +184,8 @@ pool_load(struct fleet *F, int want_ec, int want_rsa)
 		pool_add(&F->rsa, &F->n_rsa, k);
 	if (F->n_ec < want_ec || F->n_rsa < want_rsa)
 		return -1;
+	F->use_ec = want_ec;
+	F->use_rsa = want_rsa;
 	if (path == NULL || made == 0)
 		return 0;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0 ||
@@ -235,6 +242,7 @@ device_prepare(struct device *d)
 	char cn[128];
 	int n, rc = -1;
 
+	pkid_buf_free(&d->req.body);	/* the last op's */
 	memset(&d->req, 0, sizeof(d->req));
 	d->tries = 0;
 	snprintf(cn, sizeof(cn), "fleet-%ld-%d.%s", (long)getpid(), d->idx,
@@ -480,7 +488,8 @@ device_answer(const struct lg_answer *a, void *arg)
 	 * times (RFC 9110 10.2.3; jitter keeps a fleet from returning as
 	 * one). */
 	if ((a->status == 0 || a->status == 503 || a->status == 429 ||
-	    a->status == 202) && d->tries <= F->a.retries && !F->stopping) {
+	    a->status == 408 || a->status == 202) && d->tries <=
+	    F->a.retries && !F->stopping) {
 		ms = a->retry_after >= 0 ? a->retry_after * 1000L :
 		    1000L << (d->tries - 1 < 5 ? d->tries - 1 : 5);
 		if (ms < 100)
@@ -736,6 +745,7 @@ report(struct fleet *F)
 struct idle_conn {
 	struct fleet *F;		/* owner */
 	struct lg_call *call;		/* kept open (NULL: none) */
+	int state;			/* 0 opening, 1 open, 2 gone */
 };
 
 static void idle_open_more(struct fleet *F);
@@ -755,6 +765,8 @@ idle_close_all(struct fleet *F)
 		event_del(F->limit);
 	if (F->hold != NULL)
 		event_del(F->hold);
+	if (F->refresh != NULL)
+		event_del(F->refresh);
 }
 
 /* After the hold: RSS with every connection idle, then close them. */
@@ -791,10 +803,19 @@ idle_answer(const struct lg_answer *a, void *arg)
 	struct fleet *F = ic->F;
 	char what[64];
 
-	lg_classify_http(a->status, a->body, a->len, 0, NULL, what);
-	lg_tally(F->out, &F->n_out, LG_MAX_OUTCOMES, what);
 	if (a->status == 0)
 		ic->call = NULL;	/* loadgen frees it */
+	if (ic->state != 0) {
+		/* A --refresh answer. */
+		if (a->status != 200 && ic->state == 1) {
+			ic->state = 2;
+			F->idle_lost++;
+		}
+		return;
+	}
+	lg_classify_http(a->status, a->body, a->len, 0, NULL, what);
+	lg_tally(F->out, &F->n_out, LG_MAX_OUTCOMES, what);
+	ic->state = a->status == 200 ? 1 : 2;
 	if (a->status == 200)
 		F->idle_open++;
 	else
@@ -823,6 +844,30 @@ idle_open_more(struct fleet *F)
 	}
 }
 
+/* Once a second: one request on every --refresh'th open connection,
+ * so each is used once per --refresh seconds (pkid closes a kept-alive
+ * connection after PKID_HTTP_TIMEOUT_S idle). */
+static void
+idle_refresh_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet *F = arg;
+	int i;
+
+	(void)fd;
+	(void)what;
+	F->tick++;
+	for (i = (int)(F->tick % F->a.refresh_s); i < F->idle_started;
+	    i += (int)F->a.refresh_s) {
+		struct idle_conn *ic = &F->idle[i];
+
+		if (ic->state == 1 && lg_call_again(ic->call, F->a.host,
+		    &F->idle_req) < 0) {
+			ic->state = 2;
+			F->idle_lost++;
+		}
+	}
+}
+
 static void
 idle_limit_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -836,7 +881,8 @@ static int
 run_idle(struct fleet *F)
 {
 	struct timeval tv = { 0, 200000 };
-	double sec;
+	double sec, per;
+	long conns;
 	int i;
 
 	if (F->a.pid <= 0) {
@@ -856,6 +902,13 @@ run_idle(struct fleet *F)
 	F->rss_before = F->rss_peak = lg_proc_rss_kib(F->a.pid);
 	F->fds_before = F->fds_peak = lg_proc_fds(F->a.pid);
 	event_add(F->sampler, &tv);
+	if (F->a.refresh_s > 0) {
+		F->refresh = event_new(F->base, -1, EV_PERSIST,
+		    idle_refresh_cb, F);
+		tv.tv_sec = 1;
+		tv.tv_usec = 0;
+		event_add(F->refresh, &tv);
+	}
 	tv.tv_sec = (time_t)F->a.limit_s;
 	tv.tv_usec = 0;
 	evtimer_add(F->limit, &tv);
@@ -864,38 +917,46 @@ run_idle(struct fleet *F)
 	event_base_dispatch(F->base);
 	settle(F, &F->rss_after, &F->fds_after);
 	sec = (double)(F->t_end - F->t0) / 1e6;
+	/* What pkid holds at the "with" sample: its descriptors beyond the
+	 * ones it had before (listeners, store, log) are the connections. */
+	conns = F->fds_with - F->fds_before;
+	per = conns > 0 ? (double)(F->rss_with - F->rss_before) /
+	    (double)conns : 0;
 	if (F->a.json) {
 		printf("{\"mode\":\"idle\",\"connections\":%lld,\"open\":%d,"
-		    "\"failed\":%d,\"stopped\":%s,\"seconds_to_open\":%.3f,"
-		    "\"hold_s\":%lld,\"outcomes\":{", (long long)F->a.idle,
-		    F->idle_open, F->idle_failed, F->stopping ? "true" :
-		    "false", sec, (long long)F->a.hold_s);
+		    "\"failed\":%d,\"lost\":%d,\"stopped\":%s,"
+		    "\"seconds_to_open\":%.3f,\"hold_s\":%lld,"
+		    "\"refresh_s\":%lld,\"outcomes\":{", (long long)F->a.idle,
+		    F->idle_open, F->idle_failed, F->idle_lost, F->stopping ?
+		    "true" : "false", sec, (long long)F->a.hold_s,
+		    (long long)F->a.refresh_s);
 		for (i = 0; i < F->n_out; i++)
 			printf("%s\"%s\":%d", i ? "," : "", F->out[i].what,
 			    F->out[i].n);
 		printf("},\"server\":{\"pid\":%lld,\"rss_before_kib\":%ld,"
 		    "\"rss_with_kib\":%ld,\"rss_held_kib\":%ld,"
 		    "\"rss_peak_kib\":%ld,\"rss_after_kib\":%ld,"
-		    "\"per_conn_kib\":%.1f,\"fds_before\":%ld,"
-		    "\"fds_with\":%ld,\"fds_held\":%ld,\"fds_after\":%ld}}\n",
-		    (long long)F->a.pid, F->rss_before, F->rss_with,
-		    F->rss_held, F->rss_peak, F->rss_after, F->idle_open > 0 ?
-		    (double)(F->rss_with - F->rss_before) / F->idle_open : 0,
-		    F->fds_before, F->fds_with, F->fds_held, F->fds_after);
+		    "\"conns_with\":%ld,\"per_conn_kib\":%.1f,"
+		    "\"fds_before\":%ld,\"fds_with\":%ld,\"fds_held\":%ld,"
+		    "\"fds_after\":%ld}}\n", (long long)F->a.pid, F->rss_before,
+		    F->rss_with, F->rss_held, F->rss_peak, F->rss_after, conns,
+		    per, F->fds_before, F->fds_with, F->fds_held,
+		    F->fds_after);
 	} else {
-		printf("idle: %d of %lld TLS connections open (%d failed) in "
-		    "%.1f s, held %lld s\n", F->idle_open, (long long)F->a.idle,
-		    F->idle_failed, sec, (long long)F->a.hold_s);
-		printf("pkid: RSS %.1f MiB before, %.1f MiB with them (%.1f "
-		    "KiB each), %.1f MiB after the hold, %.1f MiB after "
-		    "closing; descriptors %ld, %ld, %ld, %ld\n",
-		    F->rss_before / 1024.0, F->rss_with / 1024.0,
-		    F->idle_open > 0 ? (double)(F->rss_with - F->rss_before) /
-		    F->idle_open : 0, F->rss_held / 1024.0,
+		printf("idle: %d of %lld TLS connections opened (%d failed) in "
+		    "%.1f s, held %lld s, %d closed by the server meanwhile\n",
+		    F->idle_open, (long long)F->a.idle, F->idle_failed, sec,
+		    (long long)F->a.hold_s, F->idle_lost);
+		printf("pkid: RSS %.1f MiB before, %.1f MiB with %ld open "
+		    "(%.1f KiB each), %.1f MiB after the hold, %.1f MiB peak, "
+		    "%.1f MiB after closing; descriptors %ld, %ld, %ld, %ld\n",
+		    F->rss_before / 1024.0, F->rss_with / 1024.0, conns, per,
+		    F->rss_held / 1024.0, F->rss_peak / 1024.0,
 		    F->rss_after / 1024.0, F->fds_before, F->fds_with,
 		    F->fds_held, F->fds_after);
 	}
-	return F->idle_open == (int)F->a.idle && !F->stopping ? 0 : 1;
+	return F->idle_open == (int)F->a.idle && F->idle_lost == 0 &&
+	    !F->stopping ? 0 : 1;
 }
 
 /* ---- main ------------------------------------------------------------- */
@@ -913,7 +974,8 @@ usage(void)
 "             [--keys K] [--key-pool FILE] [--domain example.com]\n"
 "             [--pid PKID_PID] [--settle S] [--json]\n"
 "       fleet --idle N --est-port P --cacert ROOT.pem [--idle-path /healthz]\n"
-"             [--concurrency C] [--hold S] [--pid PKID_PID] [--json]\n");
+"             [--concurrency C] [--hold S] [--refresh S] [--pid PKID_PID]\n"
+"             [--json]\n");
 }
 
 static int
@@ -987,6 +1049,8 @@ parse_args(int argc, char **argv, struct args *a)
 			r = num(v, 0, 86400, &a->hold_s, k);
 		else if (strcmp(k, "--concurrency") == 0)
 			r = num(v, 1, 100000, &a->conc, k);
+		else if (strcmp(k, "--refresh") == 0)
+			r = num(v, 1, 3600, &a->refresh_s, k);
 		else if (strcmp(k, "--settle") == 0)
 			r = num(v, 0, 600, &a->settle_s, k);
 		else if (strcmp(k, "--proto") == 0)
@@ -1132,8 +1196,8 @@ run_fleet(struct fleet *F)
 		d->idx = i;
 		d->scep = strcmp(F->a.proto, "mixed") == 0 ? i % 2 : scep;
 		d->op = d->scep ? OP_SCEP_ENROLL : OP_EST_ENROLL;
-		d->key = d->scep ? F->rsa[(i / 2) % F->n_rsa] :
-		    F->ec[(i / 2) % F->n_ec];
+		d->key = d->scep ? F->rsa[(i / 2) % F->use_rsa] :
+		    F->ec[(i / 2) % F->use_ec];
 		if ((d->timer = evtimer_new(F->base, timer_cb, d)) == NULL ||
 		    device_prepare(d) != 0) {
 			fprintf(stderr, "fleet: cannot build device %d's "
@@ -1210,6 +1274,8 @@ cleanup(struct fleet *F)
 		event_free(F->limit);
 	if (F->hold != NULL)
 		event_free(F->hold);
+	if (F->refresh != NULL)
+		event_free(F->refresh);
 	pkid_scep_cas_free(&F->cas);
 	SSL_CTX_free(F->ctx);
 	if (F->base != NULL)

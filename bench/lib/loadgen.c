@@ -7,6 +7,7 @@
 #include "loadgen.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -134,8 +135,42 @@ done_cb(struct evhttp_request *req, void *arg)
 	}
 	c->answered = 1;
 	c->cb(&a, c->arg);
+	if (a.status == 0)
+		c->failed = 1;		/* gone: freed from the loop */
 	if (!c->keep || a.status == 0)
 		event_active(c->later, EV_TIMEOUT, 0);
+}
+
+/* One request on c's connection; 0, or -1 when it could not start. */
+static int
+call_send(struct lg_call *c, const char *host, const struct lg_req *q)
+{
+	struct evhttp_request *req;
+	struct evkeyvalq *h;
+
+	req = evhttp_request_new(done_cb, c);
+	h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Host", host);
+	if (!c->keep)
+		evhttp_add_header(h, "Connection", "close");
+	if (q->content_type[0] != '\0')
+		evhttp_add_header(h, "Content-Type", q->content_type);
+	if (q->authorization[0] != '\0')
+		evhttp_add_header(h, "Authorization", q->authorization);
+	if (q->post)
+		evbuffer_add(evhttp_request_get_output_buffer(req), q->body.p,
+		    q->body.len);
+	c->answered = 0;
+	c->starting = 1;
+	if (evhttp_make_request(c->conn, req, q->post ? EVHTTP_REQ_POST :
+	    EVHTTP_REQ_GET, q->uri) != 0)
+		c->failed = 1;
+	c->starting = 0;
+	if (c->failed) {
+		event_active(c->later, EV_TIMEOUT, 0);
+		return -1;
+	}
+	return 0;
 }
 
 struct lg_call *
@@ -144,12 +179,13 @@ lg_call_start(struct event_base *base, int port, const char *host, SSL *ssl,
     void *arg)
 {
 	struct lg_call *c;
-	struct evhttp_request *req;
-	struct evkeyvalq *h;
 	struct bufferevent *bev;
 	evutil_socket_t fd;
 	int one = 1;
 
+	/* A server that closes first must not kill the client with
+	 * SIGPIPE on its next write (OpenSSL writes with write(2)). */
+	signal(SIGPIPE, SIG_IGN);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		abort();
 	c->base = base;
@@ -170,27 +206,11 @@ lg_call_start(struct event_base *base, int port, const char *host, SSL *ssl,
 	if (c->later == NULL || c->conn == NULL)
 		abort();
 	evhttp_connection_set_timeout(c->conn, timeout_s);
-	req = evhttp_request_new(done_cb, c);
-	h = evhttp_request_get_output_headers(req);
-	evhttp_add_header(h, "Host", host);
-	if (!keep)
-		evhttp_add_header(h, "Connection", "close");
-	if (q->content_type[0] != '\0')
-		evhttp_add_header(h, "Content-Type", q->content_type);
-	if (q->authorization[0] != '\0')
-		evhttp_add_header(h, "Authorization", q->authorization);
-	if (q->post)
-		evbuffer_add(evhttp_request_get_output_buffer(req), q->body.p,
-		    q->body.len);
-	c->starting = 1;
-	if (evhttp_make_request(c->conn, req, q->post ? EVHTTP_REQ_POST :
-	    EVHTTP_REQ_GET, q->uri) != 0)
-		c->failed = 1;
-	c->starting = 0;
-	if (c->failed) {
-		event_active(c->later, EV_TIMEOUT, 0);
+	/* No automatic reconnect: a TLS connection cannot be redone with
+	 * the same SSL, and a closed kept connection is an answer 0. */
+	evhttp_connection_set_retries(c->conn, 0);
+	if (call_send(c, host, q) != 0)
 		return c;
-	}
 	/*
 	 * The connect has begun, so the socket exists; nothing is written
 	 * before it completes. Without TCP_NODELAY, Nagle holds the body
@@ -200,6 +220,17 @@ lg_call_start(struct event_base *base, int port, const char *host, SSL *ssl,
 	if (fd >= 0)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return c;
+}
+
+int
+lg_call_again(struct lg_call *c, const char *host, const struct lg_req *q)
+{
+	if (!c->keep || c->failed || bufferevent_getfd(
+	    evhttp_connection_get_bufferevent(c->conn)) < 0)
+		return -1;	/* not kept, or closed by the server */
+	if (!c->answered)
+		return 1;	/* the last request is still out */
+	return call_send(c, host, q);
 }
 
 void

@@ -89,6 +89,11 @@ struct lg_call;
 struct lg_call *lg_call_start(struct event_base *base, int port,
     const char *host, SSL *ssl, const struct lg_req *q, int timeout_s,
     int keep, lg_answer_fn cb, void *arg);
+/* Another request on a kept call's connection; cb runs again. 1 (and
+ * nothing sent) while the last one is unanswered, -1 when the
+ * connection is closed or not kept. */
+int lg_call_again(struct lg_call *c, const char *host,
+    const struct lg_req *q);
 /* Close a kept call, or abandon one in flight (cb is not called). */
 void lg_call_free(struct lg_call *c);
 
