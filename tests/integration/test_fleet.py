@@ -25,7 +25,7 @@ def make_ca(tmp_path, *sets):
     return d
 
 
-def fleet(srv, d, tmp_path, *args, timeout=300):
+def fleet(srv, d, tmp_path, *args, timeout=400):
     """Run bench/fleet against srv; (exit status, parsed JSON, stderr)."""
     cp = run([binary("fleet"), "--est-port", str(srv.tls_port),
               "--cacert", str(d / "root.pem"), "--user", "fleet",
@@ -33,7 +33,11 @@ def fleet(srv, d, tmp_path, *args, timeout=300):
               "--ra", str(d / "scep" / "ra.pem"), "--challenge", CHAL,
               "--keys", "4", "--key-pool", str(tmp_path / "pool.pem"),
               "--pid", str(srv.proc.pid), "--settle", "0",
-              "--time-limit", "120", "--json", *map(str, args)],
+              # Generous bounds for a sanitizer build on a busy machine:
+              # an answer later than --timeout is retried, and the retry
+              # would be a second certificate in the store.
+              "--timeout", "120", "--retries", "20",
+              "--time-limit", "240", "--json", *map(str, args)],
              timeout=timeout)
     rep = json.loads(cp.stdout) if cp.stdout.strip() else None
     return cp.returncode, rep, cp.stderr
@@ -130,8 +134,7 @@ def test_fleet_retries_after_503(tmp_path):
     d = make_ca(tmp_path, "--set", "server.max_conns=4")
     with Pkid(d, "--quiet", "--workers", "1") as srv:
         rc, rep, err = fleet(srv, d, tmp_path, "--devices", 16,
-                             "--proto", "est", "--no-renew",
-                             "--retries", 20)
+                             "--proto", "est", "--no-renew")
         assert rc == 0, (err, rep)
         assert rep["devices_done"] == 16
         o = rep["ops"]["est-enroll"]
