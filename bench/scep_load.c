@@ -238,6 +238,7 @@ main(int argc, char **argv)
 	struct lg_result r;
 	struct lg_req *reqs;
 	X509 *ra = NULL;
+	OSSL_PROVIDER *legacy, *deflt;
 	int i, unique, subject_ok;
 
 	if (parse(argc, argv, &a) != 0) {
@@ -247,8 +248,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	/* Old servers answer with single DES. */
-	OSSL_PROVIDER_load(NULL, "legacy");
-	OSSL_PROVIDER_load(NULL, "default");
+	legacy = OSSL_PROVIDER_load(NULL, "legacy");
+	deflt = OSSL_PROVIDER_load(NULL, "default");
 	if (pkid_x509_load_cert_file(a.ra, &ra, NULL) != PKID_OK) {
 		fprintf(stderr, "scep_load: cannot read %s\n", a.ra);
 		return 1;
@@ -299,5 +300,9 @@ main(int argc, char **argv)
 	free(R.signers);
 	free(reqs);
 	X509_free(ra);
+	if (legacy != NULL)
+		OSSL_PROVIDER_unload(legacy);
+	if (deflt != NULL)
+		OSSL_PROVIDER_unload(deflt);
 	return r.ok == r.done && unique == r.ok ? 0 : 1;
 }
