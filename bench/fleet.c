@@ -19,14 +19,17 @@
  * and after; a table, or one JSON object with --json.
  *
  * --idle N instead opens N TLS connections, each answering one GET and
- * then held idle, and reports pkid's RSS before, with and after them.
+ * then held idle (with --refresh S one GET every S seconds, inside
+ * pkid's idle timeout), and reports pkid's RSS and descriptors before,
+ * with them, after --hold seconds, and after closing them.
  *
  * usage: fleet --devices N [--proto est|scep|mixed]
  *              [--arrival burst|uniform|renewal-day] [--over S]
  *              [--est-port P --cacert ROOT.pem --user U --password PW]
  *              [--scep-port P --ra RA.pem --challenge C] [--pid PID]
  *              [--json] ...          (see usage() for every option)
- *        fleet --idle N --est-port P --cacert ROOT.pem [--hold S]
+ *        fleet --idle N --est-port P --cacert ROOT.pem --pid PID
+ *              [--hold S] [--refresh S]
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -99,7 +102,7 @@ struct fleet {
 	struct event_base *base;
 	SSL_CTX *ctx;			/* EST client TLS */
 	char basic[512];		/* Authorization of simpleenroll */
-	struct pkid_scep_cas cas;	/* SCEP RA (recipient, CertRep signer) */
+	struct pkid_scep_cas cas;	/* SCEP RA: recipient, CertRep signer */
 	X509 *ra;			/* borrowed from cas */
 	struct pkid_scep_algs algs;	/* AES-256-CBC, SHA-256 */
 	EVP_PKEY **ec, **rsa;		/* key pool */
@@ -190,8 +193,8 @@ pool_load(struct fleet *F, int want_ec, int want_rsa)
 		return 0;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0 ||
 	    (f = fdopen(fd, "w")) == NULL) {
-		fprintf(stderr, "fleet: cannot write %s (pool kept in memory)\n",
-		    path);
+		fprintf(stderr, "fleet: cannot write %s (the pool stays in "
+		    "memory)\n", path);
 		return 0;
 	}
 	for (i = 0; i < F->n_ec; i++)
@@ -335,7 +338,8 @@ classify(struct device *d, const struct lg_answer *a, X509 **cert,
 	*cert = NULL;
 	pkid_err_clear(&e);
 	if (a->status != 200 || a->body == NULL) {
-		lg_classify_http(a->status, a->body, a->len, d->idx, NULL, what);
+		lg_classify_http(a->status, a->body, a->len, d->idx, NULL,
+		    what);
 		return 0;
 	}
 	if (!d->scep) {
@@ -681,7 +685,8 @@ report(struct fleet *F)
 			struct opstat *s = &F->st[i];
 
 			printf("%s\"%s\":{\"ok\":%d,\"failed\":%d,"
-			    "\"attempts\":%d,\"retries\":%d,\"per_second\":%.1f,"
+			    "\"attempts\":%d,\"retries\":%d,"
+			    "\"per_second\":%.1f,"
 			    "\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"max_ms\":%.2f}",
 			    i ? "," : "", op_name[i], s->ok, s->failed,
 			    s->attempts, s->retries, op_rate(s),
@@ -1221,8 +1226,9 @@ run_fleet(struct fleet *F)
 	evtimer_add(F->limit, &tv);
 	F->t0 = lg_now_us();
 	for (i = 0; i < F->n; i++) {
-		uint64_t off = F->arrival == ARR_UNIFORM ? (uint64_t)F->a.over_s *
-		    1000000u * (uint64_t)i / (uint64_t)F->n : 0;
+		uint64_t off = F->arrival == ARR_UNIFORM ?
+		    (uint64_t)F->a.over_s * 1000000u * (uint64_t)i /
+		    (uint64_t)F->n : 0;
 
 		tv.tv_sec = (time_t)(off / 1000000u);
 		tv.tv_usec = (suseconds_t)(off % 1000000u);
