@@ -165,6 +165,8 @@ parse(int argc, char **argv, struct scep_args *a)
 	a->keys = 16;
 	a->conc = 8;
 	a->count = 1000;
+	if ((argc - 1) % 2 != 0)
+		return -1;	/* an option without its value */
 	for (i = 1; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
 
@@ -172,17 +174,24 @@ parse(int argc, char **argv, struct scep_args *a)
 		else if (strcmp(k, "--challenge") == 0) a->challenge = v;
 		else if (strcmp(k, "--path") == 0) a->path = v;
 		else if (strcmp(k, "--label") == 0) a->label = v;
-		else if (strcmp(k, "--port") == 0)
-			pkid_parse_int(v, 1, 65535, &a->port, NULL);
-		else if (strcmp(k, "--keys") == 0)
-			pkid_parse_int(v, 1, 1024, &a->keys, NULL);
-		else if (strcmp(k, "--concurrency") == 0)
-			pkid_parse_int(v, 1, 4096, &a->conc, NULL);
-		else if (strcmp(k, "--count") == 0)
-			pkid_parse_int(v, 1, 1000000, &a->count, NULL);
-		else if (strcmp(k, "--server-pid") == 0)
-			pkid_parse_int(v, 1, INT32_MAX, &a->pid, NULL);
-		else
+		/* A number out of range is a usage error, never silently the
+		 * default (issue 12). */
+		else if (strcmp(k, "--port") == 0) {
+			if (pkid_parse_int(v, 1, 65535, &a->port, NULL) != 0)
+				return -1;
+		} else if (strcmp(k, "--keys") == 0) {
+			if (pkid_parse_int(v, 1, 1024, &a->keys, NULL) != 0)
+				return -1;
+		} else if (strcmp(k, "--concurrency") == 0) {
+			if (pkid_parse_int(v, 1, 100000, &a->conc, NULL) != 0)
+				return -1;
+		} else if (strcmp(k, "--count") == 0) {
+			if (pkid_parse_int(v, 1, 1000000, &a->count, NULL) != 0)
+				return -1;
+		} else if (strcmp(k, "--server-pid") == 0) {
+			if (pkid_parse_int(v, 1, INT32_MAX, &a->pid, NULL) != 0)
+				return -1;
+		} else
 			return -1;
 	}
 	return a->port > 0 && a->ra != NULL && a->challenge != NULL ? 0 : -1;
@@ -229,6 +238,7 @@ main(int argc, char **argv)
 	struct lg_result r;
 	struct lg_req *reqs;
 	X509 *ra = NULL;
+	OSSL_PROVIDER *legacy, *deflt;
 	int i, unique, subject_ok;
 
 	if (parse(argc, argv, &a) != 0) {
@@ -238,8 +248,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	/* Old servers answer with single DES. */
-	OSSL_PROVIDER_load(NULL, "legacy");
-	OSSL_PROVIDER_load(NULL, "default");
+	legacy = OSSL_PROVIDER_load(NULL, "legacy");
+	deflt = OSSL_PROVIDER_load(NULL, "default");
 	if (pkid_x509_load_cert_file(a.ra, &ra, NULL) != PKID_OK) {
 		fprintf(stderr, "scep_load: cannot read %s\n", a.ra);
 		return 1;
@@ -290,5 +300,9 @@ main(int argc, char **argv)
 	free(R.signers);
 	free(reqs);
 	X509_free(ra);
+	if (legacy != NULL)
+		OSSL_PROVIDER_unload(legacy);
+	if (deflt != NULL)
+		OSSL_PROVIDER_unload(deflt);
 	return r.ok == r.done && unique == r.ok ? 0 : 1;
 }

@@ -325,3 +325,51 @@ print(f"medians of {rounds} rounds (ok and unique serials summed over them); "
       "decrypted certificates; pkid x = median of pkid's ok/s over this "
       "row's, same round")
 PYEOF
+
+# ---- Fleet: N devices at once over EST and SCEP, and idle connections ----
+echo
+echo "== Fleet (bench/fleet): devices enrolling and renewing at once"
+# Descriptors for every device and every idle connection, here and in
+# the pkid started below (it inherits the soft limit).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+"$BUILD/pkictl" ca init --dir "$tmp/fleet" --domain example.com \
+	--set scep.challenge=fleet-chal \
+	--set server.rate_per_min=100000000 \
+	--set server.max_conns_per_addr=0 \
+	--set server.max_conns=$((${BENCH_IDLE:-10000} + 1024)) >/dev/null
+echo fleet-pw-long-enough | "$BUILD/pkictl" est user add --dir "$tmp/fleet" \
+	fleet --password-file - >/dev/null
+"$BUILD/pkid" --dir "$tmp/fleet" --listen 127.0.0.1:0 --http 127.0.0.1:0 \
+	--quiet >"$tmp/pkid-fleet.out" 2>"$tmp/pkid-fleet.err" &
+FLEET_PID=$!
+trap 'kill $PKID_PID $TA_PID $TAM_PID $SCEP_PID $MD_PID $FLEET_PID 2>/dev/null; rm -rf "$tmp"' EXIT
+for i in $(seq 1 50); do
+	grep -q "pkid: ready" "$tmp/pkid-fleet.out" 2>/dev/null && break
+	sleep 0.1
+done
+FT=$(sed -n 's/^pkid: https on port \([0-9]*\).*/\1/p' "$tmp/pkid-fleet.out")
+FH=$(sed -n 's/^pkid: http  on port \([0-9]*\).*/\1/p' "$tmp/pkid-fleet.out")
+FLEET_ARGS="--est-port $FT --cacert $tmp/fleet/root.pem --user fleet
+    --password fleet-pw-long-enough --scep-port $FH
+    --ra $tmp/fleet/scep/ra.pem --challenge fleet-chal
+    --key-pool $tmp/fleet-keys.pem --pid $FLEET_PID"
+# One device first: the key pool is made (64 EC and 64 RSA keys, not
+# timed) and the password-hash cache is warm, as in the EST table.
+# shellcheck disable=SC2086
+"$BUILD/fleet" --devices 2 --proto mixed $FLEET_ARGS --settle 0 >/dev/null ||
+    true
+FD=${BENCH_FLEET_DEVICES:-2000}
+echo "   $FD devices, half EST (simpleenroll, then simplereenroll with the"
+echo "   new certificate), half SCEP (PKCSReq, then RenewalReq), all at once;"
+echo "   latency from a device's first attempt to its certificate, Retry-After"
+echo "   waits included"
+# shellcheck disable=SC2086
+"$BUILD/fleet" --devices "$FD" --proto mixed --arrival burst \
+    --time-limit 180 --settle 5 $FLEET_ARGS || true
+NI=${BENCH_IDLE:-10000}
+echo
+echo "== Fleet: $NI idle TLS connections held open (one GET /healthz each,"
+echo "   then one every 20 s so pkid's 30 s idle timeout keeps them)"
+"$BUILD/fleet" --idle "$NI" --est-port "$FT" --cacert "$tmp/fleet/root.pem" \
+    --pid "$FLEET_PID" --hold 10 --refresh 20 --settle 15 \
+    --time-limit 600 || true
