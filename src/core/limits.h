@@ -343,8 +343,12 @@
 #define PKID_HTTP_MAX_QUEUE_DELAY_S 60
 /* Weight of a new sample in the EWMA of handler service time, and in the
  * EWMA of completions per second measured over windows of this many ms. */
-#define PKID_HTTP_ADMIT_SVC_ALPHA 0.125
+#define PKID_HTTP_ADMIT_SVC_ALPHA 0.25
 #define PKID_HTTP_ADMIT_RATE_ALPHA 0.5
+/* Deviations of service time added to the estimated wait (per square
+ * root of the jobs ahead), so that few admitted requests wait past the
+ * bound when service times vary. */
+#define PKID_HTTP_ADMIT_DEV_K 2.0
 #define PKID_HTTP_ADMIT_WINDOW_MS 250
 /* Retry-After of an overloaded refusal, seconds: the drain time plus
  * jitter, within these. */

@@ -12,6 +12,10 @@
  * and the completions per second to estimate that wait in O(1) when the
  * job is submitted, before any work is done for it.
  *
+ * PKID_TEST_DELAY_MS=N (builds with PKID_TEST_HOOKS only) makes every
+ * job N ms slower, as a slow disk or upstream CA would: the overload test
+ * saturates the pool with it without spending the machine's CPU.
+ *
  * Stopping lets each thread finish the handler it runs; jobs still
  * queued then are freed unanswered (by then the workers have drained and
  * closed their connections).
@@ -19,6 +23,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/err.h>
@@ -37,6 +42,7 @@ struct pkid_http_pool {
 	int max_queued;			/* bound on queued */
 	int running;			/* jobs in a handler now */
 	struct pkid_http_admit adm;	/* admission by queueing delay */
+	int delay_ms;			/* test hook: added to every job */
 	int n;				/* threads to run */
 	pthread_t *threads;		/* n threads */
 	int started;			/* threads started */
@@ -65,6 +71,16 @@ pkid_http_pool_new(int n, int max_queued, int max_delay_ms,
 	p->n = n;
 	p->max_queued = max_queued;
 	pkid_http_admit_init(&p->adm, n, max_delay_ms);
+#ifdef PKID_TEST_HOOKS
+	{
+		const char *d = getenv("PKID_TEST_DELAY_MS");
+		int64_t v;
+
+		if (d != NULL && pkid_parse_int(d, 0, 60000, &v, NULL) ==
+		    PKID_OK)
+			p->delay_ms = (int)v;
+	}
+#endif
 	*out = p;
 	p = NULL;
 	rc = PKID_OK;
@@ -126,10 +142,13 @@ pool_main(void *arg)
 			p->tail = NULL;
 		p->queued--;
 		p->running++;
+		pkid_http_admit_started(&p->adm, pkid_mono_ms());
 		pthread_mutex_unlock(&p->mu);
 		job->next = NULL;
 		t0 = pkid_mono_us();
 		ERR_clear_error();
+		if (p->delay_ms > 0)
+			usleep((useconds_t)p->delay_ms * 1000);
 		pkid_http_job_run(job);
 		ERR_clear_error();
 		pthread_mutex_lock(&p->mu);
@@ -163,24 +182,31 @@ pkid_http_pool_submit(struct pkid_http_pool *p, struct pkid_http_job *job,
     struct pkid_http_refused *why)
 {
 	enum pkid_http_submit ok = PKID_HTTP_SUBMIT_OK;
+	uint64_t now = pkid_mono_ms(), head;
 	uint32_t rnd = 0;
+	double wait;
 
 	memset(why, 0, sizeof(*why));
 	pthread_mutex_lock(&p->mu);
+	head = p->head != NULL && now > p->head->q_ms ? now - p->head->q_ms :
+	    0;
 	if (p->stop || p->started == 0 || p->queued >= p->max_queued)
 		ok = PKID_HTTP_SUBMIT_FULL;
-	else if (!pkid_http_admit_ok(&p->adm, p->queued, p->running))
+	else if (!pkid_http_admit_ok(&p->adm, p->queued, p->running, head,
+	    now))
 		ok = PKID_HTTP_SUBMIT_LATE;
 	if (ok != PKID_HTTP_SUBMIT_OK) {
 		(void)RAND_bytes((unsigned char *)&rnd, sizeof(rnd));
+		wait = pkid_http_admit_wait_ms(&p->adm, p->queued, p->running,
+		    now);
 		why->queued = p->queued;
-		why->wait_ms = (int)pkid_http_admit_wait_ms(&p->adm,
-		    p->queued, p->running);
+		why->wait_ms = (int)(wait > (double)head ? wait : (double)head);
 		why->bound_ms = p->adm.bound_ms;
 		why->retry_s = pkid_http_admit_retry_s(&p->adm, p->queued,
-		    pkid_mono_ms(), rnd);
+		    now, rnd);
 	} else {
 		job->next = NULL;
+		job->q_ms = now;
 		if (p->tail != NULL)
 			p->tail->next = job;
 		else

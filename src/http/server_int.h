@@ -241,6 +241,7 @@ struct pkid_http_job {
 	struct pkid_http_resp resp;	/* the answer */
 	int close;			/* answer with Connection: close */
 	uint64_t t0;			/* monotonic ms it arrived */
+	uint64_t q_ms;			/* monotonic ms it was queued */
 	struct pkid_trace trace;	/* its id and annotations, current on
 					 * the thread running its handler */
 };

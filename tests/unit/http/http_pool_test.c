@@ -269,6 +269,7 @@ test_queue_full_503(void **state)
 	(void)state;
 	reset();
 	opts(&o, 1, 2);	/* one thread, two may wait */
+	o.max_queue_delay_ms = -1;	/* the queue bound alone */
 	assert_true(t_srv_start(&t, &o, router));
 	hp = pkid_server_http_port(t.s);
 	bg_start(&b[0], hp, req);
