@@ -145,6 +145,7 @@ def overload(ca, tmp_path, env, p99_limit, ratio):
         # The refusals were counted.
         rejected = metric(srv, "pkid_http_503_limits_total")
         assert rejected is not None and rejected >= len(refused), rejected
+        assert metric(srv, "pkid_handler_queue_delay_max_seconds") == 1.0
 
         # Healthy afterwards, and a fresh enrollment succeeds.
         time.sleep(1.5)
