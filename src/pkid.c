@@ -309,6 +309,7 @@ main(int argc, char **argv)
 	so.header_timeout_ms = ca->cfg.header_timeout * 1000;
 	so.body_timeout_ms = ca->cfg.body_timeout * 1000;
 	so.handler_threads = ca->cfg.handler_threads;
+	so.max_queue_delay_ms = ca->cfg.max_queue_delay_ms;
 	so.cert_file = cert;
 	so.key_file = key;
 	/* Ask for (never require) client certificates from this CA's chain

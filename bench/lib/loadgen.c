@@ -131,7 +131,7 @@ done_cb(struct evhttp_request *req, void *arg)
 		    "Retry-After");
 		if (ra != NULL && ra[0] >= '0' && ra[0] <= '9' &&
 		    strlen(ra) < 7)
-			a.retry_after = atoi(ra);
+			a.retry_after = (int)strtol(ra, NULL, 10);
 	}
 	c->answered = 1;
 	c->cb(&a, c->arg);

@@ -107,6 +107,7 @@ pkid_config_defaults(struct pkid_config *c)
 	c->header_timeout = PKID_HTTP_HEADER_TIMEOUT_S;
 	c->body_timeout = PKID_HTTP_BODY_TIMEOUT_S;
 	c->handler_threads = 0;
+	c->max_queue_delay_ms = PKID_DEFAULT_MAX_QUEUE_DELAY_MS;
 	copy_str(c->scep_profile, sizeof(c->scep_profile), "device");
 
 	p = &c->profiles[c->n_profiles++];
@@ -537,6 +538,38 @@ set_req_timeout(int *dst, const char *k, const char *v, struct pkid_err *e)
 	return PKID_OK;
 }
 
+/* max_queue_delay: "off", "250ms" or a duration, 10 ms to a minute. */
+static enum pkid_code
+set_queue_delay(int *dst, const char *v, struct pkid_err *e)
+{
+	size_t len = strlen(v);
+	int64_t n;
+	char num[32];
+
+	if (strcmp(v, "off") == 0) {
+		*dst = -1;
+		return PKID_OK;
+	}
+	if (len > 2 && len < sizeof(num) && strcmp(v + len - 2, "ms") == 0) {
+		memcpy(num, v, len - 2);
+		num[len - 2] = '\0';
+		if (pkid_parse_int(num, 0, INT32_MAX, &n, NULL) != PKID_OK)
+			n = -1;
+	} else {
+		if (pkid_duration_parse(v, &n, NULL) != PKID_OK ||
+		    n > PKID_HTTP_MAX_QUEUE_DELAY_S)
+			n = -1;
+		else
+			n *= 1000;
+	}
+	if (n < 10 || n > PKID_HTTP_MAX_QUEUE_DELAY_S * 1000)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "max_queue_delay "
+		    "%s is not between 10ms and %ds, nor off (write 1s or "
+		    "500ms)", v, PKID_HTTP_MAX_QUEUE_DELAY_S);
+	*dst = (int)n;
+	return PKID_OK;
+}
+
 /* [server] keys that hold clients to limits (issue "Security first"). */
 static enum pkid_code
 set_server_limit(struct pkid_config *c, const char *k, const char *v,
@@ -551,11 +584,13 @@ set_server_limit(struct pkid_config *c, const char *k, const char *v,
 	if (strcmp(k, "handler_threads") == 0)
 		return set_int(&c->handler_threads, v, 0,
 		    PKID_HTTP_MAX_HANDLERS, e);
+	if (strcmp(k, "max_queue_delay") == 0)
+		return set_queue_delay(&c->max_queue_delay_ms, v, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
 	    "unknown key '%s' in [server] (known: listen, http, workers, "
 	    "max_conns, max_conns_per_addr, rate_per_min, max_body, "
-	    "header_timeout, body_timeout, handler_threads, tls_names, "
-	    "client_ca)", k);
+	    "header_timeout, body_timeout, handler_threads, max_queue_delay, "
+	    "tls_names, client_ca)", k);
 }
 
 static enum pkid_code
@@ -888,6 +923,19 @@ dur_text(int64_t s, char *buf, size_t len)
 	return buf;
 }
 
+/* max_queue_delay as written: "off", "1s" or "250ms". */
+static const char *
+qdelay_text(int ms, char *buf, size_t len)
+{
+	if (ms < 0)
+		snprintf(buf, len, "off");
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%ds", ms / 1000);
+	else
+		snprintf(buf, len, "%dms", ms);
+	return buf;
+}
+
 static enum pkid_code
 write_san(struct pkid_buf *b, const struct pkid_profile *p,
     struct pkid_err *e)
@@ -945,7 +993,7 @@ enum pkid_code
 pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
     struct pkid_err *e)
 {
-	char d[32], d2[32];
+	char d[32], d2[32], qd[16];
 	int i;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
@@ -968,11 +1016,13 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	PKID_TRY(pkid_buf_printf(b, e, "\n[server]\nlisten = %s\nhttp = %s\n"
 	    "workers = %d\nmax_conns = %d\nmax_conns_per_addr = %d\n"
 	    "rate_per_min = %d\nmax_body = %lld\nheader_timeout = %ds\n"
-	    "body_timeout = %ds\nhandler_threads = %d\ntls_names = %s\n"
-	    "client_ca = %s\n", c->listen, c->http, c->workers, c->max_conns,
+	    "body_timeout = %ds\nhandler_threads = %d\n"
+	    "max_queue_delay = %s\ntls_names = %s\nclient_ca = %s\n",
+	    c->listen, c->http, c->workers, c->max_conns,
 	    c->max_conns_per_addr, c->rate_per_min, (long long)c->max_body,
 	    c->header_timeout, c->body_timeout, c->handler_threads,
-	    c->tls_names, c->client_ca));
+	    qdelay_text(c->max_queue_delay_ms, qd, sizeof(qd)), c->tls_names,
+	    c->client_ca));
 	PKID_TRY(pkid_buf_printf(b, e, "\n[scep]\nchallenge = %s\n"
 	    "profile = %s\ncompat = %s\nupstream_label = %s\n",
 	    c->scep_challenge, c->scep_profile, c->scep_compat ? "on" : "off",

@@ -15,6 +15,9 @@
  *                                    the head (30s; past it 408)
  *                handler_threads     threads running EST/SCEP handlers
  *                                    off the event loops (0 = 2 per core)
+ *                max_queue_delay     longest expected wait for a handler
+ *                                    thread (1s; past it 503 overloaded;
+ *                                    "off" = no bound)
  * [scep]       challenge, profile, compat, upstream_label
  * [profile N]  lifetime, key_usage, ext_key_usage, key_types, ...
  * [est], [est LABEL]  profile, auth, channel_binding, client_ca, ...
@@ -178,6 +181,7 @@ struct pkid_config {
 	int header_timeout;	/* whole request head deadline, seconds */
 	int body_timeout;	/* whole request body deadline, seconds */
 	int handler_threads;	/* handler pool threads, 0 = 2 per core */
+	int max_queue_delay_ms;	/* admission bound, ms, -1 = off */
 	int64_t max_body;	/* request body limit, bytes */
 	char tls_names[512];	/* extra names for the server certificate */
 	char client_ca[1024];	/* PEM file of issuers for client certs */

@@ -335,6 +335,27 @@
  * few seconds of work, beyond which a client is better told to retry.
  */
 #define PKID_HTTP_HANDLER_QUEUE 256
+/*
+ * Admission by queueing delay (src/http/admit.c): the longest a request
+ * may be expected to wait for a handler thread before it is refused 503
+ * overloaded instead of queued ([server] max_queue_delay), ms, and the
+ * most that key takes, seconds.
+ */
+#define PKID_DEFAULT_MAX_QUEUE_DELAY_MS 1000
+#define PKID_HTTP_MAX_QUEUE_DELAY_S 60
+/* Weight of a new sample in the EWMA of handler service time, and in the
+ * EWMA of completions per second measured over windows of this many ms. */
+#define PKID_HTTP_ADMIT_SVC_ALPHA 0.25
+#define PKID_HTTP_ADMIT_RATE_ALPHA 0.5
+/* Deviations of service time added to the estimated wait (per square
+ * root of the jobs ahead), so that few admitted requests wait past the
+ * bound when service times vary. */
+#define PKID_HTTP_ADMIT_DEV_K 2.0
+#define PKID_HTTP_ADMIT_WINDOW_MS 250
+/* Retry-After of an overloaded refusal, seconds: the drain time plus
+ * jitter, within these. */
+#define PKID_HTTP_ADMIT_MIN_RETRY_S 1
+#define PKID_HTTP_ADMIT_MAX_RETRY_S 60
 /* TLS 1.2 sessions the server keeps for resumption (about 1 KiB each). */
 #define PKID_TLS_SESSION_CACHE 4096
 /* Connections closed since the last malloc_trim(0) before the server

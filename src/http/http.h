@@ -125,7 +125,9 @@ typedef void (*pkid_http_handler)(void *ctx, const struct pkid_http_req *req,
  * threads, not on the event loop: for handlers that hash passwords, sign
  * or wait for a durable commit, so the loop keeps serving the other
  * connections of its worker meanwhile. When the pool's queue is full the
- * request is answered 503 + Retry-After (rate-limited) at once.
+ * request is answered 503 + Retry-After (rate-limited) at once, and when
+ * it would wait longer than max_queue_delay_ms, 503 + Retry-After
+ * (overloaded).
  */
 #define PKID_ROUTE_OFFLOAD 0x100u
 struct pkid_router;
@@ -159,6 +161,11 @@ struct pkid_server_opts {
 	int handler_threads;	/* handler pool threads, 0 = 2 per core */
 	int handler_queue;	/* requests that may wait for a handler
 				 * thread, 0 = PKID_HTTP_HANDLER_QUEUE */
+	int max_queue_delay_ms;	/* longest a request may be expected to
+				 * wait for a handler thread before it is
+				 * refused 503 overloaded instead, 0 =
+				 * PKID_DEFAULT_MAX_QUEUE_DELAY_MS, < 0 =
+				 * no bound */
 	const char *cert_file;	/* server certificate chain PEM (leaf first) */
 	const char *key_file;	/* server private key PEM */
 	const char *client_ca;	/* PEM of issuers trusted for client certs,
@@ -183,6 +190,7 @@ struct pkid_server_stats {
 	int rate_per_min;		/* per address, <= 0: none */
 	int handler_threads;		/* handler pool threads */
 	int handler_queue;		/* requests that may wait for one */
+	int max_queue_delay_ms;		/* admission bound, ms, <= 0: none */
 	unsigned long long max_body;	/* request body limit, bytes */
 	int workers;			/* worker threads */
 };

@@ -7,17 +7,30 @@
  * on, server.c: evthread_use_pthreads before any event base).
  *
  * A full queue is the caller's answer (503), never a wait: the event loop
- * must not block. Stopping lets each thread finish the handler it runs;
- * jobs still queued then are freed unanswered (by then the workers have
- * drained and closed their connections).
+ * must not block. So is a job that would wait longer than the bound of
+ * admit.c (503 overloaded): the pool measures each job's service time
+ * and the completions per second to estimate that wait in O(1) when the
+ * job is submitted, before any work is done for it.
+ *
+ * PKID_TEST_DELAY_MS=N (builds with PKID_TEST_HOOKS only) makes every
+ * job N ms slower, as a slow disk or upstream CA would: the overload test
+ * saturates the pool with it without spending the machine's CPU.
+ *
+ * Stopping lets each thread finish the handler it runs; jobs still
+ * queued then are freed unanswered (by then the workers have drained and
+ * closed their connections).
  */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 
+#include "core/clock.h"
+#include "http/admit.h"
 #include "http/server_int.h"
 
 struct pkid_http_pool {
@@ -27,6 +40,9 @@ struct pkid_http_pool {
 	struct pkid_http_job *tail;	/* ... newest */
 	int queued;			/* jobs queued */
 	int max_queued;			/* bound on queued */
+	int running;			/* jobs in a handler now */
+	struct pkid_http_admit adm;	/* admission by queueing delay */
+	int delay_ms;			/* test hook: added to every job */
 	int n;				/* threads to run */
 	pthread_t *threads;		/* n threads */
 	int started;			/* threads started */
@@ -34,8 +50,8 @@ struct pkid_http_pool {
 };
 
 enum pkid_code
-pkid_http_pool_new(int n, int max_queued, struct pkid_http_pool **out,
-    struct pkid_err *e)
+pkid_http_pool_new(int n, int max_queued, int max_delay_ms,
+    struct pkid_http_pool **out, struct pkid_err *e)
 {
 	enum pkid_code rc = PKID_E_INTERNAL;
 	struct pkid_http_pool *p = NULL;
@@ -54,6 +70,17 @@ pkid_http_pool_new(int n, int max_queued, struct pkid_http_pool **out,
 	    "cannot create the handler pool's condition");
 	p->n = n;
 	p->max_queued = max_queued;
+	pkid_http_admit_init(&p->adm, n, max_delay_ms);
+#ifdef PKID_TEST_HOOKS
+	{
+		const char *d = getenv("PKID_TEST_DELAY_MS");
+		int64_t v;
+
+		if (d != NULL && pkid_parse_int(d, 0, 60000, &v, NULL) ==
+		    PKID_OK)
+			p->delay_ms = (int)v;
+	}
+#endif
 	*out = p;
 	p = NULL;
 	rc = PKID_OK;
@@ -95,6 +122,7 @@ pool_main(void *arg)
 {
 	struct pkid_http_pool *p = arg;
 	struct pkid_http_job *job;
+	uint64_t t0;
 	sigset_t all;
 
 	/* Signals go to the threads the program chose. */
@@ -113,11 +141,21 @@ pool_main(void *arg)
 		if (p->head == NULL)
 			p->tail = NULL;
 		p->queued--;
+		p->running++;
+		pkid_http_admit_started(&p->adm, pkid_mono_ms());
 		pthread_mutex_unlock(&p->mu);
 		job->next = NULL;
+		t0 = pkid_mono_us();
 		ERR_clear_error();
+		if (p->delay_ms > 0)
+			usleep((useconds_t)p->delay_ms * 1000);
 		pkid_http_job_run(job);
 		ERR_clear_error();
+		pthread_mutex_lock(&p->mu);
+		p->running--;
+		pkid_http_admit_done(&p->adm, pkid_mono_us() - t0,
+		    pkid_mono_ms());
+		pthread_mutex_unlock(&p->mu);
 		post(job);
 	}
 	return NULL;
@@ -139,15 +177,36 @@ pkid_http_pool_start(struct pkid_http_pool *p, struct pkid_err *e)
 	return PKID_OK;
 }
 
-int
-pkid_http_pool_submit(struct pkid_http_pool *p, struct pkid_http_job *job)
+enum pkid_http_submit
+pkid_http_pool_submit(struct pkid_http_pool *p, struct pkid_http_job *job,
+    struct pkid_http_refused *why)
 {
-	int ok;
+	enum pkid_http_submit ok = PKID_HTTP_SUBMIT_OK;
+	uint64_t now = pkid_mono_ms(), head;
+	uint32_t rnd = 0;
+	double wait;
 
+	memset(why, 0, sizeof(*why));
 	pthread_mutex_lock(&p->mu);
-	ok = !p->stop && p->started > 0 && p->queued < p->max_queued;
-	if (ok) {
+	head = p->head != NULL && now > p->head->q_ms ? now - p->head->q_ms :
+	    0;
+	if (p->stop || p->started == 0 || p->queued >= p->max_queued)
+		ok = PKID_HTTP_SUBMIT_FULL;
+	else if (!pkid_http_admit_ok(&p->adm, p->queued, p->running, head,
+	    now))
+		ok = PKID_HTTP_SUBMIT_LATE;
+	if (ok != PKID_HTTP_SUBMIT_OK) {
+		(void)RAND_bytes((unsigned char *)&rnd, sizeof(rnd));
+		wait = pkid_http_admit_wait_ms(&p->adm, p->queued, p->running,
+		    now);
+		why->queued = p->queued;
+		why->wait_ms = (int)(wait > (double)head ? wait : (double)head);
+		why->bound_ms = p->adm.bound_ms;
+		why->retry_s = pkid_http_admit_retry_s(&p->adm, p->queued,
+		    now, rnd);
+	} else {
 		job->next = NULL;
+		job->q_ms = now;
 		if (p->tail != NULL)
 			p->tail->next = job;
 		else

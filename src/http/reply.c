@@ -161,7 +161,7 @@ pkid_http_account(struct pkid_http_worker *w, const char *method,
 	if (cls >= 1 && cls <= 5)
 		atomic_fetch_add(&s->c.status[cls], 1);
 	if (resp->status == 503 && (resp->code == PKID_E_RATE_LIMITED ||
-	    resp->code == PKID_E_CONN_LIMIT))
+	    resp->code == PKID_E_CONN_LIMIT || resp->code == PKID_E_OVERLOADED))
 		atomic_fetch_add(&s->c.rejected_503, 1);
 	snprintf(st, sizeof(st), "%d", resp->status);
 	snprintf(wk, sizeof(wk), "%d", w->idx);

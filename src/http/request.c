@@ -332,14 +332,41 @@ job_own(struct pkid_http_job *j, struct pkid_http_conn *cs)
 	return ok;
 }
 
+/* The 503 of a job the pool did not take. */
+static void
+refused(struct pkid_http_worker *w, struct pkid_http_job *job,
+    enum pkid_http_submit why, const struct pkid_http_refused *r)
+{
+	struct pkid_err e;
+	int retry;
+
+	pkid_err_clear(&e);
+	if (why == PKID_HTTP_SUBMIT_LATE) {
+		PKID_ERR(&e, PKID_E_OVERLOADED, "a request now would wait "
+		    "about %d ms for a handler thread (%d queued), more than "
+		    "max_queue_delay %d ms; retry after %d s", r->wait_ms,
+		    r->queued, r->bound_ms, r->retry_s);
+		retry = r->retry_s;
+	} else {
+		retry = pkid_http_jitter(1, 2);
+		PKID_ERR(&e, PKID_E_RATE_LIMITED, "%d requests are waiting for "
+		    "a handler thread already; retry after %d s",
+		    w->srv->handler_queue, retry);
+	}
+	pkid_http_resp_503(&job->resp, retry, &e);
+}
+
 /*
  * Hand the request to the pool as a copy of job owning its data. 1 when
- * queued; 0 with the answer in job->resp (queue full, no memory).
+ * queued; 0 with the answer in job->resp (queue full, the wait past
+ * max_queue_delay, no memory).
  */
 static int
 offload(struct pkid_http_worker *w, struct pkid_http_conn *cs,
     struct pkid_http_job *job)
 {
+	struct pkid_http_refused r;
+	enum pkid_http_submit why;
 	struct pkid_http_job *j;
 	struct pkid_err e;
 	int retry = pkid_http_jitter(1, 2);
@@ -361,12 +388,10 @@ offload(struct pkid_http_worker *w, struct pkid_http_conn *cs,
 	j->w = w;
 	j->cs = cs;
 	j->next = NULL;
-	if (!pkid_http_pool_submit(w->srv->pool, j)) {
+	why = pkid_http_pool_submit(w->srv->pool, j, &r);
+	if (why != PKID_HTTP_SUBMIT_OK) {
 		pkid_http_job_free(j);
-		PKID_ERR(&e, PKID_E_RATE_LIMITED, "%d requests are waiting for "
-		    "a handler thread already; retry after %d s",
-		    w->srv->handler_queue, retry);
-		pkid_http_resp_503(&job->resp, retry, &e);
+		refused(w, job, why, &r);
 		return 0;
 	}
 	cs->job = j;

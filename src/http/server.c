@@ -328,6 +328,8 @@ copy_opts(struct pkid_server *s, const struct pkid_server_opts *o,
 	    s->nhandlers, PKID_HTTP_MAX_HANDLERS);
 	s->handler_queue = o->handler_queue > 0 ? o->handler_queue :
 	    PKID_HTTP_HANDLER_QUEUE;
+	s->max_delay_ms = o->max_queue_delay_ms > 0 ? o->max_queue_delay_ms :
+	    o->max_queue_delay_ms == 0 ? PKID_DEFAULT_MAX_QUEUE_DELAY_MS : -1;
 	s->client_ca = o->client_ca != NULL;
 	s->status = o->status;
 	rc = PKID_OK;
@@ -406,8 +408,8 @@ pkid_server_new(const struct pkid_server_opts *o,
 		PKID_TRY(pkid_http_tls_ctx_new(o, s->ccache, &s->ssl_ctx, e));
 	PKID_TRY(pkid_http_rate_new(s->rate_per_min, &s->rate, e));
 	PKID_TRY(pkid_http_addrs_new(&s->addrs, e));
-	PKID_TRY(pkid_http_pool_new(s->nhandlers, s->handler_queue, &s->pool,
-	    e));
+	PKID_TRY(pkid_http_pool_new(s->nhandlers, s->handler_queue,
+	    s->max_delay_ms, &s->pool, e));
 	PKID_TRY(open_workers(s, e));
 	rc = PKID_OK;
 out:
@@ -494,6 +496,7 @@ pkid_server_stats(const struct pkid_server *s, struct pkid_server_stats *out)
 	out->rate_per_min = m->rate_per_min;
 	out->handler_threads = m->nhandlers;
 	out->handler_queue = m->handler_queue;
+	out->max_queue_delay_ms = m->max_delay_ms;
 	out->max_body = (unsigned long long)m->max_body;
 	out->workers = m->nworkers;
 }

@@ -162,6 +162,7 @@ struct pkid_server {
 	int body_ms;			/* whole-body deadline, ms */
 	int nhandlers;			/* handler pool threads */
 	int handler_queue;		/* jobs that may wait for one */
+	int max_delay_ms;		/* longest expected wait admitted */
 	int client_ca;			/* client certificates are asked for */
 	SSL_CTX *ssl_ctx;		/* shared by all workers, or NULL */
 	struct pkid_ccache *ccache;	/* verified client chains, or NULL */
@@ -240,6 +241,7 @@ struct pkid_http_job {
 	struct pkid_http_resp resp;	/* the answer */
 	int close;			/* answer with Connection: close */
 	uint64_t t0;			/* monotonic ms it arrived */
+	uint64_t q_ms;			/* monotonic ms it was queued */
 	struct pkid_trace trace;	/* its id and annotations, current on
 					 * the thread running its handler */
 };
@@ -335,14 +337,30 @@ void pkid_http_done_close(struct pkid_http_worker *w);
 void pkid_http_job_free(struct pkid_http_job *job);
 
 /* pool.c: the handler threads. */
-/* *out receives a pool of n threads (not started) and a queue bound. */
-enum pkid_code pkid_http_pool_new(int n, int max_queued,
+/*
+ * *out receives a pool of n threads (not started), a queue bound and the
+ * longest expected wait it admits a job to, ms (<= 0: no such bound).
+ */
+enum pkid_code pkid_http_pool_new(int n, int max_queued, int max_delay_ms,
     struct pkid_http_pool **out, struct pkid_err *e);
 enum pkid_code pkid_http_pool_start(struct pkid_http_pool *p,
     struct pkid_err *e);
-/* Queue job; 0 when the queue is full or the pool stopped. */
-int pkid_http_pool_submit(struct pkid_http_pool *p,
-    struct pkid_http_job *job);
+enum pkid_http_submit {
+	PKID_HTTP_SUBMIT_OK = 0,	/* queued */
+	PKID_HTTP_SUBMIT_FULL,		/* queue full or pool stopped */
+	PKID_HTTP_SUBMIT_LATE,		/* it would wait past the bound */
+};
+/* Why a job was not queued, for its 503. */
+struct pkid_http_refused {
+	int queued;			/* jobs waiting then */
+	int wait_ms;			/* the wait estimated for it */
+	int bound_ms;			/* the bound */
+	int retry_s;			/* Retry-After: drain time + jitter */
+};
+/* Queue job, or say why not in *why (then the job is still the
+ * caller's). */
+enum pkid_http_submit pkid_http_pool_submit(struct pkid_http_pool *p,
+    struct pkid_http_job *job, struct pkid_http_refused *why);
 /* Requests waiting in p's queue now. */
 int pkid_http_pool_queued(struct pkid_http_pool *p);
 /* Stop the threads (the running handlers finish) and join them; jobs

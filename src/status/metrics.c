@@ -174,8 +174,8 @@ server(const struct pkid_status_view *v, struct pkid_buf *b,
 	PKID_TRY(pkid_buf_printf(b, e, "pkid_connections_total %llu\n",
 	    s->conns_total));
 	PKID_TRY(head(b, "pkid_http_503_limits_total", "counter", "503 "
-	    "answers sent because a limit was reached (connections, rate)",
-	    e));
+	    "answers sent because a limit was reached (connections, rate, "
+	    "queueing delay)", e));
 	PKID_TRY(pkid_buf_printf(b, e, "pkid_http_503_limits_total %llu\n",
 	    s->rejected_503));
 	PKID_TRY(head(b, "pkid_tls_handshake_failures_total", "counter",
@@ -190,6 +190,12 @@ server(const struct pkid_status_view *v, struct pkid_buf *b,
 	    "may wait for a handler thread before 503", e));
 	PKID_TRY(pkid_buf_printf(b, e, "pkid_handler_queue_max %d\n",
 	    s->handler_queue));
+	PKID_TRY(head(b, "pkid_handler_queue_delay_max_seconds", "gauge",
+	    "longest expected wait for a handler thread before 503 "
+	    "overloaded (max_queue_delay; 0: no bound)", e));
+	PKID_TRY(pkid_buf_printf(b, e, "pkid_handler_queue_delay_max_seconds "
+	    "%.3f\n", s->max_queue_delay_ms > 0 ?
+	    (double)s->max_queue_delay_ms / 1000.0 : 0.0));
 	PKID_TRY(head(b, "pkid_store_commit_duration_seconds", "histogram",
 	    "durable store commits (BEGIN to COMMIT, fsync included)", e));
 	PKID_TRY(hist(b, "pkid_store_commit_duration_seconds", "",

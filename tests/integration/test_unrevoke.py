@@ -20,11 +20,11 @@ def crl_serials(srv, tmp, name="ca"):
 def wait_crl(srv, tmp, pred):
     """The served CRL once pred(text) holds (pkid rebuilds it when it sees
     the revocations change), bounded."""
-    for _ in range(100):
+    for _ in range(300):
         text, crl = crl_serials(srv, tmp)
         if pred(text):
             return text, crl
-        time.sleep(0.1)
+        time.sleep(0.2)
     raise AssertionError("CRL never changed: " + text)
 
 

@@ -60,6 +60,8 @@ test_defaults(void **state)
 	assert_int_equal(c.header_timeout, PKID_HTTP_HEADER_TIMEOUT_S);
 	assert_int_equal(c.body_timeout, PKID_HTTP_BODY_TIMEOUT_S);
 	assert_int_equal(c.handler_threads, 0);
+	assert_int_equal(c.max_queue_delay_ms,
+	    PKID_DEFAULT_MAX_QUEUE_DELAY_MS);
 	assert_int_equal(c.n_profiles, 3);
 	assert_non_null(p = pkid_config_profile(&c, "device"));
 	assert_int_equal(p->lifetime, 365 * 86400);
@@ -97,6 +99,7 @@ static const char good_conf[] =
 	"header_timeout = 5s\n"
 	"body_timeout = 2m\n"
 	"handler_threads = 3\n"
+	"max_queue_delay = 250ms\n"
 	"\n"
 	"[profile device]\n"
 	"lifetime = 600d\n"
@@ -138,6 +141,7 @@ test_parse_good(void **state)
 	assert_int_equal(c.header_timeout, 5);
 	assert_int_equal(c.body_timeout, 120);
 	assert_int_equal(c.handler_threads, 3);
+	assert_int_equal(c.max_queue_delay_ms, 250);
 	assert_int_equal(c.n_profiles, 4);
 	assert_int_equal(pkid_config_profile(&c, "device")->lifetime,
 	    600 * 86400);
@@ -191,6 +195,16 @@ test_bad_value(void **state)
 	expect_err("[server]\nmax_conns_per_addr = -1\n",
 	    PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("[server]\nhandler_threads = 257\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[server]\nmax_queue_delay = 5ms\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[server]\nmax_queue_delay = 61s\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[server]\nmax_queue_delay = 1\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[server]\nmax_queue_delay = -1s\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[server]\nmax_queue_delay = xms\n",
 	    PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("[ca]\ndigest = md5\n", PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("[ca]\nname = a b\n", PKID_E_CONFIG_BAD_VALUE, 2);
@@ -382,6 +396,28 @@ test_roundtrip(void **state)
 	unlink(path);
 	assert_int_equal(pkid_config_load(&b, path, &e), PKID_E_IO_OPEN);
 	rmdir(dir);
+	/* max_queue_delay in its three forms */
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_config_set(&a, "server.max_queue_delay=off",
+	    &e), PKID_OK);
+	assert_int_equal(a.max_queue_delay_ms, -1);
+	assert_int_equal(pkid_config_write(&a, &out, &e), PKID_OK);
+	assert_non_null(strstr((char *)out.p, "max_queue_delay = off\n"));
+	pkid_config_defaults(&b);
+	assert_int_equal(pkid_config_parse(&b, "", (char *)out.p, out.len,
+	    &e), PKID_OK);
+	assert_int_equal(b.max_queue_delay_ms, -1);
+	pkid_buf_free(&out);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_config_set(&a, "server.max_queue_delay=2m",
+	    &e), PKID_E_CONFIG_BAD_VALUE);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_config_set(&a, "server.max_queue_delay=1m",
+	    &e), PKID_OK);
+	assert_int_equal(a.max_queue_delay_ms, 60000);
+	assert_int_equal(pkid_config_write(&a, &out, &e), PKID_OK);
+	assert_non_null(strstr((char *)out.p, "max_queue_delay = 60s\n"));
+	pkid_buf_free(&out);
 	/* the defaults round-trip too */
 	pkid_config_defaults(&a);
 	assert_int_equal(pkid_config_write(&a, &out, &e), PKID_OK);

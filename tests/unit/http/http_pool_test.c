@@ -1,7 +1,8 @@
 /*
  * http_pool_test.c - handlers off the event loop (PKID_ROUTE_OFFLOAD): a
  * slow offloaded handler does not hold up another route on the same
- * worker, a full queue answers 503 at once, a stop answers the requests
+ * worker, a full queue answers 503 at once, so does a request that
+ * would wait past max_queue_delay (overloaded), a stop answers the requests
  * in flight, and what an offloaded handler reads (headers, TLS peer and
  * channel binding) is its own even when the client goes away.
  */
@@ -13,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "core/limits.h"
 #include "http_testutil.h"
 
 static struct t_pki pki;
@@ -86,6 +88,21 @@ h_slow(void *ctx, const struct pkid_http_req *req,
 	atomic_fetch_add(&slow_out, 1);
 }
 
+/* Takes 200 ms, then waits at the gate: its service time teaches the
+ * pool's estimator how slow jobs are. */
+static void
+h_sleep(void *ctx, const struct pkid_http_req *req,
+    struct pkid_http_resp *resp)
+{
+	(void)ctx;
+	(void)req;
+	usleep(200 * 1000);
+	atomic_fetch_add(&slow_in, 1);
+	gate_wait();
+	pkid_http_resp_body(resp, "text/plain", "slept\n", 6, NULL);
+	atomic_fetch_add(&slow_out, 1);
+}
+
 #ifndef PKID_ROUTE_OFFLOAD
 #define PKID_ROUTE_OFFLOAD 0	/* lets this test run on older servers */
 #endif
@@ -105,7 +122,9 @@ group_setup(void **state)
 	    pkid_router_add(router, "/fast", 0, PKID_HTTP_GET, h_fast, NULL,
 	    &e) != PKID_OK ||
 	    pkid_router_add(router, "/slow", 0, PKID_HTTP_GET |
-	    PKID_HTTP_POST | PKID_ROUTE_OFFLOAD, h_slow, NULL, &e) != PKID_OK)
+	    PKID_HTTP_POST | PKID_ROUTE_OFFLOAD, h_slow, NULL, &e) != PKID_OK ||
+	    pkid_router_add(router, "/sleep", 0, PKID_HTTP_GET |
+	    PKID_ROUTE_OFFLOAD, h_sleep, NULL, &e) != PKID_OK)
 		return -1;
 	return 0;
 }
@@ -250,6 +269,7 @@ test_queue_full_503(void **state)
 	(void)state;
 	reset();
 	opts(&o, 1, 2);	/* one thread, two may wait */
+	o.max_queue_delay_ms = -1;	/* the queue bound alone */
 	assert_true(t_srv_start(&t, &o, router));
 	hp = pkid_server_http_port(t.s);
 	bg_start(&b[0], hp, req);
@@ -280,6 +300,60 @@ test_queue_full_503(void **state)
 	assert_int_equal(atomic_load(&slow_out), 3);
 	pkid_server_stats(t.s, &st);
 	assert_int_equal(st.rejected_503, 1);
+	assert_int_equal(t_srv_stop(&t), PKID_OK);
+}
+
+/*
+ * One thread, jobs of 200 ms, a bound of 50 ms: once the pool has seen
+ * one such job, a request arriving while the thread is busy would wait
+ * about 200 ms, so it is answered 503 overloaded at once, with a
+ * Retry-After from the drain rate, and counted as a refusal.
+ */
+static void
+test_overloaded_503(void **state)
+{
+	static const char req[] = "GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct pkid_server_opts o;
+	struct pkid_server_stats st;
+	struct t_srv t;
+	struct t_curl r;
+	struct bg_req b;
+	char u[128], h[32];
+	uint64_t t0;
+	int hp, retry;
+
+	(void)state;
+	reset();
+	opts(&o, 1, 0);
+	o.max_queue_delay_ms = 50;
+	assert_true(t_srv_start(&t, &o, router));
+	hp = pkid_server_http_port(t.s);
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/sleep", hp);
+	gate_set(1);
+	/* Nothing measured yet: admitted. */
+	assert_int_equal(t_curl(pki.dir, "", u, &r), 200);
+	assert_string_equal(r.body, "slept\n");
+	gate_set(0);
+	atomic_store(&slow_in, 0);
+	bg_start(&b, hp, req);
+	wait_in(1);
+	t0 = pkid_mono_ms();
+	assert_int_equal(t_curl(pki.dir, "", u, &r), 503);
+	assert_true(pkid_mono_ms() - t0 < T_WAIT_MS);
+	assert_true(strncmp(r.body, "error: overloaded: a request now would "
+	    "wait about ", 50) == 0);
+	assert_non_null(strstr(r.body, "more than max_queue_delay 50 ms"));
+	retry = atoi(t_header(&r, "Retry-After", h, sizeof(h)));
+	assert_true(retry >= PKID_HTTP_ADMIT_MIN_RETRY_S &&
+	    retry <= PKID_HTTP_ADMIT_MAX_RETRY_S);
+	/* The refused request never reached the handler. */
+	assert_int_equal(atomic_load(&slow_in), 1);
+	gate_set(1);
+	assert_int_equal(pthread_join(b.th, NULL), 0);
+	assert_non_null(strstr(b.out, "HTTP/1.1 200 OK"));
+	pkid_server_stats(t.s, &st);
+	assert_int_equal(st.rejected_503, 1);
+	assert_int_equal(st.max_queue_delay_ms, 50);
 	assert_int_equal(t_srv_stop(&t), PKID_OK);
 }
 
@@ -366,6 +440,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slow_does_not_block_fast),
 		cmocka_unit_test(test_queue_full_503),
+		cmocka_unit_test(test_overloaded_503),
 		cmocka_unit_test(test_drain_answers_in_flight),
 		cmocka_unit_test(test_client_gone_and_tls_view),
 	};
