@@ -473,7 +473,96 @@ def crl_rules(g):
                     x509.DeltaCRLIndicator(1)))
 
 
+def encoding(g):
+    """RFC 5280 4.1.2.1 and 4.1.2.5: what the builders refuse to write,
+    made by editing the TBSCertificate and signing it again."""
+    r = g.root()
+
+    def v1(tbs):
+        return tbs[1:] if tbs[0][0] == 0xa0 else tbs
+
+    def v2(tbs):
+        return [b"\xa0\x03\x02\x01\x01"] + v1(tbs)
+    for rule, edit in (("4.1.2.1-v1-extensions", v1),
+                       ("4.1.2.1-v2-extensions", v2)):
+        g.pair("rfc5280", rule, "RFC 5280 4.1.2.1: extensions only in a "
+               "version 3 certificate",
+               ([r], [], g.leaf(r)),
+               ([r], [], g.rewrite(g.leaf(r), r, edit)))
+
+    def gen_after(tbs):
+        f = g.fields(tbs)
+        val = g.children(tbs[f["validity"]][2:])
+        tbs[f["validity"]] = g.enc(0x30, val[0] + g.generalized(val[1]))
+        return tbs
+    g.pair("rfc5280", "4.1.2.5-generalized-before-2050", "RFC 5280 "
+           "4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050 "
+           "(notAfter 2034 as GeneralizedTime refused)",
+           ([r], [], g.leaf(r, na=datetime.datetime(2050, 1, 1))),
+           ([r], [], g.rewrite(g.leaf(r), r, gen_after)))
+    gr = g.root("pkid root GeneralizedTime 2034")
+    gr = g.rewrite(gr, gr, gen_after)
+    g.pair("rfc5280", "anchor-generalized-time", "a root anchor with "
+           "GeneralizedTime before 2050 (Certum Trusted Network CA 2): "
+           "encoding not asked of an anchor", ([gr], [], g.leaf(gr)), None)
+
+
+def anchors(g):
+    """What an anchor states binds the path (RFC 5937, docs: Trust
+    anchors): cA, pathLenConstraint, extKeyUsage; a version 1 root."""
+    r = g.root()
+    notca = g.root("pkid root cA FALSE", bc=(x509.BasicConstraints(
+        False, None), True), keyusage=None)
+    g.pair("rfc5280", "anchor-not-ca", "RFC 5280 6.1.4 (k) applied to the "
+           "anchor: a root anchor with cA=FALSE issues nothing",
+           ([r], [], g.leaf(r)), ([notca], [], g.leaf(notca)))
+    v1 = g.root("pkid version 1 root", bc=None, keyusage=None, ski=None)
+    v1 = g.rewrite(v1, v1, lambda t: [f for f in t if f[0] < 0xa0])
+    g.pair("rfc5280", "anchor-v1", "a version 1 root anchor (no "
+           "basicConstraints) is taken as a CA", ([v1], [], g.leaf(v1)),
+           None)
+    p0 = g.root("pkid root pathlen 0", pathlen=0)
+    p1 = g.root("pkid root pathlen 1", pathlen=1)
+    i0, i1 = g.ica(p0), g.ica(p1)
+    g.pair("rfc5280", "anchor-pathlen", "RFC 5280 6.1.4 (l)-(m): the "
+           "anchor's pathLenConstraint bounds the CAs below it",
+           ([p1], [i1], g.leaf(i1)), ([p0], [i0], g.leaf(i0)))
+    eku = x509.ExtendedKeyUsage
+    es = g.root("pkid root EKU server", extra=[(eku([g.SERVER]), False)])
+    ec = g.root("pkid root EKU client", extra=[(eku([g.CLIENT]), False)])
+    g.pair("rfc5280", "anchor-eku-restricts", "an anchor's extKeyUsage "
+           "restricts the path (rfc5280 profile; webpki forbids it)",
+           ([es], [], g.leaf(es)), ([ec], [], g.leaf(ec)))
+
+
+def usage_names(g):
+    """The caller's required keyUsage; mailbox (RFC 8398) matching."""
+    r = g.root()
+    leaf = g.leaf(r, keyusage=(g.ku("digital_signature"), True))
+    g.pair("rfc5280", "4.2.1.3-leaf-required-ku", "RFC 5280 4.2.1.3: the "
+           "leaf has the keyUsage bits the caller requires (x509-limbo "
+           "key_usage)", ([r], [], leaf), None,
+           key_usage=["digitalSignature"])
+    g.pair("rfc5280", "4.2.1.3-leaf-required-ku", "RFC 5280 4.2.1.3: the "
+           "leaf has the keyUsage bits the caller requires (x509-limbo "
+           "key_usage)", None, ([r], [], leaf),
+           key_usage=["digitalSignature", "keyEncipherment"])
+    san = x509.SubjectAlternativeName
+    mail = g.leaf(r, subject="mail user", eku=(x509.ExtendedKeyUsage(
+        [g.CLIENT]), False), san=(san([x509.RFC822Name(
+            "user@EXAMPLE.com")]), False))
+    g.pair("rfc5280", "8398-mailbox", "RFC 8398: a mailbox matches an "
+           "rfc822Name SAN, local part exactly, domain in any case",
+           ([r], [], mail), None, kind="RFC822", host="user@example.com",
+           validation="CLIENT")
+    g.pair("rfc5280", "8398-mailbox", "RFC 8398: a mailbox matches an "
+           "rfc822Name SAN, local part exactly, domain in any case",
+           None, ([r], [], mail), kind="RFC822", host="User@example.com",
+           validation="CLIENT")
+
+
 def register(g):
     for f in (cert_fields, keys, extensions, ca_rules, san_rules, nc_rules,
-              eku_policy, webpki_rules, crl_rules):
+              eku_policy, webpki_rules, crl_rules, encoding, anchors,
+              usage_names):
         f(g)
