@@ -561,8 +561,60 @@ def usage_names(g):
            validation="CLIENT")
 
 
+def limits(g):
+    """The path search's limits (src/core/limits.h): 16 certificates,
+    256 evaluated paths, 2048 signature checks. Each pass case is a valid
+    path found just within the limit, each fail case the same graph one
+    step larger, whose only valid path lies beyond it."""
+    def chain(n):
+        r = g.root()
+        cas = [r]
+        for k in range(n):
+            cas.append(g.ica(cas[-1], f"pkid depth ICA {k + 1}"))
+        return [r], cas[:0:-1], g.leaf(cas[-1])
+    g.pair("rfc5280", "limit-16-certificates", "at most 16 certificates "
+           "in a path (PKID_MAX_CHAIN_DEPTH): 14 intermediates pass, 15 "
+           "do not", chain(14), chain(15))
+
+    def layers(n):
+        """n levels of two CAs with the same name and key: 2^n paths.
+        The first of each pair has a clientAuth-only EKU (the path fails),
+        so the one valid path is the last tried."""
+        r = g.root()
+        above, inter = r, []
+        for k in range(n, 0, -1):
+            key = g.new_key()
+            bad = g.ica(above, f"pkid layer {k}", key=key, eku=(
+                x509.ExtendedKeyUsage([g.CLIENT]), False))
+            good = g.ica(above, f"pkid layer {k}", key=key)
+            inter = [bad, good] + inter
+            above = good
+        return [r], inter, g.leaf(above)
+    g.pair("rfc5280", "limit-256-paths", "at most 256 paths evaluated "
+           "(PKID_VERIFY_MAX_PATHS): the valid path as the 256th passes, "
+           "as the 512th it is not reached", layers(8), layers(9))
+
+    def decoys(d):
+        """14 self-issued CAs all named X and a root named X, all with
+        the same SKI, behind d decoys named X with that SKI and other
+        keys: every step checks the root's and every decoy's signature
+        first, 14 * (d + 2) + 1 checks in all."""
+        kid = b"\x42" * 20
+        ski = (x509.SubjectKeyIdentifier(kid), False)
+        aki = (x509.AuthorityKeyIdentifier(kid, None, None), False)
+        r = g.root("pkid budget X", ski=ski)
+        cas = [r]
+        for _ in range(14):
+            cas.append(g.ica(cas[-1], "pkid budget X", ski=ski, aki=aki))
+        fake = [g.root("pkid budget X", ski=ski) for _ in range(d)]
+        return [r], fake + cas[:0:-1], g.leaf(cas[-1], aki=aki)
+    g.pair("rfc5280", "limit-2048-signatures", "at most 2048 signature "
+           "checks per search (PKID_VERIFY_MAX_SIG_CHECKS): about 1430 pass, "
+           "2130 do not", decoys(100), decoys(150))
+
+
 def register(g):
     for f in (cert_fields, keys, extensions, ca_rules, san_rules, nc_rules,
               eku_policy, webpki_rules, crl_rules, encoding, anchors,
-              usage_names):
+              usage_names, limits):
         f(g)

@@ -260,8 +260,10 @@ search(struct vrun *r, size_t n)
 
 	if (r->pool[cur].trusted)
 		return eval_path(r, n, DEAD_NONE, 0);
-	if (r->paths >= PKID_VERIFY_MAX_PATHS)
+	if (r->paths >= PKID_VERIFY_MAX_PATHS) {
+		r->paths_hit = 1;
 		return 0;
+	}
 	if (n >= PKID_MAX_CHAIN_DEPTH) {
 		r->depth_hit = 1;
 		return eval_path(r, n, DEAD_DEPTH, cur);
@@ -311,4 +313,10 @@ vbuild_search(struct vrun *r)
 	if (r->budget_hit)
 		vnote(r, "path search stopped after %u signature checks",
 		    r->sig_checks);
+	/* The paths not tried may hold a valid one: say so, first. */
+	if (!r->found && r->paths_hit && r->have_best)
+		vfind(&r->best, PKID_E_CHAIN_TOO_LONG, 0, r->pool[0].x, NULL,
+		    "path search stopped after %u paths without a valid one "
+		    "(at most %d are tried); the best path tried is shown",
+		    r->paths, PKID_VERIFY_MAX_PATHS);
 }
