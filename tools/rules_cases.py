@@ -613,8 +613,76 @@ def limits(g):
            "2130 do not", decoys(100), decoys(150))
 
 
+def anchor_exempt(g):
+    """Issuance encoding not asked of a root anchor (docs: Trust
+    anchors); the same fields below the anchor fail in the cases of
+    their rules (4.2.2.1-aia-noncritical, 4.2.1.11-pc-critical,
+    4.2.1.6-ip-length)."""
+    aia = x509.AuthorityInformationAccess([x509.AccessDescription(
+        x509.oid.AuthorityInformationAccessOID.CA_ISSUERS,
+        x509.UniformResourceIdentifier("http://ca.example.com/ca.der"))])
+    pc = x509.PolicyConstraints(require_explicit_policy=None,
+                                inhibit_policy_mapping=0)
+    bad_ip = x509.UnrecognizedExtension(
+        ExtensionOID.SUBJECT_ALTERNATIVE_NAME, b"\x30\x07\x87\x05\x7f\0\0\1\1")
+    for rule, desc, kw in (
+            ("anchor-aia-critical", "critical AIA", {
+                "extra": [(aia, True)]}),
+            ("anchor-pc-noncritical", "non-critical policyConstraints", {
+                "extra": [(pc, False)]}),
+            ("anchor-san-ip-length", "a 5-octet iPAddress SAN", {
+                "extra": [(bad_ip, False)]}),
+            ("anchor-empty-issuer", "an empty issuer name", {
+                "issuer_name": g.name(None)})):
+        a = g.root(f"pkid root {rule}", **kw)
+        g.pair("rfc5280", rule, f"a root anchor with {desc}: encoding "
+               "not asked of an anchor", ([a], [], g.leaf(a)), None)
+
+
+def anchor_crl(g):
+    """RFC 5280 6.3: nothing above the anchor issues its CRL, so its own
+    serial on its CRL does not revoke it; the leaf's does."""
+    r = g.root()
+    leaf = g.leaf(r)
+    now = datetime.datetime(2024, 12, 1)
+
+    def crl(serial):
+        return (x509.CertificateRevocationListBuilder()
+                .issuer_name(r.cert.subject).last_update(now)
+                .next_update(datetime.datetime(2025, 2, 1))
+                .add_extension(x509.CRLNumber(1), False)
+                .add_revoked_certificate(x509.RevokedCertificateBuilder()
+                                         .serial_number(serial)
+                                         .revocation_date(now).build())
+                .sign(r.key, hashes.SHA256()))
+    for res, sfx, c in (("SUCCESS", "pass", crl(r.cert.serial_number)),
+                        ("FAILURE", "fail", crl(leaf.cert.serial_number))):
+        g.case(f"pkid-rfc5280::anchor-not-revoked::{sfx}", "the anchor "
+               "is not checked for revocation (its serial on its own CRL "
+               "is ignored; the leaf's is not)", res, [r], peer=leaf,
+               crls=[c])
+
+
+def key_decodes(g):
+    """RFC 5280 4.1.2.7: a key OpenSSL parses but cannot use (an EC point
+    off the curve), edited into the SubjectPublicKeyInfo."""
+    r = g.root()
+
+    def off_curve(tbs):
+        f = g.fields(tbs)
+        spki = tbs[f["spki"]]
+        # The BIT STRING of a P-256 key ends the SPKI: 0x00, 0x04, X, Y.
+        tbs[f["spki"]] = spki[:-32] + b"\x01" * 32
+        return tbs
+    g.pair("rfc5280", "4.1.2.7-key-decodes", "RFC 5280 4.1.2.7: the "
+           "public key decodes (an EC point off the curve does not)",
+           ([r], [], g.leaf(r)), ([r], [], g.rewrite(g.leaf(r), r,
+                                                      off_curve)))
+
+
 def register(g):
     for f in (cert_fields, keys, extensions, ca_rules, san_rules, nc_rules,
               eku_policy, webpki_rules, crl_rules, encoding, anchors,
-              usage_names, limits):
+              usage_names, limits, anchor_exempt, anchor_crl,
+              key_decodes):
         f(g)
