@@ -594,11 +594,13 @@ def limits(g):
            "(PKID_VERIFY_MAX_PATHS): the valid path as the 256th passes, "
            "as the 512th it is not reached", layers(8), layers(9))
 
-    def decoys(d):
+    def decoys(d, detour=False):
         """14 self-issued CAs all named X and a root named X, all with
         the same SKI, behind d decoys named X with that SKI and other
         keys: every step checks the root's and every decoy's signature
-        first, 14 * (d + 2) + 1 checks in all."""
+        first, 14 * (d + 2) + 1 checks in all. With detour, a complete
+        path that fails (a clientAuth-only twin of the leaf's issuer,
+        signed by the root) is tried first."""
         kid = b"\x42" * 20
         ski = (x509.SubjectKeyIdentifier(kid), False)
         aki = (x509.AuthorityKeyIdentifier(kid, None, None), False)
@@ -607,10 +609,19 @@ def limits(g):
         for _ in range(14):
             cas.append(g.ica(cas[-1], "pkid budget X", ski=ski, aki=aki))
         fake = [g.root("pkid budget X", ski=ski) for _ in range(d)]
+        if detour:
+            fake.insert(0, g.ica(r, "pkid budget X", key=cas[-1].key,
+                                 ski=ski, aki=aki, eku=(
+                                     x509.ExtendedKeyUsage([g.CLIENT]),
+                                     False)))
         return [r], fake + cas[:0:-1], g.leaf(cas[-1], aki=aki)
     g.pair("rfc5280", "limit-2048-signatures", "at most 2048 signature "
-           "checks per search (PKID_VERIFY_MAX_SIG_CHECKS): about 1430 pass, "
-           "2130 do not", decoys(100), decoys(150))
+           "checks per search (PKID_VERIFY_MAX_SIG_CHECKS): about 1430 "
+           "pass, 2130 do not", decoys(100), decoys(150))
+    g.pair("rfc5280", "limit-2048-signatures-after-a-path", "the "
+           "signature budget spent after a complete path failed: the "
+           "search still says it stopped", decoys(100, True),
+           decoys(150, True))
 
 
 def anchor_exempt(g):
