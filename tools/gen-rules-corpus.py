@@ -5,7 +5,9 @@ cases, a passing and a failing case for each rule of docs/verify-rules.md.
     tools/gen-rules-corpus.py [OUT.json]
 
 Uses Debian's python3-cryptography (38) and, where it refuses to build a
-non-conforming field (serial numbers), the openssl command under faketime. Keys are new on
+non-conforming field, the openssl command under faketime (serial numbers)
+or an edit of the TBSCertificate signed again (rewrite(): version 1 and 2
+certificates with extensions, GeneralizedTime before 2050). Keys are new on
 every run, so the PEM differs between runs; ids and expected results do not.
 Case ids are "pkid-rfc5280::RULE::pass|fail" (RFC 5280 profile) and
 "pkid-webpki::RULE::pass|fail" (CA/Browser Forum profile); every
@@ -27,7 +29,7 @@ import tempfile
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 NB = datetime.datetime(2024, 1, 1)
@@ -167,11 +169,89 @@ def resign(c, issuer, serial):
             return Cert(x509.load_pem_x509_certificate(f.read()), c.key)
 
 
+def tlv(buf, i=0):
+    """One DER TLV at buf[i]: (tag, header length, total length)."""
+    tag, n = buf[i], buf[i + 1]
+    if n < 0x80:
+        return tag, 2, 2 + n
+    k = n & 0x7f
+    return tag, 2 + k, 2 + k + int.from_bytes(buf[i + 2:i + 2 + k], "big")
+
+
+def enc(tag, body):
+    n = len(body)
+    if n < 0x80:
+        return bytes([tag, n]) + body
+    ln = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(ln)]) + ln + body
+
+
+def children(body):
+    out, i = [], 0
+    while i < len(body):
+        out.append(body[i:i + tlv(body, i)[2]])
+        i += len(out[-1])
+    return out
+
+
+class RawCert(Cert):
+    """A certificate whose DER no builder would write (kept verbatim)."""
+
+    def __init__(self, der, key):
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except x509.InvalidVersion:  # version 2: issued, never read
+            cert = None
+        super().__init__(cert, key)
+        self.der = der
+
+    @property
+    def pem(self):
+        import base64
+        b = base64.encodebytes(self.der).decode().replace("\n", "")
+        return "-----BEGIN CERTIFICATE-----\n" + "\n".join(
+            b[i:i + 64] for i in range(0, len(b), 64)) + \
+            "\n-----END CERTIFICATE-----\n"
+
+
+def rewrite(c, signer, edit):
+    """c with its TBSCertificate's fields edited (edit takes and returns
+    the list of field TLVs), signed again with signer's key (SHA-256).
+    For what the builders refuse: version 1 or 2 certificates with
+    extensions, GeneralizedTime before 2050."""
+    der = c.cert.public_bytes(serialization.Encoding.DER)
+    _, h, _ = tlv(der)
+    outer = children(der[h:])
+    _, th, _ = tlv(outer[0])
+    tbs = enc(0x30, b"".join(edit(children(outer[0][th:]))))
+    k = signer.key
+    if isinstance(k, ec.EllipticCurvePrivateKey):
+        sig = k.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    else:
+        sig = k.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+    body = tbs + outer[1] + enc(0x03, b"\0" + sig)
+    return RawCert(enc(0x30, body), c.key)
+
+
+def fields(tbs):
+    """Index of the TBS fields by name (version may be absent)."""
+    off = 1 if tbs[0][0] == 0xa0 else 0
+    names = ["serial", "signature", "issuer", "validity", "subject", "spki"]
+    return {n: i + off for i, n in enumerate(names)}
+
+
+def generalized(t):
+    """A UTCTime TLV as the GeneralizedTime of the same instant."""
+    y = int(t[2:4])
+    return enc(0x18, (b"20" if y < 50 else b"19") + t[2:])
+
+
 CASES = []
 
 
 def case(cid, desc, result, trusted, chain=(), peer=None, kind="DNS",
-         host=HOST, at=AT, validation="SERVER", crls=(), max_depth=None):
+         host=HOST, at=AT, validation="SERVER", crls=(), max_depth=None,
+         key_usage=()):
     """Record a testcase: trusted and chain are Cert lists, peer the leaf."""
     pn = None if host is None else {"kind": kind, "value": host}
     CASES.append({
@@ -181,7 +261,8 @@ def case(cid, desc, result, trusted, chain=(), peer=None, kind="DNS",
         "trusted_certs": [c.pem for c in trusted],
         "untrusted_intermediates": [c.pem for c in chain],
         "peer_certificate": peer.pem, "peer_certificate_key": None,
-        "validation_time": at, "signature_algorithms": [], "key_usage": [],
+        "validation_time": at, "signature_algorithms": [],
+        "key_usage": list(key_usage),
         "extended_key_usage": [], "expected_result": result,
         "expected_peer_name": pn, "expected_peer_names": [],
         "max_chain_depth": max_depth,

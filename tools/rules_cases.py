@@ -473,7 +473,227 @@ def crl_rules(g):
                     x509.DeltaCRLIndicator(1)))
 
 
+def encoding(g):
+    """RFC 5280 4.1.2.1 and 4.1.2.5: what the builders refuse to write,
+    made by editing the TBSCertificate and signing it again."""
+    r = g.root()
+
+    def v1(tbs):
+        return tbs[1:] if tbs[0][0] == 0xa0 else tbs
+
+    def v2(tbs):
+        return [b"\xa0\x03\x02\x01\x01"] + v1(tbs)
+    for rule, edit in (("4.1.2.1-v1-extensions", v1),
+                       ("4.1.2.1-v2-extensions", v2)):
+        g.pair("rfc5280", rule, "RFC 5280 4.1.2.1: extensions only in a "
+               "version 3 certificate",
+               ([r], [], g.leaf(r)),
+               ([r], [], g.rewrite(g.leaf(r), r, edit)))
+
+    def gen_after(tbs):
+        f = g.fields(tbs)
+        val = g.children(tbs[f["validity"]][2:])
+        tbs[f["validity"]] = g.enc(0x30, val[0] + g.generalized(val[1]))
+        return tbs
+    g.pair("rfc5280", "4.1.2.5-generalized-before-2050", "RFC 5280 "
+           "4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050 "
+           "(notAfter 2034 as GeneralizedTime refused)",
+           ([r], [], g.leaf(r, na=datetime.datetime(2050, 1, 1))),
+           ([r], [], g.rewrite(g.leaf(r), r, gen_after)))
+    gr = g.root("pkid root GeneralizedTime 2034")
+    gr = g.rewrite(gr, gr, gen_after)
+    g.pair("rfc5280", "anchor-generalized-time", "a root anchor with "
+           "GeneralizedTime before 2050 (Certum Trusted Network CA 2): "
+           "encoding not asked of an anchor", ([gr], [], g.leaf(gr)), None)
+
+
+def anchors(g):
+    """What an anchor states binds the path (RFC 5937, docs: Trust
+    anchors): cA, pathLenConstraint, extKeyUsage; a version 1 root."""
+    r = g.root()
+    notca = g.root("pkid root cA FALSE", bc=(x509.BasicConstraints(
+        False, None), True), keyusage=None)
+    g.pair("rfc5280", "anchor-not-ca", "RFC 5280 6.1.4 (k) applied to the "
+           "anchor: a root anchor with cA=FALSE issues nothing",
+           ([r], [], g.leaf(r)), ([notca], [], g.leaf(notca)))
+    v1 = g.root("pkid version 1 root", bc=None, keyusage=None, ski=None)
+    v1 = g.rewrite(v1, v1, lambda t: [f for f in t if f[0] < 0xa0])
+    g.pair("rfc5280", "anchor-v1", "a version 1 root anchor (no "
+           "basicConstraints) is taken as a CA", ([v1], [], g.leaf(v1)),
+           None)
+    p0 = g.root("pkid root pathlen 0", pathlen=0)
+    p1 = g.root("pkid root pathlen 1", pathlen=1)
+    i0, i1 = g.ica(p0), g.ica(p1)
+    g.pair("rfc5280", "anchor-pathlen", "RFC 5280 6.1.4 (l)-(m): the "
+           "anchor's pathLenConstraint bounds the CAs below it",
+           ([p1], [i1], g.leaf(i1)), ([p0], [i0], g.leaf(i0)))
+    eku = x509.ExtendedKeyUsage
+    es = g.root("pkid root EKU server", extra=[(eku([g.SERVER]), False)])
+    ec = g.root("pkid root EKU client", extra=[(eku([g.CLIENT]), False)])
+    g.pair("rfc5280", "anchor-eku-restricts", "an anchor's extKeyUsage "
+           "restricts the path (rfc5280 profile; webpki forbids it)",
+           ([es], [], g.leaf(es)), ([ec], [], g.leaf(ec)))
+
+
+def usage_names(g):
+    """The caller's required keyUsage; mailbox (RFC 8398) matching."""
+    r = g.root()
+    leaf = g.leaf(r, keyusage=(g.ku("digital_signature"), True))
+    g.pair("rfc5280", "4.2.1.3-leaf-required-ku", "RFC 5280 4.2.1.3: the "
+           "leaf has the keyUsage bits the caller requires (x509-limbo "
+           "key_usage)", ([r], [], leaf), None,
+           key_usage=["digitalSignature"])
+    g.pair("rfc5280", "4.2.1.3-leaf-required-ku", "RFC 5280 4.2.1.3: the "
+           "leaf has the keyUsage bits the caller requires (x509-limbo "
+           "key_usage)", None, ([r], [], leaf),
+           key_usage=["digitalSignature", "keyEncipherment"])
+    san = x509.SubjectAlternativeName
+    mail = g.leaf(r, subject="mail user", eku=(x509.ExtendedKeyUsage(
+        [g.CLIENT]), False), san=(san([x509.RFC822Name(
+            "user@EXAMPLE.com")]), False))
+    g.pair("rfc5280", "8398-mailbox", "RFC 8398: a mailbox matches an "
+           "rfc822Name SAN, local part exactly, domain in any case",
+           ([r], [], mail), None, kind="RFC822", host="user@example.com",
+           validation="CLIENT")
+    g.pair("rfc5280", "8398-mailbox", "RFC 8398: a mailbox matches an "
+           "rfc822Name SAN, local part exactly, domain in any case",
+           None, ([r], [], mail), kind="RFC822", host="User@example.com",
+           validation="CLIENT")
+
+
+def limits(g):
+    """The path search's limits (src/core/limits.h): 16 certificates,
+    256 evaluated paths, 2048 signature checks. Each pass case is a valid
+    path found just within the limit, each fail case the same graph one
+    step larger, whose only valid path lies beyond it."""
+    def chain(n):
+        r = g.root()
+        cas = [r]
+        for k in range(n):
+            cas.append(g.ica(cas[-1], f"pkid depth ICA {k + 1}"))
+        return [r], cas[:0:-1], g.leaf(cas[-1])
+    g.pair("rfc5280", "limit-16-certificates", "at most 16 certificates "
+           "in a path (PKID_MAX_CHAIN_DEPTH): 14 intermediates pass, 15 "
+           "do not", chain(14), chain(15))
+
+    def layers(n):
+        """n levels of two CAs with the same name and key: 2^n paths.
+        The first of each pair has a clientAuth-only EKU (the path fails),
+        so the one valid path is the last tried."""
+        r = g.root()
+        above, inter = r, []
+        for k in range(n, 0, -1):
+            key = g.new_key()
+            bad = g.ica(above, f"pkid layer {k}", key=key, eku=(
+                x509.ExtendedKeyUsage([g.CLIENT]), False))
+            good = g.ica(above, f"pkid layer {k}", key=key)
+            inter = [bad, good] + inter
+            above = good
+        return [r], inter, g.leaf(above)
+    g.pair("rfc5280", "limit-256-paths", "at most 256 paths evaluated "
+           "(PKID_VERIFY_MAX_PATHS): the valid path as the 256th passes, "
+           "as the 512th it is not reached", layers(8), layers(9))
+
+    def decoys(d, detour=False):
+        """14 self-issued CAs all named X and a root named X, all with
+        the same SKI, behind d decoys named X with that SKI and other
+        keys: every step checks the root's and every decoy's signature
+        first, 14 * (d + 2) + 1 checks in all. With detour, a complete
+        path that fails (a clientAuth-only twin of the leaf's issuer,
+        signed by the root) is tried first."""
+        kid = b"\x42" * 20
+        ski = (x509.SubjectKeyIdentifier(kid), False)
+        aki = (x509.AuthorityKeyIdentifier(kid, None, None), False)
+        r = g.root("pkid budget X", ski=ski)
+        cas = [r]
+        for _ in range(14):
+            cas.append(g.ica(cas[-1], "pkid budget X", ski=ski, aki=aki))
+        fake = [g.root("pkid budget X", ski=ski) for _ in range(d)]
+        if detour:
+            fake.insert(0, g.ica(r, "pkid budget X", key=cas[-1].key,
+                                 ski=ski, aki=aki, eku=(
+                                     x509.ExtendedKeyUsage([g.CLIENT]),
+                                     False)))
+        return [r], fake + cas[:0:-1], g.leaf(cas[-1], aki=aki)
+    g.pair("rfc5280", "limit-2048-signatures", "at most 2048 signature "
+           "checks per search (PKID_VERIFY_MAX_SIG_CHECKS): about 1430 "
+           "pass, 2130 do not", decoys(100), decoys(150))
+    g.pair("rfc5280", "limit-2048-signatures-after-a-path", "the "
+           "signature budget spent after a complete path failed: the "
+           "search still says it stopped", decoys(100, True),
+           decoys(150, True))
+
+
+def anchor_exempt(g):
+    """Issuance encoding not asked of a root anchor (docs: Trust
+    anchors); the same fields below the anchor fail in the cases of
+    their rules (4.2.2.1-aia-noncritical, 4.2.1.11-pc-critical,
+    4.2.1.6-ip-length)."""
+    aia = x509.AuthorityInformationAccess([x509.AccessDescription(
+        x509.oid.AuthorityInformationAccessOID.CA_ISSUERS,
+        x509.UniformResourceIdentifier("http://ca.example.com/ca.der"))])
+    pc = x509.PolicyConstraints(require_explicit_policy=None,
+                                inhibit_policy_mapping=0)
+    bad_ip = x509.UnrecognizedExtension(
+        ExtensionOID.SUBJECT_ALTERNATIVE_NAME, b"\x30\x07\x87\x05\x7f\0\0\1\1")
+    for rule, desc, kw in (
+            ("anchor-aia-critical", "critical AIA", {
+                "extra": [(aia, True)]}),
+            ("anchor-pc-noncritical", "non-critical policyConstraints", {
+                "extra": [(pc, False)]}),
+            ("anchor-san-ip-length", "a 5-octet iPAddress SAN", {
+                "extra": [(bad_ip, False)]}),
+            ("anchor-empty-issuer", "an empty issuer name", {
+                "issuer_name": g.name(None)})):
+        a = g.root(f"pkid root {rule}", **kw)
+        g.pair("rfc5280", rule, f"a root anchor with {desc}: encoding "
+               "not asked of an anchor", ([a], [], g.leaf(a)), None)
+
+
+def anchor_crl(g):
+    """RFC 5280 6.3: nothing above the anchor issues its CRL, so its own
+    serial on its CRL does not revoke it; the leaf's does."""
+    r = g.root()
+    leaf = g.leaf(r)
+    now = datetime.datetime(2024, 12, 1)
+
+    def crl(serial):
+        return (x509.CertificateRevocationListBuilder()
+                .issuer_name(r.cert.subject).last_update(now)
+                .next_update(datetime.datetime(2025, 2, 1))
+                .add_extension(x509.CRLNumber(1), False)
+                .add_revoked_certificate(x509.RevokedCertificateBuilder()
+                                         .serial_number(serial)
+                                         .revocation_date(now).build())
+                .sign(r.key, hashes.SHA256()))
+    for res, sfx, c in (("SUCCESS", "pass", crl(r.cert.serial_number)),
+                        ("FAILURE", "fail", crl(leaf.cert.serial_number))):
+        g.case(f"pkid-rfc5280::anchor-not-revoked::{sfx}", "the anchor "
+               "is not checked for revocation (its serial on its own CRL "
+               "is ignored; the leaf's is not)", res, [r], peer=leaf,
+               crls=[c])
+
+
+def key_decodes(g):
+    """RFC 5280 4.1.2.7: a key OpenSSL parses but cannot use (an EC point
+    off the curve), edited into the SubjectPublicKeyInfo."""
+    r = g.root()
+
+    def off_curve(tbs):
+        f = g.fields(tbs)
+        spki = tbs[f["spki"]]
+        # The BIT STRING of a P-256 key ends the SPKI: 0x00, 0x04, X, Y.
+        tbs[f["spki"]] = spki[:-32] + b"\x01" * 32
+        return tbs
+    g.pair("rfc5280", "4.1.2.7-key-decodes", "RFC 5280 4.1.2.7: the "
+           "public key decodes (an EC point off the curve does not)",
+           ([r], [], g.leaf(r)), ([r], [], g.rewrite(g.leaf(r), r,
+                                                      off_curve)))
+
+
 def register(g):
     for f in (cert_fields, keys, extensions, ca_rules, san_rules, nc_rules,
-              eku_policy, webpki_rules, crl_rules):
+              eku_policy, webpki_rules, crl_rules, encoding, anchors,
+              usage_names, limits, anchor_exempt, anchor_crl,
+              key_decodes):
         f(g)

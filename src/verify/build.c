@@ -260,8 +260,10 @@ search(struct vrun *r, size_t n)
 
 	if (r->pool[cur].trusted)
 		return eval_path(r, n, DEAD_NONE, 0);
-	if (r->paths >= PKID_VERIFY_MAX_PATHS)
+	if (r->paths >= PKID_VERIFY_MAX_PATHS) {
+		r->paths_hit = 1;
 		return 0;
+	}
 	if (n >= PKID_MAX_CHAIN_DEPTH) {
 		r->depth_hit = 1;
 		return eval_path(r, n, DEAD_DEPTH, cur);
@@ -303,6 +305,17 @@ out:
 	return rv;
 }
 
+static int
+has_code(const struct vfind_set *s, enum pkid_code code)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->f[i].code == code)
+			return 1;
+	return 0;
+}
+
 void
 vbuild_search(struct vrun *r)
 {
@@ -310,5 +323,22 @@ vbuild_search(struct vrun *r)
 	search(r, 1);
 	if (r->budget_hit)
 		vnote(r, "path search stopped after %u signature checks",
+		    r->sig_checks);
+	/*
+	 * The paths not tried may hold a valid one: say so, first, also
+	 * when the best path reported is a complete one tried earlier.
+	 */
+	if (r->found || !r->have_best || has_code(&r->best,
+	    PKID_E_CHAIN_TOO_LONG))
+		return;
+	if (r->paths_hit)
+		vfind(&r->best, PKID_E_CHAIN_TOO_LONG, 0, r->pool[0].x, NULL,
+		    "path search stopped after %u paths without a valid one "
+		    "(at most %d are tried); the best path tried is shown",
+		    r->paths, PKID_VERIFY_MAX_PATHS);
+	else if (r->budget_hit)
+		vfind(&r->best, PKID_E_CHAIN_TOO_LONG, 0, r->pool[0].x, NULL,
+		    "path search stopped after %u signature checks without "
+		    "a valid path; the best path tried is shown",
 		    r->sig_checks);
 }

@@ -63,6 +63,7 @@ struct vrun {
 	unsigned sig_checks;		/* signatures verified */
 	unsigned paths;			/* paths evaluated */
 	int budget_hit;			/* the search stopped early */
+	int paths_hit;			/* ... at PKID_VERIFY_MAX_PATHS */
 	int depth_hit;			/* a path hit the depth limit */
 	int found;			/* a valid path was found */
 	int cn_fallback_used;		/* set by the name check */

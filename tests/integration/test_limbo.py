@@ -95,6 +95,18 @@ def test_rules_corpus_all_right(tmp_path):
         assert any(i.startswith(rule + "::") for i in ids)
 
 
+def test_rules_limits_say_chain_too_long(tmp_path):
+    """A path search cut short by a limit of src/core/limits.h (16
+    certificates, 256 paths, 2048 signatures, also after a complete path
+    failed) fails with chain-too-long, not with a finding of some path it
+    happened to try."""
+    _, res = harness(tmp_path, corpus=RULES)
+    lim = {r["id"]: r["context"] for r in res["results"]
+           if "::limit-" in r["id"] and r["id"].endswith("::fail")}
+    assert len(lim) == 4, lim
+    assert set(lim.values()) == {"chain-too-long"}, lim
+
+
 def test_verify_rules_doc_covers_every_rule():
     """docs/verify-rules.md names every rule of pkid-rules.json, and every
     case id (pkid-rules.json, limbo-dev.json) and test it cites exists."""
