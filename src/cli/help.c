@@ -86,7 +86,8 @@ static const struct help tab[] = {
 	    "validate a certificate path (RFC 5280) and say why not",
 	    "  --trust          anchors (default: the system's)\n"
 	    "  --untrusted      intermediates\n  --host, --ip     the name "
-	    "to match (RFC 9525)\n",
+	    "to match (RFC 9525)\n  --purpose        what the key is "
+	    "for (default: from its extKeyUsage)\n",
 	    "pkictl verify --trust root.pem --untrusted issuing.pem --host "
 	    "dev1.example.com dev.pem" },
 	{ "diagnose", "pkictl diagnose https://HOST[:PORT] [--sni NAME] "
