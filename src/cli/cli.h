@@ -10,7 +10,8 @@
 
 #include "core/err.h"
 
-/* Exit status: 0 success, 1 the operation or check failed, 2 usage/config. */
+/* Exit status: 0 success, 1 the operation or check failed (not-found
+ * too), 2 usage/config (README "Exit status"). */
 enum pkictl_exit {
 	PKICTL_EXIT_OK = 0,
 	PKICTL_EXIT_FAIL = 1,
@@ -23,7 +24,7 @@ enum pkictl_exit {
  *   fix: <remedy>
  * on stderr, or as one JSON object {"code","message","remedy",...} on
  * stdout when json is set. Returns the exit status the error maps to
- * (2 for USAGE-category codes, 1 otherwise).
+ * (2 for USAGE-category codes but not-found, 1 otherwise).
  */
 int pkictl_print_err(const struct pkid_err *e, int json);
 /* Exit status for a code (as pkictl_print_err). */

@@ -58,3 +58,37 @@ def test_verify_purpose_both_and_none(ca, tmp_path):
                 ca / "issuing.pem")
     doc = json.loads(cp.stdout)
     assert doc["purpose"] == "server" and doc["purpose_from"] == "default"
+
+
+# README "Exit status": 0 success, 1 the operation or check failed (an
+# object that is not there too), 2 usage and configuration errors.
+def test_exit_codes_as_readme(ca, tmp_path):
+    missing = tmp_path / "nothing-here"
+    cases = [
+        # (argv, exit, code on stderr or None)
+        (["ca", "revoke", "--dir", ca, "abcdef"], 1, "not-found"),
+        (["ca", "approve", "--dir", ca, "99999"], 1, "not-found"),
+        (["ca", "reject", "--dir", ca, "99999"], 1, "not-found"),
+        (["show", missing], 1, None),
+        (["verify", "--trust", ca / "root.pem", ca / "root.pem",
+          "--host", "nowhere.example.com"], 1, None),
+        (["ca", "issue", "--dir", ca, "--bogus"], 2, "usage"),
+        (["verify"], 2, "usage"),
+        (["show", "--bogus", ca / "root.pem"], 2, "usage"),
+        (["explain"], 2, "usage"),
+        (["explain", "no-such-code"], 2, "unknown-code"),
+        (["enroll", "est", "--out", tmp_path / "x.pem"], 2, "usage"),
+        (["no-such-command"], 2, "usage"),
+        (["ca", "list", "--dir", missing], 2, "ca-missing"),
+        (["ca", "init", "--dir", ca], 2, "ca-exists"),
+    ]
+    for argv, want, code in cases:
+        cp = pkictl(*argv)
+        assert cp.returncode == want, (argv, cp.returncode, cp.stderr)
+        if code is not None:
+            assert error_code(cp) == code, (argv, cp.stderr)
+    # trust remove of an anchor the (empty) store does not hold.
+    store = tmp_path / "store"
+    store.mkdir()
+    cp = pkictl("trust", "remove", "--store", store, "ab" * 32)
+    assert cp.returncode == 1 and error_code(cp) == "not-found", cp.stderr
