@@ -95,9 +95,11 @@ static const struct help tab[] = {
 	    "probe a TLS server step by step and explain each failure",
 	    "  --trust          anchors for the server's chain\n",
 	    "pkictl diagnose https://localhost:8443 --trust var/demo/root.pem" },
-	{ "explain", "pkictl explain CODE [--json] | pkictl explain --list "
-	    "[--json]", "what an error code means and what to do",
-	    "  --list           every code of the catalogue\n",
+	{ "explain", "pkictl explain CODE|NUMBER [--json] | pkictl explain "
+	    "--list [--json]", "what an error code means and what to do",
+	    "  CODE|NUMBER      its name, or the number explain prints "
+	    "(65546, 0x01000a)\n  --list           every code of the "
+	    "catalogue\n",
 	    "pkictl explain unknown-issuer" },
 	{ "scep challenge", "pkictl scep challenge new [--dir DIR] "
 	    "[--profile NAME] [--ttl 1h]", "a one-time SCEP challenge "

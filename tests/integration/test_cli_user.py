@@ -92,3 +92,29 @@ def test_exit_codes_as_readme(ca, tmp_path):
     store.mkdir()
     cp = pkictl("trust", "remove", "--store", store, "ab" * 32)
     assert cp.returncode == 1 and error_code(cp) == "not-found", cp.stderr
+
+
+def test_explain_by_number():
+    """explain accepts the number it prints beside the name, in decimal or
+    in the 0x form of err_codes.txt, and answers the same as by name."""
+    by_name = pkictl("explain", "weak-key", check=True).stdout
+    number = by_name.splitlines()[0].split(", ")[1].rstrip(")")
+    assert number.isdigit()
+    cp = pkictl("explain", number)
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout == by_name
+    cp = pkictl("explain", hex(int(number)), check=True)
+    assert cp.stdout == by_name
+    doc = json.loads(pkictl("explain", number, "--json",
+                            check=True).stdout)
+    assert doc["code"] == "weak-key" and doc["number"] == int(number)
+    # Every code of the list answers to its number.
+    for c in json.loads(pkictl("explain", "--list", "--json",
+                               check=True).stdout):
+        doc = json.loads(pkictl("explain", str(c["number"]), "--json",
+                                check=True).stdout)
+        assert doc["code"] == c["code"]
+    for bad in ["0", "99999999", "12abc", "-5"]:
+        cp = pkictl("explain", bad)
+        assert cp.returncode == 2, (bad, cp.stderr)
+    assert error_code(pkictl("explain", "99999999")) == "unknown-code"
