@@ -77,7 +77,7 @@ static const struct help tab[] = {
 	    "  --simulate       renew a simulated fleet through rollovers\n",
 	    "pkictl ca plan --html plan.html" },
 	{ "show", "pkictl show [--json] [--at TIME] FILE...",
-	    "describe certificates, CSRs, CRLs, PKCS#7 and keys (PEM or DER)",
+	    "describe certificates, CSRs, CRLs, PKCS#7, keys, EST bodies",
 	    "  --at             judge validity at TIME instead of now\n",
 	    "pkictl show dev.pem" },
 	{ "verify", "pkictl verify [--trust FILE|DIR]... [--untrusted FILE]... "

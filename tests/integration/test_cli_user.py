@@ -1,6 +1,7 @@
 """pkictl as a person meets it: verify picks the purpose from the EKU,
 exit codes as README states, explain by number, show of EST bodies, SCEP
 --server (issue 14)."""
+import base64
 import json
 
 import pytest
@@ -118,3 +119,65 @@ def test_explain_by_number():
         cp = pkictl("explain", bad)
         assert cp.returncode == 2, (bad, cp.stderr)
     assert error_code(pkictl("explain", "99999999")) == "unknown-code"
+
+
+def test_show_est_body(ca, tmp_path):
+    """show reads an EST response body as pkid serves it (curl saves
+    /cacerts), and the same base64 with CRLF lines or on one line; a cut
+    body is base64-bad; a body over the file limit too-large."""
+    from server import Pkid
+    from conftest import run
+    body = tmp_path / "cacerts.b64"
+    with Pkid(ca) as srv:
+        cp = run(["curl", "-sS", "--max-time", "30", "--cacert",
+                  str(ca / "root.pem"), "-o", str(body),
+                  srv.url("/.well-known/est/cacerts")], timeout=60)
+        assert cp.returncode == 0, cp.stderr
+    raw = body.read_bytes()
+    assert raw.startswith(b"MII")
+    der = base64.b64decode(b"".join(raw.split()))
+    oneline = tmp_path / "oneline.b64"
+    oneline.write_bytes(base64.b64encode(der))
+    crlf = tmp_path / "crlf.b64"
+    enc = base64.b64encode(der).decode()
+    crlf.write_text("".join(enc[i:i + 76] + "\r\n"
+                            for i in range(0, len(enc), 76)), newline="")
+    root_fp = openssl("x509", "-in", ca / "root.pem", "-noout",
+                      "-fingerprint", "-sha256",
+                      check=True).stdout.split("=")[1].strip()
+    root_fp = root_fp.replace(":", "").lower()
+    for f in (body, oneline, crlf):
+        cp = pkictl("show", "--json", f)
+        assert cp.returncode == 0, (f, cp.stderr)
+        doc = json.loads(cp.stdout)
+        assert len(doc) == 1 and doc[0]["type"] == "pkcs7", doc
+        assert doc[0]["encoding"] == "base64"
+        fps = [c["fingerprint_sha256"] for c in doc[0]["certificates"]]
+        assert root_fp in fps
+        cp = pkictl("show", f, check=True)
+        assert "encoding:            base64" in cp.stdout
+        assert "PKCS#7 bundle" in cp.stdout
+    # The text a person pastes from a log, cut short: a coded error.
+    cut = tmp_path / "cut.b64"
+    cut.write_bytes(b"".join(raw.split())[:101])
+    cp = pkictl("show", cut)
+    assert cp.returncode == 1 and error_code(cp) == "base64-bad", cp.stderr
+    # Cut at a whole base64 quantum: the DER inside is short.
+    cut.write_bytes(b"".join(raw.split())[:100])
+    cp = pkictl("show", cut)
+    assert cp.returncode == 1, cp.stderr
+    assert "inside the base64" in cp.stderr
+    bad = tmp_path / "bad.b64"
+    bad.write_bytes(b"MIIB" + b"!" * 8 + b"\n")
+    cp = pkictl("show", bad)
+    assert cp.returncode == 1 and error_code(cp) == "base64-bad", cp.stderr
+    big = tmp_path / "big.b64"
+    big.write_bytes(b"MII" + b"A" * (16 * 1024 * 1024))
+    cp = pkictl("show", big)
+    assert cp.returncode == 1 and error_code(cp) == "too-large", cp.stderr
+    # The base64 of something that is not DER: said so, not shown.
+    notder = tmp_path / "notder.b64"
+    notder.write_bytes(b"MIIBAAAA" * 4)
+    cp = pkictl("show", notder)
+    assert cp.returncode == 1 and error_code(cp) in (
+        "unknown-format", "trailing-data"), cp.stderr
