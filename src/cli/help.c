@@ -17,6 +17,10 @@ struct help {
 	const char *example;	/* one example */
 };
 
+/* SCEP client commands: --server, as EST's, with --url its alias. */
+#define SCEP_SERVER_OPT "  --server URL     the SCEP URL, e.g. " \
+	"http://HOST:8080/scep (alias --url)\n"
+
 #define DIR_OPT "  --dir DIR        CA directory (default $PKID_DIR, then " \
 	"./var/demo)\n"
 
@@ -109,19 +113,21 @@ static const struct help tab[] = {
 	{ "scep ra-cert", "pkictl scep ra-cert [--dir DIR]", "RA mode: a new "
 	    "SCEP RA key and certificate from the upstream CA over EST",
 	    DIR_OPT, "pkictl scep ra-cert --dir /var/lib/pkid-ra" },
-	{ "scep getcaps", "pkictl scep getcaps URL [--ca NAME]",
-	    "a SCEP server's capabilities (GetCACaps)", "",
-	    "pkictl scep getcaps http://127.0.0.1:8080/scep" },
-	{ "scep getca", "pkictl scep getca URL [--ca NAME] [--out FILE] "
-	    "[--cacert FILE | --ca-fingerprint SHA256 | --insecure-tofu]",
+	{ "scep getcaps", "pkictl scep getcaps --server URL [--ca NAME]",
+	    "a SCEP server's capabilities (GetCACaps)", SCEP_SERVER_OPT,
+	    "pkictl scep getcaps --server http://127.0.0.1:8080/scep" },
+	{ "scep getca", "pkictl scep getca --server URL [--ca NAME] "
+	    "[--out FILE] [--cacert FILE | --ca-fingerprint SHA256 | "
+	    "--insecure-tofu]",
 	    "a SCEP server's CA and RA certificates, with fingerprints",
-	    "  --out            write them (needs a pin or --insecure-tofu)\n",
-	    "pkictl scep getca http://127.0.0.1:8080/scep" },
-	{ "scep getnextca", "pkictl scep getnextca URL [--ca NAME] "
+	    SCEP_SERVER_OPT "  --out            write them (needs a pin or "
+	    "--insecure-tofu)\n",
+	    "pkictl scep getca --server http://127.0.0.1:8080/scep" },
+	{ "scep getnextca", "pkictl scep getnextca --server URL [--ca NAME] "
 	    "[--cacert FILE | --ca-fingerprint SHA256]",
-	    "the next CA generation (GetNextCACert), its signature checked", "",
-	    "pkictl scep getnextca http://127.0.0.1:8080/scep --cacert "
-	    "root.pem" },
+	    "the next CA generation (GetNextCACert), its signature checked",
+	    SCEP_SERVER_OPT, "pkictl scep getnextca --server "
+	    "http://127.0.0.1:8080/scep --cacert root.pem" },
 	{ "est user", "pkictl est user add [--dir DIR] NAME "
 	    "[--password-file FILE|-]", "add or change an EST HTTP Basic user "
 	    "(password of 12 characters or more)", DIR_OPT
@@ -140,12 +146,13 @@ static const struct help tab[] = {
 	    ".key)\n", "pkictl enroll est --server https://localhost:8443 "
 	    "--user alice --password-file alice.pw --cacert root.pem --san "
 	    "DNS:dev2.example.com --out dev2.pem" },
-	{ "enroll scep", "pkictl enroll scep --url URL --challenge PW "
+	{ "enroll scep", "pkictl enroll scep --server URL --challenge PW "
 	    "(--key FILE | --new-key rsa-2048) --subject DN [--san T:V]... "
 	    "--out FILE (--cacert FILE | --ca-fingerprint SHA256 | "
 	    "--insecure-tofu)", "get a certificate over SCEP (RFC 8894)",
-	    "  --cacert         the CA GetCACert's answer must chain to\n",
-	    "pkictl enroll scep --url http://127.0.0.1:8080/scep --challenge "
+	    SCEP_SERVER_OPT "  --cacert         the CA GetCACert's answer must "
+	    "chain to\n",
+	    "pkictl enroll scep --server http://127.0.0.1:8080/scep --challenge "
 	    "PW --new-key rsa-2048 --subject CN=dev3.example.com --cacert "
 	    "root.pem --out dev3.pem" },
 	{ "renew est", "pkictl renew est --server URL [--label L] --cert C "
@@ -154,11 +161,11 @@ static const struct help tab[] = {
 	    "  --new-key        a new key instead of K (to --key-out)\n",
 	    "pkictl renew est --server https://localhost:8443 --cert dev2.pem "
 	    "--key dev2.key --out dev2-new.pem" },
-	{ "renew scep", "pkictl renew scep --url URL --cert FILE --key FILE "
+	{ "renew scep", "pkictl renew scep --server URL --cert FILE --key FILE "
 	    "--out FILE [--cacert FILE] [--new-key rsa-2048 --key-out FILE]",
-	    "renew a certificate over SCEP (RenewalReq)", "",
-	    "pkictl renew scep --url http://127.0.0.1:8080/scep --cert dev3.pem "
-	    "--key dev3.key --out dev3-new.pem" },
+	    "renew a certificate over SCEP (RenewalReq)", SCEP_SERVER_OPT,
+	    "pkictl renew scep --server http://127.0.0.1:8080/scep --cert "
+	    "dev3.pem --key dev3.key --out dev3-new.pem" },
 	{ "agent", "pkictl agent --config FILE [--once]", "keep the "
 	    "identities of FILE renewed (EST or SCEP), ahead of CA rollovers",
 	    "  --once           one pass, then exit (0: nothing failed)\n",

@@ -37,7 +37,7 @@ pkid_scep_client_new(const struct pkid_scep_client_cfg *cfg,
 		c->cfg.max_wait_s = PKID_SCEP_DEFAULT_MAX_WAIT_S;
 	pkid_scep_cas_init(&c->cas);
 	PKID_CHECK(cfg->url != NULL && strncasecmp(cfg->url, "http://", 7) ==
-	    0, PKID_E_USAGE, "--url wants http://host[:port]/path, not '%s'",
+	    0, PKID_E_USAGE, "--server wants http://host[:port]/path, not '%s'",
 	    cfg->url != NULL ? cfg->url : "");
 	if (cfg->compat) {
 		/* Single DES lives in the legacy provider; loading one
