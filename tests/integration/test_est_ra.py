@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import make_csr, openssl, pkictl, run
+from conftest import binary, error_code, make_csr, openssl, pkictl, run
 from server import Pkid
 
 USER, PASSWORD = "dev", "dev-pw-long-enough"
@@ -151,6 +151,45 @@ def test_ra_enroll_through_upstream(upstream, tmp_path):
                   f"https://localhost:{ra.tls_port}{EST}/simpleenroll"])
         assert cp.stdout == "401"
         clean_stop(ra)
+
+
+def test_ra_upstream_url_forms(upstream, tmp_path):
+    """[est] upstream takes the server's URL with or without
+    /.well-known/est and a trailing '/', and is kept normalised; a URL of
+    another form is refused by ca init, pkid --check and pkid at start
+    with config-bad-value saying what is wanted (issue 14)."""
+    port = upstream.tls_port
+    d = make_ra(tmp_path, "ra", f"https://localhost:{port}/",
+                upstream.ca_dir / "root.pem", upstream.ra_cert,
+                upstream.ra_key)
+    conf = (d / "pkid.conf").read_text()
+    assert f"upstream = https://localhost:{port}{EST}\n" in conf
+    cp = run([binary("pkid"), "--check", "--dir", str(d)])
+    assert cp.returncode in (0, 1), cp.stderr
+    with Pkid(d, "--quiet") as ra:
+        st, body, _ = device_enroll(ra, tmp_path)
+        assert st == 200, body
+        clean_stop(ra)
+    want = "https://HOST[:PORT], optionally with /.well-known/est or " \
+        "/.well-known/est/LABEL"
+    for bad in (f"https://localhost:{port}/est",
+                f"https://localhost:{port}{EST}/simpleenroll",
+                f"https://localhost:{port}{EST}?label=x",
+                f"http://localhost:{port}{EST}"):
+        cp = pkictl("ca", "init", "--dir", tmp_path / "x", "--set",
+                    f"est.upstream={bad}")
+        assert cp.returncode == 2, cp.stderr
+        assert error_code(cp) == "config-bad-value" and want in cp.stderr
+        # Written by hand into pkid.conf: pkid --check and pkid refuse it.
+        text = conf.replace(f"upstream = https://localhost:{port}{EST}\n",
+                            f"upstream = {bad}\n")
+        (d / "pkid.conf").write_text(text)
+        for args in (["--check"], ["--listen", "127.0.0.1:0", "--http",
+                                   "127.0.0.1:0"]):
+            cp = run([binary("pkid"), "--dir", str(d), *args], timeout=30)
+            assert cp.returncode == 2, (args, cp.stdout, cp.stderr)
+            assert "config-bad-value" in cp.stderr and want in cp.stderr
+            assert "pkid.conf:" in cp.stderr
 
 
 def test_ra_upstream_untrusted(upstream, tmp_path):
