@@ -568,12 +568,8 @@ dispatch(int renew, int argc, char **argv)
 		return pkictl_usage_err(u, "name the protocol: est or scep");
 	if (strcmp(argv[1], "est") == 0)
 		return est_main(renew, argc - 1, argv + 1);
-	if (strcmp(argv[1], "scep") == 0) {
-		if (scep == NULL)
-			return pkictl_usage_err(u, "this pkictl has no SCEP "
-			    "client; use est");
+	if (strcmp(argv[1], "scep") == 0)
 		return scep(argc - 1, argv + 1);
-	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(u, stdout);
 		return PKICTL_EXIT_OK;

@@ -272,29 +272,57 @@ print_one(const struct help *h)
 	printf("pkictl explain CODE tells what an error code means.\n");
 }
 
+/* How many entries of tab lie under the words w ("ca", "trust bundle"). */
+static size_t
+count_under(const char *w)
+{
+	size_t i, n = strlen(w), under = 0;
+
+	for (i = 0; i < NTAB; i++)
+		under += strncmp(tab[i].cmd, w, n) == 0 && tab[i].cmd[n] == ' ';
+	return under;
+}
+
 int
 pkictl_help(int argc, char **argv)
 {
 	const struct help *h;
-	size_t i;
+	char words[64], alias[2][16];
+	char *av[3];
+	size_t i, n, under;
+	int k;
 
-	/* Drop the option words: "ca init --dir X --help" is "ca init". */
-	while (argc > 0 && argv[argc - 1][0] == '-')
-		argc--;
+	/* The command words end at the first option: "ca init --dir X
+	 * --help" is "ca init". */
+	for (k = 0; k < argc && argv[k][0] != '-'; k++)
+		;
+	argc = k;
+	/* pkictl scep enroll|renew: the alias of enroll|renew scep. */
+	if (argc >= 2 && strcmp(argv[0], "scep") == 0 &&
+	    (strcmp(argv[1], "enroll") == 0 || strcmp(argv[1], "renew") ==
+	    0)) {
+		snprintf(alias[0], sizeof(alias[0]), "%s", argv[1]);
+		snprintf(alias[1], sizeof(alias[1]), "scep");
+		av[0] = alias[0];
+		av[1] = alias[1];
+		av[2] = argc > 2 ? argv[2] : NULL;
+		argv = av;
+		argc = argc > 3 ? 3 : argc;
+	}
 	if (argc > 0 && (h = find(argc, argv)) != NULL) {
 		print_one(h);
 		return PKICTL_EXIT_OK;
 	}
-	/* "pkictl est --help": the commands under that word, in full when
-	 * they fit on a screen, else one line each. */
-	if (argc > 0) {
-		size_t n = strlen(argv[0]), under = 0;
-
-		for (i = 0; i < NTAB; i++)
-			under += strncmp(tab[i].cmd, argv[0], n) == 0 &&
-			    tab[i].cmd[n] == ' ';
+	/* "pkictl est --help", "pkictl trust bundle --help": the commands
+	 * under those words, in full when they fit on a screen, else one
+	 * line each. */
+	if (argc == 1 || argc == 2) {
+		snprintf(words, sizeof(words), "%s%s%s", argv[0], argc == 2 ?
+		    " " : "", argc == 2 ? argv[1] : "");
+		n = strlen(words);
+		under = count_under(words);
 		for (i = 0; i < NTAB && under > 0; i++) {
-			if (strncmp(tab[i].cmd, argv[0], n) != 0 ||
+			if (strncmp(tab[i].cmd, words, n) != 0 ||
 			    tab[i].cmd[n] != ' ')
 				continue;
 			if (under <= 2)
@@ -305,14 +333,22 @@ pkictl_help(int argc, char **argv)
 		}
 		if (under > 2)
 			printf("pkictl %s SUBCOMMAND --help: its options and an "
-			    "example\n", argv[0]);
+			    "example\n", words);
 		if (under > 0)
 			return PKICTL_EXIT_OK;
+	}
+	if (argc > 0) {
+		/* No such command: say so, as running it would. */
+		fprintf(stderr, "error: usage: no command 'pkictl %s%s%s'\n"
+		    "fix: run 'pkictl help' for the list of commands\n",
+		    argv[0], argc > 1 && count_under(argv[0]) > 0 ? " " : "",
+		    argc > 1 && count_under(argv[0]) > 0 ? argv[1] : "");
+		return PKICTL_EXIT_USAGE;
 	}
 	printf("usage: pkictl COMMAND [options]; pkictl COMMAND --help for "
 	    "one\n");
 	for (i = 0; i < NTAB; i++)
-		printf("  %-15s %.61s\n", tab[i].cmd, tab[i].what);
+		printf("  %-20s %.56s\n", tab[i].cmd, tab[i].what);
 	return PKICTL_EXIT_OK;
 }
 
