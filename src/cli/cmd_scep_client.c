@@ -315,14 +315,48 @@ out:
 	return rc;
 }
 
-/* enroll (old == NULL) or renew (old and old_key): the shared part. */
+/*
+ * After the server issued, enrolling failed: the error, then the
+ * certificate (and a key made here) kept under an orphan name. verified:
+ * it passed the checks and only writing it failed.
+ */
+static void
+sc_orphan(const struct sc_opts *o, X509 *cert, X509 *old, EVP_PKEY *new_key,
+    const struct pkid_scep_client *c, int verified, const struct pkid_err *e)
+{
+	struct pkictl_orphan oo;
+	char retry[1400];
+
+	(void)pkictl_print_err(e, 0);
+	if (old != NULL)
+		snprintf(retry, sizeof(retry), "pkictl renew scep --server %s "
+		    "--cert %s --key %s ... --out %s", o->cfg.url, o->cert,
+		    o->key, o->out);
+	else
+		snprintf(retry, sizeof(retry), "pkictl enroll scep --server %s "
+		    "... --out %s", o->cfg.url, o->out);
+	memset(&oo, 0, sizeof(oo));
+	oo.cert = cert;
+	oo.cas = c->cas.certs;
+	oo.new_key = new_key;
+	oo.key_path = new_key == NULL ? o->key : NULL;
+	oo.out = o->out;
+	oo.verified = verified;
+	oo.cacert = o->cacert;
+	oo.retry = retry;
+	pkictl_orphan_save(&oo);
+}
+
+/* enroll (old == NULL) or renew (old and old_key): the shared part.
+ * *printed: the error was printed here (with the orphan it left). */
 static int
 sc_run(const struct sc_opts *o, EVP_PKEY *key, X509 *old,
-    EVP_PKEY *old_key, struct pkid_err *e)
+    EVP_PKEY *old_key, int *printed, struct pkid_err *e)
 {
 	struct pkid_scep_client *c = NULL;
 	X509_REQ *csr = NULL;
 	X509 *cert = NULL;
+	EVP_PKEY *new_key = o->new_key != NULL ? key : NULL;
 	int rc = PKICTL_EXIT_FAIL;
 
 	if (pkid_scep_client_new(&o->cfg, &c, e) != PKID_OK ||
@@ -339,9 +373,18 @@ sc_run(const struct sc_opts *o, EVP_PKEY *key, X509 *old,
 		goto out;
 	}
 	if (pkid_scep_client_enroll(c, csr, key, old, old_key, &cert, e) !=
-	    PKID_OK || sc_write(o, cert, o->new_key != NULL ? key : NULL,
-	    e) != PKID_OK)
+	    PKID_OK) {
+		if (c->unverified != NULL) {
+			sc_orphan(o, c->unverified, old, new_key, c, 0, e);
+			*printed = 1;
+		}
 		goto out;
+	}
+	if (sc_write(o, cert, new_key, e) != PKID_OK) {
+		sc_orphan(o, cert, old, new_key, c, 1, e);
+		*printed = 1;
+		goto out;
+	}
 	rc = PKICTL_EXIT_OK;
 out:
 	X509_free(cert);
@@ -356,15 +399,16 @@ pkictl_cmd_enroll_scep(int argc, char **argv)
 	struct sc_opts o;
 	struct pkid_err e;
 	EVP_PKEY *key = NULL;
-	int rc;
+	int rc, printed = 0;
 
 	if ((rc = sc_parse(argc, argv, 0, &o)) != 0)
 		return rc < 0 ? PKICTL_EXIT_OK : rc;
 	pkid_err_clear(&e);
 	if (sc_load_trust(&o, &e) != PKID_OK ||
 	    sc_key(&o, 0, &key, &e) != PKID_OK ||
-	    sc_run(&o, key, NULL, NULL, &e) != PKICTL_EXIT_OK)
-		rc = pkictl_print_err(&e, 0);
+	    sc_run(&o, key, NULL, NULL, &printed, &e) != PKICTL_EXIT_OK)
+		rc = printed ? pkictl_exit_for(e.code) :
+		    pkictl_print_err(&e, 0);
 	EVP_PKEY_free(key);
 	sk_X509_pop_free(o.trust, X509_free);
 	return rc;
@@ -377,7 +421,7 @@ pkictl_cmd_renew_scep(int argc, char **argv)
 	struct pkid_err e;
 	EVP_PKEY *key = NULL, *old_key = NULL;
 	X509 *old = NULL;
-	int rc;
+	int rc, printed = 0;
 
 	if ((rc = sc_parse(argc, argv, 1, &o)) != 0)
 		return rc < 0 ? PKICTL_EXIT_OK : rc;
@@ -400,9 +444,10 @@ pkictl_cmd_renew_scep(int argc, char **argv)
 	if (o.cacert == NULL && o.cfg.fingerprint == NULL && !o.cfg.tofu)
 		o.cfg.issued_by = old;
 	/* RFC 8894 3.3.1.2: the same key unless --new-key. */
-	if (sc_run(&o, key != NULL ? key : old_key, old, old_key, &e) !=
-	    PKICTL_EXIT_OK)
-		rc = pkictl_print_err(&e, 0);
+	if (sc_run(&o, key != NULL ? key : old_key, old, old_key, &printed,
+	    &e) != PKICTL_EXIT_OK)
+		rc = printed ? pkictl_exit_for(e.code) :
+		    pkictl_print_err(&e, 0);
 out:
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(old_key);
