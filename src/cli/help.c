@@ -152,9 +152,9 @@ static const struct help tab[] = {
 	    "--insecure-tofu)", "get a certificate over SCEP (RFC 8894)",
 	    SCEP_SERVER_OPT "  --cacert         the CA GetCACert's answer must "
 	    "chain to\n",
-	    "pkictl enroll scep --server http://127.0.0.1:8080/scep --challenge "
-	    "PW --new-key rsa-2048 --subject CN=dev3.example.com --cacert "
-	    "root.pem --out dev3.pem" },
+	    "pkictl enroll scep --server http://127.0.0.1:8080/scep "
+	    "--challenge PW --new-key rsa-2048 --subject CN=dev3.example.com "
+	    "--cacert root.pem --out dev3.pem" },
 	{ "renew est", "pkictl renew est --server URL [--label L] --cert C "
 	    "--key K [--cacert FILE] [--new-key ec-p256|rsa-2048] --out FILE",
 	    "renew a certificate over EST (simplereenroll)",
