@@ -143,7 +143,11 @@ static const struct help tab[] = {
 	    "get a certificate over EST (RFC 7030)",
 	    "  --cacert         the CA the server must chain to\n"
 	    "  --key-out        where a new key goes (default: --out with "
-	    ".key)\n", "pkictl enroll est --server https://localhost:8443 "
+	    ".key)\n"
+	    "  --password-file  the password's file (- is stdin), else "
+	    "$PKID_EST_PASSWORD\n"
+	    "  --password PW    works too, but others see it in the process "
+	    "list\n", "pkictl enroll est --server https://localhost:8443 "
 	    "--user alice --password-file alice.pw --cacert root.pem --san "
 	    "DNS:dev2.example.com --out dev2.pem" },
 	{ "enroll scep", "pkictl enroll scep --server URL --challenge PW "
