@@ -214,16 +214,21 @@ set_id_key(struct pkid_agent_id *id, const char *k, const char *v,
 	for (key = 0; key < PKID_AGENT_K_COUNT; key++)
 		if (strcmp(k, id_keys[key]) == 0)
 			break;
+	/* server: the name pkictl enroll's option has (--server). */
+	if (strcmp(k, "server") == 0)
+		key = PKID_AGENT_K_URL;
 	if (key == PKID_AGENT_K_COUNT)
 		return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY, "unknown key "
-		    "'%s' in [identity %s] (known: protocol, url, label, cert, "
+		    "'%s' in [identity %s] (known: protocol, url or server, "
+		    "label, cert, "
 		    "key, chain, trust, user, password_file, challenge_file, "
 		    "ca, compat, new_key, renew_at, jitter, hook, timeout, "
 		    "max_wait)", k, id->name);
 	if (id->line[key] != 0)
 		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "%s is given "
-		    "twice in [identity %s] (first on line %d)", k, id->name,
-		    id->line[key]);
+		    "twice in [identity %s] (first on line %d%s)", k, id->name,
+		    id->line[key], key == PKID_AGENT_K_URL ? "; url and server "
+		    "are one key" : "");
 	id->line[key] = line;
 	switch (key) {
 	case PKID_AGENT_K_URL: dst = id->url; len = sizeof(id->url); break;

@@ -71,7 +71,8 @@ check_keys(const struct pkid_agent_cfg *c, const struct pkid_agent_id *id,
 		if (id->line[need[i]] == 0)
 			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "%s:%d: "
 			    "[identity %s] has no %s (each identity needs "
-			    "protocol, url, cert, key and trust)", c->path,
+			    "protocol, url (or server), cert, key and trust)",
+			    c->path,
 			    id->line_section, id->name,
 			    pkid_agent_key_name(need[i]));
 	for (i = 0; i < 3; i++)

@@ -8,9 +8,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "core/err.h"
 
-/* Exit status: 0 success, 1 the operation or check failed, 2 usage/config. */
+/* Exit status: 0 success, 1 the operation or check failed (not-found
+ * too), 2 usage/config (README "Exit status"). */
 enum pkictl_exit {
 	PKICTL_EXIT_OK = 0,
 	PKICTL_EXIT_FAIL = 1,
@@ -23,7 +27,7 @@ enum pkictl_exit {
  *   fix: <remedy>
  * on stderr, or as one JSON object {"code","message","remedy",...} on
  * stdout when json is set. Returns the exit status the error maps to
- * (2 for USAGE-category codes, 1 otherwise).
+ * (2 for USAGE-category codes but not-found, 1 otherwise).
  */
 int pkictl_print_err(const struct pkid_err *e, int json);
 /* Exit status for a code (as pkictl_print_err). */
@@ -90,6 +94,26 @@ int pkictl_cmd_renew_scep(int argc, char **argv);
 int pkictl_cmd_enroll_scep(int argc, char **argv);
 int pkictl_cmd_renew_scep(int argc, char **argv);
 int pkictl_cmd_scep_get(int argc, char **argv);
+/*
+ * A certificate the server issued that pkictl could not accept or write
+ * (orphan.c): written as OUT.unverified.pem (or OUT.orphan.pem when it
+ * verified and only writing failed) with the CA certificates the server
+ * sent, and the key pkictl made as OUT.unverified.key (0600); then, on
+ * stderr, the serial, the files and a remedy naming the trust to pass.
+ */
+struct pkictl_orphan {
+	X509 *cert;		/* what the server issued */
+	STACK_OF(X509) *cas;	/* the CA certificates it sent, or NULL */
+	EVP_PKEY *new_key;	/* the key pkictl made for it, or NULL */
+	const char *key_path;	/* else the key's own file, or NULL */
+	const char *out;	/* --out */
+	int verified;		/* it verified: only the write failed */
+	const char *cacert;	/* the --cacert given, or NULL */
+	const char *retry;	/* the command to run again, e.g. "pkictl
+				 * enroll est --server URL ..." */
+};
+void pkictl_orphan_save(const struct pkictl_orphan *o);
+
 /* pkictl CMD... --help and pkictl help [CMD...] (help.c): argv holds
  * the command words (options are dropped). */
 int pkictl_help(int argc, char **argv);

@@ -480,16 +480,51 @@ resolve_opts(struct enroll_opts *o, char *pw, size_t len,
 	return PKID_OK;
 }
 
+/*
+ * After the server issued, enrolling failed: the error, then the
+ * certificate (and a key made here) kept under an orphan name. verified:
+ * it passed the checks and only writing it failed.
+ */
+static void
+orphan(const struct enroll_opts *o, const struct enroll_run *r, X509 *cert,
+    STACK_OF(X509) *cas, int verified, const struct pkid_err *e)
+{
+	struct pkictl_orphan oo;
+	char retry[1400];
+
+	(void)pkictl_print_err(e, 0);
+	if (o->renew)
+		snprintf(retry, sizeof(retry), "pkictl renew est --server %s "
+		    "--cert %s --key %s ... --out %s", o->server, o->cert,
+		    o->key, o->out);
+	else
+		snprintf(retry, sizeof(retry), "pkictl enroll est --server %s "
+		    "... --out %s", o->server, o->out);
+	memset(&oo, 0, sizeof(oo));
+	oo.cert = cert;
+	oo.cas = cas;
+	oo.new_key = r->key_new ? r->key : NULL;
+	oo.key_path = r->key_new ? NULL : r->key_path[0] != '\0' ?
+	    r->key_path : o->key;
+	oo.out = o->out;
+	oo.verified = verified;
+	oo.cacert = o->cacert;
+	oo.retry = retry;
+	pkictl_orphan_save(&oo);
+}
+
 /* pw: the password (o->password points to it), wiped once the client
- * holds its Authorization header. */
+ * holds its Authorization header. *printed: the error was printed here
+ * (with the orphan it left). */
 static enum pkid_code
 enroll_est(const struct enroll_opts *o, struct enroll_run *r, char *pw,
-    size_t pwlen, struct pkid_err *e)
+    size_t pwlen, int *printed, struct pkid_err *e)
 {
 	struct pkid_est_client_opts co;
 	struct pkid_est_client *c = NULL;
 	struct pkid_est_csr_spec spec;
 	STACK_OF(X509) *ca = NULL;
+	X509 *unverified;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	if (o->cacert != NULL)
@@ -518,10 +553,20 @@ enroll_est(const struct enroll_opts *o, struct enroll_run *r, char *pw,
 	PKID_OSSL_PTR(c, e->code, "EST client");
 	spec.subject = r->subject;
 	spec.sans = r->sans;
-	PKID_TRY(pkid_est_client_enroll(c, o->renew, r->key, &spec,
-	    &r->issued, e));
-	PKID_TRY(pkid_est_client_cacerts(c, &ca, e));
-	PKID_TRY(write_out(o, r, ca, e));
+	if ((rc = pkid_est_client_enroll(c, o->renew, r->key, &spec,
+	    &r->issued, e)) != PKID_OK) {
+		if ((unverified = pkid_est_client_unverified(c, &ca)) != NULL) {
+			orphan(o, r, unverified, ca, 0, e);
+			*printed = 1;
+		}
+		goto out;
+	}
+	if ((rc = pkid_est_client_cacerts(c, &ca, e)) != PKID_OK ||
+	    (rc = write_out(o, r, ca, e)) != PKID_OK) {
+		orphan(o, r, r->issued, ca, 1, e);
+		*printed = 1;
+		goto out;
+	}
 	report(o, r);
 	rc = PKID_OK;
 out:
@@ -536,7 +581,7 @@ est_main(int renew, int argc, char **argv)
 	struct enroll_run r;
 	struct pkid_err e;
 	char pw[PKID_MAX_EST_PASSWORD + 1];
-	int rc;
+	int rc, printed = 0;
 
 	memset(&o, 0, sizeof(o));
 	memset(&r, 0, sizeof(r));
@@ -549,8 +594,9 @@ est_main(int renew, int argc, char **argv)
 	pkid_err_clear(&e);
 	rc = PKICTL_EXIT_OK;
 	if (resolve_opts(&o, pw, sizeof(pw), &e) != PKID_OK ||
-	    enroll_est(&o, &r, pw, sizeof(pw), &e) != PKID_OK)
-		rc = pkictl_print_err(&e, 0);
+	    enroll_est(&o, &r, pw, sizeof(pw), &printed, &e) != PKID_OK)
+		rc = printed ? pkictl_exit_for(e.code) :
+		    pkictl_print_err(&e, 0);
 	OPENSSL_cleanse(pw, sizeof(pw));
 	run_clear(&r);
 	return rc;
@@ -568,12 +614,8 @@ dispatch(int renew, int argc, char **argv)
 		return pkictl_usage_err(u, "name the protocol: est or scep");
 	if (strcmp(argv[1], "est") == 0)
 		return est_main(renew, argc - 1, argv + 1);
-	if (strcmp(argv[1], "scep") == 0) {
-		if (scep == NULL)
-			return pkictl_usage_err(u, "this pkictl has no SCEP "
-			    "client; use est");
+	if (strcmp(argv[1], "scep") == 0)
 		return scep(argc - 1, argv + 1);
-	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(u, stdout);
 		return PKICTL_EXIT_OK;

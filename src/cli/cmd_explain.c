@@ -1,8 +1,11 @@
 /*
  * cmd_explain.c - pkictl explain CODE | --list [--json]: the catalogue as a
- * user-facing reference.
+ * user-facing reference. CODE is the name (weak-key) or the number this
+ * prints beside it, decimal or 0x hex.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -21,6 +24,33 @@ cat_name(enum pkid_code c)
 
 	return cat < sizeof(cat_names) / sizeof(cat_names[0]) ?
 	    cat_names[cat] : "?";
+}
+
+/*
+ * A code by the number explain prints ("(usage, 65546)"), in decimal, or
+ * in hex as 0x01000a (tests/unit/core/err_codes.txt); NULL when arg is
+ * not a number or no code has it.
+ */
+static const struct pkid_errinfo *
+bynumber(const char *arg)
+{
+	const struct pkid_errinfo *t;
+	unsigned long v;
+	char *end;
+	size_t n, k;
+
+	if (arg[0] < '0' || arg[0] > '9' || strlen(arg) > 16)
+		return NULL;
+	errno = 0;
+	v = strtoul(arg, &end, arg[0] == '0' && (arg[1] == 'x' ||
+	    arg[1] == 'X') ? 16 : 10);
+	if (errno != 0 || *end != '\0' || v == 0)
+		return NULL;
+	t = pkid_err_table(&n);
+	for (k = 1; k < n; k++)
+		if ((unsigned long)t[k].code == v)
+			return &t[k];
+	return NULL;
 }
 
 static json_t *
@@ -58,7 +88,7 @@ explain_list(int json)
 int
 pkictl_cmd_explain(int argc, char **argv)
 {
-	static const char usage[] = "pkictl explain CODE [--json] | "
+	static const char usage[] = "pkictl explain CODE|NUMBER [--json] | "
 	    "pkictl explain --list [--json]";
 	const struct pkid_errinfo *i;
 	const char *code = NULL;
@@ -80,9 +110,11 @@ pkictl_cmd_explain(int argc, char **argv)
 		return explain_list(json);
 	if (code == NULL)
 		return pkictl_usage_err(usage, "name a code");
-	if ((i = pkid_err_byid(code)) == NULL) {
+	if ((i = pkid_err_byid(code)) == NULL && (i = bynumber(code)) ==
+	    NULL) {
 		pkid_err_clear(&e);
-		PKID_ERR(&e, PKID_E_UNKNOWN_CODE, "no code '%s'", code);
+		PKID_ERR(&e, PKID_E_UNKNOWN_CODE, "no code '%s' (give its "
+		    "name, e.g. weak-key, or the number explain prints)", code);
 		return pkictl_print_err(&e, json);
 	}
 	if (json) {

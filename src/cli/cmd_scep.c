@@ -24,7 +24,8 @@ static const char usage_scep[] =
     "pkictl scep ra-cert [--dir DIR]\n"
     "  RA mode: a new SCEP RA key and its certificate from the upstream\n"
     "  CA over EST, into DIR/scep/ra.key and ra.pem (restart pkid)\n"
-    "pkictl scep getcaps|getca|getnextca URL [--ca NAME] [--out FILE]\n"
+    "pkictl scep getcaps|getca|getnextca --server URL [--ca NAME] "
+    "[--out FILE]\n"
     "pkictl scep enroll|renew ...: as pkictl enroll|renew scep ...\n";
 
 struct scep_opts {

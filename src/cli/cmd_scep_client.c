@@ -1,7 +1,8 @@
 /*
  * cmd_scep_client.c - the SCEP client commands (RFC 8894):
  *   pkictl enroll scep ..., pkictl renew scep ...,
- *   pkictl scep getcaps|getca|getnextca URL.
+ *   pkictl scep getcaps|getca|getnextca --server URL (or URL alone).
+ * --server names the server as enroll est does; --url is its alias.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -17,13 +18,13 @@
 #include "x509/load.h"
 
 static const char usage_enroll[] =
-    "pkictl enroll scep --url URL --challenge PW (--key FILE | --new-key "
+    "pkictl enroll scep --server URL --challenge PW (--key FILE | --new-key "
     "rsa-2048)\n"
     "    --subject DN [--san TYPE:value ...] --out FILE [--key-out FILE]\n"
     "    (--cacert FILE | --ca-fingerprint SHA256 | --insecure-tofu)\n"
     "    [--ca NAME] [--compat]\n"
     "    [--poll-interval 10s] [--max-wait 1h] [--timeout 30s]\n"
-    "pkictl renew scep --url URL --cert FILE --key FILE --out FILE\n"
+    "pkictl renew scep --server URL --cert FILE --key FILE --out FILE\n"
     "    [--cacert FILE | --ca-fingerprint SHA256 | --insecure-tofu]\n"
     "    [--new-key rsa-2048 --key-out FILE] [--challenge PW] [--compat]\n"
     "  SCEP's GetCACert comes over plain HTTP, unsigned: the CA and RA\n"
@@ -32,19 +33,21 @@ static const char usage_enroll[] =
     "  --ca-fingerprint (SHA-256); renew, without either, to the CA that\n"
     "  issued --cert. --insecure-tofu takes whatever the server sends and\n"
     "  prints the fingerprint to pin next time.\n"
+    "  --url is another name for --server.\n"
     "  --compat allows DES3, SHA-1 and single DES for old servers\n"
     "  (micromdm/scep, IOS); --new-key writes the key (mode 0600) to\n"
     "  --key-out, by default the --out path with .key\n";
 
 static const char usage_get[] =
-    "pkictl scep getcaps|getca|getnextca URL [--ca NAME] [--out FILE] "
-    "[--compat]\n"
+    "pkictl scep getcaps|getca|getnextca --server URL [--ca NAME] "
+    "[--out FILE] [--compat]\n"
     "    [--cacert FILE | --ca-fingerprint SHA256 | --insecure-tofu]\n"
     "  getca prints the certificates with their SHA-256 fingerprints to\n"
     "  compare out of band; with --out it writes a file to be trusted,\n"
     "  so it needs --cacert or --ca-fingerprint (checked as for enroll)\n"
     "  or --insecure-tofu. getnextca checks the answer's signature with\n"
-    "  the current CA or RA certificate (pinned the same way when given).\n";
+    "  the current CA or RA certificate (pinned the same way when given).\n"
+    "  The URL may also come alone, without --server; --url is an alias.\n";
 
 /* The options of enroll and renew. */
 struct sc_opts {
@@ -88,7 +91,8 @@ seconds(const char *opt, const char *v, int *out)
 }
 
 static const struct option sc_lo[] = {
-	{ "url", required_argument, NULL, 'u' },
+	{ "server", required_argument, NULL, 'u' },
+	{ "url", required_argument, NULL, 'u' },	/* alias */
 	{ "ca", required_argument, NULL, 'A' },
 	{ "challenge", required_argument, NULL, 'c' },
 	{ "key", required_argument, NULL, 'k' },
@@ -113,7 +117,12 @@ static int
 sc_opt(int c, struct sc_opts *o)
 {
 	switch (c) {
-	case 'u': o->cfg.url = optarg; return 0;
+	case 'u':
+		if (o->cfg.url != NULL)
+			return pkictl_usage_err(usage_enroll, "give the "
+			    "server once (--server, or its alias --url)");
+		o->cfg.url = optarg;
+		return 0;
 	case 'A': o->cfg.ca_name = optarg; return 0;
 	case 'c': o->challenge = optarg; return 0;
 	case 'k': o->key = optarg; return 0;
@@ -192,7 +201,7 @@ sc_parse(int argc, char **argv, int renew, struct sc_opts *o)
 		return pkictl_usage_err(usage_enroll, "unexpected '%s'",
 		    argv[optind]);
 	if (o->cfg.url == NULL || o->out == NULL)
-		return pkictl_usage_err(usage_enroll, "--url and --out are "
+		return pkictl_usage_err(usage_enroll, "--server and --out are "
 		    "required");
 	if (renew && (o->cert == NULL || o->key == NULL))
 		return pkictl_usage_err(usage_enroll, "renew needs --cert and "
@@ -306,14 +315,48 @@ out:
 	return rc;
 }
 
-/* enroll (old == NULL) or renew (old and old_key): the shared part. */
+/*
+ * After the server issued, enrolling failed: the error, then the
+ * certificate (and a key made here) kept under an orphan name. verified:
+ * it passed the checks and only writing it failed.
+ */
+static void
+sc_orphan(const struct sc_opts *o, X509 *cert, X509 *old, EVP_PKEY *new_key,
+    const struct pkid_scep_client *c, int verified, const struct pkid_err *e)
+{
+	struct pkictl_orphan oo;
+	char retry[1400];
+
+	(void)pkictl_print_err(e, 0);
+	if (old != NULL)
+		snprintf(retry, sizeof(retry), "pkictl renew scep --server %s "
+		    "--cert %s --key %s ... --out %s", o->cfg.url, o->cert,
+		    o->key, o->out);
+	else
+		snprintf(retry, sizeof(retry), "pkictl enroll scep --server %s "
+		    "... --out %s", o->cfg.url, o->out);
+	memset(&oo, 0, sizeof(oo));
+	oo.cert = cert;
+	oo.cas = c->cas.certs;
+	oo.new_key = new_key;
+	oo.key_path = new_key == NULL ? o->key : NULL;
+	oo.out = o->out;
+	oo.verified = verified;
+	oo.cacert = o->cacert;
+	oo.retry = retry;
+	pkictl_orphan_save(&oo);
+}
+
+/* enroll (old == NULL) or renew (old and old_key): the shared part.
+ * *printed: the error was printed here (with the orphan it left). */
 static int
 sc_run(const struct sc_opts *o, EVP_PKEY *key, X509 *old,
-    EVP_PKEY *old_key, struct pkid_err *e)
+    EVP_PKEY *old_key, int *printed, struct pkid_err *e)
 {
 	struct pkid_scep_client *c = NULL;
 	X509_REQ *csr = NULL;
 	X509 *cert = NULL;
+	EVP_PKEY *new_key = o->new_key != NULL ? key : NULL;
 	int rc = PKICTL_EXIT_FAIL;
 
 	if (pkid_scep_client_new(&o->cfg, &c, e) != PKID_OK ||
@@ -330,9 +373,18 @@ sc_run(const struct sc_opts *o, EVP_PKEY *key, X509 *old,
 		goto out;
 	}
 	if (pkid_scep_client_enroll(c, csr, key, old, old_key, &cert, e) !=
-	    PKID_OK || sc_write(o, cert, o->new_key != NULL ? key : NULL,
-	    e) != PKID_OK)
+	    PKID_OK) {
+		if (c->unverified != NULL) {
+			sc_orphan(o, c->unverified, old, new_key, c, 0, e);
+			*printed = 1;
+		}
 		goto out;
+	}
+	if (sc_write(o, cert, new_key, e) != PKID_OK) {
+		sc_orphan(o, cert, old, new_key, c, 1, e);
+		*printed = 1;
+		goto out;
+	}
 	rc = PKICTL_EXIT_OK;
 out:
 	X509_free(cert);
@@ -347,15 +399,16 @@ pkictl_cmd_enroll_scep(int argc, char **argv)
 	struct sc_opts o;
 	struct pkid_err e;
 	EVP_PKEY *key = NULL;
-	int rc;
+	int rc, printed = 0;
 
 	if ((rc = sc_parse(argc, argv, 0, &o)) != 0)
 		return rc < 0 ? PKICTL_EXIT_OK : rc;
 	pkid_err_clear(&e);
 	if (sc_load_trust(&o, &e) != PKID_OK ||
 	    sc_key(&o, 0, &key, &e) != PKID_OK ||
-	    sc_run(&o, key, NULL, NULL, &e) != PKICTL_EXIT_OK)
-		rc = pkictl_print_err(&e, 0);
+	    sc_run(&o, key, NULL, NULL, &printed, &e) != PKICTL_EXIT_OK)
+		rc = printed ? pkictl_exit_for(e.code) :
+		    pkictl_print_err(&e, 0);
 	EVP_PKEY_free(key);
 	sk_X509_pop_free(o.trust, X509_free);
 	return rc;
@@ -368,7 +421,7 @@ pkictl_cmd_renew_scep(int argc, char **argv)
 	struct pkid_err e;
 	EVP_PKEY *key = NULL, *old_key = NULL;
 	X509 *old = NULL;
-	int rc;
+	int rc, printed = 0;
 
 	if ((rc = sc_parse(argc, argv, 1, &o)) != 0)
 		return rc < 0 ? PKICTL_EXIT_OK : rc;
@@ -391,9 +444,10 @@ pkictl_cmd_renew_scep(int argc, char **argv)
 	if (o.cacert == NULL && o.cfg.fingerprint == NULL && !o.cfg.tofu)
 		o.cfg.issued_by = old;
 	/* RFC 8894 3.3.1.2: the same key unless --new-key. */
-	if (sc_run(&o, key != NULL ? key : old_key, old, old_key, &e) !=
-	    PKICTL_EXIT_OK)
-		rc = pkictl_print_err(&e, 0);
+	if (sc_run(&o, key != NULL ? key : old_key, old, old_key, &printed,
+	    &e) != PKICTL_EXIT_OK)
+		rc = printed ? pkictl_exit_for(e.code) :
+		    pkictl_print_err(&e, 0);
 out:
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(old_key);
@@ -482,6 +536,8 @@ static int
 get_parse(int argc, char **argv, struct sc_opts *o)
 {
 	static const struct option lo[] = {
+		{ "server", required_argument, NULL, 'u' },
+		{ "url", required_argument, NULL, 'u' },	/* alias */
 		{ "ca", required_argument, NULL, 'A' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "compat", no_argument, NULL, 'C' },
@@ -503,15 +559,21 @@ get_parse(int argc, char **argv, struct sc_opts *o)
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (ch == 0 || strchr("AoCtafT", ch) == NULL)
+		if (ch == 0 || strchr("uAoCtafT", ch) == NULL)
 			return pkictl_usage_err(usage_get, "unknown or "
 			    "incomplete option '%s'", argv[optind - 1]);
 		if (sc_opt(ch, o) != 0)
 			return PKICTL_EXIT_USAGE;
 	}
-	if (optind + 1 != argc)
-		return pkictl_usage_err(usage_get, "want one URL");
-	o->cfg.url = argv[optind];
+	if (optind + 1 == argc && o->cfg.url == NULL)
+		o->cfg.url = argv[optind++];
+	if (optind != argc)
+		return pkictl_usage_err(usage_get, "unexpected '%s'%s",
+		    argv[optind], o->cfg.url != NULL ? " (the server is "
+		    "already given)" : "");
+	if (o->cfg.url == NULL)
+		return pkictl_usage_err(usage_get, "name the server: --server "
+		    "URL");
 	return 0;
 }
 

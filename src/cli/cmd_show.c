@@ -1,7 +1,7 @@
 /*
  * cmd_show.c - pkictl show FILE...: what is in a certificate, CSR, CRL or
- * PKCS#7 file, PEM or DER, as aligned "label: value" lines or as one JSON
- * array (--json). The descriptions come from x509/show.c; this file only
+ * PKCS#7 file, PEM, DER or base64 (an EST response body), as aligned
+ * "label: value" lines or as one JSON array (--json). The descriptions come from x509/show.c; this file only
  * renders them, so the text and the JSON always say the same.
  */
 #include <getopt.h>
@@ -40,6 +40,7 @@ struct field {
 
 /* Text output order; members absent from an object are skipped. */
 static const struct field fields[] = {
+	{ "encoding", "encoding", F_STR },
 	{ "subject", "subject", F_STR },
 	{ "issuer", "issuer", F_STR },
 	{ "self_signed", "self-signed", F_YES },

@@ -7,6 +7,10 @@
  *       [--at TIME] [--crl FILE]... [--profile rfc5280|webpki]
  *       [--cn-fallback] [--json] CERT
  *
+ * Without --purpose the leaf's extKeyUsage picks it (clientAuth alone:
+ * client; serverAuth: server; else the default, server); the output says
+ * which purpose was checked and why.
+ *
  * Exit 0 when valid, 1 with every finding (most important first), 2 on a
  * usage error.
  */
@@ -16,6 +20,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/x509v3.h>
 
 #include "cli/cli.h"
 #include "cli/trust_load.h"
@@ -43,6 +48,9 @@ struct vargs {
 	const char *store;			/* --store: a trust store */
 	const char *cert;			/* the certificate file */
 	int json;				/* --json */
+	int purpose_set;			/* --purpose was given */
+	const char *purpose_from;		/* why o.purpose: option, eku,
+						 * default */
 	struct pkid_verify_opts o;		/* validator options */
 };
 
@@ -128,6 +136,7 @@ parse_args(int argc, char **argv, struct vargs *a)
 			break;
 		case 'p':
 			rc = set_enum("purpose", optarg, a);
+			a->purpose_set = 1;
 			break;
 		case 'P':
 			rc = set_enum("profile", optarg, a);
@@ -196,6 +205,46 @@ out:
 	return rc;
 }
 
+/*
+ * Without --purpose, the purpose the leaf's extKeyUsage states: clientAuth
+ * alone means client, serverAuth (alone or with clientAuth) server; no
+ * extKeyUsage, anyExtendedKeyUsage or neither of the two keep the default
+ * (server). Sets a->purpose_from to say which.
+ */
+static void
+pick_purpose(struct vargs *a, X509 *leaf)
+{
+	uint32_t xku;
+
+	if (a->purpose_set) {
+		a->purpose_from = "option";
+		return;
+	}
+	a->purpose_from = "default";
+	if (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE))
+		return;
+	xku = X509_get_extended_key_usage(leaf);
+	if (xku & XKU_ANYEKU)
+		return;
+	if ((xku & XKU_SSL_SERVER) && (xku & XKU_SSL_CLIENT)) {
+		a->o.purpose = PKID_PURPOSE_SERVER;
+		a->purpose_from = "eku-both";
+	} else if (xku & XKU_SSL_SERVER) {
+		a->o.purpose = PKID_PURPOSE_SERVER;
+		a->purpose_from = "eku";
+	} else if (xku & XKU_SSL_CLIENT) {
+		a->o.purpose = PKID_PURPOSE_CLIENT;
+		a->purpose_from = "eku";
+	}
+}
+
+static const char *
+purpose_name(enum pkid_verify_purpose p)
+{
+	return p == PKID_PURPOSE_SERVER ? "server" : p ==
+	    PKID_PURPOSE_CLIENT ? "client" : "any";
+}
+
 /* Load everything; *leaf is the first certificate of the CERT file. */
 static enum pkid_code
 load_inputs(struct vargs *a, struct pkid_verify_ctx *c, X509 **leaf,
@@ -226,7 +275,7 @@ out:
 }
 
 static void
-print_json(const struct pkid_verify_result *r)
+print_json(const struct pkid_verify_result *r, const struct vargs *a)
 {
 	json_t *o, *f = json_array(), *n = json_array();
 	size_t i;
@@ -243,12 +292,38 @@ print_json(const struct pkid_verify_result *r)
 	    r->valid, "code", pkid_err_id(r->code), "findings", f, "path",
 	    pkictl_path_json(r->path), "path_complete", r->path_complete,
 	    "cn_fallback_used", r->cn_fallback_used, "notes", n);
+	if (o != NULL) {
+		json_object_set_new(o, "purpose",
+		    json_string(purpose_name(a->o.purpose)));
+		json_object_set_new(o, "purpose_from",
+		    json_string(a->purpose_from));
+	}
 	pkictl_json_out(o);
 }
 
 static void
-print_text(const struct pkid_verify_result *r, const char *cert)
+print_purpose(FILE *out, const struct vargs *a)
 {
+	const char *p = purpose_name(a->o.purpose);
+
+	if (strcmp(a->purpose_from, "option") == 0)
+		fprintf(out, "purpose: %s (--purpose)\n", p);
+	else if (strcmp(a->purpose_from, "eku") == 0)
+		fprintf(out, "purpose: %s (from the certificate's "
+		    "extKeyUsage; --purpose to choose)\n", p);
+	else if (strcmp(a->purpose_from, "eku-both") == 0)
+		fprintf(out, "purpose: %s (the certificate's extKeyUsage "
+		    "lists serverAuth and clientAuth; server checked, "
+		    "--purpose client checks the other)\n", p);
+	else
+		fprintf(out, "purpose: %s (default: the certificate names no "
+		    "TLS extKeyUsage; --purpose to choose)\n", p);
+}
+
+static void
+print_text(const struct pkid_verify_result *r, const struct vargs *a)
+{
+	const char *cert = a->cert;
 	FILE *out = r->valid ? stdout : stderr;
 	char sub[256];
 	size_t i;
@@ -269,6 +344,7 @@ print_text(const struct pkid_verify_result *r, const char *cert)
 		fprintf(out, "%s [%d] %s", k ? " <-" : "", k, sub);
 	}
 	fputc('\n', out);
+	print_purpose(out, a);
 	for (i = 0; i < r->nnotes; i++)
 		fprintf(out, "note: %s\n", r->notes[i]);
 }
@@ -292,6 +368,7 @@ pkictl_cmd_verify(int argc, char **argv)
 		rc = pkictl_print_err(&e, a.json);
 		goto out;
 	}
+	pick_purpose(&a, leaf);
 	if (pkid_verify_run(c, &a.o, leaf, &res, &e) != PKID_OK &&
 	    res.nfindings == 0) {
 		/* An internal failure, not a verdict on the certificate. */
@@ -299,9 +376,9 @@ pkictl_cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	if (a.json)
-		print_json(&res);
+		print_json(&res, &a);
 	else
-		print_text(&res, a.cert);
+		print_text(&res, &a);
 	rc = res.valid ? PKICTL_EXIT_OK : PKICTL_EXIT_FAIL;
 out:
 	pkid_verify_result_clear(&res);

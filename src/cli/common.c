@@ -17,6 +17,10 @@ pkictl_exit_for(enum pkid_code code)
 {
 	if (code == PKID_OK)
 		return PKICTL_EXIT_OK;
+	/* The command line was right; what it names is not there: the
+	 * operation failed (README "Exit status"). */
+	if (code == PKID_E_NOT_FOUND)
+		return PKICTL_EXIT_FAIL;
 	if ((code >> 16) == PKID_CAT_USAGE)
 		return PKICTL_EXIT_USAGE;
 	return PKICTL_EXIT_FAIL;

@@ -17,6 +17,10 @@ struct help {
 	const char *example;	/* one example */
 };
 
+/* SCEP client commands: --server, as EST's, with --url its alias. */
+#define SCEP_SERVER_OPT "  --server URL     the SCEP URL, e.g. " \
+	"http://HOST:8080/scep (alias --url)\n"
+
 #define DIR_OPT "  --dir DIR        CA directory (default $PKID_DIR, then " \
 	"./var/demo)\n"
 
@@ -85,7 +89,7 @@ static const struct help tab[] = {
 	    "  --simulate       renew a simulated fleet through rollovers\n",
 	    "pkictl ca plan --html plan.html" },
 	{ "show", "pkictl show [--json] [--at TIME] FILE...",
-	    "describe certificates, CSRs, CRLs, PKCS#7 and keys (PEM or DER)",
+	    "describe certificates, CSRs, CRLs, PKCS#7, keys, EST bodies",
 	    "  --at             judge validity at TIME instead of now\n",
 	    "pkictl show dev.pem" },
 	{ "verify", "pkictl verify [--trust FILE|DIR]... [--untrusted FILE]... "
@@ -94,7 +98,8 @@ static const struct help tab[] = {
 	    "validate a certificate path (RFC 5280) and say why not",
 	    "  --trust          anchors (default: the system's)\n"
 	    "  --untrusted      intermediates\n  --host, --ip     the name "
-	    "to match (RFC 9525)\n",
+	    "to match (RFC 9525)\n  --purpose        what the key is "
+	    "for (default: from its extKeyUsage)\n",
 	    "pkictl verify --trust root.pem --untrusted issuing.pem --host "
 	    "dev1.example.com dev.pem" },
 	{ "diagnose", "pkictl diagnose https://HOST[:PORT] [--sni NAME] "
@@ -102,9 +107,11 @@ static const struct help tab[] = {
 	    "probe a TLS server step by step and explain each failure",
 	    "  --trust          anchors for the server's chain\n",
 	    "pkictl diagnose https://localhost:8443 --trust var/demo/root.pem" },
-	{ "explain", "pkictl explain CODE [--json] | pkictl explain --list "
-	    "[--json]", "what an error code means and what to do",
-	    "  --list           every code of the catalogue\n",
+	{ "explain", "pkictl explain CODE|NUMBER [--json] | pkictl explain "
+	    "--list [--json]", "what an error code means and what to do",
+	    "  CODE|NUMBER      its name, or the number explain prints "
+	    "(65546, 0x01000a)\n  --list           every code of the "
+	    "catalogue\n",
 	    "pkictl explain unknown-issuer" },
 	{ "scep challenge", "pkictl scep challenge new [--dir DIR] "
 	    "[--profile NAME] [--ttl 1h]", "a one-time SCEP challenge "
@@ -114,19 +121,21 @@ static const struct help tab[] = {
 	{ "scep ra-cert", "pkictl scep ra-cert [--dir DIR]", "RA mode: a new "
 	    "SCEP RA key and certificate from the upstream CA over EST",
 	    DIR_OPT, "pkictl scep ra-cert --dir /var/lib/pkid-ra" },
-	{ "scep getcaps", "pkictl scep getcaps URL [--ca NAME]",
-	    "a SCEP server's capabilities (GetCACaps)", "",
-	    "pkictl scep getcaps http://127.0.0.1:8080/scep" },
-	{ "scep getca", "pkictl scep getca URL [--ca NAME] [--out FILE] "
-	    "[--cacert FILE | --ca-fingerprint SHA256 | --insecure-tofu]",
+	{ "scep getcaps", "pkictl scep getcaps --server URL [--ca NAME]",
+	    "a SCEP server's capabilities (GetCACaps)", SCEP_SERVER_OPT,
+	    "pkictl scep getcaps --server http://127.0.0.1:8080/scep" },
+	{ "scep getca", "pkictl scep getca --server URL [--ca NAME] "
+	    "[--out FILE] [--cacert FILE | --ca-fingerprint SHA256 | "
+	    "--insecure-tofu]",
 	    "a SCEP server's CA and RA certificates, with fingerprints",
-	    "  --out            write them (needs a pin or --insecure-tofu)\n",
-	    "pkictl scep getca http://127.0.0.1:8080/scep" },
-	{ "scep getnextca", "pkictl scep getnextca URL [--ca NAME] "
+	    SCEP_SERVER_OPT "  --out            write them (needs a pin or "
+	    "--insecure-tofu)\n",
+	    "pkictl scep getca --server http://127.0.0.1:8080/scep" },
+	{ "scep getnextca", "pkictl scep getnextca --server URL [--ca NAME] "
 	    "[--cacert FILE | --ca-fingerprint SHA256]",
-	    "the next CA generation (GetNextCACert), its signature checked", "",
-	    "pkictl scep getnextca http://127.0.0.1:8080/scep --cacert "
-	    "root.pem" },
+	    "the next CA generation (GetNextCACert), its signature checked",
+	    SCEP_SERVER_OPT, "pkictl scep getnextca --server "
+	    "http://127.0.0.1:8080/scep --cacert root.pem" },
 	{ "est user", "pkictl est user add [--dir DIR] NAME "
 	    "[--password-file FILE|-]", "add or change an EST HTTP Basic user "
 	    "(password of 12 characters or more)", DIR_OPT
@@ -145,28 +154,33 @@ static const struct help tab[] = {
 	    "\n                   never an argument: the process list shows "
 	    "those\n"
 	    "  --key-out        where a new key goes (default: --out with "
-	    ".key)\n", "pkictl enroll est --server https://localhost:8443 "
+	    ".key)\n"
+	    "  --password-file  the password's file (- is stdin), else "
+	    "$PKID_EST_PASSWORD\n"
+	    "  --password PW    works too, but others see it in the process "
+	    "list\n", "pkictl enroll est --server https://localhost:8443 "
 	    "--user alice --password-file alice.pw --cacert root.pem --san "
 	    "DNS:dev2.example.com --out dev2.pem" },
-	{ "enroll scep", "pkictl enroll scep --url URL --challenge PW "
+	{ "enroll scep", "pkictl enroll scep --server URL --challenge PW "
 	    "(--key FILE | --new-key rsa-2048) --subject DN [--san T:V]... "
 	    "--out FILE (--cacert FILE | --ca-fingerprint SHA256 | "
 	    "--insecure-tofu)", "get a certificate over SCEP (RFC 8894)",
-	    "  --cacert         the CA GetCACert's answer must chain to\n",
-	    "pkictl enroll scep --url http://127.0.0.1:8080/scep --challenge "
-	    "PW --new-key rsa-2048 --subject CN=dev3.example.com --cacert "
-	    "root.pem --out dev3.pem" },
+	    SCEP_SERVER_OPT "  --cacert         the CA GetCACert's answer must "
+	    "chain to\n",
+	    "pkictl enroll scep --server http://127.0.0.1:8080/scep "
+	    "--challenge PW --new-key rsa-2048 --subject CN=dev3.example.com "
+	    "--cacert root.pem --out dev3.pem" },
 	{ "renew est", "pkictl renew est --server URL [--label L] --cert C "
 	    "--key K [--cacert FILE] [--new-key ec-p256|rsa-2048] --out FILE",
 	    "renew a certificate over EST (simplereenroll)",
 	    "  --new-key        a new key instead of K (to --key-out)\n",
 	    "pkictl renew est --server https://localhost:8443 --cert dev2.pem "
 	    "--key dev2.key --out dev2-new.pem" },
-	{ "renew scep", "pkictl renew scep --url URL --cert FILE --key FILE "
+	{ "renew scep", "pkictl renew scep --server URL --cert FILE --key FILE "
 	    "--out FILE [--cacert FILE] [--new-key rsa-2048 --key-out FILE]",
-	    "renew a certificate over SCEP (RenewalReq)", "",
-	    "pkictl renew scep --url http://127.0.0.1:8080/scep --cert dev3.pem "
-	    "--key dev3.key --out dev3-new.pem" },
+	    "renew a certificate over SCEP (RenewalReq)", SCEP_SERVER_OPT,
+	    "pkictl renew scep --server http://127.0.0.1:8080/scep --cert "
+	    "dev3.pem --key dev3.key --out dev3-new.pem" },
 	{ "agent", "pkictl agent --config FILE [--once]", "keep the "
 	    "identities of FILE renewed (EST or SCEP), ahead of CA rollovers",
 	    "  --once           one pass, then exit (0: nothing failed)\n",
@@ -273,29 +287,57 @@ print_one(const struct help *h)
 	printf("pkictl explain CODE tells what an error code means.\n");
 }
 
+/* How many entries of tab lie under the words w ("ca", "trust bundle"). */
+static size_t
+count_under(const char *w)
+{
+	size_t i, n = strlen(w), under = 0;
+
+	for (i = 0; i < NTAB; i++)
+		under += strncmp(tab[i].cmd, w, n) == 0 && tab[i].cmd[n] == ' ';
+	return under;
+}
+
 int
 pkictl_help(int argc, char **argv)
 {
 	const struct help *h;
-	size_t i;
+	char words[64], alias[2][16];
+	char *av[3];
+	size_t i, n, under;
+	int k;
 
-	/* Drop the option words: "ca init --dir X --help" is "ca init". */
-	while (argc > 0 && argv[argc - 1][0] == '-')
-		argc--;
+	/* The command words end at the first option: "ca init --dir X
+	 * --help" is "ca init". */
+	for (k = 0; k < argc && argv[k][0] != '-'; k++)
+		;
+	argc = k;
+	/* pkictl scep enroll|renew: the alias of enroll|renew scep. */
+	if (argc >= 2 && strcmp(argv[0], "scep") == 0 &&
+	    (strcmp(argv[1], "enroll") == 0 || strcmp(argv[1], "renew") ==
+	    0)) {
+		snprintf(alias[0], sizeof(alias[0]), "%s", argv[1]);
+		snprintf(alias[1], sizeof(alias[1]), "scep");
+		av[0] = alias[0];
+		av[1] = alias[1];
+		av[2] = argc > 2 ? argv[2] : NULL;
+		argv = av;
+		argc = argc > 3 ? 3 : argc;
+	}
 	if (argc > 0 && (h = find(argc, argv)) != NULL) {
 		print_one(h);
 		return PKICTL_EXIT_OK;
 	}
-	/* "pkictl est --help": the commands under that word, in full when
-	 * they fit on a screen, else one line each. */
-	if (argc > 0) {
-		size_t n = strlen(argv[0]), under = 0;
-
-		for (i = 0; i < NTAB; i++)
-			under += strncmp(tab[i].cmd, argv[0], n) == 0 &&
-			    tab[i].cmd[n] == ' ';
+	/* "pkictl est --help", "pkictl trust bundle --help": the commands
+	 * under those words, in full when they fit on a screen, else one
+	 * line each. */
+	if (argc == 1 || argc == 2) {
+		snprintf(words, sizeof(words), "%s%s%s", argv[0], argc == 2 ?
+		    " " : "", argc == 2 ? argv[1] : "");
+		n = strlen(words);
+		under = count_under(words);
 		for (i = 0; i < NTAB && under > 0; i++) {
-			if (strncmp(tab[i].cmd, argv[0], n) != 0 ||
+			if (strncmp(tab[i].cmd, words, n) != 0 ||
 			    tab[i].cmd[n] != ' ')
 				continue;
 			if (under <= 2)
@@ -306,14 +348,22 @@ pkictl_help(int argc, char **argv)
 		}
 		if (under > 2)
 			printf("pkictl %s SUBCOMMAND --help: its options and an "
-			    "example\n", argv[0]);
+			    "example\n", words);
 		if (under > 0)
 			return PKICTL_EXIT_OK;
+	}
+	if (argc > 0) {
+		/* No such command: say so, as running it would. */
+		fprintf(stderr, "error: usage: no command 'pkictl %s%s%s'\n"
+		    "fix: run 'pkictl help' for the list of commands\n",
+		    argv[0], argc > 1 && count_under(argv[0]) > 0 ? " " : "",
+		    argc > 1 && count_under(argv[0]) > 0 ? argv[1] : "");
+		return PKICTL_EXIT_USAGE;
 	}
 	printf("usage: pkictl COMMAND [options]; pkictl COMMAND --help for "
 	    "one\n");
 	for (i = 0; i < NTAB; i++)
-		printf("  %-15s %.61s\n", tab[i].cmd, tab[i].what);
+		printf("  %-20s %.56s\n", tab[i].cmd, tab[i].what);
 	return PKICTL_EXIT_OK;
 }
 

@@ -10,22 +10,27 @@
 
 static const char usage[] =
     "usage: pkictl COMMAND ...\n"
-    "  ca init|issue|chain|list|revoke|crl   CA administration (--dir DIR)\n"
+    "  ca init|issue|chain|list|revoke|unrevoke|crl|pending|approve|"
+    "reject\n"
+    "  ca show|rollover|plan                 CA administration (--dir DIR)\n"
     "  show FILE...                          describe certificates, CSRs, "
-    "CRLs, PKCS#7\n"
+    "CRLs,\n"
+    "                                        PKCS#7, EST bodies\n"
     "  verify [--trust F] [--host N] CERT    validate a certificate path\n"
     "  diagnose https://HOST[:PORT]          why a TLS client fails there\n"
     "  explain CODE | --list                 what an error code means\n"
-    "  scep challenge new [--profile P] [--ttl 1h]  one-time SCEP "
-    "challenge\n"
-    "  est user add [--dir DIR] NAME [--password PW]  EST HTTP Basic users\n"
+    "  scep challenge new [--profile P]      one-time SCEP challenge\n"
+    "  scep ra-cert                          RA mode: the SCEP RA "
+    "certificate\n"
+    "  scep getcaps|getca|getnextca --server URL  ask a SCEP server\n"
+    "  est user add NAME [--password-file F] EST HTTP Basic users\n"
     "  enroll est|scep --server URL ... --out F  get a certificate\n"
     "  renew est|scep --server URL --cert C --key K --out F  renew it\n"
     "  agent --config FILE [--once]          keep identities renewed\n"
     "  trust bundle create|show, import, list, remove, export, status\n"
     "                                        signed trust bundles and "
     "trust stores\n"
-    "  version\n"
+    "  version, help [COMMAND]\n"
     "pkictl COMMAND --help: its options and an example; pkictl help: all\n";
 
 struct subcmd {

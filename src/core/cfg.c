@@ -1000,8 +1000,8 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	pkid_buf_init(b, PKID_MAX_CONFIG_SIZE);
 	PKID_TRY(pkid_buf_printf(b, e,
 	    "; pkid configuration. Durations: 600d, 12h, 30m, 45s.\n"
-	    "; 'pkictl explain config-unknown-key' lists what each section "
-	    "takes.\n\n[ca]\nname = %s\ndigest = %s\ncrl_next_update = %s\n"
+	    "; 'man 5 pkid.conf' lists what each section takes.\n\n"
+	    "[ca]\nname = %s\ndigest = %s\ncrl_next_update = %s\n"
 	    "; auto: http://HOST:PORT/crl/NAME.crl and /ca/NAME.cer on the "
 	    "[server] http\n; listener unless it is loopback only; off: "
 	    "none\ncrl_url = %s\nca_issuers_url = %s\n", c->ca_name, c->digest,

@@ -11,6 +11,8 @@
  *                        base64 (auto: lines, one line to a client that
  *                        sends no User-Agent, as strongSwan's pki)
  * upstream =             RA mode: https://CA:PORT/.well-known/est[/LABEL]
+ *                        (/.well-known/est may be left out; a trailing
+ *                        '/' is dropped)
  * upstream_cacert =      PEM of the root the upstream's TLS chain ends at;
  *                        also the anchors of devices' certificates the
  *                        upstream issued, for simplereenroll here
@@ -27,6 +29,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/cfg_int.h"
 #include "core/clock.h"
@@ -213,6 +216,126 @@ set_crl(struct pkid_est_label *l, const char *v, struct pkid_err *e)
 	    "upstream_crl", v, e);
 }
 
+#define UPSTREAM_FORM "https://HOST[:PORT], optionally with " \
+	"/.well-known/est or /.well-known/est/LABEL (RFC 7030 3.2.2)"
+
+/* upstream's authority HOST[:PORT] (n bytes at a): why not, or NULL. */
+static const char *
+upstream_authority(const char *a, size_t n)
+{
+	const char *port = NULL, *end = a + n;
+	size_t i;
+	long pv = 0;
+
+	if (n == 0)
+		return "it names no host";
+	for (i = 0; i < n; i++)
+		if (a[i] == '@')
+			return "it holds a user name (the RA authenticates "
+			    "with upstream_cert, never with a URL)";
+		else if ((unsigned char)a[i] <= ' ' || a[i] == '\\' ||
+		    (unsigned char)a[i] >= 0x7f)
+			return "its host holds a space or another character "
+			    "a URL cannot";
+	if (a[0] == '[') {
+		const char *rb = memchr(a, ']', n);
+
+		if (rb == NULL)
+			return "its IPv6 address lacks the closing ']'";
+		if (rb + 1 < end && rb[1] != ':')
+			return "something follows the IPv6 address";
+		port = rb + 1 < end ? rb + 1 : NULL;
+	} else {
+		port = memchr(a, ':', n);
+		if (port == a)
+			return "it names no host";
+	}
+	if (port == NULL)
+		return NULL;
+	if (port + 1 == end || (size_t)(end - port - 1) > 5)
+		return "its port is not a number from 1 to 65535";
+	for (port++; port < end; port++) {
+		if (*port < '0' || *port > '9')
+			return "its port is not a number from 1 to 65535";
+		pv = pv * 10 + (*port - '0');
+	}
+	return pv >= 1 && pv <= 65535 ? NULL : "its port is not a number "
+	    "from 1 to 65535";
+}
+
+/*
+ * upstream: the EST server's URL, given with or without its
+ * /.well-known/est (and a label), with or without a trailing '/', kept
+ * as https://HOST[:PORT]/.well-known/est[/LABEL], the base the RA adds
+ * /<op> to. Anything else (another scheme, a query, a fragment, another
+ * path) is refused, saying what is wanted.
+ */
+static enum pkid_code
+set_upstream(struct pkid_est_label *l, const char *v, struct pkid_err *e)
+{
+	static const char wk[] = "/.well-known/est";
+	const char *rest, *slash, *why = NULL;
+	char path[1024], label[64], out[sizeof(l->upstream)];
+	size_t alen, plen;
+	struct pkid_err le;
+
+	if (v[0] == '\0') {
+		l->upstream[0] = '\0';
+		return PKID_OK;
+	}
+	if (strlen(v) >= sizeof(out))
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream is "
+		    "longer than %zu characters", sizeof(out) - 1);
+	if (strncasecmp(v, "https://", 8) != 0)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream is "
+		    UPSTREAM_FORM ", not '%s': EST is served over https:// "
+		    "(RFC 7030 3.3)", v);
+	rest = v + 8;
+	slash = strchr(rest, '/');
+	alen = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+	if (strchr(v, '?') != NULL)
+		why = "it has a query string ('?')";
+	else if (strchr(v, '#') != NULL)
+		why = "it has a fragment ('#')";
+	else
+		why = upstream_authority(rest, alen);
+	if (why != NULL)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream is "
+		    UPSTREAM_FORM ", not '%s': %s", v, why);
+	/* The path without its trailing slashes. */
+	snprintf(path, sizeof(path), "%s", slash != NULL ? slash : "");
+	plen = strlen(path);
+	while (plen > 0 && path[plen - 1] == '/')
+		path[--plen] = '\0';
+	label[0] = '\0';
+	if (plen > 0 && strcmp(path, wk) != 0) {
+		if (strncmp(path, wk, sizeof(wk) - 1) != 0 ||
+		    path[sizeof(wk) - 1] != '/')
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream "
+			    "is " UPSTREAM_FORM ", not '%s': its path '%s' is "
+			    "not %s", v, slash, wk);
+		if (strchr(path + sizeof(wk), '/') != NULL ||
+		    strlen(path + sizeof(wk)) >= sizeof(label))
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream "
+			    "is " UPSTREAM_FORM ", not '%s': after %s/ comes "
+			    "one label, without '/'", v, wk);
+		snprintf(label, sizeof(label), "%s", path + sizeof(wk));
+		pkid_err_clear(&le);
+		if (check_label_name(label, &le) != PKID_OK)
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream "
+			    "is " UPSTREAM_FORM ", not '%s': %s%s", v,
+			    le.detail, word_index(op_names, label) >= 0 ?
+			    " (give the server's base URL, not an "
+			    "operation's)" : "");
+	}
+	if ((size_t)snprintf(out, sizeof(out), "https://%.*s%s%s%s",
+	    (int)alen, rest, wk, label[0] ? "/" : "", label) >= sizeof(out))
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream is "
+		    "longer than %zu characters with %s", sizeof(out) - 1, wk);
+	memcpy(l->upstream, out, strlen(out) + 1);
+	return PKID_OK;
+}
+
 /* The registration-authority keys. */
 static enum pkid_code
 upstream_set(struct pkid_est_label *l, const char *k, const char *v,
@@ -221,12 +344,8 @@ upstream_set(struct pkid_est_label *l, const char *k, const char *v,
 	int n;
 	enum pkid_code rc;
 
-	if (strcmp(k, "upstream") == 0) {
-		if (v[0] != '\0' && strncmp(v, "https://", 8) != 0)
-			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream "
-			    "is an https:// URL (RFC 7030 3.3), not '%s'", v);
-		return set_path(l->upstream, sizeof(l->upstream), k, v, e);
-	}
+	if (strcmp(k, "upstream") == 0)
+		return set_upstream(l, v, e);
 	if (strcmp(k, "upstream_cacert") == 0)
 		return set_path(l->upstream_cacert,
 		    sizeof(l->upstream_cacert), k, v, e);

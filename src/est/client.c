@@ -25,6 +25,7 @@ struct pkid_est_client {
 	char base[PKID_DIAG_MAX_URL + 1]; /* server + /.well-known/est[/L] */
 	STACK_OF(X509) *anchors;	/* owned: the trust in use */
 	STACK_OF(X509) *cacerts;	/* owned: /cacerts, NULL until read */
+	X509 *unverified;		/* owned: issued, then not accepted */
 	struct pkid_https *s;		/* the session */
 	int last_status;		/* status of the last answer, 0 none */
 	int last_retry_after;		/* its Retry-After s, -1 none */
@@ -310,7 +311,16 @@ pkid_est_client_free(struct pkid_est_client *c)
 	pkid_https_free(c->s);
 	sk_X509_pop_free(c->anchors, X509_free);
 	sk_X509_pop_free(c->cacerts, X509_free);
+	X509_free(c->unverified);
 	free(c);
+}
+
+X509 *
+pkid_est_client_unverified(const struct pkid_est_client *c,
+    STACK_OF(X509) **cas)
+{
+	*cas = c->cacerts;
+	return c->unverified;
 }
 
 enum pkid_code
@@ -514,6 +524,10 @@ pick_and_check(struct pkid_est_client *c, STACK_OF(X509) *certs,
 	PKID_CHECK(leaf != NULL, PKID_E_KEY_MISMATCH, "none of the %d "
 	    "certificates the server returned holds the request's public "
 	    "key", sk_X509_num(certs));
+	/* Issued: kept, so a failure from here on loses nothing. */
+	X509_free(c->unverified);
+	X509_up_ref(leaf);
+	c->unverified = leaf;
 	PKID_TRY(pkid_est_client_cacerts(c, &ca, e));
 	if (check_to_anchors(c, leaf, PKID_PURPOSE_ANY, NULL, e) != PKID_OK) {
 		rc = e->code;
@@ -522,6 +536,8 @@ pick_and_check(struct pkid_est_client *c, STACK_OF(X509) *certs,
 	}
 	X509_up_ref(leaf);
 	*out = leaf;
+	X509_free(c->unverified);
+	c->unverified = NULL;
 	rc = PKID_OK;
 out:
 	return rc;

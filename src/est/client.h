@@ -71,6 +71,15 @@ void pkid_est_client_free(struct pkid_est_client *c);
 void pkid_est_client_last(const struct pkid_est_client *c, int *status,
     int *retry_after_s);
 
+/*
+ * The certificate the server issued for the last enroll when it was not
+ * accepted after all (it did not verify to the anchors, or /cacerts could
+ * not be read): borrowed, valid until _free; NULL when none. *cas is the
+ * server's /cacerts as read (borrowed; NULL when not read).
+ */
+X509 *pkid_est_client_unverified(const struct pkid_est_client *c,
+    STACK_OF(X509) **cas);
+
 /* The CA certificates (/cacerts); borrowed, valid until _free. */
 enum pkid_code pkid_est_client_cacerts(struct pkid_est_client *c,
     STACK_OF(X509) **out, struct pkid_err *e);

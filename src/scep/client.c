@@ -37,7 +37,7 @@ pkid_scep_client_new(const struct pkid_scep_client_cfg *cfg,
 		c->cfg.max_wait_s = PKID_SCEP_DEFAULT_MAX_WAIT_S;
 	pkid_scep_cas_init(&c->cas);
 	PKID_CHECK(cfg->url != NULL && strncasecmp(cfg->url, "http://", 7) ==
-	    0, PKID_E_USAGE, "--url wants http://host[:port]/path, not '%s'",
+	    0, PKID_E_USAGE, "--server wants http://host[:port]/path, not '%s'",
 	    cfg->url != NULL ? cfg->url : "");
 	if (cfg->compat) {
 		/* Single DES lives in the legacy provider; loading one
@@ -63,6 +63,7 @@ pkid_scep_client_free(struct pkid_scep_client *c)
 		return;
 	pkid_scep_cas_free(&c->cas);
 	X509_STORE_free(c->anchors);
+	X509_free(c->unverified);
 	if (c->legacy != NULL)
 		OSSL_PROVIDER_unload(c->legacy);
 	if (c->deflt != NULL)
@@ -263,7 +264,7 @@ issued_by_cas(const struct pkid_scep_cas *cas, X509 *x)
 
 /* The certificate of rep for csr's key, issued by the server's CA. */
 static enum pkid_code
-take_cert(const struct pkid_scep_client *c, struct pkid_scep_rep *rep,
+take_cert(struct pkid_scep_client *c, struct pkid_scep_rep *rep,
     X509_REQ *csr, X509 **out, struct pkid_err *e)
 {
 	X509 *x;
@@ -276,13 +277,17 @@ take_cert(const struct pkid_scep_client *c, struct pkid_scep_rep *rep,
 		x = sk_X509_value(rep->certs, i);
 		if (EVP_PKEY_eq(X509_get0_pubkey(x), key) != 1)
 			continue;
+		/* Issued: kept for the caller should a check below fail. */
+		X509_free(c->unverified);
+		PKID_OSSL(X509_up_ref(x), PKID_E_INTERNAL, "X509_up_ref");
+		c->unverified = x;
 		PKID_CHECK(issued_by_cas(&c->cas, x),
 		    PKID_E_SCEP_REPLY_INVALID, "the certificate in the "
 		    "CertRep is not signed by any CA certificate from "
 		    "GetCACert");
 		PKID_TRY(pkid_scep_client_verify_issued(c, x, e));
-		PKID_OSSL(X509_up_ref(x), PKID_E_INTERNAL, "X509_up_ref");
-		*out = x;
+		*out = x;	/* the reference c->unverified held */
+		c->unverified = NULL;
 		rc = PKID_OK;
 		goto out;
 	}

@@ -239,6 +239,9 @@ struct pkid_scep_client {
 					 * when taken on first use */
 	int last_status;		/* HTTP status of the last answer,
 					 * 0 when none came */
+	X509 *unverified;		/* owned: the certificate a CertRep
+					 * SUCCESS held for the request's key
+					 * that failed its checks, or NULL */
 	int last_retry_after;		/* its Retry-After, seconds; -1
 					 * when absent or an HTTP-date */
 };

@@ -583,13 +583,58 @@ show_cb(struct pkid_obj *o, void *arg, struct pkid_err *e)
 	return jpush(a->arr, j, e);
 }
 
+/*
+ * Base64 text of a DER object, as an EST response body (RFC 7030 4.1.3,
+ * RFC 8951 3) is: printable ASCII only, starting (after white space) with
+ * "MI", the base64 of a DER SEQUENCE with a long-form length (0x30 0x8x).
+ * Neither PEM (looked for first) nor DER (whose first byte 0x30 is '0')
+ * starts so.
+ */
+static int
+looks_base64(const uint8_t *p, size_t len)
+{
+	size_t i = 0, k;
+
+	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
+	    p[i] == '\n'))
+		i++;
+	if (len - i < 4 || p[i] != 'M' || p[i + 1] != 'I')
+		return 0;
+	for (k = i; k < len; k++)
+		if ((p[k] < 0x20 || p[k] > 0x7e) && p[k] != '\t' &&
+		    p[k] != '\r' && p[k] != '\n')
+			return 0;
+	return 1;
+}
+
 enum pkid_code
 pkid_x509_show_all(const uint8_t *p, size_t len, time_t now, json_t *arr,
     struct pkid_err *e)
 {
 	struct show_acc a;
+	struct pkid_buf der;
+	size_t i, first = json_array_size(arr);
+	enum pkid_code rc = PKID_E_INTERNAL;
 
 	a.arr = arr;
 	a.now = now;
-	return pkid_x509_decode_all(p, len, show_cb, &a, e);
+	if (len > PKID_MAX_FILE_SIZE || !looks_base64(p, len))
+		return pkid_x509_decode_all(p, len, show_cb, &a, e);
+	memset(&der, 0, sizeof(der));
+	if (pkid_base64_decode((const char *)p, len, &der, PKID_MAX_FILE_SIZE,
+	    e) != PKID_OK) {
+		pkid_err_ctx(e, "the input looks like base64 (an EST body) "
+		    "but does not decode");
+		return e->code;
+	}
+	if ((rc = pkid_x509_decode_all(der.p, der.len, show_cb, &a, e)) !=
+	    PKID_OK)
+		pkid_err_ctx(e, "decoding the DER inside the base64");
+	/* Say how it was read: "base64" beside every description. */
+	for (i = first; i < json_array_size(arr); i++)
+		if (json_object_set_new(json_array_get(arr, i), "encoding",
+		    json_string("base64")) != 0 && rc == PKID_OK)
+			rc = PKID_ERR(e, PKID_E_NOMEM, "no memory");
+	pkid_buf_free(&der);
+	return rc;
 }

@@ -46,9 +46,11 @@ json_t *pkid_x509_show_obj(const struct pkid_obj *o, time_t now,
 
 /*
  * Decode every object in p (PEM blocks or one DER object, as
- * pkid_x509_decode_all) and append one description each to the JSON array
- * arr (borrowed). On error the objects decoded before it stay in arr.
- * Errors: those of pkid_x509_decode_all, out-of-memory.
+ * pkid_x509_decode_all, or the base64 of one DER object with or without
+ * line breaks, as an EST response body is) and append one description
+ * each to the JSON array arr (borrowed); those read from base64 carry
+ * "encoding": "base64". On error the objects decoded before it stay in
+ * arr. Errors: those of pkid_x509_decode_all, base64-bad, out-of-memory.
  */
 enum pkid_code pkid_x509_show_all(const uint8_t *p, size_t len, time_t now,
     json_t *arr, struct pkid_err *e);

@@ -84,6 +84,12 @@ openssl x509 -in ca.pem -trustout -addtrust serverAuth \
 head -c 300 "$C/show/leaf.der" > "$C/show/truncated.der"
 sed '5s/./!/' leaf.pem > "$C/show/garbage.pem"
 : > "$C/show/empty"
+# EST response bodies: base64 of the certs-only PKCS#7, wrapped (CRLF, as
+# RFC 2045 lines) and on one line, and one cut short.
+openssl base64 -in "$C/show/bundle.p7b" | sed 's/$/\r/' \
+    > "$C/show/est-body-wrapped.b64"
+openssl base64 -A -in "$C/show/bundle.p7b" > "$C/show/est-body-oneline.b64"
+head -c 101 "$C/show/est-body-oneline.b64" > "$C/show/est-body-cut.b64"
 
 # config: a full file, each kind of error, CRLF, a key outside a section
 cat > "$C/config/good.conf" <<'EOF'

@@ -75,6 +75,34 @@ def test_enroll_basic(est, tmp_path):
     assert "DNS:d1.example.com" in san
 
 
+def test_enroll_orphan_when_the_write_fails(est, tmp_path):
+    """The server issued, then --out cannot be written: the certificate
+    (with the CA certificates) and the key made here are kept as
+    d8.orphan.pem / d8.orphan.key (0600) in the current directory, and
+    the serial is named (issue 14)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    cp = subprocess.run(
+        [binary("pkictl"), "enroll", "est", "--server", est.server,
+         "--user", USER, "--password", PASSWORD, "--cacert",
+         str(est.ca_dir / "root.pem"), "--san", "DNS:d8.example.com",
+         "--out", str(tmp_path / "missing" / "d8.pem")], cwd=work,
+        capture_output=True, text=True, timeout=120)
+    assert cp.returncode == 1, cp.stderr
+    assert error_code(cp) in ("io-write", "io-open"), cp.stderr
+    cert, key = work / "d8.orphan.pem", work / "d8.orphan.key"
+    assert cert.exists() and key.exists(), cp.stderr
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    check_cert(est.ca_dir, cert, "CN=d8.example.com")
+    assert pubkey(key) == pubkey(cert, cert=True)
+    serial = openssl("x509", "-in", cert, "-noout", "-serial",
+                     check=True).stdout.strip().split("=")[1].lower()
+    while serial.startswith("00"):     # as pkictl prints serials
+        serial = serial[2:]
+    assert f"serial {serial}" in cp.stderr, cp.stderr
+    assert cert.read_text().count("BEGIN CERTIFICATE") >= 2
+
+
 def test_enroll_label_rsa_existing_key(est, tmp_path):
     key = tmp_path / "given.key"
     openssl("genpkey", "-algorithm", "RSA", "-pkeyopt",

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import make_csr, openssl, pkictl, run
+from conftest import binary, error_code, make_csr, openssl, pkictl, run
 from server import Pkid
 
 USER, PASSWORD = "dev", "dev-pw-long-enough"
@@ -151,6 +151,120 @@ def test_ra_enroll_through_upstream(upstream, tmp_path):
                   f"https://localhost:{ra.tls_port}{EST}/simpleenroll"])
         assert cp.stdout == "401"
         clean_stop(ra)
+
+
+def test_ra_upstream_url_forms(upstream, tmp_path):
+    """[est] upstream takes the server's URL with or without
+    /.well-known/est and a trailing '/', and is kept normalised; a URL of
+    another form is refused by ca init, pkid --check and pkid at start
+    with config-bad-value saying what is wanted (issue 14)."""
+    port = upstream.tls_port
+    d = make_ra(tmp_path, "ra", f"https://localhost:{port}/",
+                upstream.ca_dir / "root.pem", upstream.ra_cert,
+                upstream.ra_key)
+    conf = (d / "pkid.conf").read_text()
+    assert f"upstream = https://localhost:{port}{EST}\n" in conf
+    cp = run([binary("pkid"), "--check", "--dir", str(d)])
+    assert cp.returncode in (0, 1), cp.stderr
+    with Pkid(d, "--quiet") as ra:
+        st, body, _ = device_enroll(ra, tmp_path)
+        assert st == 200, body
+        clean_stop(ra)
+    want = "https://HOST[:PORT], optionally with /.well-known/est or " \
+        "/.well-known/est/LABEL"
+    for bad in (f"https://localhost:{port}/est",
+                f"https://localhost:{port}{EST}/simpleenroll",
+                f"https://localhost:{port}{EST}?label=x",
+                f"http://localhost:{port}{EST}"):
+        cp = pkictl("ca", "init", "--dir", tmp_path / "x", "--set",
+                    f"est.upstream={bad}")
+        assert cp.returncode == 2, cp.stderr
+        assert error_code(cp) == "config-bad-value" and want in cp.stderr
+        # Written by hand into pkid.conf: pkid --check and pkid refuse it.
+        text = conf.replace(f"upstream = https://localhost:{port}{EST}\n",
+                            f"upstream = {bad}\n")
+        (d / "pkid.conf").write_text(text)
+        for args in (["--check"], ["--listen", "127.0.0.1:0", "--http",
+                                   "127.0.0.1:0"]):
+            cp = run([binary("pkid"), "--dir", str(d), *args], timeout=30)
+            assert cp.returncode == 2, (args, cp.stdout, cp.stderr)
+            assert "config-bad-value" in cp.stderr and want in cp.stderr
+            assert "pkid.conf:" in cp.stderr
+
+
+def fingerprint(cert):
+    cp = openssl("x509", "-in", cert, "-noout", "-fingerprint", "-sha256",
+                 check=True)
+    return cp.stdout.split("=")[1].strip().replace(":", "").lower()
+
+
+def test_enroll_orphan_through_ra(upstream, tmp_path):
+    """pkictl enroll est through an RA with --cacert the RA's root: the
+    TLS handshake passes, the upstream issues, and the certificate does
+    not verify to that --cacert. It is not lost: the serial is named, it
+    is written as dev.unverified.pem with the CA certificates the server
+    sent, the key made here as dev.unverified.key (0600), and the remedy
+    names the upstream root and the trust file to pass (issue 14)."""
+    d = make_ra(tmp_path, "ra", up_url(upstream.tls_port),
+                upstream.ca_dir / "root.pem", upstream.ra_cert,
+                upstream.ra_key)
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD + "\n")
+    out = tmp_path / "dev.pem"
+    with Pkid(d, "--quiet") as ra:
+        cp = pkictl("enroll", "est", "--server",
+                    f"https://localhost:{ra.tls_port}", "--user", USER,
+                    "--password-file", pw, "--cacert", d / "root.pem",
+                    "--san", "DNS:dev9.example.com", "--out", out,
+                    timeout=60)
+        clean_stop(ra)
+    assert cp.returncode == 1, cp.stderr
+    assert error_code(cp) in ("unknown-issuer", "path-incomplete",
+                              "self-signed-untrusted"), cp.stderr
+    assert not out.exists() and not (tmp_path / "dev.key").exists()
+    cert = tmp_path / "dev.unverified.pem"
+    key = tmp_path / "dev.unverified.key"
+    assert cert.exists() and key.exists(), cp.stderr
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    # The serial named is the one the upstream CA has in its store.
+    serial = openssl("x509", "-in", cert, "-noout", "-serial",
+                     check=True).stdout.strip().split("=")[1].lower()
+    while serial.startswith("00"):     # as pkictl prints serials
+        serial = serial[2:]
+    assert f"serial {serial}" in cp.stderr, cp.stderr
+    listed = json.loads(pkictl("ca", "list", "--dir", upstream.ca_dir,
+                               "--json", check=True).stdout)
+    assert any(c["serial"].lstrip("0") == serial.lstrip("0") for c in listed)
+    # Certificate and key belong together, and it is the upstream's.
+    pub_c = openssl("x509", "-in", cert, "-noout", "-pubkey",
+                    check=True).stdout
+    pub_k = openssl("pkey", "-in", key, "-pubout", check=True).stdout
+    assert pub_c == pub_k
+    cp2 = openssl("verify", "-CAfile", upstream.ca_dir / "root.pem",
+                  "-untrusted", cert, cert)
+    assert cp2.returncode == 0, cp2.stdout + cp2.stderr
+    # The remedy: the root it chains to, with its fingerprint, and the
+    # --cacert bundle to pass, made from the file given.
+    root_fp = fingerprint(upstream.ca_dir / "root.pem")
+    assert f"SHA-256 {root_fp}" in cp.stderr, cp.stderr
+    assert f"cat {d / 'root.pem'} ROOT.pem > trust.pem" in cp.stderr
+    assert "--cacert trust.pem" in cp.stderr
+    assert f"pkictl verify --trust ROOT.pem {cert}\n" in cp.stderr
+    # Which the remedy's own check confirms, with the upstream root.
+    cp3 = pkictl("verify", "--trust", upstream.ca_dir / "root.pem", cert)
+    assert cp3.returncode == 0, cp3.stderr
+    # A second failure does not overwrite the first orphan.
+    with Pkid(d, "--quiet") as ra:
+        cp = pkictl("enroll", "est", "--server",
+                    f"https://localhost:{ra.tls_port}", "--user", USER,
+                    "--password-file", pw, "--cacert", d / "root.pem",
+                    "--san", "DNS:dev9.example.com", "--out", out,
+                    timeout=60)
+        clean_stop(ra)
+    assert cp.returncode == 1
+    assert (tmp_path / "dev.unverified-2.pem").exists(), cp.stderr
+    assert (tmp_path / "dev.unverified-2.key").exists()
+    assert cert.read_text() != (tmp_path / "dev.unverified-2.pem").read_text()
 
 
 def test_ra_upstream_untrusted(upstream, tmp_path):

@@ -112,6 +112,93 @@ def test_getcaps_getca_getnextca(scep, tmp_path):
     clean_exit(p)
 
 
+def test_server_option_and_url_alias(scep, tmp_path):
+    """The SCEP client commands name the server --server, as the EST ones
+    do; --url stays as its alias; help shows --server (issue 14)."""
+    ca, p = scep
+    for opt in ("--server", "--url"):
+        cp = pkictl("scep", "getcaps", opt, p.scep)
+        assert cp.returncode == 0, cp.stderr
+        assert cp.stdout.split() == CAPS
+    out = tmp_path / "cas.pem"
+    pkictl("scep", "getca", "--server", p.scep, "--out", out, "--cacert",
+           ca / "root.pem", check=True)
+    assert out.read_text().count("BEGIN CERTIFICATE") == 3
+    cp = pkictl("scep", "getnextca", "--server", p.scep)
+    assert cp.returncode == 1 and error_code(cp) == "no-next-ca"
+    cp = pkictl("scep", "getcaps", "--server", p.scep, p.scep)
+    assert cp.returncode == 2 and error_code(cp) == "usage"
+    cp = pkictl("scep", "getcaps")
+    assert cp.returncode == 2 and "--server URL" in cp.stderr
+    # enroll scep and renew scep, verb first, with --server.
+    dev = tmp_path / "dev.pem"
+    cp = pkictl("enroll", "scep", "--server", p.scep, "--challenge",
+                "s3cret", "--new-key", "rsa-2048", "--subject",
+                "CN=dev9.example.com", "--cacert", ca / "root.pem", "--out",
+                dev, timeout=120)
+    assert cp.returncode == 0, cp.stderr
+    verify_chain(ca, dev)
+    new = tmp_path / "dev-new.pem"
+    cp = pkictl("renew", "scep", "--server", p.scep, "--cert", dev, "--key",
+                tmp_path / "dev.key", "--cacert", ca / "root.pem", "--out",
+                new, timeout=120)
+    assert cp.returncode == 0, cp.stderr
+    verify_chain(ca, new)
+    cp = pkictl("enroll", "scep", "--server", p.scep, "--url", p.scep,
+                "--challenge", "s3cret", "--new-key", "rsa-2048",
+                "--subject", "CN=dev9.example.com", "--insecure-tofu",
+                "--out", tmp_path / "x.pem")
+    assert cp.returncode == 2 and "give the server once" in cp.stderr
+    cp = pkictl("enroll", "scep", "--challenge", "s3cret", "--out",
+                tmp_path / "x.pem", "--insecure-tofu")
+    assert cp.returncode == 2 and "--server and --out" in cp.stderr
+    for words in (["enroll", "scep"], ["renew", "scep"],
+                  ["scep", "getcaps"], ["scep", "getca"],
+                  ["scep", "getnextca"]):
+        cp = pkictl(*words, "--help", check=True)
+        assert "--server URL" in cp.stdout, words
+        assert "--url URL" not in cp.stdout, words
+    top = pkictl("help", check=True).stdout
+    assert "--url URL" not in top
+    clean_exit(p)
+
+
+def test_enroll_orphan_when_the_write_fails(scep, tmp_path):
+    """The server issued, then --out cannot be written (its directory is
+    missing): the certificate and the key made here are kept in the
+    current directory as dev.orphan.pem / dev.orphan.key (0600), with the
+    serial named (issue 14)."""
+    ca, p = scep
+    work = tmp_path / "work"
+    work.mkdir()
+    cp = subprocess.run(
+        [binary("pkictl"), "enroll", "scep", "--server", p.scep,
+         "--challenge", "s3cret", "--new-key", "rsa-2048", "--subject",
+         "CN=dev7.example.com", "--cacert", str(ca / "root.pem"), "--out",
+         str(tmp_path / "missing" / "dev.pem")], cwd=work,
+        capture_output=True, text=True, timeout=120)
+    assert cp.returncode == 1, cp.stderr
+    assert error_code(cp) in ("io-write", "io-open"), cp.stderr
+    cert, key = work / "dev.orphan.pem", work / "dev.orphan.key"
+    assert cert.exists() and key.exists(), cp.stderr
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    serial = x509_text(cert, "-serial").strip().split("=")[1].lower()
+    while serial.startswith("00"):     # as pkictl prints serials
+        serial = serial[2:]
+    assert f"serial {serial}" in cp.stderr
+    assert "could not write" in cp.stderr and "dev.orphan.pem" in cp.stderr
+    verify_chain(ca, cert)
+    pub_c = x509_text(cert, "-pubkey")
+    pub_k = openssl("pkey", "-in", key, "-pubout", check=True).stdout
+    assert pub_c == pub_k
+    # The CA has it: it was issued, and nothing is lost.
+    listed = json.loads(pkictl("ca", "list", "--dir", ca, "--json",
+                               check=True).stdout)
+    assert any(c["serial"].lstrip("0") == serial.lstrip("0")
+               for c in listed)
+    clean_exit(p)
+
+
 def test_enroll_new_key_with_sans(scep, tmp_path):
     ca, p = scep
     out = tmp_path / "dev.crt"

@@ -41,7 +41,7 @@ static const char good[] =
     "\n"
     "[identity vpn]\n"
     "protocol = scep\n"
-    "url = http://ca.example.com/scep\n"
+    "server = http://ca.example.com/scep\n"
     "cert = /etc/pki/vpn.pem\n"
     "key = /etc/pki/vpn.key\n"
     "trust = /etc/pki/ca.d\n"
@@ -81,6 +81,9 @@ test_good(void **state)
 	assert_int_equal(w->line[PKID_AGENT_K_CERT], 12);
 	/* Defaults. */
 	assert_int_equal(v->proto, PKID_AGENT_SCEP);
+	/* server is url by the name pkictl enroll's option has. */
+	assert_string_equal(v->url, "http://ca.example.com/scep");
+	assert_int_equal(v->line[PKID_AGENT_K_URL], 27);
 	assert_int_equal(v->renew_pct, 70);
 	assert_int_equal(v->jitter_pct, 10);
 	assert_int_equal(v->timeout_s, 30);
@@ -136,6 +139,8 @@ test_refusals(void **state)
 	    "new_key is");
 	refused("[identity a]\ncompat = yes\n", PKID_E_CONFIG_BAD_VALUE, 2,
 	    "compat is on or off");
+	refused("[identity a]\nurl = x\nserver = y\n",
+	    PKID_E_CONFIG_BAD_VALUE, 3, "url and server are one key");
 	refused("[identity a]\nurl = x\n\nurl = y\n", PKID_E_CONFIG_BAD_VALUE,
 	    4, "given twice");
 	refused("[identity a]\nurl = x\n[identity a]\nurl = y\n",

@@ -220,6 +220,70 @@ test_bad_value(void **state)
 	    PKID_E_CONFIG_BAD_VALUE, 2);
 }
 
+/* [est] upstream: text given, and what it is kept as (NULL: refused with
+ * config-bad-value on line 2, the message holding want). */
+static void
+upstream_case(const char *v, const char *kept, const char *want)
+{
+	static struct pkid_config c;
+	struct pkid_err e;
+	char text[1200];
+
+	snprintf(text, sizeof(text), "[est]\nupstream = %s\n", v);
+	if (kept != NULL) {
+		if (parse(text, &c, &e) != PKID_OK)
+			fail_msg("'%s' refused: %s", v, e.detail);
+		assert_string_equal(c.est[0].upstream, kept);
+		return;
+	}
+	expect_err(text, PKID_E_CONFIG_BAD_VALUE, 2);
+	(void)parse(text, &c, &e);
+	if (strstr(e.detail, want) == NULL ||
+	    strstr(e.detail, "/.well-known/est/LABEL") == NULL)
+		fail_msg("'%s': no '%s' in '%s'", v, want, e.detail);
+}
+
+static void
+test_est_upstream(void **state)
+{
+	static const char base[] = "https://ca.example:8443/.well-known/est";
+
+	(void)state;
+	upstream_case("https://ca.example:8443", base, NULL);
+	upstream_case("https://ca.example:8443/", base, NULL);
+	upstream_case("https://ca.example:8443/.well-known/est", base, NULL);
+	upstream_case("https://ca.example:8443/.well-known/est/", base, NULL);
+	upstream_case("HTTPS://ca.example:8443//", base, NULL);
+	upstream_case("https://ca.example:8443/.well-known/est/iot",
+	    "https://ca.example:8443/.well-known/est/iot", NULL);
+	upstream_case("https://ca.example:8443/.well-known/est/iot/",
+	    "https://ca.example:8443/.well-known/est/iot", NULL);
+	upstream_case("https://ca.example", "https://ca.example/.well-known/est",
+	    NULL);
+	upstream_case("https://[::1]:8443",
+	    "https://[::1]:8443/.well-known/est", NULL);
+	upstream_case("http://ca.example:8080", NULL, "over https://");
+	upstream_case("ca.example:8443", NULL, "over https://");
+	upstream_case("https://ca.example:8443/est", NULL,
+	    "its path '/est' is not /.well-known/est");
+	upstream_case("https://ca.example:8443/.well-known/estx", NULL,
+	    "is not /.well-known/est");
+	upstream_case("https://ca.example:8443/.well-known/est/a/b", NULL,
+	    "one label");
+	upstream_case("https://ca.example:8443/.well-known/est/cacerts", NULL,
+	    "not an operation's");
+	upstream_case("https://ca.example:8443/.well-known/est?x=1", NULL,
+	    "query string");
+	upstream_case("https://ca.example:8443/#top", NULL, "fragment");
+	upstream_case("https://user:pw@ca.example:8443", NULL, "user name");
+	upstream_case("https://", NULL, "no host");
+	upstream_case("https://:8443/", NULL, "no host");
+	upstream_case("https://ca.example:0", NULL, "port");
+	upstream_case("https://ca.example:99999", NULL, "port");
+	upstream_case("https://ca.example:84x3", NULL, "port");
+	upstream_case("https://[::1/", NULL, "']'");
+}
+
 static void
 test_syntax(void **state)
 {
@@ -443,6 +507,7 @@ main(void)
 		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_writable_values),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_est_upstream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
