@@ -11,12 +11,18 @@
 #include <openssl/crypto.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 
 int
 pkictl_exit_for(enum pkid_code code)
 {
 	if (code == PKID_OK)
 		return PKICTL_EXIT_OK;
+	/* Catalogued under USAGE long ago (codes are never renumbered),
+	 * but a serial, request or user that is not there is a failed
+	 * operation, not a malformed command line (README: exit 1). */
+	if (code == PKID_E_NOT_FOUND)
+		return PKICTL_EXIT_FAIL;
 	if ((code >> 16) == PKID_CAT_USAGE)
 		return PKICTL_EXIT_USAGE;
 	return PKICTL_EXIT_FAIL;
@@ -62,6 +68,41 @@ pkictl_usage_err(const char *usage, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nfix: %s\n", usage);
 	return PKICTL_EXIT_USAGE;
+}
+
+const char *
+pkictl_safe(const char *s, char *out, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return "";
+	for (i = 0; s != NULL && s[i] != '\0' && i < len - 1; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
+	out[i] = '\0';
+	return out;
+}
+
+enum pkid_code
+pkictl_time_or_ago(const char *s, int64_t *out, struct pkid_err *e)
+{
+	int64_t ago;
+	time_t t;
+
+	*out = 0;
+	if (pkid_duration_parse(s, &ago, NULL) == PKID_OK && ago >= 0) {
+		*out = (int64_t)pkid_now() - ago;
+		return PKID_OK;
+	}
+	if (pkid_time_parse_rfc3339(s, &t, NULL) == PKID_OK ||
+	    pkid_time_parse(s, &t, NULL) == PKID_OK) {
+		*out = (int64_t)t;
+		return PKID_OK;
+	}
+	return PKID_ERR(e, PKID_E_BAD_TIME, "'%.64s' is neither an RFC 3339 "
+	    "time (2030-01-01T00:00:00Z) nor a duration back from now (7d, "
+	    "12h, 30m)", s);
 }
 
 const char *

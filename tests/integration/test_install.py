@@ -11,10 +11,13 @@ import pytest
 from conftest import BUILD, ROOT, binary, run
 
 SUBCOMMANDS = ["ca init", "ca issue", "ca chain", "ca list", "ca revoke",
-               "ca crl", "ca pending", "ca approve", "ca reject", "ca show",
-               "ca rollover", "ca plan", "show", "verify", "diagnose", "explain",
-               "scep challenge new", "scep ra-cert", "scep getcaps",
-               "scep getca", "scep getnextca", "est user add", "enroll est",
+               "ca crl", "ca pending", "ca approve", "ca reject", "ca audit",
+               "ca show", "ca rollover", "ca plan", "show", "verify",
+               "diagnose", "explain", "scep challenge new",
+               "scep challenge list", "scep challenge revoke", "scep ra-cert",
+               "scep getcaps", "scep getca", "scep getnextca",
+               "est user add", "est user list", "est user del",
+               "est user passwd", "enroll est",
                "enroll scep", "renew est", "renew scep", "agent",
                "trust bundle create", "trust bundle show", "trust import",
                "trust list", "trust remove", "trust export", "trust status",
