@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/limits.h"
+#include "x509/csr.h"
 #include "x509/load.h"
 
 static const char usage_ca[] =
@@ -355,7 +356,7 @@ req_view_fill(const struct pkid_request *r, void *arg, struct pkid_err *e)
 	struct pkid_err de;
 	X509_REQ *csr = NULL;
 	GENERAL_NAMES *g = NULL;
-	EVP_PKEY *k;
+	EVP_PKEY *k = NULL;
 	char buf[PKID_MAX_SUBJECT_TEXT];
 
 	(void)e;
@@ -384,12 +385,16 @@ req_view_fill(const struct pkid_request *r, void *arg, struct pkid_err *e)
 	g = pkid_csr_sans(csr);
 	pkid_sans_text(g, buf, sizeof(buf));
 	pkictl_safe(buf, v->sans, sizeof(v->sans));
-	if ((k = X509_REQ_get0_pubkey(csr)) != NULL) {
+	/* The CSR decoder leaves the key undecoded (x509/csr.h). */
+	pkid_err_clear(&de);
+	if (pkid_csr_key(csr, &k, &de) == PKID_OK) {
 		pkid_key_describe(k, buf, sizeof(buf));
 		pkictl_safe(buf, v->key, sizeof(v->key));
 		v->key_bits = EVP_PKEY_get_bits(k);
+		EVP_PKEY_free(k);
 	} else
-		snprintf(v->key, sizeof(v->key), "(undecodable)");
+		snprintf(v->key, sizeof(v->key), "(undecodable: %s)",
+		    pkid_err_id(de.code));
 	GENERAL_NAMES_free(g);
 	X509_REQ_free(csr);
 	return PKID_OK;
