@@ -37,6 +37,12 @@ int pkictl_usage_err(const char *usage, const char *fmt, ...)
  * could have put in a name) become '?'; cut to fit out (len bytes).
  */
 const char *pkictl_safe(const char *s, char *out, size_t len);
+struct json_t;
+/*
+ * A JSON string of s (NULL: ""), with bytes that are not UTF-8 replaced
+ * by '?' rather than losing the value (jansson refuses them). New ref.
+ */
+struct json_t *pkictl_json_str(const char *s);
 /*
  * A time from the command line: RFC 3339 (offsets allowed), or a
  * duration back from now ("7d", "12h", "30m"). bad-time otherwise.

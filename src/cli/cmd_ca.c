@@ -425,13 +425,19 @@ pending_one(const struct pkid_request *r, void *arg, struct pkid_err *e)
 	req_view_fill(r, &v, e);
 	c->n++;
 	if (c->arr != NULL) {
-		json_array_append_new(c->arr, json_pack("{s:I, s:s, s:s, s:s, "
-		    "s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "id",
-		    (json_int_t)v.id, "kind", v.kind, "transaction_id",
-		    r->transaction_id != NULL ? r->transaction_id : "",
-		    "profile", v.profile, "requester", v.requester, "created",
-		    v.received, "csr_sha256", v.digest, "subject", v.subject,
-		    "sans", v.sans, "key", v.key, "key_bits", v.key_bits));
+		json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:s, s:o, "
+		    "s:o, s:o, s:o, s:i}", "id", (json_int_t)v.id, "kind",
+		    pkictl_json_str(r->kind), "transaction_id",
+		    pkictl_json_str(r->transaction_id), "profile",
+		    pkictl_json_str(r->profile), "requester",
+		    pkictl_json_str(r->requester), "created", v.received,
+		    "csr_sha256", pkictl_json_str(r->csr_digest), "subject",
+		    pkictl_json_str(v.subject), "sans", pkictl_json_str(v.sans),
+		    "key", pkictl_json_str(v.key), "key_bits", v.key_bits);
+
+		if (o == NULL || json_array_append_new(c->arr, o) != 0)
+			return PKID_ERR(e, PKID_E_NOMEM, "JSON of request "
+			    "%lld", (long long)v.id);
 		return PKID_OK;
 	}
 	printf("%srequest %lld: %s, profile %s, received %s\n",

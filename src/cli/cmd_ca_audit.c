@@ -33,14 +33,21 @@ audit_one(const struct pkid_audit_rec *a, void *arg, struct pkid_err *e)
 	char t[32], actor[128], action[64], object[160], result[64];
 	char detail[512];
 
-	(void)e;
 	c->n++;
 	pkid_time_fmt((time_t)a->at, t, sizeof(t));
 	if (c->arr != NULL) {
-		json_array_append_new(c->arr, json_pack("{s:I, s:s, s:s, s:s, "
-		    "s:s, s:s, s:s}", "id", (json_int_t)a->id, "at", t,
-		    "actor", a->actor, "action", a->action, "object",
-		    a->object, "result", a->result, "detail", a->detail));
+		/* Values from the network may not be UTF-8: kept, marked. */
+		json_t *o = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o}",
+		    "id", (json_int_t)a->id, "at", t, "actor",
+		    pkictl_json_str(a->actor), "action",
+		    pkictl_json_str(a->action), "object",
+		    pkictl_json_str(a->object), "result",
+		    pkictl_json_str(a->result), "detail",
+		    pkictl_json_str(a->detail));
+
+		if (o == NULL || json_array_append_new(c->arr, o) != 0)
+			return PKID_ERR(e, PKID_E_NOMEM, "JSON of audit entry "
+			    "%lld", (long long)a->id);
 		return PKID_OK;
 	}
 	/* Requesters and subjects come from the network: no terminal

@@ -75,13 +75,46 @@ pkictl_safe(const char *s, char *out, size_t len)
 {
 	size_t i;
 
+	size_t o = 0;
+
 	if (len == 0)
 		return "";
-	for (i = 0; s != NULL && s[i] != '\0' && i < len - 1; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
-		    s[i];
-	out[i] = '\0';
+	for (i = 0; s != NULL && s[i] != '\0' && o < len - 1; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		/* C0, DEL, and C1 in its UTF-8 form (U+0080..U+009F: some
+		 * terminals take U+009B as CSI). */
+		if (c == 0xc2 && (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f) {
+			out[o++] = '?';
+			i++;
+		} else
+			out[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	out[o] = '\0';
 	return out;
+}
+
+json_t *
+pkictl_json_str(const char *s)
+{
+	json_t *j;
+	char *c;
+	size_t i;
+
+	if (s == NULL)
+		s = "";
+	if ((j = json_string(s)) != NULL)
+		return j;
+	/* Not UTF-8: keep the ASCII, mark the rest. */
+	if ((c = strdup(s)) == NULL)
+		return json_string("");
+	for (i = 0; c[i] != '\0'; i++)
+		if ((unsigned char)c[i] >= 0x80)
+			c[i] = '?';
+	j = json_string(c);
+	free(c);
+	return j != NULL ? j : json_string("");
 }
 
 enum pkid_code
