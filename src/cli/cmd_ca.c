@@ -378,6 +378,7 @@ req_view_fill(const struct pkid_request *r, void *arg, struct pkid_err *e)
 	    &csr, &de) != PKID_OK) {
 		snprintf(v->subject, sizeof(v->subject), "(the stored request "
 		    "does not decode: %s)", pkid_err_id(de.code));
+		snprintf(v->key, sizeof(v->key), "(unknown)");
 		return PKID_OK;
 	}
 	pkictl_safe(pkid_x509_name_text(X509_REQ_get_subject_name(csr), buf,
