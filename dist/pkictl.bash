@@ -7,12 +7,17 @@ _pkictl() {
 	1) COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return ;;
 	2)
 		case $w1 in
-		ca) COMPREPLY=($(compgen -W "init issue chain list revoke unrevoke crl pending approve reject show rollover plan" -- "$cur")); return ;;
+		ca) COMPREPLY=($(compgen -W "init issue chain list revoke unrevoke crl pending approve reject audit show rollover plan" -- "$cur")); return ;;
 		scep) COMPREPLY=($(compgen -W "challenge ra-cert getcaps getca getnextca enroll renew" -- "$cur")); return ;;
 		est) COMPREPLY=($(compgen -W "user" -- "$cur")); return ;;
 		trust) COMPREPLY=($(compgen -W "bundle import list remove export status" -- "$cur")); return ;;
 		enroll|renew) COMPREPLY=($(compgen -W "est scep" -- "$cur")); return ;;
 		explain) COMPREPLY=($(compgen -W "--list $(pkictl explain --list 2>/dev/null | awk '{print $1}')" -- "$cur")); return ;;
+		esac ;;
+	3)
+		case "$w1 $w2" in
+		"est user") COMPREPLY=($(compgen -W "add list del passwd" -- "$cur")); return ;;
+		"scep challenge") COMPREPLY=($(compgen -W "new list revoke" -- "$cur")); return ;;
 		esac ;;
 	esac
 	case ${COMP_WORDS[COMP_CWORD-1]} in

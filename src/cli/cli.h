@@ -36,6 +36,24 @@ int pkictl_exit_for(enum pkid_code code);
 int pkictl_usage_err(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * s for a terminal: control characters (escape sequences a requester
+ * could have put in a name) become '?'; cut to fit out (len bytes).
+ */
+const char *pkictl_safe(const char *s, char *out, size_t len);
+struct json_t;
+/*
+ * A JSON string of s (NULL: ""), with bytes that are not UTF-8 replaced
+ * by '?' rather than losing the value (jansson refuses them). New ref.
+ */
+struct json_t *pkictl_json_str(const char *s);
+/*
+ * A time from the command line: RFC 3339 (offsets allowed), or a
+ * duration back from now ("7d", "12h", "30m"). bad-time otherwise.
+ */
+enum pkid_code pkictl_time_or_ago(const char *s, int64_t *out,
+    struct pkid_err *e);
+
 /* The CA directory: --dir value, else $PKID_DIR, else ./var/demo. */
 const char *pkictl_dir(const char *opt);
 
@@ -79,6 +97,8 @@ int pkictl_cmd_diagnose(int argc, char **argv);
 int pkictl_cmd_explain(int argc, char **argv);
 int pkictl_cmd_scep(int argc, char **argv);
 int pkictl_cmd_est(int argc, char **argv);
+/* pkictl ca audit (cmd_ca_audit.c): argv[0] is "audit". */
+int pkictl_cmd_ca_audit(int argc, char **argv);
 /* pkictl trust bundle|import|list|remove|export|status (cmd_trust.c). */
 int pkictl_cmd_trust(int argc, char **argv);
 /* pkictl enroll|renew est|scep: argv[1] picks the protocol. */

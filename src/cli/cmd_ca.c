@@ -1,19 +1,22 @@
 /*
  * cmd_ca.c - pkictl ca init|issue|chain|list|revoke|unrevoke|crl|pending|
  * approve|reject|show|rollover; ca plan is cmd_plan.c, show and rollover
- * cmd_ca_gen.c.
+ * cmd_ca_gen.c, audit cmd_ca_audit.c.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "ca/ca.h"
+#include "ca/policy.h"
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/limits.h"
+#include "x509/csr.h"
 #include "x509/load.h"
 
 static const char usage_ca[] =
@@ -28,6 +31,8 @@ static const char usage_ca[] =
     "ca crl [--dir DIR] [--out FILE] [--der] | "
     "ca pending [--dir DIR] [--json] | ca approve [--dir DIR] ID [--out FILE] | "
     "ca reject [--dir DIR] ID [--reason TEXT] | "
+    "ca audit [--dir DIR] [--since TIME] [--limit N] [--before ID] "
+    "[--json] | "
     "ca show [--dir DIR] [--json] | "
     "ca rollover [--dir DIR] [--now | --activate-at TIME] | "
     "ca plan [--dir DIR] [--svg FILE | --html FILE] [--json] | "
@@ -384,39 +389,138 @@ ca_crl(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 	return rc;
 }
 
+/*
+ * What an approver needs to see of a request: who sent it, over what,
+ * and what it asks for (read from the stored CSR). Every string is safe
+ * for a terminal.
+ */
+struct req_view {
+	int64_t id;			/* request id */
+	char kind[16];			/* "est", "scep" */
+	char state[16];			/* "pending", ... */
+	char tid[160];			/* SCEP transactionID, else "" */
+	char profile[64];		/* profile */
+	char requester[256];		/* "est:user:alice", "scep:ADDR" */
+	char received[32];		/* created_at, RFC 3339 */
+	char digest[65];		/* CSR SHA-256 hex */
+	char subject[PKID_MAX_SUBJECT_TEXT];	/* requested subject */
+	char sans[1024];		/* requested SANs */
+	char key[64];			/* "EC P-256", "RSA 2048" */
+	int key_bits;			/* its size, 0 when unknown */
+};
+
+static enum pkid_code
+req_view_fill(const struct pkid_request *r, void *arg, struct pkid_err *e)
+{
+	struct req_view *v = arg;
+	struct pkid_err de;
+	X509_REQ *csr = NULL;
+	GENERAL_NAMES *g = NULL;
+	EVP_PKEY *k = NULL;
+	char buf[PKID_MAX_SUBJECT_TEXT];
+
+	(void)e;
+	memset(v, 0, sizeof(*v));
+	v->id = r->id;
+	pkictl_safe(r->kind, v->kind, sizeof(v->kind));
+	pkictl_safe(r->state, v->state, sizeof(v->state));
+	if (r->kind != NULL && strcmp(r->kind, "scep") == 0)
+		pkictl_safe(r->transaction_id, v->tid, sizeof(v->tid));
+	pkictl_safe(r->profile, v->profile, sizeof(v->profile));
+	pkictl_safe(r->requester, v->requester, sizeof(v->requester));
+	pkid_time_fmt((time_t)r->created_at, v->received,
+	    sizeof(v->received));
+	pkictl_safe(r->csr_digest, v->digest, sizeof(v->digest));
+	pkid_err_clear(&de);
+	/* The store's own copy, checked when it was queued; a row that no
+	 * longer decodes is shown as such rather than hiding the rest. */
+	if (r->csr_der == NULL || pkid_x509_load_csr(r->csr_der, r->csr_len,
+	    &csr, &de) != PKID_OK) {
+		snprintf(v->subject, sizeof(v->subject), "(the stored request "
+		    "does not decode: %s)", pkid_err_id(de.code));
+		snprintf(v->key, sizeof(v->key), "(unknown)");
+		return PKID_OK;
+	}
+	pkictl_safe(pkid_x509_name_text(X509_REQ_get_subject_name(csr), buf,
+	    sizeof(buf)), v->subject, sizeof(v->subject));
+	g = pkid_csr_sans(csr);
+	pkid_sans_text(g, buf, sizeof(buf));
+	pkictl_safe(buf, v->sans, sizeof(v->sans));
+	/* The CSR decoder leaves the key undecoded (x509/csr.h). */
+	pkid_err_clear(&de);
+	if (pkid_csr_key(csr, &k, &de) == PKID_OK) {
+		pkid_key_describe(k, buf, sizeof(buf));
+		pkictl_safe(buf, v->key, sizeof(v->key));
+		v->key_bits = EVP_PKEY_get_bits(k);
+		EVP_PKEY_free(k);
+	} else
+		snprintf(v->key, sizeof(v->key), "(undecodable: %s)",
+		    pkid_err_id(de.code));
+	GENERAL_NAMES_free(g);
+	X509_REQ_free(csr);
+	return PKID_OK;
+}
+
+static void
+req_view_print(const struct req_view *v)
+{
+	printf("  subject:     %s\n  SANs:        %s\n  key:         %s\n"
+	    "  requester:   %s\n", v->subject[0] ? v->subject : "(empty)",
+	    v->sans[0] ? v->sans : "(none)", v->key, v->requester);
+	if (v->tid[0] != '\0')
+		printf("  transaction: %s\n", v->tid);
+}
+
+/* ca pending's listing: JSON array or text, and how many. */
+struct pending_ctx {
+	json_t *arr;		/* --json: the array, else NULL */
+	int n;			/* requests seen */
+};
+
 static enum pkid_code
 pending_one(const struct pkid_request *r, void *arg, struct pkid_err *e)
 {
-	json_t *arr = arg;
-	char t[32];
+	struct pending_ctx *c = arg;
+	struct req_view v;
 
-	(void)e;
-	pkid_time_fmt((time_t)r->created_at, t, sizeof(t));
-	if (arr != NULL) {
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, "
-		    "s:s, s:s, s:s}", "id", (json_int_t)r->id, "kind", r->kind,
-		    "transaction_id", r->transaction_id != NULL ?
-		    r->transaction_id : "", "profile", r->profile, "requester",
-		    r->requester, "created", t, "csr_sha256",
-		    r->csr_digest != NULL ? r->csr_digest : ""));
+	req_view_fill(r, &v, e);
+	c->n++;
+	if (c->arr != NULL) {
+		json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:s, s:o, "
+		    "s:o, s:o, s:o, s:i}", "id", (json_int_t)v.id, "kind",
+		    pkictl_json_str(r->kind), "transaction_id",
+		    pkictl_json_str(r->transaction_id), "profile",
+		    pkictl_json_str(r->profile), "requester",
+		    pkictl_json_str(r->requester), "created", v.received,
+		    "csr_sha256", pkictl_json_str(r->csr_digest), "subject",
+		    pkictl_json_str(v.subject), "sans", pkictl_json_str(v.sans),
+		    "key", pkictl_json_str(v.key), "key_bits", v.key_bits);
+
+		if (o == NULL || json_array_append_new(c->arr, o) != 0)
+			return PKID_ERR(e, PKID_E_NOMEM, "JSON of request "
+			    "%lld", (long long)v.id);
 		return PKID_OK;
 	}
-	printf("%-6lld %-5s %-10s %-20s %-22s %.16s\n", (long long)r->id,
-	    r->kind, r->profile, r->requester, t,
-	    r->csr_digest != NULL ? r->csr_digest : "");
+	printf("%srequest %lld: %s, profile %s, received %s\n",
+	    c->n > 1 ? "\n" : "", (long long)v.id, v.kind, v.profile,
+	    v.received);
+	req_view_print(&v);
+	printf("  csr sha256:  %s\n", v.digest);
 	return PKID_OK;
 }
 
 static int
 ca_pending(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 {
-	json_t *arr = o->json ? json_array() : NULL;
+	struct pending_ctx c = { o->json ? json_array() : NULL, 0 };
+	enum pkid_code rc;
 
-	if (!o->json)
-		printf("%-6s %-5s %-10s %-20s %-22s %s\n", "ID", "KIND",
-		    "PROFILE", "REQUESTER", "RECEIVED", "CSR SHA-256");
-	return listing_done(pkid_store_request_list(ca->store, "pending",
-	    pending_one, arr, e), arr, o, e);
+	rc = pkid_store_request_list(ca->store, "pending", pending_one, &c, e);
+	if (rc == PKID_OK && !o->json)
+		printf(c.n == 0 ? "no request waits for approval\n" :
+		    "\napprove: pkictl ca approve ID; refuse: pkictl ca reject "
+		    "ID [--reason TEXT]\n");
+	return listing_done(rc, c.arr, o, e);
 }
 
 static int
@@ -429,20 +533,67 @@ request_id(struct ca_opts *o, int64_t *id)
 	return 0;
 }
 
+/* The request an approval or rejection is about, read before it. */
+static int
+request_view(struct pkid_ca *ca, struct ca_opts *o, int64_t *id,
+    struct req_view *v, struct pkid_err *e)
+{
+	int rc;
+
+	if ((rc = request_id(o, id)) != 0)
+		return rc;
+	if (pkid_store_request_get(ca->store, *id, req_view_fill, v, e) !=
+	    PKID_OK) {
+		if (e->code == PKID_E_NOT_FOUND)
+			pkid_err_ctx(e, "'pkictl ca pending' lists the "
+			    "requests that wait");
+		return pkictl_print_err(e, o->json);
+	}
+	return 0;
+}
+
+/* An ASN1_TIME as RFC 3339 UTC. */
+static const char *
+asn1_time_text(const ASN1_TIME *t, char *out, size_t len)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL || !ASN1_TIME_to_tm(t, &tm) ||
+	    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, len, "?");
+	return out;
+}
+
 static int
 ca_approve(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 {
 	struct pkid_issue_result res;
+	struct req_view v;
 	struct pkid_buf pem;
+	GENERAL_NAMES *g;
+	char subj[PKID_MAX_SUBJECT_TEXT], sans[1024], buf[1024], na[32];
 	int64_t id;
 	int rc;
 
-	if ((rc = request_id(o, &id)) != 0)
+	if ((rc = request_view(ca, o, &id, &v, e)) != 0)
 		return rc;
 	if (pkid_ca_approve(ca, id, "cli", &res, e) != PKID_OK)
 		return pkictl_print_err(e, o->json);
-	printf("approved request %lld: issued serial %s\n", (long long)id,
-	    res.serial);
+	/* What was issued, which the profile may have shaped. */
+	pkictl_safe(pkid_x509_name_text(X509_get_subject_name(res.cert), buf,
+	    sizeof(buf)), subj, sizeof(subj));
+	g = X509_get_ext_d2i(res.cert, NID_subject_alt_name, NULL, NULL);
+	pkictl_safe(pkid_sans_text(g, buf, sizeof(buf)), sans, sizeof(sans));
+	GENERAL_NAMES_free(g);
+	asn1_time_text(X509_get0_notAfter(res.cert), na, sizeof(na));
+	printf("approved request %lld: issued serial %s\n"
+	    "  subject:     %s\n  SANs:        %s\n  key:         %s\n"
+	    "  profile:     %s\n  requester:   %s\n  not after:   %s\n",
+	    (long long)id, res.serial, subj, sans[0] ? sans : "(none)", v.key,
+	    v.profile, v.requester, na);
+	if (res.capped)
+		printf("  note:        %s\n", res.note);
 	rc = 0;
 	if (o->out != NULL) {
 		pkid_buf_init(&pem, 1 << 16);
@@ -457,14 +608,20 @@ ca_approve(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 static int
 ca_reject(struct pkid_ca *ca, struct ca_opts *o, struct pkid_err *e)
 {
+	struct req_view v;
+	char why[256];
 	int64_t id;
 	int rc;
 
-	if ((rc = request_id(o, &id)) != 0)
+	if ((rc = request_view(ca, o, &id, &v, e)) != 0)
 		return rc;
 	if (pkid_ca_reject(ca, id, "cli", o->reason, e) != PKID_OK)
 		return pkictl_print_err(e, o->json);
-	printf("rejected request %lld\n", (long long)id);
+	printf("rejected request %lld: %s, profile %s, received %s\n",
+	    (long long)id, v.kind, v.profile, v.received);
+	req_view_print(&v);
+	printf("  reason:      %s\n", pkictl_safe(o->reason != NULL ?
+	    o->reason : "rejected by the operator", why, sizeof(why)));
 	return 0;
 }
 
@@ -519,6 +676,8 @@ pkictl_cmd_ca(int argc, char **argv)
 	/* plan has options of its own (cmd_plan.c). */
 	if (strcmp(sub, "plan") == 0)
 		return pkictl_cmd_ca_plan(argc - 1, argv + 1);
+	if (strcmp(sub, "audit") == 0)
+		return pkictl_cmd_ca_audit(argc - 1, argv + 1);
 	if ((rc = parse_opts(argc - 1, argv + 1, &o)) != 0)
 		return rc;
 	if (o.at != NULL) {

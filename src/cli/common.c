@@ -11,14 +11,16 @@
 #include <openssl/crypto.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 
 int
 pkictl_exit_for(enum pkid_code code)
 {
 	if (code == PKID_OK)
 		return PKICTL_EXIT_OK;
-	/* The command line was right; what it names is not there: the
-	 * operation failed (README "Exit status"). */
+	/* Catalogued under USAGE long ago (codes are never renumbered),
+	 * but a serial, request or user that is not there is a failed
+	 * operation, not a malformed command line (README: exit 1). */
 	if (code == PKID_E_NOT_FOUND)
 		return PKICTL_EXIT_FAIL;
 	if ((code >> 16) == PKID_CAT_USAGE)
@@ -66,6 +68,74 @@ pkictl_usage_err(const char *usage, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nfix: %s\n", usage);
 	return PKICTL_EXIT_USAGE;
+}
+
+const char *
+pkictl_safe(const char *s, char *out, size_t len)
+{
+	size_t i;
+
+	size_t o = 0;
+
+	if (len == 0)
+		return "";
+	for (i = 0; s != NULL && s[i] != '\0' && o < len - 1; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		/* C0, DEL, and C1 in its UTF-8 form (U+0080..U+009F: some
+		 * terminals take U+009B as CSI). */
+		if (c == 0xc2 && (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f) {
+			out[o++] = '?';
+			i++;
+		} else
+			out[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+json_t *
+pkictl_json_str(const char *s)
+{
+	json_t *j;
+	char *c;
+	size_t i;
+
+	if (s == NULL)
+		s = "";
+	if ((j = json_string(s)) != NULL)
+		return j;
+	/* Not UTF-8: keep the ASCII, mark the rest. */
+	if ((c = strdup(s)) == NULL)
+		return json_string("");
+	for (i = 0; c[i] != '\0'; i++)
+		if ((unsigned char)c[i] >= 0x80)
+			c[i] = '?';
+	j = json_string(c);
+	free(c);
+	return j != NULL ? j : json_string("");
+}
+
+enum pkid_code
+pkictl_time_or_ago(const char *s, int64_t *out, struct pkid_err *e)
+{
+	int64_t ago;
+	time_t t;
+
+	*out = 0;
+	if (pkid_duration_parse(s, &ago, NULL) == PKID_OK && ago >= 0) {
+		*out = (int64_t)pkid_now() - ago;
+		return PKID_OK;
+	}
+	if (pkid_time_parse_rfc3339(s, &t, NULL) == PKID_OK ||
+	    pkid_time_parse(s, &t, NULL) == PKID_OK) {
+		*out = (int64_t)t;
+		return PKID_OK;
+	}
+	return PKID_ERR(e, PKID_E_BAD_TIME, "'%.64s' is neither an RFC 3339 "
+	    "time (2030-01-01T00:00:00Z) nor a duration back from now (7d, "
+	    "12h, 30m)", s);
 }
 
 const char *

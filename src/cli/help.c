@@ -65,14 +65,24 @@ static const struct help tab[] = {
 	    "make and sign a CRL now", DIR_OPT,
 	    "pkictl ca crl --der --out ca.crl" },
 	{ "ca pending", "pkictl ca pending [--dir DIR] [--json]",
-	    "requests waiting for approval (profiles with approval = manual)",
-	    DIR_OPT, "pkictl ca pending" },
+	    "requests waiting for approval: subject, SANs, key, requester",
+	    DIR_OPT "  --json           one array: id, kind, subject, sans, key, "
+	    "requester, ...\n", "pkictl ca pending" },
 	{ "ca approve", "pkictl ca approve [--dir DIR] ID [--out FILE]",
-	    "issue a pending request; the client's next poll gets it", DIR_OPT,
-	    "pkictl ca approve 17" },
+	    "issue a pending request and say what was issued; the client's "
+	    "next poll gets it", DIR_OPT "  --out            write the "
+	    "certificate (PEM) there too\n", "pkictl ca approve 17" },
 	{ "ca reject", "pkictl ca reject [--dir DIR] ID [--reason TEXT]",
-	    "refuse a pending request", DIR_OPT,
+	    "refuse a pending request and say what was refused", DIR_OPT
+	    "  --reason         why, for the client and the audit log\n",
 	    "pkictl ca reject 17 --reason 'unknown device'" },
+	{ "ca audit", "pkictl ca audit [--dir DIR] [--since TIME] [--limit N] "
+	    "[--before ID] [--json]", "the append-only audit log, newest "
+	    "last, a page at a time", DIR_OPT "  --since          RFC 3339 "
+	    "time, or a duration back from now (7d, 12h)\n"
+	    "  --limit          entries per page (default 50, at most 10000)\n"
+	    "  --before         the page before entry ID (stderr names it)\n",
+	    "pkictl ca audit --since 7d --limit 20" },
 	{ "ca show", "pkictl ca show [--dir DIR] [--json]",
 	    "the CA's generations and the dates of its next rollover", DIR_OPT,
 	    "pkictl ca show" },
@@ -113,11 +123,20 @@ static const struct help tab[] = {
 	    "(65546, 0x01000a)\n  --list           every code of the "
 	    "catalogue\n",
 	    "pkictl explain unknown-issuer" },
-	{ "scep challenge", "pkictl scep challenge new [--dir DIR] "
+	{ "scep challenge new", "pkictl scep challenge new [--dir DIR] "
 	    "[--profile NAME] [--ttl 1h]", "a one-time SCEP challenge "
 	    "password, printed on the last line", DIR_OPT "  --ttl            "
 	    "how long it may be used (default 1h)\n",
 	    "pkictl scep challenge new --profile device --ttl 30m" },
+	{ "scep challenge list", "pkictl scep challenge list [--dir DIR] "
+	    "[--json]", "one-time SCEP challenges: id, profile, dates, state "
+	    "(never the secret)", DIR_OPT,
+	    "pkictl scep challenge list" },
+	{ "scep challenge revoke", "pkictl scep challenge revoke [--dir DIR] "
+	    "ID", "make an unused one-time SCEP challenge unusable "
+	    "(audited)", DIR_OPT "  ID               8 or more hex digits "
+	    "of its id ('scep challenge list')\n",
+	    "pkictl scep challenge revoke 3f2a9c01b7de" },
 	{ "scep ra-cert", "pkictl scep ra-cert [--dir DIR]", "RA mode: a new "
 	    "SCEP RA key and certificate from the upstream CA over EST",
 	    DIR_OPT, "pkictl scep ra-cert --dir /var/lib/pkid-ra" },
@@ -136,7 +155,7 @@ static const struct help tab[] = {
 	    "the next CA generation (GetNextCACert), its signature checked",
 	    SCEP_SERVER_OPT, "pkictl scep getnextca --server "
 	    "http://127.0.0.1:8080/scep --cacert root.pem" },
-	{ "est user", "pkictl est user add [--dir DIR] NAME "
+	{ "est user add", "pkictl est user add [--dir DIR] NAME "
 	    "[--password-file FILE|-]", "add or change an EST HTTP Basic user "
 	    "(password of 12 characters or more)", DIR_OPT
 	    "  --password-file  first line of FILE (- is stdin), else "
@@ -144,6 +163,18 @@ static const struct help tab[] = {
 	    "  --password PW    works too, but others see it in the process "
 	    "list\n", "pkictl est user add alice "
 	    "--password-file alice.pw" },
+	{ "est user list", "pkictl est user list [--dir DIR] [--json]",
+	    "EST HTTP Basic users and when each was set",
+	    DIR_OPT, "pkictl est user list" },
+	{ "est user del", "pkictl est user del [--dir DIR] NAME",
+	    "delete an EST user (their password stops working)", DIR_OPT,
+	    "pkictl est user del alice" },
+	{ "est user passwd", "pkictl est user passwd [--dir DIR] NAME "
+	    "[--password-file FILE|-]", "a new password for an existing EST "
+	    "user", DIR_OPT
+	    "  --password-file  first line of FILE (- is stdin), else "
+	    "$PKID_EST_PASSWORD\n",
+	    "pkictl est user passwd alice --password-file alice.pw" },
 	{ "enroll est", "pkictl enroll est --server URL [--label L] (--user U "
 	    "[--password-file F] | --cert C --key K) (--cacert FILE | "
 	    "--bootstrap-fingerprint SHA256) [--new-key ec-p256|rsa-2048] "
@@ -363,7 +394,7 @@ pkictl_help(int argc, char **argv)
 	printf("usage: pkictl COMMAND [options]; pkictl COMMAND --help for "
 	    "one\n");
 	for (i = 0; i < NTAB; i++)
-		printf("  %-20s %.56s\n", tab[i].cmd, tab[i].what);
+		printf("  %-22s %.54s\n", tab[i].cmd, tab[i].what);
 	return PKICTL_EXIT_OK;
 }
 

@@ -495,4 +495,9 @@
 /* Largest status page, JSON or /metrics answer, bytes. */
 #define PKID_STATUS_MAX_BODY (1024 * 1024)
 
+/* pkictl ca audit: entries a page shows unless --limit says, and the
+ * most --limit takes (each page is one indexed read of that many rows). */
+#define PKID_AUDIT_PAGE_DEFAULT 50
+#define PKID_AUDIT_PAGE_MAX 10000
+
 #endif

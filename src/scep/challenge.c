@@ -27,12 +27,14 @@ hash_hex(const uint8_t *p, size_t n, char out[65], struct pkid_err *e)
 
 enum pkid_code
 pkid_scep_challenge_new(struct pkid_ca *ca, const char *profile,
-    int64_t ttl, char *out, size_t len, struct pkid_err *e)
+    int64_t ttl, char *out, size_t len, char id[PKID_CHALLENGE_ID_LEN + 1],
+    struct pkid_err *e)
 {
 	uint8_t r[16];
 	char hash[65];
 	enum pkid_code rc = PKID_E_INTERNAL;
 
+	id[0] = '\0';
 	if (profile == NULL)
 		profile = ca->cfg.scep_profile;
 	PKID_CHECK(len >= 2 * sizeof(r) + 1, PKID_E_INTERNAL, "buffer");
@@ -45,6 +47,8 @@ pkid_scep_challenge_new(struct pkid_ca *ca, const char *profile,
 	PKID_TRY(hash_hex((const uint8_t *)out, strlen(out), hash, e));
 	PKID_TRY(pkid_store_challenge_add(ca->store, hash, profile,
 	    (int64_t)pkid_now() + ttl, e));
+	snprintf(id, PKID_CHALLENGE_ID_LEN + 1, "%.*s", PKID_CHALLENGE_ID_LEN,
+	    hash);
 	rc = PKID_OK;
 out:
 	OPENSSL_cleanse(r, sizeof(r));

@@ -60,10 +60,12 @@ enum pkid_code pkid_scep_ra_cert_enroll(struct pkid_ca *ca, X509 **out,
 /*
  * Make a one-time challenge for profile (NULL: [scep] profile) valid ttl
  * seconds; its text (hex of 16 random bytes: PrintableString-safe) goes
- * to out (at least 33 bytes). Only its SHA-256 is stored.
+ * to out (at least 33 bytes). Only its SHA-256 is stored; id receives
+ * the challenge's id, the first PKID_CHALLENGE_ID_LEN hex digits of that
+ * hash (pkictl scep challenge list|revoke).
  */
 enum pkid_code pkid_scep_challenge_new(struct pkid_ca *ca,
     const char *profile, int64_t ttl, char *out, size_t len,
-    struct pkid_err *e);
+    char id[PKID_CHALLENGE_ID_LEN + 1], struct pkid_err *e);
 
 #endif

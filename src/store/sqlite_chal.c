@@ -23,6 +23,7 @@ apply_chal_add(struct pkid_store *s, struct wop *w)
 	struct pkid_err *e = &w->err;
 	sqlite3_stmt *st = NULL;
 	int64_t now = (int64_t)pkid_now();
+	char id[PKID_CHALLENGE_ID_LEN + 1];
 	enum pkid_code rc = PKID_E_INTERNAL;
 	int q;
 
@@ -36,7 +37,9 @@ apply_chal_add(struct pkid_store *s, struct wop *w)
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_int64(st, 4, a->expires_at);
 	PKID_TRY(pkid_sq_step_done(s->wdb, st, "challenge insert", e));
-	rc = pkid_sq_audit_ok(s, "cli", "scep-challenge-new", a->profile, "",
+	/* The detail is its id (pkictl scep challenge list|revoke). */
+	snprintf(id, sizeof(id), "%.*s", PKID_CHALLENGE_ID_LEN, a->hash);
+	rc = pkid_sq_audit_ok(s, "cli", "scep-challenge-new", a->profile, id,
 	    now, e);
 out:
 	sqlite3_finalize(st);

@@ -349,4 +349,78 @@ enum pkid_code pkid_store_request_recent(struct pkid_store *s,
 enum pkid_code pkid_store_totals(struct pkid_store *s, int64_t *certs,
     int64_t *revoked, struct pkid_err *e);
 
+/* ---- administration (sqlite_admin.c) ---- */
+/* An EST user as listed: never the password hash. Strings borrowed. */
+struct pkid_user_rec {
+	const char *name;	/* user name */
+	int64_t created_at;	/* when added, epoch seconds */
+};
+typedef enum pkid_code (*pkid_user_fn)(const struct pkid_user_rec *u,
+    void *arg, struct pkid_err *e);
+/* Every EST user, by name. fn runs with the read lock held. */
+enum pkid_code pkid_store_user_list(struct pkid_store *s, pkid_user_fn fn,
+    void *arg, struct pkid_err *e);
+/* Replace an existing user's password hash; audited ("user-passwd") with
+ * actor. not-found when there is no such user (nothing is created). */
+enum pkid_code pkid_store_user_passwd(struct pkid_store *s, const char *name,
+    const char *hash, const char *actor, struct pkid_err *e);
+/* Delete a user; audited ("user-del") with actor. not-found when none. */
+enum pkid_code pkid_store_user_del(struct pkid_store *s, const char *name,
+    const char *actor, struct pkid_err *e);
+
+/* Hex digits of a challenge's hash that name it (its id), and the fewest
+ * pkid_store_challenge_revoke accepts. The hash is of a 128-bit random
+ * secret: a prefix of it says nothing about the secret. */
+#define PKID_CHALLENGE_ID_LEN 12
+#define PKID_CHALLENGE_ID_MIN 8
+/* A one-time SCEP challenge as listed: never its secret nor full hash. */
+struct pkid_challenge_rec {
+	char id[PKID_CHALLENGE_ID_LEN + 1]; /* its hash's first hex digits */
+	const char *profile;	/* profile it enrolls under (borrowed) */
+	int64_t created_at;	/* epoch seconds */
+	int64_t expires_at;	/* epoch seconds */
+	int64_t used_at;	/* epoch seconds, 0: unused */
+};
+typedef enum pkid_code (*pkid_challenge_fn)(const struct pkid_challenge_rec *c,
+    void *arg, struct pkid_err *e);
+/* Every one-time challenge, oldest first. fn runs with the read lock. */
+enum pkid_code pkid_store_challenge_list(struct pkid_store *s,
+    pkid_challenge_fn fn, void *arg, struct pkid_err *e);
+/*
+ * Revoke (delete) the unused challenge whose hash begins with id
+ * (PKID_CHALLENGE_ID_MIN to 64 hex digits, either case); audited
+ * ("scep-challenge-revoke") with actor. out receives what was revoked
+ * (its profile valid until the next call). not-found when none matches,
+ * usage when id is malformed or names more than one, request-state when
+ * it was used already (revoking it would change nothing).
+ */
+enum pkid_code pkid_store_challenge_revoke(struct pkid_store *s,
+    const char *id, const char *actor, struct pkid_challenge_rec *out,
+    struct pkid_err *e);
+
+/* An audit row. Strings borrowed. */
+struct pkid_audit_rec {
+	int64_t id;		/* row id: grows with every entry */
+	int64_t at;		/* epoch seconds */
+	const char *actor;	/* who */
+	const char *action;	/* what */
+	const char *object;	/* on what */
+	const char *result;	/* "ok" or a catalogue id */
+	const char *detail;	/* free text */
+};
+typedef enum pkid_code (*pkid_audit_fn)(const struct pkid_audit_rec *a,
+    void *arg, struct pkid_err *e);
+/*
+ * One page of the audit log, oldest first: the newest limit (>= 1)
+ * entries with id below before (0: the newest of all) and at >= since.
+ * An indexed walk of at most limit rows backwards, never a scan; it
+ * relies on entries being appended in time order (the clock set back
+ * makes since approximate). *older receives the id of the oldest entry
+ * given when older ones match too (pass it as before for the next page),
+ * else 0.
+ */
+enum pkid_code pkid_store_audit_page(struct pkid_store *s, int64_t since,
+    int64_t before, int limit, pkid_audit_fn fn, void *arg, int64_t *older,
+    struct pkid_err *e);
+
 #endif

@@ -640,7 +640,7 @@ def test_user_add_password_rules(tmp_path):
     cp = pkictl("est", "user", "add", "--dir", d, "x", "--password",
                 "long-enough-pw", "--password-file", pwfile)
     assert cp.returncode == 2 and error_code(cp) == "usage"
-    assert "process list" in pkictl("est", "--help").stdout
+    assert "process list" in pkictl("est", "user", "add", "--help").stdout
     db = sqlite3.connect(d / "pkid.db")
     try:
         names = {r[0] for r in db.execute("SELECT name FROM app_user")}

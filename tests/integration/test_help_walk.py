@@ -24,7 +24,7 @@ def table():
     cmds = []
     for line in cp.stdout.splitlines()[1:]:
         assert line.startswith("  "), line
-        cmds.append(line[2:22].split())
+        cmds.append(re.split(r"\s{2,}", line.strip())[0].split())
     assert len(cmds) >= 30, cp.stdout
     return cmds
 
