@@ -78,10 +78,13 @@ lg_classify_http(int status, const uint8_t *body, size_t len, int idx,
 	snprintf(what, 64, "%d", status);
 	err = body != NULL ? memmem(body, len, "error: ", 7) : NULL;
 	if (err != NULL && status / 100 != 2) {
-		size_t k = strcspn(err + 7, ": \r\n");
+		/* The body is not NUL-terminated: scan within it. */
+		const char *p = err + 7, *end = (const char *)body + len;
+		size_t k = 0;
 
-		snprintf(what, 64, "%d %.*s", status, (int)(k < 40 ? k : 40),
-		    err + 7);
+		while (p + k < end && k < 40 && strchr(": \r\n", p[k]) == NULL)
+			k++;
+		snprintf(what, 64, "%d %.*s", status, (int)k, p);
 	}
 	return status / 100 == 2;
 }
