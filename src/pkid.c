@@ -310,6 +310,7 @@ main(int argc, char **argv)
 	so.body_timeout_ms = ca->cfg.body_timeout * 1000;
 	so.handler_threads = ca->cfg.handler_threads;
 	so.max_queue_delay_ms = ca->cfg.max_queue_delay_ms;
+	so.tls_tickets = ca->cfg.tls_tickets;
 	so.cert_file = cert;
 	so.key_file = key;
 	/* Ask for (never require) client certificates from this CA's chain

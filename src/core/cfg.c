@@ -108,6 +108,7 @@ pkid_config_defaults(struct pkid_config *c)
 	c->body_timeout = PKID_HTTP_BODY_TIMEOUT_S;
 	c->handler_threads = 0;
 	c->max_queue_delay_ms = PKID_DEFAULT_MAX_QUEUE_DELAY_MS;
+	c->tls_tickets = PKID_DEFAULT_TLS_TICKETS;
 	copy_str(c->scep_profile, sizeof(c->scep_profile), "device");
 
 	p = &c->profiles[c->n_profiles++];
@@ -586,11 +587,13 @@ set_server_limit(struct pkid_config *c, const char *k, const char *v,
 		    PKID_HTTP_MAX_HANDLERS, e);
 	if (strcmp(k, "max_queue_delay") == 0)
 		return set_queue_delay(&c->max_queue_delay_ms, v, e);
+	if (strcmp(k, "tls_tickets") == 0)
+		return set_int(&c->tls_tickets, v, 0, PKID_MAX_TLS_TICKETS, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
 	    "unknown key '%s' in [server] (known: listen, http, workers, "
 	    "max_conns, max_conns_per_addr, rate_per_min, max_body, "
 	    "header_timeout, body_timeout, handler_threads, max_queue_delay, "
-	    "tls_names, client_ca)", k);
+	    "tls_tickets, tls_names, client_ca)", k);
 }
 
 static enum pkid_code
@@ -1017,11 +1020,13 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	    "workers = %d\nmax_conns = %d\nmax_conns_per_addr = %d\n"
 	    "rate_per_min = %d\nmax_body = %lld\nheader_timeout = %ds\n"
 	    "body_timeout = %ds\nhandler_threads = %d\n"
-	    "max_queue_delay = %s\ntls_names = %s\nclient_ca = %s\n",
+	    "max_queue_delay = %s\ntls_tickets = %d\ntls_names = %s\n"
+	    "client_ca = %s\n",
 	    c->listen, c->http, c->workers, c->max_conns,
 	    c->max_conns_per_addr, c->rate_per_min, (long long)c->max_body,
 	    c->header_timeout, c->body_timeout, c->handler_threads,
-	    qdelay_text(c->max_queue_delay_ms, qd, sizeof(qd)), c->tls_names,
+	    qdelay_text(c->max_queue_delay_ms, qd, sizeof(qd)), c->tls_tickets,
+	    c->tls_names,
 	    c->client_ca));
 	PKID_TRY(pkid_buf_printf(b, e, "\n[scep]\nchallenge = %s\n"
 	    "profile = %s\ncompat = %s\nupstream_label = %s\n",

@@ -18,6 +18,8 @@
  *                max_queue_delay     longest expected wait for a handler
  *                                    thread (1s; past it 503 overloaded;
  *                                    "off" = no bound)
+ *                tls_tickets         TLS 1.3 session tickets per full
+ *                                    handshake (0; 0-4)
  * [scep]       challenge, profile, compat, upstream_label
  * [profile N]  lifetime, key_usage, ext_key_usage, key_types, ...
  * [est], [est LABEL]  profile, auth, channel_binding, client_ca, ...
@@ -182,6 +184,7 @@ struct pkid_config {
 	int body_timeout;	/* whole request body deadline, seconds */
 	int handler_threads;	/* handler pool threads, 0 = 2 per core */
 	int max_queue_delay_ms;	/* admission bound, ms, -1 = off */
+	int tls_tickets;	/* TLS 1.3 session tickets per handshake */
 	int64_t max_body;	/* request body limit, bytes */
 	char tls_names[512];	/* extra names for the server certificate */
 	char client_ca[1024];	/* PEM file of issuers for client certs */

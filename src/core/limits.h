@@ -342,6 +342,14 @@
  * most that key takes, seconds.
  */
 #define PKID_DEFAULT_MAX_QUEUE_DELAY_MS 1000
+/*
+ * TLS 1.3 session tickets sent after a full handshake ([server]
+ * tls_tickets): none by default (EST/SCEP clients rarely resume; two
+ * tickets, OpenSSL's default, cost a mutual-TLS re-enrollment about a
+ * quarter of its server CPU), at most a few for clients that do resume.
+ */
+#define PKID_DEFAULT_TLS_TICKETS 0
+#define PKID_MAX_TLS_TICKETS 4
 #define PKID_HTTP_MAX_QUEUE_DELAY_S 60
 /* Weight of a new sample in the EWMA of handler service time, and in the
  * EWMA of completions per second measured over windows of this many ms. */

@@ -166,6 +166,8 @@ struct pkid_server_opts {
 				 * refused 503 overloaded instead, 0 =
 				 * PKID_DEFAULT_MAX_QUEUE_DELAY_MS, < 0 =
 				 * no bound */
+	int tls_tickets;	/* TLS 1.3 session tickets sent after each
+				 * full handshake (0: none) */
 	const char *cert_file;	/* server certificate chain PEM (leaf first) */
 	const char *key_file;	/* server private key PEM */
 	const char *client_ca;	/* PEM of issuers trusted for client certs,

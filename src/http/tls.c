@@ -194,6 +194,14 @@ pkid_http_tls_ctx_new(const struct pkid_server_opts *o,
 	/* TLS 1.2 sessions kept for resumption: a bound of our own, below
 	 * OpenSSL's 20480 (TLS 1.3 tickets are stateless). */
 	SSL_CTX_sess_set_cache_size(ctx, PKID_TLS_SESSION_CACHE);
+	/* TLS 1.3 tickets: OpenSSL sends two after every full handshake,
+	 * each re-encoding the session (with the client certificate) and
+	 * sealing it; EST and SCEP clients rarely resume, and a mutual-TLS
+	 * re-enrollment spent about a quarter of its server CPU on them.
+	 * Default 0 ([server] tls_tickets); TLS 1.2 session ids still
+	 * resume from the cache above. */
+	PKID_OSSL(SSL_CTX_set_num_tickets(ctx, (size_t)o->tls_tickets),
+	    PKID_E_CRYPTO, "cannot set the number of TLS session tickets");
 	if (o->client_ca != NULL)
 		PKID_TRY(load_client_ca(ctx, o->client_ca, cc, e));
 	*out = ctx;

@@ -62,6 +62,7 @@ test_defaults(void **state)
 	assert_int_equal(c.handler_threads, 0);
 	assert_int_equal(c.max_queue_delay_ms,
 	    PKID_DEFAULT_MAX_QUEUE_DELAY_MS);
+	assert_int_equal(c.tls_tickets, 0);
 	assert_int_equal(c.n_profiles, 3);
 	assert_non_null(p = pkid_config_profile(&c, "device"));
 	assert_int_equal(p->lifetime, 365 * 86400);
@@ -100,6 +101,7 @@ static const char good_conf[] =
 	"body_timeout = 2m\n"
 	"handler_threads = 3\n"
 	"max_queue_delay = 250ms\n"
+	"tls_tickets = 2\n"
 	"\n"
 	"[profile device]\n"
 	"lifetime = 600d\n"
@@ -142,6 +144,7 @@ test_parse_good(void **state)
 	assert_int_equal(c.body_timeout, 120);
 	assert_int_equal(c.handler_threads, 3);
 	assert_int_equal(c.max_queue_delay_ms, 250);
+	assert_int_equal(c.tls_tickets, 2);
 	assert_int_equal(c.n_profiles, 4);
 	assert_int_equal(pkid_config_profile(&c, "device")->lifetime,
 	    600 * 86400);
@@ -196,6 +199,8 @@ test_bad_value(void **state)
 	    PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("[server]\nhandler_threads = 257\n",
 	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[server]\ntls_tickets = 5\n", PKID_E_CONFIG_BAD_VALUE,
+	    2);
 	expect_err("[server]\nmax_queue_delay = 5ms\n",
 	    PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("[server]\nmax_queue_delay = 61s\n",
