@@ -9,44 +9,114 @@
 #include "ca/signer.h"
 #include "core/clock.h"
 
+/*
+ * What the CRL being built needs per entry: the entries are made in place
+ * (the serial and date of a new X509_REVOKED set where they lie, one
+ * reasonCode value per reason), since a CRL may list
+ * 100,000 certificates and per-entry allocations and encodings were most
+ * of its cost.
+ */
+struct crl_build {
+	X509_CRL *crl;
+	ASN1_ENUMERATED *reason[11];	/* reasonCode values by code, made
+					 * on first use (RFC 5280 5.3.1) */
+	unsigned char sn[64];		/* serial bytes, scratch */
+};
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A stored serial (hex) as the magnitude an ASN1_INTEGER holds: big-endian
+ * bytes without leading zero bytes (the encoder adds the sign byte). */
+static enum pkid_code
+serial_bytes(const char *hex, unsigned char *b, size_t cap, size_t *len,
+    struct pkid_err *e)
+{
+	size_t n = strlen(hex), i, j, k;
+	int hi, lo;
+
+	if (n == 0 || (n + 1) / 2 > cap)
+		return PKID_ERR(e, PKID_E_INTERNAL, "stored serial '%s' is "
+		    "empty or over %zu bytes", hex, cap);
+	for (i = 0, j = 0; i < n; j++) {
+		hi = (n - i) % 2 == 1 && i == 0 ? 0 : hexval(hex[i++]);
+		lo = hexval(hex[i++]);
+		if (hi < 0 || lo < 0)
+			return PKID_ERR(e, PKID_E_INTERNAL, "stored serial "
+			    "'%s' is not hex", hex);
+		b[j] = (unsigned char)(hi << 4 | lo);
+	}
+	for (k = 0; k + 1 < j && b[k] == 0; k++)
+		;
+	memmove(b, b + k, j - k);
+	*len = j - k;
+	return PKID_OK;
+}
+
+static ASN1_ENUMERATED *
+reason_value(struct crl_build *cb, int code)
+{
+	ASN1_ENUMERATED *v;
+
+	if (cb->reason[code] != NULL)
+		return cb->reason[code];
+	if ((v = ASN1_ENUMERATED_new()) == NULL)
+		return NULL;
+	if (!ASN1_ENUMERATED_set(v, code)) {
+		ASN1_ENUMERATED_free(v);
+		return NULL;
+	}
+	return cb->reason[code] = v;
+}
+
 static enum pkid_code
 add_revoked(const struct pkid_revoked *r, void *arg, struct pkid_err *e)
 {
-	X509_CRL *crl = arg;
+	struct crl_build *cb = arg;
 	X509_REVOKED *rv = NULL;
-	BIGNUM *bn = NULL;
-	ASN1_INTEGER *sn = NULL;
-	ASN1_TIME *t = NULL;
-	ASN1_ENUMERATED *reason = NULL;
+	ASN1_ENUMERATED *v;
+	size_t len = 0;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
-	PKID_OSSL(BN_hex2bn(&bn, r->serial), PKID_E_INTERNAL,
-	    "stored serial '%s' is not hex", r->serial);
-	PKID_OSSL_PTR(sn = BN_to_ASN1_INTEGER(bn, NULL), PKID_E_NOMEM,
-	    "no memory");
-	PKID_OSSL_PTR(t = ASN1_TIME_set(NULL, (time_t)r->revoked_at),
-	    PKID_E_NOMEM, "no memory");
+	PKID_TRY(serial_bytes(r->serial, cb->sn, sizeof(cb->sn), &len, e));
 	PKID_OSSL_PTR(rv = X509_REVOKED_new(), PKID_E_NOMEM, "no memory");
-	PKID_OSSL(X509_REVOKED_set_serialNumber(rv, sn), PKID_E_NOMEM,
-	    "no memory");
-	PKID_OSSL(X509_REVOKED_set_revocationDate(rv, t), PKID_E_NOMEM,
-	    "no memory");
+	/* X509_REVOKED_new made both fields; filled where they lie rather
+	 * than set from copies. */
+	PKID_OSSL(ASN1_STRING_set((ASN1_INTEGER *)
+	    X509_REVOKED_get0_serialNumber(rv), cb->sn, (int)len),
+	    PKID_E_NOMEM, "no memory");
+	PKID_OSSL_PTR(ASN1_TIME_set((ASN1_TIME *)
+	    X509_REVOKED_get0_revocationDate(rv), (time_t)r->revoked_at),
+	    PKID_E_NOMEM, "no memory");
 	/* RFC 5280 5.3.1: omit reasonCode rather than use unspecified. */
 	if (r->reason > 0) {
-		PKID_OSSL_PTR(reason = ASN1_ENUMERATED_new(), PKID_E_NOMEM,
+		if (r->reason > 10) {
+			rc = PKID_ERR(e, PKID_E_INTERNAL, "stored reason %d "
+			    "of serial %s is not a CRL reason", r->reason,
+			    r->serial);
+			goto out;
+		}
+		PKID_OSSL_PTR(v = reason_value(cb, r->reason), PKID_E_NOMEM,
 		    "no memory");
-		ASN1_ENUMERATED_set(reason, r->reason);
-		PKID_OSSL(X509_REVOKED_add1_ext_i2d(rv, NID_crl_reason, reason,
-		    0, 0), PKID_E_CRYPTO, "reason code");
+		/* Encodes the value into a new extension it keeps (no copy of
+		 * a ready extension: X509_REVOKED_add_ext would dup it). */
+		PKID_OSSL(X509_REVOKED_add1_ext_i2d(rv, NID_crl_reason, v, 0,
+		    0), PKID_E_CRYPTO, "reason code");
 	}
-	PKID_OSSL(X509_CRL_add0_revoked(crl, rv), PKID_E_NOMEM, "no memory");
+	PKID_OSSL(X509_CRL_add0_revoked(cb->crl, rv), PKID_E_NOMEM,
+	    "no memory");
 	rv = NULL;
 	rc = PKID_OK;
 out:
-	BN_free(bn);
-	ASN1_INTEGER_free(sn);
-	ASN1_TIME_free(t);
-	ASN1_ENUMERATED_free(reason);
 	X509_REVOKED_free(rv);
 	return rc;
 }
@@ -86,10 +156,13 @@ build_crl(struct pkid_ca *ca, X509 *issuer, struct pkid_signer *sg,
 {
 	X509_CRL *crl = NULL;
 	ASN1_TIME *t = NULL;
+	struct crl_build cb;
 	int64_t now = (int64_t)pkid_now(), number = 0;
 	enum pkid_code rc = PKID_E_INTERNAL;
+	size_t i;
 
 	*out = NULL;
+	memset(&cb, 0, sizeof(cb));
 	PKID_OSSL_PTR(crl = X509_CRL_new(), PKID_E_NOMEM, "no memory");
 	PKID_OSSL(X509_CRL_set_version(crl, X509_CRL_VERSION_2), PKID_E_CRYPTO,
 	    "CRL version");
@@ -102,7 +175,8 @@ build_crl(struct pkid_ca *ca, X509 *issuer, struct pkid_signer *sg,
 	    PKID_E_NOMEM, "no memory");
 	PKID_OSSL(X509_CRL_set1_nextUpdate(crl, t), PKID_E_CRYPTO,
 	    "nextUpdate");
-	PKID_TRY(pkid_store_revoked_list(ca->store, gen_id, add_revoked, crl,
+	cb.crl = crl;
+	PKID_TRY(pkid_store_revoked_list(ca->store, gen_id, add_revoked, &cb,
 	    e));
 	X509_CRL_sort(crl);
 	PKID_TRY(pkid_store_crl_number_next(ca->store, ca->cfg.ca_name,
@@ -113,6 +187,8 @@ build_crl(struct pkid_ca *ca, X509 *issuer, struct pkid_signer *sg,
 	crl = NULL;
 	rc = PKID_OK;
 out:
+	for (i = 0; i < sizeof(cb.reason) / sizeof(cb.reason[0]); i++)
+		ASN1_ENUMERATED_free(cb.reason[i]);
 	ASN1_TIME_free(t);
 	X509_CRL_free(crl);
 	return rc;

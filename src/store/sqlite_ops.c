@@ -732,10 +732,13 @@ pkid_store_revoked_list(struct pkid_store *s, int64_t ca_gen,
 	int r;
 
 	pthread_mutex_lock(&s->rmu);
+	/* CROSS JOIN keeps the revocations the outer loop (SQLite does not
+	 * reorder it): one certificate lookup per revoked serial, rather
+	 * than a revocation lookup per certificate of the generation, which
+	 * may be millions. No ORDER BY: the CRL sorts its entries. */
 	PKID_TRY(rprepare(s, "SELECT r.serial, r.revoked_at, r.reason FROM "
-	    "revocation r JOIN certificate c ON c.serial = r.serial WHERE "
-	    "c.ca_gen = ? AND c.not_after >= ? ORDER BY r.revoked_at, r.serial",
-	    &st, e));
+	    "revocation r CROSS JOIN certificate c ON c.serial = r.serial "
+	    "WHERE c.ca_gen = ? AND c.not_after >= ?", &st, e));
 	sqlite3_bind_int64(st, 1, ca_gen);
 	sqlite3_bind_int64(st, 2, (int64_t)pkid_now());
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {

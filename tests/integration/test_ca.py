@@ -208,6 +208,47 @@ def test_revoke_and_crl(ca, tmp_path):
     assert "X509v3 CRL Number: \n                2" in text
 
 
+
+def test_crl_entries_from_stored_serials(ca, tmp_path):
+    """The CRL's entries are made from the stored hex serials directly
+    (issue 12: a 100,000-entry CRL under a second): odd-length and
+    leading-zero serials, every reason, unspecified omitted, and only the
+    unexpired certificates of the generation listed."""
+    import sqlite3
+    db = sqlite3.connect(ca / "pkid.db")
+    gen = db.execute("SELECT id FROM ca_generation WHERE role = 'issuing'"
+                     " AND state = 'current'").fetchone()[0]
+    rows = [("abc", 0, 2000000000), ("000102", 1, 2000000000),
+            ("7f", 4, 2000000000), ("80", 6, 2000000000),
+            ("0000", 9, 2000000000), ("dead", 1, 1000000000)]
+    for serial, reason, not_after in rows:
+        db.execute("INSERT INTO certificate (serial, ca_gen, subject, sans,"
+                   " profile, requester, not_before, not_after, issued_at,"
+                   " der, fingerprint) VALUES (?, ?, 'CN=t', '', 'device',"
+                   " 'test', 1, ?, 1, x'00', 'f')", (serial, gen, not_after))
+        db.execute("INSERT INTO revocation (serial, revoked_at, reason)"
+                   " VALUES (?, 1700000000, ?)", (serial, reason))
+    db.commit()
+    db.close()
+    crl = tmp_path / "ca.crl"
+    pkictl("ca", "crl", "--dir", ca, "--out", crl, check=True)
+    openssl("crl", "-in", crl, "-CAfile", ca / "issuing.pem", "-noout",
+            "-verify", check=True)
+    text = openssl("crl", "-in", crl, "-noout", "-text", check=True).stdout
+    entries = text.split("Revoked Certificates:")[1].split(
+        "Signature Algorithm")[0]
+    got = {}
+    for block in entries.split("Serial Number: ")[1:]:
+        lines = block.split("\n")
+        reason = [lines[i + 1].strip() for i, l in enumerate(lines)
+                  if "CRL Reason Code" in l]
+        got[lines[0].strip()] = reason[0] if reason else None
+    assert got == {"0ABC": None, "0102": "Key Compromise",
+                   "7F": "Superseded", "80": "Certificate Hold",
+                   "00": "Privilege Withdrawn"}, text
+    assert "Nov 14 22:13:20 2023 GMT" in entries
+
+
 def test_error_json_shape(ca, tmp_path):
     bad = tmp_path / "bad.csr"
     bad.write_text("not a csr")
