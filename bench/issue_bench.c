@@ -3,7 +3,10 @@
  * durable store (group commit), with T threads issuing at once.
  *
  * usage: issue_bench [--key ec-p256|rsa-2048] [--count N] [--threads T]
- *                    [--dir DIR]
+ *                    [--dir DIR] [--set SECTION.KEY=VALUE ...]
+ * --set goes to the CA's pkid.conf as `pkictl ca init --set` does, so the
+ * CA it leaves in DIR/ca-KEY can be served by pkid (tools/bench-store.sh
+ * fills a store to a million certificates this way).
  * Prints one line of JSON: issued, seconds, per_second, commits, ops.
  */
 #include <pthread.h>
@@ -78,7 +81,8 @@ worker(void *arg)
 int
 main(int argc, char **argv)
 {
-	const char *key = "ec-p256", *dir = NULL;
+	const char *key = "ec-p256", *dir = NULL, *sets[16];
+	int n_sets = 0;
 	char tmpl[] = "/tmp/pkid-bench.XXXXXX";
 	struct pkid_ca_init_opts io;
 	struct bench b;
@@ -102,10 +106,14 @@ main(int argc, char **argv)
 			    NULL) == PKID_OK ? (int)n : -1;
 		else if (strcmp(argv[i], "--dir") == 0)
 			dir = argv[i + 1];
+		else if (strcmp(argv[i], "--set") == 0 && n_sets < 16)
+			sets[n_sets++] = argv[i + 1];
+		else
+			threads = -1;
 	}
-	if (threads < 1 || threads > 256 || b.count < 1) {
+	if (threads < 1 || threads > 256 || b.count < 1 || i != argc) {
 		fprintf(stderr, "usage: issue_bench [--key K] [--count N] "
-		    "[--threads 1..256] [--dir DIR]\n");
+		    "[--threads 1..256] [--dir DIR] [--set S.K=V ...]\n");
 		return 2;
 	}
 	if (dir == NULL && (dir = mkdtemp(tmpl)) == NULL)
@@ -114,6 +122,8 @@ main(int argc, char **argv)
 	memset(&io, 0, sizeof(io));
 	io.key = key;
 	io.domain = "example.com";
+	io.sets = sets;
+	io.n_sets = n_sets;
 	{
 		char d[1200];
 

@@ -373,3 +373,9 @@ echo "   then one every 20 s so pkid's 30 s idle timeout keeps them)"
 "$BUILD/fleet" --idle "$NI" --est-port "$FT" --cacert "$tmp/fleet/root.pem" \
     --pid "$FLEET_PID" --hold 10 --refresh 20 --settle 15 \
     --time-limit 600 || true
+
+# ---- Cost against the store's size (BENCH_STORE_CERTS=0 skips it) ----
+if [ "${BENCH_STORE_CERTS:-1000000}" != 0 ]; then
+	echo
+	tools/bench-store.sh "$BUILD" || true
+fi
