@@ -38,6 +38,7 @@
 #include "est/ra_crl.h"
 #include "http/client.h"
 #include "http/get.h"
+#include "verify/ccache.h"
 #include "verify/verify.h"
 #include "x509/load.h"
 
@@ -59,6 +60,10 @@ struct est_upstream {
 	uint64_t since[PKID_EST_UPSTREAM_POOL];	/* idle since, mono ms */
 	struct pkid_ra_crl *crls;	/* the upstream's CRLs, NULL when
 					 * upstream_revocation = off */
+	struct pkid_ccache *chains;	/* devices' chains that verified to
+					 * anchors (keyed with the CAs used
+					 * as intermediates); revocation is
+					 * checked every time */
 };
 
 /* How the CRL cache fetches: the upstream's budget; an https CRL server
@@ -143,6 +148,8 @@ pkid_est_ra_new(const struct pkid_est_label *cfg, struct pkid_err *e)
 	    cfg->upstream_timeout, up->key != NULL ? "RA client certificate "
 	    "from upstream_cert" : "no RA client certificate");
 	PKID_TRY(revocation_new(up, name, e));
+	PKID_OSSL_PTR(up->chains = pkid_ccache_new(0, e), e->code,
+	    "no memory");
 	rc = PKID_OK;
 out:
 	if (rc != PKID_OK) {
@@ -170,6 +177,7 @@ pkid_est_ra_free(struct est_upstream *up)
 	X509_STORE_free(up->anchors);
 	sk_X509_pop_free(up->cas, X509_free);
 	pkid_ra_crl_free(up->crls);
+	pkid_ccache_free(up->chains);
 	pthread_mutex_destroy(&up->mu);
 	free(up);
 }
@@ -645,14 +653,16 @@ cas_get(struct est_upstream *up, int refresh)
 }
 
 /* X509_verify_cert of leaf to up->anchors with sent and cas as
- * intermediates; *verr and *depth say why not. */
+ * intermediates, through the chain cache (a device renewing again within
+ * the cache's life costs a digest, not a path validation: issue 12);
+ * *verr and *depth say why not. */
 static enum pkid_code
 verify_to(struct est_upstream *up, X509 *leaf, STACK_OF(X509) *sent,
     STACK_OF(X509) *cas, int *verr, int *depth, struct pkid_err *e)
 {
 	STACK_OF(X509) *untrusted = NULL;
 	X509_STORE_CTX *ctx = NULL;
-	int i, n;
+	int i, n, hit = 0;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	*verr = X509_V_ERR_UNSPECIFIED;
@@ -672,7 +682,7 @@ verify_to(struct est_upstream *up, X509 *leaf, STACK_OF(X509) *sent,
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
 	X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx),
 	    PKID_MAX_CHAIN_DEPTH);
-	n = X509_verify_cert(ctx);
+	n = pkid_ccache_verify(up->chains, 1, ctx, pkid_now(), &hit);
 	PKID_CHECK(n >= 0, PKID_E_CRYPTO, "X509_verify_cert failed");
 	*verr = n == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
 	*depth = X509_STORE_CTX_get_error_depth(ctx);
