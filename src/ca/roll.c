@@ -16,6 +16,7 @@
 #include "ca/ca.h"
 #include "ca/ca_int.h"
 #include "ca/policy.h"
+#include "ca/hsm.h"
 #include "ca/rollover.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -70,12 +71,15 @@ key_type_of(X509 *x, char *out, size_t len, struct pkid_err *e)
 }
 
 static enum pkid_code
-load_key(const char *dir, const char *ref, EVP_PKEY **out,
+load_key(const struct pkid_ca *ca, const char *ref, EVP_PKEY **out,
     struct pkid_err *e)
 {
+	const char *dir = ca->dir;
 	char p[1400];
 	FILE *f;
 
+	if (pkid_hsm_is_uri(ref))
+		return pkid_ca_key_load(&ca->cfg, dir, ref, out, e);
 	snprintf(p, sizeof(p), "%s/%s", dir, ref);
 	if ((f = fopen(p, "r")) == NULL)
 		return PKID_ERR(e, PKID_E_IO_OPEN, "the CA key %s cannot be "
@@ -168,7 +172,7 @@ make_certs(struct roll *r, const struct root_ref *rr, struct pkid_err *e)
 
 	PKID_TRY(key_type_of(ca->issuing, type, sizeof(type), e));
 	if (ca->root_only || root_must_roll(ca, r->now)) {
-		PKID_TRY(load_key(ca->dir, rr->key_ref, &r->old_root_key, e));
+		PKID_TRY(load_key(ca, rr->key_ref, &r->old_root_key, e));
 		PKID_TRY(make_root(r, rr, type, e));
 	}
 	if (ca->root_only) {
@@ -180,7 +184,7 @@ make_certs(struct roll *r, const struct root_ref *rr, struct pkid_err *e)
 	if (r->root != NULL) {
 		iss_key = r->root_key;
 	} else {
-		PKID_TRY(load_key(ca->dir, rr->key_ref, &r->old_root_key, e));
+		PKID_TRY(load_key(ca, rr->key_ref, &r->old_root_key, e));
 		iss_key = r->old_root_key;
 	}
 	na = pkid_rollover_next_not_after(r->now, pkid_ca_cert_nb(ca->issuing),
