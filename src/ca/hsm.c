@@ -180,7 +180,7 @@ enum pkid_code
 pkid_hsm_uri_with_object(const struct pkid_hsm_uri *u, const char *label,
     char *out, size_t n, struct pkid_err *e)
 {
-	char t[PKID_HSM_MAX_LABEL * 3 + 1], o[PKID_HSM_MAX_LABEL * 3 + 1];
+	char t[PKID_HSM_MAX_LABEL * 3 + 8], o[PKID_HSM_MAX_LABEL * 3 + 8];
 	int w;
 
 	if (strlen(label) > PKID_HSM_MAX_LABEL)
