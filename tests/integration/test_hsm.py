@@ -254,3 +254,26 @@ def test_rsa_ca_in_token_answers_scep(tmp_path):
         srv.stop()
     openssl("verify", "-CAfile", d / "root.pem", "-untrusted",
             d / "issuing.pem", tmp_path / "s.pem", check=True)
+
+
+@pytest.mark.parametrize("root_only", [False, True])
+def test_rollover_keeps_keys_in_token(tmp_path, root_only):
+    """The next generation's key is made in the same token (ca -> ca-g2),
+    not as a file, and signs once current."""
+    env = token(tmp_path)
+    d = tmp_path / "ca"
+    pkictl("ca", "init", "--dir", d, "--key-uri", URI, "--set",
+           f"hsm.pin_file={pin_file(tmp_path)}",
+           *(["--root-only"] if root_only else []), env=env, check=True)
+    cp = pkictl("ca", "rollover", "--dir", d, "--now", env=env)
+    assert cp.returncode == 0, cp.stderr
+    assert "object=ca-g2 in the token" in cp.stderr
+    assert not list((d / "keys").glob("root*.key"))
+    assert not list((d / "keys").glob("issuing*.key"))
+    assert "label:      ca-g2" in token_objects(env)
+    csr = make_csr(tmp_path)
+    pkictl("ca", "issue", "--dir", d, "--csr", csr, "--out",
+           tmp_path / "c.pem", env=env, check=True)
+    chain = [] if root_only else ["-untrusted", d / "issuing.pem"]
+    openssl("verify", "-CAfile", d / "root.pem", *chain, tmp_path / "c.pem",
+            check=True)
