@@ -6,7 +6,8 @@
  * [hsm]
  * module =   path of the PKCS#11 module (default
  *            /usr/lib/softhsm/libsofthsm2.so, Debian's SoftHSM2)
- * pin_file = file whose first line is the user PIN (mode 0600)
+ * pin_file = file whose first line is the user PIN (mode 0600; an
+ *            absolute path)
  * pin_env =  environment variable holding the user PIN
  *
  * The PIN itself is never a value here: a configuration file is read by
@@ -48,8 +49,13 @@ pkid_cfg_hsm_set(struct pkid_config *c, const char *k, const char *v,
 			    "module '%s' is not an absolute path", v);
 		return set_str(c->hsm_module, sizeof(c->hsm_module), v, e);
 	}
-	if (strcmp(k, "pin_file") == 0)
+	if (strcmp(k, "pin_file") == 0) {
+		/* pkid and pkictl run from any directory. */
+		if (v[0] != '\0' && v[0] != '/')
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "[hsm] "
+			    "pin_file '%s' is not an absolute path", v);
 		return set_str(c->hsm_pin_file, sizeof(c->hsm_pin_file), v, e);
+	}
 	if (strcmp(k, "pin_env") == 0) {
 		for (i = 0; v[i] != '\0'; i++)
 			if (!(v[i] == '_' || (v[i] >= 'A' && v[i] <= 'Z') ||

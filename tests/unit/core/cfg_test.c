@@ -525,6 +525,7 @@ test_hsm(void **state)
 	assert_null(strstr(e.detail, "1234"));
 	expect_err("[hsm]\nmodule = libsofthsm2.so\n",
 	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[hsm]\npin_file = hsm.pin\n", PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("[hsm]\npin_env = 1BAD\n", PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("[hsm]\npin_env = A-B\n", PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("[hsm]\nslot = 1\n", PKID_E_CONFIG_UNKNOWN_KEY, 2);
