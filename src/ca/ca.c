@@ -16,10 +16,12 @@
 
 #include "ca/build.h"
 #include "ca/ca_int.h"
+#include "ca/hsm.h"
 #include "ca/policy.h"
 #include "ca/rollover.h"
 #include "ca/signer.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "trust/publish.h"
 #include "x509/load.h"
 
@@ -366,6 +368,8 @@ init_config(const struct pkid_ca_init_opts *o, struct pkid_config *cfg,
 
 struct init_state {
 	EVP_PKEY *root_key, *iss_key;	/* keys made */
+	char root_ref[PKID_HSM_MAX_URI + 1]; /* their key_ref: a path */
+	char iss_ref[PKID_HSM_MAX_URI + 1];  /* below DIR or a pkcs11: URI */
 	X509 *root, *iss;		/* certificates made */
 	X509_NAME *base, *rname, *iname; /* names */
 	struct pkid_store *store;	/* the new store */
@@ -384,6 +388,62 @@ init_state_free(struct init_state *s)
 	pkid_store_close(s->store);
 }
 
+/* One CA key inside a PKCS#11 token, made unless there. */
+static enum pkid_code
+token_keygen(const struct pkid_config *cfg, const char *uri,
+    const char *type, struct pkid_err *e)
+{
+	int created = 0;
+
+	if (pkid_hsm_keygen(cfg, uri, type, &created, e) != PKID_OK) {
+		pkid_err_ctx(e, "CA key %s", uri);
+		return e->code;
+	}
+	pkid_log(PKID_LOG_INFO, "ca init: %s CA key %s in the token",
+	    created ? "made" : "using the existing", uri);
+	return PKID_OK;
+}
+
+/* The CA keys: files (written later) or in a token (o->key_uri). */
+static enum pkid_code
+init_keys(const struct pkid_ca_init_opts *o, const struct pkid_config *cfg,
+    struct init_state *s, struct pkid_err *e)
+{
+	const char *type = o->key != NULL ? o->key : "ec-p256";
+	char lab[PKID_HSM_MAX_LABEL + 8];
+	struct pkid_hsm_uri u;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	if (o->key_uri == NULL) {
+		snprintf(s->root_ref, sizeof(s->root_ref), "%s", F_ROOT_KEY);
+		snprintf(s->iss_ref, sizeof(s->iss_ref), "%s", F_ISSUING_KEY);
+		PKID_TRY(pkid_key_generate(type, &s->root_key, e));
+		if (!o->root_only)
+			PKID_TRY(pkid_key_generate(type, &s->iss_key, e));
+		return PKID_OK;
+	}
+	PKID_TRY(pkid_hsm_uri_parse(o->key_uri, strlen(o->key_uri), &u, e));
+	PKID_CHECK(u.object[0] != '\0', PKID_E_USAGE, "--key-uri needs "
+	    "object=LABEL (the key's label in the token)");
+	if (o->root_only) {
+		snprintf(s->root_ref, sizeof(s->root_ref), "%s", o->key_uri);
+		PKID_TRY(token_keygen(cfg, s->root_ref, type, e));
+		return pkid_hsm_load_key(cfg, s->root_ref, &s->root_key, e);
+	}
+	snprintf(s->iss_ref, sizeof(s->iss_ref), "%s", o->key_uri);
+	snprintf(lab, sizeof(lab), "%s-root", u.object);
+	PKID_TRY(pkid_hsm_uri_with_object(&u, lab, s->root_ref,
+	    sizeof(s->root_ref), e));
+	/* Both made before either is loaded: the engine lists a token's
+	 * keys once. */
+	PKID_TRY(token_keygen(cfg, s->root_ref, type, e));
+	PKID_TRY(token_keygen(cfg, s->iss_ref, type, e));
+	PKID_TRY(pkid_hsm_load_key(cfg, s->root_ref, &s->root_key, e));
+	rc = pkid_hsm_load_key(cfg, s->iss_ref, &s->iss_key, e);
+out:
+	return rc;
+}
+
 static enum pkid_code
 init_certs(const struct pkid_ca_init_opts *o, const struct pkid_config *cfg,
     struct init_state *s, struct pkid_err *e)
@@ -395,8 +455,7 @@ init_certs(const struct pkid_ca_init_opts *o, const struct pkid_config *cfg,
 
 	PKID_TRY(pkid_name_parse(o->subject != NULL ? o->subject :
 	    "CN=pkid Demo CA", &s->base, e));
-	PKID_TRY(pkid_key_generate(o->key != NULL ? o->key : "ec-p256",
-	    &s->root_key, e));
+	PKID_TRY(init_keys(o, cfg, s, e));
 	if (o->root_only) {
 		PKID_TRY(pkid_ca_make_cert(s->base, s->root_key, NULL, s->root_key,
 		    nb, rna, -1, cfg, 0, &s->root, e));
@@ -406,8 +465,6 @@ init_certs(const struct pkid_ca_init_opts *o, const struct pkid_config *cfg,
 	PKID_TRY(suffixed_name(s->base, " Issuing CA", &s->iname, e));
 	PKID_TRY(pkid_ca_make_cert(s->rname, s->root_key, NULL, s->root_key, nb,
 	    rna, -1, cfg, 0, &s->root, e));
-	PKID_TRY(pkid_key_generate(o->key != NULL ? o->key : "ec-p256",
-	    &s->iss_key, e));
 	/* The issuing CA lives half the root's lifetime: room to roll over
 	 * under the same root. */
 	ina = now + days * 86400 / 2;
@@ -443,19 +500,24 @@ pkid_ca_init(const char *dir, const struct pkid_ca_init_opts *o,
 	PKID_TRY(pkid_rollover_plan(cfg, pkid_ca_cert_nb(s.iss != NULL ? s.iss :
 	    s.root), pkid_ca_cert_na(s.iss != NULL ? s.iss : s.root), &plan, e));
 	PKID_TRY(mkdirs(dir, e));
-	PKID_TRY(pkid_ca_write_pem(dir, F_ROOT_KEY, NULL, s.root_key, NULL, e));
+	/* Keys in a token stay there: no file. */
+	if (!pkid_hsm_is_uri(s.root_ref))
+		PKID_TRY(pkid_ca_write_pem(dir, F_ROOT_KEY, NULL, s.root_key,
+		    NULL, e));
 	PKID_TRY(pkid_ca_write_pem(dir, F_ROOT, s.root, NULL, NULL, e));
 	if (s.iss != NULL) {
-		PKID_TRY(pkid_ca_write_pem(dir, F_ISSUING_KEY, NULL, s.iss_key, NULL, e));
+		if (!pkid_hsm_is_uri(s.iss_ref))
+			PKID_TRY(pkid_ca_write_pem(dir, F_ISSUING_KEY, NULL,
+			    s.iss_key, NULL, e));
 		PKID_TRY(pkid_ca_write_pem(dir, F_ISSUING, s.iss, NULL, NULL, e));
 	}
 	path_of(p, sizeof(p), dir, F_DB);
 	PKID_TRY(pkid_store_open(p, &s.store, e));
 	PKID_TRY(pkid_ca_record_gen(s.store, cfg->ca_name, "root", s.root,
-	    F_ROOT_KEY, s.iss == NULL ? &iss_id : NULL, e));
+	    s.root_ref, s.iss == NULL ? &iss_id : NULL, e));
 	if (s.iss != NULL)
 		PKID_TRY(pkid_ca_record_gen(s.store, cfg->ca_name, "issuing",
-		    s.iss, F_ISSUING_KEY, &iss_id, e));
+		    s.iss, s.iss_ref, &iss_id, e));
 	PKID_TRY(pkid_ca_init_tls(dir, cfg, s.store, iss_id,
 	    s.iss != NULL ? s.iss : s.root,
 	    s.iss != NULL ? s.iss_key : s.root_key, e));

@@ -33,6 +33,8 @@ struct pkid_ca {
 					 * (the root with --root-only) */
 	int64_t issuing_gen;		/* its ca_generation id */
 	struct pkid_signer *signer;	/* signs with the issuing key */
+	char issuing_key_ref[256];	/* where that key is: a path below
+					 * dir or a pkcs11: URI (hsm.h) */
 	STACK_OF(X509) *chain;		/* issuing first, up to the root */
 	/* Rollover (src/ca/gen.c): generations in the store. */
 	int root_only;			/* the root signs leaves itself */
@@ -60,6 +62,11 @@ struct pkid_ca_init_opts {
 	const char *ip_ranges;	/* IP ranges the profiles allow (CIDR
 				 * list, "*" = any); NULL: none */
 	const char *key;	/* ec-p256 (default), ec-p384, rsa-2048.. */
+	const char *key_uri;	/* pkcs11: URI (src/ca/hsm.h): the signing
+				 * CA's key in a token, made there unless
+				 * present; the root's beside it, object
+				 * LABEL-root (not with root_only). NULL:
+				 * key files under DIR/keys */
 	int days;		/* root lifetime, days (default 3650) */
 	int root_only;		/* 1: no issuing CA */
 	const char **sets;	/* "SECTION.KEY=VALUE" overrides */

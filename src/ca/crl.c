@@ -6,6 +6,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca/ca.h"
+#include "ca/hsm.h"
 #include "ca/signer.h"
 #include "core/clock.h"
 
@@ -236,7 +237,7 @@ crl_of(struct pkid_ca *ca, const char *role, int generation, X509_CRL **out,
 {
 	struct gen_find f;
 	struct pkid_signer *sg = NULL;
-	char p[1400];
+	EVP_PKEY *key = NULL;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	*out = NULL;
@@ -251,9 +252,11 @@ crl_of(struct pkid_ca *ca, const char *role, int generation, X509_CRL **out,
 	PKID_CHECK(f.not_after > (int64_t)pkid_now(), PKID_E_NOT_FOUND,
 	    "%s generation %d of CA %s has ended, and with it every "
 	    "certificate it issued", role, generation, ca->cfg.ca_name);
-	snprintf(p, sizeof(p), "%s/%s", ca->dir, f.key_ref);
-	PKID_OSSL_PTR(sg = pkid_signer_open(p, f.cert, ca->cfg.digest, e),
-	    e->code, "signer of %s generation %d", role, generation);
+	PKID_TRY(pkid_ca_key_load(&ca->cfg, ca->dir, f.key_ref, &key, e));
+	sg = pkid_signer_from_key(key, f.cert, ca->cfg.digest, e);
+	EVP_PKEY_free(key);
+	PKID_OSSL_PTR(sg, e->code, "signer of %s generation %d", role,
+	    generation);
 	*gen_id = f.id;
 	rc = build_crl(ca, f.cert, sg, f.id, out, e);
 out:

@@ -19,6 +19,7 @@
 
 #include "ca/ca.h"
 #include "ca/ca_int.h"
+#include "ca/hsm.h"
 #include "ca/policy.h"
 #include "ca/rollover.h"
 #include "ca/signer.h"
@@ -121,13 +122,17 @@ find(const struct gen_set *s, const char *role, const char *state)
 /* A private key file below the CA directory; NULL (no error) when
  * missing and optional. */
 static enum pkid_code
-read_key(const char *dir, const char *rel, int optional, EVP_PKEY **out,
-    struct pkid_err *e)
+read_key(const struct pkid_ca *ca, const char *rel, int optional,
+    EVP_PKEY **out, struct pkid_err *e)
 {
+	const char *dir = ca->dir;
 	char p[1400];
 	FILE *f;
 
 	*out = NULL;
+	/* A CA key in a PKCS#11 token (src/ca/hsm.h). */
+	if (pkid_hsm_is_uri(rel))
+		return pkid_ca_key_load(&ca->cfg, dir, rel, out, e);
 	snprintf(p, sizeof(p), "%s/%s", dir, rel);
 	if ((f = fopen(p, "r")) == NULL)
 		return optional ? PKID_OK : PKID_ERR(e, PKID_E_IO_OPEN,
@@ -150,13 +155,13 @@ reissue_service(struct pkid_ca *ca, const struct gen_row *r,
 	EVP_PKEY *ra = NULL, *tls = NULL, *key = NULL;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
-	PKID_TRY(read_key(ca->dir, r->key_ref, 0, &key, e));
-	PKID_TRY(read_key(ca->dir, "tls/server.key", 1, &tls, e));
+	PKID_TRY(read_key(ca, r->key_ref, 0, &key, e));
+	PKID_TRY(read_key(ca, "tls/server.key", 1, &tls, e));
 	if (tls != NULL)
 		PKID_TRY(pkid_ca_issue_tls(ca->dir, &ca->cfg, ca->store, r->id,
 		    r->cert, key, tls, e));
 	/* An RSA CA decrypts SCEP with its own key: no RA then. */
-	PKID_TRY(read_key(ca->dir, "scep/ra.key", 1, &ra, e));
+	PKID_TRY(read_key(ca, "scep/ra.key", 1, &ra, e));
 	if (ra != NULL)
 		PKID_TRY(pkid_ca_issue_ra(ca->dir, &ca->cfg, ca->store,
 		    r->cert, key, ra, r->generation, e));
@@ -249,7 +254,7 @@ load_set(struct pkid_ca *ca, const struct gen_set *s, int64_t now,
 {
 	const struct gen_row *root = find(s, ROLE_ROOT, "current");
 	const struct gen_row *sign, *next, *next_root;
-	char p[1400];
+	EVP_PKEY *key = NULL;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	ca->root_only = find(s, ROLE_ISSUING, NULL) == NULL;
@@ -263,9 +268,14 @@ load_set(struct pkid_ca *ca, const struct gen_set *s, int64_t now,
 	    NULL, PKID_E_NOMEM, "no memory");
 	ca->issuing_gen = sign->id;
 	ca->generation = sign->generation;
-	snprintf(p, sizeof(p), "%s/%s", ca->dir, sign->key_ref);
-	ca->signer = pkid_signer_open(p, ca->issuing, ca->cfg.digest, e);
-	PKID_CHECK(ca->signer != NULL, e->code, "signer");
+	snprintf(ca->issuing_key_ref, sizeof(ca->issuing_key_ref), "%s",
+	    sign->key_ref);
+	PKID_TRY(pkid_ca_key_load(&ca->cfg, ca->dir, sign->key_ref, &key, e));
+	ca->signer = pkid_signer_from_key(key, ca->issuing, ca->cfg.digest, e);
+	EVP_PKEY_free(key);
+	key = NULL;
+	PKID_CHECK(ca->signer != NULL, e->code, "signer of %s",
+	    sign->key_ref);
 	PKID_OSSL_PTR(ca->chain = sk_X509_new_null(), PKID_E_NOMEM, "memory");
 	PKID_OSSL_PTR(ca->retired = sk_X509_new_null(), PKID_E_NOMEM, "mem");
 	PKID_OSSL_PTR(ca->links = sk_X509_new_null(), PKID_E_NOMEM, "mem");
@@ -286,6 +296,7 @@ load_set(struct pkid_ca *ca, const struct gen_set *s, int64_t now,
 	rc = load_others(ca, s, now, ca->root_only ? ROLE_ROOT : ROLE_ISSUING,
 	    e);
 out:
+	EVP_PKEY_free(key);
 	return rc;
 }
 
@@ -369,10 +380,11 @@ pkid_ca_root_key(struct pkid_ca *ca, EVP_PKEY **out, struct pkid_err *e)
 	PKID_CHECK(r != NULL && X509_cmp(r->cert, ca->root) == 0,
 	    PKID_E_STORE_SCHEMA, "the store of %s has no current root "
 	    "matching root.pem", ca->dir);
-	PKID_TRY(read_key(ca->dir, r->key_ref, 0, out, e));
+	PKID_TRY(read_key(ca, r->key_ref, 0, out, e));
 	PKID_CHECK(X509_check_private_key(ca->root, *out) == 1,
-	    PKID_E_KEY_MISMATCH, "%s/%s is not the key of the current root",
-	    ca->dir, r->key_ref);
+	    PKID_E_KEY_MISMATCH, "%s%s%s is not the key of the current root",
+	    pkid_hsm_is_uri(r->key_ref) ? "" : ca->dir,
+	    pkid_hsm_is_uri(r->key_ref) ? "" : "/", r->key_ref);
 	rc = PKID_OK;
 out:
 	if (s != NULL)

@@ -16,6 +16,7 @@
 #include "ca/ca.h"
 #include "ca/ca_int.h"
 #include "ca/policy.h"
+#include "ca/hsm.h"
 #include "ca/rollover.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -31,6 +32,8 @@ struct roll {
 	EVP_PKEY *root_key, *key;	/* new root key (or NULL), new key */
 	X509 *root, *cert;		/* new root (or NULL), new signer */
 	X509 *own, *nwo;		/* OldWithNew, NewWithOld */
+	char root_ref[256], ref[256];	/* their key_ref when in a PKCS#11
+					 * token (hsm.h), else "" (files) */
 };
 
 static void
@@ -70,12 +73,15 @@ key_type_of(X509 *x, char *out, size_t len, struct pkid_err *e)
 }
 
 static enum pkid_code
-load_key(const char *dir, const char *ref, EVP_PKEY **out,
+load_key(const struct pkid_ca *ca, const char *ref, EVP_PKEY **out,
     struct pkid_err *e)
 {
+	const char *dir = ca->dir;
 	char p[1400];
 	FILE *f;
 
+	if (pkid_hsm_is_uri(ref))
+		return pkid_ca_key_load(&ca->cfg, dir, ref, out, e);
 	snprintf(p, sizeof(p), "%s/%s", dir, ref);
 	if ((f = fopen(p, "r")) == NULL)
 		return PKID_ERR(e, PKID_E_IO_OPEN, "the CA key %s cannot be "
@@ -114,6 +120,45 @@ root_ref_cb(const struct pkid_ca_gen *g, void *arg, struct pkid_err *e)
 	return PKID_OK;
 }
 
+/*
+ * The next key of a CA whose key is old_ref: a file (written with the
+ * row, store_one) or, when old_ref is a pkcs11: URI, a key made in the
+ * same token, labelled as the old one with "-gN" for generation gen
+ * (ca -> ca-g2, ca-g2 -> ca-g3); its URI into ref.
+ */
+static enum pkid_code
+next_key(struct roll *r, const char *old_ref, const char *type, int gen,
+    EVP_PKEY **out, char *ref, size_t n, struct pkid_err *e)
+{
+	struct pkid_hsm_uri u;
+	char lab[PKID_HSM_MAX_LABEL + 16];
+	size_t l;
+	int created;
+
+	ref[0] = '\0';
+	if (!pkid_hsm_is_uri(old_ref))
+		return pkid_key_generate(type, out, e);
+	if (pkid_hsm_uri_parse(old_ref, strlen(old_ref), &u, e) != PKID_OK)
+		return e->code;
+	if (u.object[0] == '\0')
+		return PKID_ERR(e, PKID_E_USAGE, "the CA key %s has no label "
+		    "(object=) to name its successor after", old_ref);
+	l = strlen(u.object);
+	while (l > 0 && u.object[l - 1] >= '0' && u.object[l - 1] <= '9')
+		l--;
+	if (l >= 2 && l < strlen(u.object) && u.object[l - 1] == 'g' &&
+	    u.object[l - 2] == '-')
+		u.object[l - 2] = '\0';
+	snprintf(lab, sizeof(lab), "%s-g%d", u.object, gen);
+	if (pkid_hsm_uri_with_object(&u, lab, ref, n, e) != PKID_OK ||
+	    pkid_hsm_keygen(&r->ca->cfg, ref, type, &created, e) != PKID_OK ||
+	    pkid_hsm_load_key(&r->ca->cfg, ref, out, e) != PKID_OK)
+		return e->code;
+	pkid_log(PKID_LOG_INFO, "rollover: %s key %s in the token",
+	    created ? "made the" : "using the existing", ref);
+	return PKID_OK;
+}
+
 /* A new root with the current root's subject and lifetime, and its two
  * link certificates. */
 static enum pkid_code
@@ -125,7 +170,8 @@ make_root(struct roll *r, const struct root_ref *rr, const char *type,
 	int64_t life = pkid_ca_cert_na(old) - pkid_ca_cert_nb(old);
 	enum pkid_code rc = PKID_E_INTERNAL;
 
-	PKID_TRY(pkid_key_generate(type, &r->root_key, e));
+	PKID_TRY(next_key(r, rr->key_ref, type, rr->max_gen[0] + 1,
+	    &r->root_key, r->root_ref, sizeof(r->root_ref), e));
 	PKID_TRY(pkid_ca_make_cert(X509_get_subject_name(old), r->root_key,
 	    NULL, r->root_key, r->now - 300, r->now + life, -1,
 	    &ca->cfg, 0, &r->root, e));
@@ -168,7 +214,7 @@ make_certs(struct roll *r, const struct root_ref *rr, struct pkid_err *e)
 
 	PKID_TRY(key_type_of(ca->issuing, type, sizeof(type), e));
 	if (ca->root_only || root_must_roll(ca, r->now)) {
-		PKID_TRY(load_key(ca->dir, rr->key_ref, &r->old_root_key, e));
+		PKID_TRY(load_key(ca, rr->key_ref, &r->old_root_key, e));
 		PKID_TRY(make_root(r, rr, type, e));
 	}
 	if (ca->root_only) {
@@ -180,12 +226,13 @@ make_certs(struct roll *r, const struct root_ref *rr, struct pkid_err *e)
 	if (r->root != NULL) {
 		iss_key = r->root_key;
 	} else {
-		PKID_TRY(load_key(ca->dir, rr->key_ref, &r->old_root_key, e));
+		PKID_TRY(load_key(ca, rr->key_ref, &r->old_root_key, e));
 		iss_key = r->old_root_key;
 	}
 	na = pkid_rollover_next_not_after(r->now, pkid_ca_cert_nb(ca->issuing),
 	    pkid_ca_cert_na(ca->issuing), pkid_ca_cert_na(iss));
-	PKID_TRY(pkid_key_generate(type, &r->key, e));
+	PKID_TRY(next_key(r, ca->issuing_key_ref, type, r->gen, &r->key,
+	    r->ref, sizeof(r->ref), e));
 	PKID_TRY(pkid_ca_make_cert(X509_get_subject_name(ca->issuing), r->key,
 	    iss, iss_key, r->now - 300, na, 0, &ca->cfg, r->root != NULL ?
 	    rr->max_gen[0] + 1 : rr->cur_gen, &r->cert, e));
@@ -197,7 +244,7 @@ out:
 /* One row: the certificate, its key (written to keys/), its export. */
 static enum pkid_code
 store_one(struct roll *r, const char *role, int gen, X509 *x, EVP_PKEY *k,
-    const char *state, struct pkid_err *e)
+    const char *uri, const char *state, struct pkid_err *e)
 {
 	struct pkid_ca_gen g;
 	unsigned char *der = NULL;
@@ -206,7 +253,10 @@ store_one(struct roll *r, const char *role, int gen, X509 *x, EVP_PKEY *k,
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(&g, 0, sizeof(g));
-	if (k != NULL) {
+	if (k != NULL && uri != NULL && uri[0] != '\0') {
+		/* In the token: no file. */
+		snprintf(g.key_ref, sizeof(g.key_ref), "%s", uri);
+	} else if (k != NULL) {
 		snprintf(g.key_ref, sizeof(g.key_ref), "keys/%s-%d.key", role,
 		    gen);
 		PKID_TRY(pkid_ca_write_pem(r->ca->dir, g.key_ref, NULL, k,
@@ -240,16 +290,16 @@ store_all(struct roll *r, const struct root_ref *rr, struct pkid_err *e)
 
 	if (r->root != NULL) {
 		PKID_TRY(store_one(r, "root", rgen, r->root, r->root_key,
-		    "shadow", e));
+		    r->root_ref, "shadow", e));
 		/* Links are published from now: clients fetch them ahead. */
-		PKID_TRY(store_one(r, "oldwithnew", rgen, r->own, NULL,
+		PKID_TRY(store_one(r, "oldwithnew", rgen, r->own, NULL, NULL,
 		    "current", e));
-		PKID_TRY(store_one(r, "newwithold", rgen, r->nwo, NULL,
+		PKID_TRY(store_one(r, "newwithold", rgen, r->nwo, NULL, NULL,
 		    "current", e));
 	}
 	if (r->cert != NULL)
 		PKID_TRY(store_one(r, "issuing", r->gen, r->cert, r->key,
-		    "shadow", e));
+		    r->ref, "shadow", e));
 	rc = PKID_OK;
 out:
 	return rc;

@@ -21,8 +21,8 @@
 
 static const char usage_ca[] =
     "pkictl ca init [--dir DIR] [--subject DN] [--domain SUFFIX[,...]] "
-    "[--ip-ranges CIDR[,...]] [--key TYPE] [--days N] "
-    "[--root-only] [--set SECTION.KEY=VALUE]... | "
+    "[--ip-ranges CIDR[,...]] [--key TYPE] [--key-uri pkcs11:URI] "
+    "[--days N] [--root-only] [--set SECTION.KEY=VALUE]... | "
     "ca issue [--dir DIR] --csr FILE [--profile NAME] [--out FILE] [--json] | "
     "ca chain [--dir DIR] [--out FILE] | ca list [--dir DIR] "
     "[--expiring DURATION] [--revoked] [--subject PATTERN] [--limit N] "
@@ -49,6 +49,7 @@ struct ca_opts {
 	const char *domain;	/* --domain */
 	const char *ip_ranges;	/* --ip-ranges */
 	const char *key;	/* --key */
+	const char *key_uri;	/* --key-uri */
 	const char *reason;	/* --reason */
 	const char *at;		/* --at */
 	int days;		/* --days */
@@ -77,6 +78,7 @@ parse_opts(int argc, char **argv, struct ca_opts *o)
 		{ "domain", required_argument, NULL, 'N' },
 		{ "ip-ranges", required_argument, NULL, 'I' },
 		{ "key", required_argument, NULL, 'k' },
+		{ "key-uri", required_argument, NULL, 'K' },
 		{ "days", required_argument, NULL, 'D' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "set", required_argument, NULL, 'S' },
@@ -107,6 +109,7 @@ parse_opts(int argc, char **argv, struct ca_opts *o)
 		case 'N': o->domain = optarg; break;
 		case 'I': o->ip_ranges = optarg; break;
 		case 'k': o->key = optarg; break;
+		case 'K': o->key_uri = optarg; break;
 		case 'r': o->reason = optarg; break;
 		case 'a': o->at = optarg; break;
 		case 'R': o->root_only = 1; break;
@@ -174,6 +177,7 @@ ca_init(struct ca_opts *o, struct pkid_err *e)
 	io.domain = o->domain;
 	io.ip_ranges = o->ip_ranges;
 	io.key = o->key;
+	io.key_uri = o->key_uri;
 	io.days = o->days;
 	io.root_only = o->root_only;
 	io.sets = o->sets;
@@ -185,6 +189,9 @@ ca_init(struct ca_opts *o, struct pkid_err *e)
 		printf("  issuing: %s/issuing.pem\n", o->dir);
 	printf("  config:  %s/pkid.conf\n  store:   %s/pkid.db\n"
 	    "  tls:     %s/tls/server.pem\n", o->dir, o->dir, o->dir);
+	if (o->key_uri != NULL)
+		printf("  CA keys: in the PKCS#11 token (%s), no key file\n",
+		    o->key_uri);
 	return 0;
 }
 

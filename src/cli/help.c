@@ -27,12 +27,17 @@ struct help {
 static const struct help tab[] = {
 	{ "ca init", "pkictl ca init [--dir DIR] [--subject DN] "
 	    "[--domain SUFFIX,...] [--ip-ranges CIDR,...] [--key TYPE] "
-	    "[--days N] [--root-only] [--set SECTION.KEY=VALUE]...",
+	    "[--key-uri pkcs11:URI] [--days N] [--root-only] "
+	    "[--set SECTION.KEY=VALUE]...",
 	    "create a CA: root, issuing CA, pkid.conf, store, TLS and RA "
 	    "certificates",
 	    DIR_OPT "  --domain         DNS suffixes the profiles allow (\"*\": any)\n"
 	    "  --ip-ranges      IP ranges the profiles allow\n"
 	    "  --key            ec-p256 (default), ec-p384, rsa-2048..rsa-4096\n"
+	    "  --key-uri        CA keys in a PKCS#11 token, made there unless\n"
+	    "                   present (pkcs11:token=T;object=L; the root's\n"
+	    "                   is L-root); PIN from --set hsm.pin_file=F\n"
+	    "                   or hsm.pin_env=VAR, module hsm.module=SO\n"
 	    "  --set            any pkid.conf key, e.g. server.listen=0.0.0.0:"
 	    "8443\n",
 	    "pkictl ca init --dir /var/lib/pkid --subject 'CN=Example CA' "

@@ -133,6 +133,7 @@ pkid_config_defaults(struct pkid_config *c)
 
 	pkid_cfg_est_defaults(c);
 	pkid_cfg_status_defaults(c);
+	pkid_cfg_hsm_defaults(c);
 }
 
 const struct pkid_profile *
@@ -718,9 +719,12 @@ config_set_kv(struct pkid_config *c, const char *section, const char *k,
 		return pkid_cfg_trust_set(c, k, v, e);
 	if (strcmp(section, "status") == 0 || strcmp(section, "log") == 0)
 		return pkid_cfg_status_set(c, section, k, v, e);
+	if (strcmp(section, "hsm") == 0)
+		return pkid_cfg_hsm_set(c, k, v, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
 	    "unknown section [%s] (known: [ca], [server], [scep], "
-	    "[profile NAME], [est], [est LABEL], [trust], [status], [log])",
+	    "[profile NAME], [est], [est LABEL], [trust], [status], [log], "
+	    "[hsm])",
 	    section);
 }
 
@@ -1037,6 +1041,7 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	PKID_TRY(pkid_cfg_est_write(c, b, e));
 	PKID_TRY(pkid_cfg_trust_write(c, b, e));
 	PKID_TRY(pkid_cfg_status_write(c, b, e));
+	PKID_TRY(pkid_cfg_hsm_write(c, b, e));
 	rc = PKID_OK;
 out:
 	if (rc != PKID_OK)

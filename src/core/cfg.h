@@ -27,6 +27,9 @@
  *              publishes beside the CA's own roots)
  * [status]     allow, client_ca, users, http, docs_url (cfg_status.c)
  * [log]        format (text | json)
+ * [hsm]        module, pin_file, pin_env: the PKCS#11 module that holds
+ *              CA keys whose key_ref is a pkcs11: URI (RFC 7512), and
+ *              where its user PIN comes from (cfg_hsm.c, src/ca/hsm.c)
  *
  * Unknown sections and keys are errors naming file:line.
  */
@@ -217,7 +220,14 @@ struct pkid_config {
 				 * ("" = pkid's own /errors/CODE) */
 	/* [log] */
 	int log_json;		/* 1: one JSON object per line */
+	/* [hsm] (cfg_hsm.c) */
+	char hsm_module[1024];	/* PKCS#11 module path */
+	char hsm_pin_file[1024]; /* file holding the user PIN, "" none */
+	char hsm_pin_env[64];	/* environment variable holding it, "" none */
 };
+
+/* The PKCS#11 module [hsm] module defaults to (Debian's SoftHSM2). */
+#define PKID_HSM_DEFAULT_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 
 /* 1 when the address text addr is inside one of the n ranges r. */
 int pkid_config_addr_in(const struct pkid_iprange *r, int n,

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "ca/ca_int.h"
+#include "ca/hsm.h"
 #include "ca/rollover.h"
 #include "core/log.h"
 #include "core/trace.h"
@@ -49,9 +50,11 @@ load_ra(struct pkid_scep *s, struct pkid_err *e)
 	if (EVP_PKEY_get_base_id(X509_get0_pubkey(ca->issuing)) !=
 	    EVP_PKEY_RSA)
 		return PKID_OK;
-	snprintf(key, sizeof(key), "%s/keys/%s.key", ca->dir,
-	    root_only ? "root" : "issuing");
-	if (pkid_x509_load_key_file(key, &s->ra_key, e) != PKID_OK)
+	/* An RSA CA decrypts with the signing CA's own key (a file or in
+	 * a PKCS#11 token, src/ca/hsm.h). */
+	(void)root_only;
+	if (pkid_ca_key_load(&ca->cfg, ca->dir, ca->issuing_key_ref,
+	    &s->ra_key, e) != PKID_OK)
 		return e->code;
 	if (!X509_up_ref(ca->issuing))
 		return PKID_ERR(e, PKID_E_INTERNAL, "ref");

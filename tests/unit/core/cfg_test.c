@@ -497,10 +497,54 @@ test_roundtrip(void **state)
 	pkid_buf_free(&out);
 }
 
+/* [hsm]: module, pin_file, pin_env; never a PIN; written only when set,
+ * and read back the same. */
+static void
+test_hsm(void **state)
+{
+	static struct pkid_config a, b;
+	struct pkid_buf out;
+	struct pkid_err e;
+
+	(void)state;
+	pkid_config_defaults(&a);
+	assert_string_equal(a.hsm_module, PKID_HSM_DEFAULT_MODULE);
+	assert_int_equal(pkid_config_write(&a, &out, &e), PKID_OK);
+	assert_null(strstr((char *)out.p, "[hsm]"));
+	pkid_buf_free(&out);
+	assert_int_equal(parse("[hsm]\nmodule = /opt/hsm/lib.so\n"
+	    "pin_file = /etc/pkid/hsm.pin\npin_env = PKID_PIN\n", &a, &e),
+	    PKID_OK);
+	assert_string_equal(a.hsm_module, "/opt/hsm/lib.so");
+	assert_string_equal(a.hsm_pin_file, "/etc/pkid/hsm.pin");
+	assert_string_equal(a.hsm_pin_env, "PKID_PIN");
+	assert_int_equal(pkid_config_write(&a, &out, &e), PKID_OK);
+	assert_non_null(strstr((char *)out.p, "[hsm]\n"));
+	pkid_config_defaults(&b);
+	assert_int_equal(pkid_config_parse(&b, "t.conf", (char *)out.p,
+	    out.len, &e), PKID_OK);
+	assert_memory_equal(&a, &b, sizeof(a));
+	pkid_buf_free(&out);
+	/* The PIN is not configuration text. */
+	expect_err("[hsm]\npin = 1234\n", PKID_E_CONFIG_BAD_VALUE, 2);
+	assert_null(strstr(e.detail, "1234"));
+	expect_err("[hsm]\nmodule = libsofthsm2.so\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[hsm]\npin_file = hsm.pin\n", PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[hsm]\npin_env = 1BAD\n", PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[hsm]\npin_env = A-B\n", PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[hsm]\nslot = 1\n", PKID_E_CONFIG_UNKNOWN_KEY, 2);
+	pkid_config_defaults(&a);
+	assert_int_equal(pkid_config_set(&a, "hsm.pin_env=HSM_PIN", &e),
+	    PKID_OK);
+	assert_string_equal(a.hsm_pin_env, "HSM_PIN");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hsm),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_unknown_key_and_section),
