@@ -3,7 +3,7 @@
 # print the one apt-get line to run. Usage: tools/deps.sh [build|test]
 set -eu
 want="build-essential cmake pkg-config libssl-dev libevent-dev \
-libsqlite3-dev libjansson-dev libinih-dev openssl scdoc"
+libsqlite3-dev libjansson-dev libinih-dev libcurl4-openssl-dev openssl scdoc"
 if [ "${1:-build}" = test ]; then
 	want="$want libcmocka-dev python3-pytest curl clang libclang-rt-14-dev \
 certmonger dbus strongswan-pki libstrongswan-standard-plugins \

@@ -326,7 +326,9 @@ static int
 transient(enum pkid_code c)
 {
 	return c != PKID_E_UPSTREAM_BAD_RESPONSE &&
-	    c != PKID_E_UPSTREAM_AUTH_FAILED;
+	    c != PKID_E_UPSTREAM_AUTH_FAILED &&
+	    c != PKID_E_UPSTREAM_LOGIN_FAILED &&
+	    c != PKID_E_UPSTREAM_TEMPLATE && c != PKID_E_UPSTREAM_DENIED;
 }
 
 enum pkid_code
