@@ -180,6 +180,13 @@ def make_ca(cn):
             .not_valid_after(_now() + datetime.timedelta(days=365))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None),
                            critical=True)
+            .add_extension(x509.KeyUsage(
+                digital_signature=False, content_commitment=False,
+                key_encipherment=False, data_encipherment=False,
+                key_agreement=False, key_cert_sign=True, crl_sign=True,
+                encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(
+                key.public_key()), critical=False)
             .sign(key, hashes.SHA256()))
     return cert, key
 
@@ -200,7 +207,16 @@ def make_leaf(ca, cn, sans, not_before=None, server=True):
          .serial_number(x509.random_serial_number())
          .not_valid_before(nb)
          .not_valid_after(nb + datetime.timedelta(days=30))
-         .add_extension(x509.SubjectAlternativeName(names), critical=False))
+         .add_extension(x509.SubjectAlternativeName(names), critical=False)
+         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+             ca_key.public_key()), critical=False)
+         .add_extension(x509.SubjectKeyIdentifier.from_public_key(
+             key.public_key()), critical=False)
+         .add_extension(x509.KeyUsage(
+             digital_signature=True, content_commitment=False,
+             key_encipherment=False, data_encipherment=False,
+             key_agreement=False, key_cert_sign=False, crl_sign=False,
+             encipher_only=False, decipher_only=False), critical=True))
     if server:
         b = b.add_extension(x509.ExtendedKeyUsage(
             [ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
@@ -322,6 +338,8 @@ class CertsrvDouble:
              .serial_number(x509.random_serial_number())
              .not_valid_before(_now() - datetime.timedelta(minutes=5))
              .not_valid_after(_now() + datetime.timedelta(days=90))
+             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                 ca_key.public_key()), critical=False)
              # The template, as AD CS records it (szOID_ENROLL_CERTTYPE_
              # EXTENSION, a BMPString of the name).
              .add_extension(x509.UnrecognizedExtension(

@@ -258,3 +258,41 @@ def test_scep_and_pki_est_through_certsrv(tmp_path):
             assert template_of(cert) == "PkidDevice"
             err = clean_stop(ra)
         assert "issued (template PkidDevice)" in err
+
+
+def diagnose(dbl, tmp, password=SVC_PW, auth="basic", host="localhost",
+             timeout="3"):
+    pw = tmp / "diag.pw"
+    pw.write_text(password + "\n")
+    return pkictl("diagnose", dbl.url(host), "--trust", dbl.trust,
+                  "--user", SVC_USER, "--password-file", pw, "--auth", auth,
+                  "--timeout", timeout, timeout=60)
+
+
+def test_diagnose_certsrv(tmp_path):
+    """pkictl diagnose certsrv+https://... walks DNS, TCP, TLS (chain,
+    name, clock), then the login, and names the phase that fails."""
+    with CertsrvDouble(tmp_path, auth="ntlm") as dbl:
+        cp = diagnose(dbl, tmp_path, auth="ntlm")
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+        for step in ("dns:", "tcp:", "tls:"):
+            assert step in cp.stdout, cp.stdout
+        assert f"login: AD CS web enrollment accepts {SVC_USER} (NTLM)" \
+            in cp.stdout
+        cp = diagnose(dbl, tmp_path, auth="ntlm", password="nope")
+        assert cp.returncode == 1
+        assert "login: FAILED: upstream-login-failed" in cp.stdout
+        assert "upstream-login-failed" in cp.stderr
+        cp = diagnose(dbl, tmp_path, auth="basic")
+        assert cp.returncode == 1 and "IIS offers Negotiate, NTLM" in \
+            cp.stderr, cp.stderr
+        dbl.slow_login = 5
+        cp = diagnose(dbl, tmp_path, auth="ntlm", timeout="2")
+        assert cp.returncode == 1
+        assert "login: FAILED: upstream-timeout" in cp.stdout, cp.stdout
+        assert "login phase" in cp.stderr
+    with CertsrvDouble(tmp_path, tls="wrong-name") as dbl:
+        cp = diagnose(dbl, tmp_path)
+        assert cp.returncode == 1
+        assert "name-mismatch" in cp.stderr, cp.stdout + cp.stderr
+        assert "login:" not in cp.stdout
