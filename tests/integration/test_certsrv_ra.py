@@ -296,3 +296,65 @@ def test_diagnose_certsrv(tmp_path):
         assert cp.returncode == 1
         assert "name-mismatch" in cp.stderr, cp.stdout + cp.stderr
         assert "login:" not in cp.stdout
+
+
+@need_pki
+def test_scep_pending_then_issued(tmp_path):
+    """AD CS holds a SCEP device's request: PENDING; strongSwan polls
+    (CertPoll) while the CA manager approves, and gets the certificate."""
+    import subprocess
+    with CertsrvDouble(tmp_path) as dbl:
+        dbl.pending = True
+        d = make_ra(tmp_path, "ra", dbl)
+        with Pkid(d) as ra:
+            ss = StrongSwan(ra.url("/scep", tls=False), tmp_path / "ss")
+            ss.getca()
+            key = ss.key("dev")
+            proc = subprocess.Popen(
+                ["pki", "--scep", "--url", ra.url("/scep", tls=False),
+                 "--in", str(key), "--dn", "CN=wait.example.test",
+                 "--password", "s3cret", "--cacert-enc",
+                 str(ss.work / "ra.der"), "--cacert-sig",
+                 str(ss.work / "ra.der"), "--cacert",
+                 str(ss.work / "ca.der"), "--outform", "pem",
+                 "--interval", "1", "--maxpolltime", "60"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                deadline = time.monotonic() + 30
+                while not dbl.requests and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                assert len(dbl.requests) == 1
+                rid = list(dbl.requests)[0]
+                time.sleep(2)       # at least one PENDING poll
+                dbl.approve(rid)
+                out, err = proc.communicate(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+            assert proc.returncode == 0, err
+            cert = x509.load_pem_x509_certificate(out.encode())
+            assert cert.issuer.rfc4514_string() == "CN=LAB Issuing CA"
+            assert template_of(cert) == "PkidDevice"
+            assert len(dbl.requests) == 1
+            log = clean_stop(ra)
+        assert f"request {rid} issued after approval" in log
+        assert "status=PENDING" in log
+
+
+@need_pki
+def test_scep_denied_code_in_log(tmp_path):
+    """A denial reaches a SCEP device as FAILURE (badRequest: SCEP has no
+    text for it); pkid's log has the code and the CA's message."""
+    with CertsrvDouble(tmp_path) as dbl:
+        dbl.deny = "Denied by Policy Module  0x80094811, key too small"
+        d = make_ra(tmp_path, "ra", dbl)
+        with Pkid(d) as ra:
+            ss = StrongSwan(ra.url("/scep", tls=False), tmp_path / "ss")
+            ss.getca()
+            cp, _ = ss.enroll(ss.key("dev"), "CN=no.example.test", "s3cret")
+            assert cp.returncode != 0
+            assert "badRequest" in cp.stderr or "FAILURE" in \
+                cp.stderr.upper(), cp.stderr
+            log = clean_stop(ra)
+    assert "upstream-denied" in log and "key too small" in log
