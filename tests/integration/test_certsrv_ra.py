@@ -256,6 +256,28 @@ def test_scep_and_pki_est_through_certsrv(tmp_path):
                 x509.load_der_x509_certificate(crt.read_bytes())
             assert cert.issuer.rfc4514_string() == "CN=LAB Issuing CA"
             assert template_of(cert) == "PkidDevice"
+            # strongSwan's pki over EST.
+            key = tmp_path / "sw.key"
+            key.write_bytes(run(["pki", "--gen", "--type", "ecdsa",
+                                 "--size", "256", "--outform", "pem"],
+                                check=True).stdout.encode())
+            req = tmp_path / "sw.req"
+            cp = run(["pki", "--req", "--in", str(key), "--type", "priv",
+                      "--dn", "CN=sw1.example.com", "--san",
+                      "sw1.example.com", "--outform", "pem"], check=True)
+            req.write_text(cp.stdout)
+            cp = run(["pki", "--est", "--url",
+                      f"https://localhost:{ra.tls_port}", "--cacert",
+                      str(d / "root.pem"), "--userpass",
+                      f"{USER}:{PASSWORD}", "--in", str(req),
+                      "--outform", "pem"], timeout=60)
+            assert cp.returncode == 0, cp.stdout + cp.stderr
+            cert = x509.load_pem_x509_certificate(re.search(
+                r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n",
+                cp.stdout, re.S).group(0).encode())
+            assert cert.subject.rfc4514_string() == "CN=sw1.example.com"
+            assert cert.issuer.rfc4514_string() == "CN=LAB Issuing CA"
+            assert template_of(cert) == "PkidDevice"
             err = clean_stop(ra)
         assert "issued (template PkidDevice)" in err
 
