@@ -761,7 +761,14 @@ pkid_certsrv_enroll(struct pkid_certsrv *cs, X509_REQ *csr,
 	PKID_TRY(open_cs(cs, &s, e));
 	PKID_TRY(sess_do(&s, "login", "", NULL, e));
 	if ((reqid = pending(cs, key, 0, 0)) > 0) {
-		PKID_TRY(fetch(cs, &s, reqid, certs, e));
+		if ((rc = fetch(cs, &s, reqid, certs, e)) != PKID_OK) {
+			/* Denied by the CA manager: forgotten, so a request
+			 * for the key after the fix is submitted anew. */
+			if (e->code == PKID_E_UPSTREAM_DENIED ||
+			    e->code == PKID_E_UPSTREAM_TEMPLATE)
+				(void)pending(cs, key, 1, 0);
+			goto out;
+		}
 		if (*certs != NULL) {
 			(void)pending(cs, key, 1, 0);
 			pkid_log(PKID_LOG_INFO, "certsrv %s: request %ld "

@@ -330,6 +330,11 @@ class CertsrvDouble:
             r = self.requests[reqid]
             self._issue(r)
 
+    def reject(self, reqid, message):
+        with self.lock:
+            r = self.requests[reqid]
+            r.state, r.message = "denied", message
+
     def _issue(self, r):
         ca_cert, ca_key = self.ca
         csr = r.csr

@@ -141,6 +141,28 @@ def test_pending_then_issued(tmp_path):
         "\n".join(dbl.log)
 
 
+def test_pending_then_denied(tmp_path):
+    """A CA manager denies a held request: the device's next try gets
+    upstream-denied with the CA's message; a try after that is a new
+    submission (the request id was forgotten)."""
+    with CertsrvDouble(tmp_path) as dbl:
+        dbl.pending = True
+        d = make_ra(tmp_path, "ra", dbl)
+        with Pkid(d) as ra:
+            st, _, _ = enroll(ra, tmp_path)
+            assert st == 202
+            rid = list(dbl.requests)[0]
+            dbl.reject(rid, "Denied by the CA manager: not a lab device")
+            st, _, body = enroll(ra, tmp_path)
+            assert st == 403, body
+            assert body.startswith(b"error: upstream-denied: ")
+            assert b"not a lab device" in body
+            st, _, _ = enroll(ra, tmp_path)
+            assert st == 202
+            assert len(dbl.requests) == 2
+            clean_stop(ra)
+
+
 def failing(tmp, dbl, want, status=502, max_s=30, **kw):
     """Enroll through an RA toward dbl; the code in the answer and the
     log. Returns (answer text, log)."""
