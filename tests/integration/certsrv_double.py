@@ -29,6 +29,7 @@ Switches (attributes of CertsrvDouble, set before or while it serves):
   reject_all = True         401 for every credential
   slow_login = seconds      GET /certsrv/ answers that late
   slow_submit = seconds     POST certfnsh.asp answers that late
+  slow_fetch = seconds      certnew.cer answers that late
   pending = True            requests wait for approve(reqid)
   deny = "message"          every request denied with this message
   templates = {...}         templates the CA knows
@@ -251,6 +252,7 @@ class CertsrvDouble:
         self.reject_all = False
         self.slow_login = 0
         self.slow_submit = 0
+        self.slow_fetch = 0
         self.pending = False
         self.deny = None
         self.templates = {"PkidDevice", "WebServer"}
@@ -447,6 +449,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._send(200, "<html><script>var nRenewals=0;"
                               "</script></html>")
         if page in ("certnew.cer", "certnew.p7b"):
+            if d.slow_fetch:
+                time.sleep(d.slow_fetch)
             return self._cert(page, q)
         return self._send(404, "not found")
 

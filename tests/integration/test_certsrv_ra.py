@@ -246,6 +246,26 @@ def test_slow_submit(tmp_path):
     assert "submit phase" in text
 
 
+def test_slow_fetch(tmp_path):
+    with CertsrvDouble(tmp_path) as dbl:
+        dbl.slow_fetch = 4
+        text, _ = failing(tmp_path, dbl, "upstream-timeout", status=504,
+                          timeout="2s")
+    assert "fetch phase" in text
+
+
+def test_tls_timeout(tmp_path):
+    """A port that accepts but never speaks TLS: the TLS phase."""
+    import socket
+    with CertsrvDouble(tmp_path) as dbl, socket.socket() as mute:
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(8)
+        dbl.port = mute.getsockname()[1]
+        text, _ = failing(tmp_path, dbl, "upstream-timeout", status=504,
+                          timeout="2s")
+    assert "TLS phase" in text
+
+
 def test_denied(tmp_path):
     with CertsrvDouble(tmp_path) as dbl:
         dbl.deny = ("Denied by Policy Module  0x80094811, The public key "
