@@ -456,7 +456,8 @@ upstream_set(struct pkid_est_label *l, const char *k, const char *v,
 	    "upstream_cert, "
 	    "upstream_key, upstream_timeout, upstream_revocation, "
 	    "upstream_crl, upstream_template, upstream_user, "
-	    "upstream_password_file, upstream_auth)", k, l->name[0] ? " " : "", l->name);
+	    "upstream_password_file, upstream_auth)", k,
+	    l->name[0] ? " " : "", l->name);
 }
 
 static enum pkid_code

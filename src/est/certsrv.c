@@ -22,10 +22,10 @@
  * thread that handles the device's request, as ra.c's EST forward is:
  * each phase is bounded by upstream_timeout. A request AD CS holds for
  * approval is remembered here (by the SHA-256 of the request's public
- * key, PKID_CERTSRV_MAX_PENDING per label, in memory: a restart of pkid
- * forgets them, and the device's next request is submitted anew), so the
- * device's next try (EST: the same CSR after Retry-After; SCEP: CertPoll,
- * which sends the kept CSR again) fetches it by request id.
+ * key, PKID_CERTSRV_MAX_PENDING per label, in memory and in a state file
+ * in the CA directory, pkid_certsrv_state, so a restart keeps them), so
+ * the device's next try (EST: the same CSR after Retry-After; SCEP:
+ * CertPoll, which sends the kept CSR again) fetches it by request id.
  *
  * TLS failures are told apart with a verify callback on curl's SSL_CTX
  * that records the first verify error, the certificate it was about and
@@ -60,6 +60,7 @@ struct pkid_certsrv {
 	char base[1024];	/* https://HOST[:PORT]/PATH */
 	char host[256];		/* HOST, for name checks */
 	char password[256];
+	char state[1200];	/* file keeping pending, "" none */
 	pthread_mutex_t mu;	/* guards below */
 	int npending;
 	struct pending pending[PKID_CERTSRV_MAX_PENDING];
@@ -613,6 +614,123 @@ out:
 	return rc;
 }
 
+/* Write the pending requests to the state file (cs->mu held). */
+static void
+save(struct pkid_certsrv *cs)
+{
+	struct pkid_buf b;
+	struct pkid_err e;
+	char hex[65];
+	int i;
+	enum pkid_code rc = PKID_OK;
+
+	if (cs->state[0] == '\0')
+		return;
+	pkid_buf_init(&b, (size_t)PKID_CERTSRV_MAX_PENDING * 80 + 1);
+	pkid_err_clear(&e);
+	for (i = 0; rc == PKID_OK && i < cs->npending; i++) {
+		pkid_hex(cs->pending[i].key, 32, hex);
+		rc = pkid_buf_printf(&b, &e, "%s %ld\n", hex,
+		    cs->pending[i].reqid);
+	}
+	if (rc == PKID_OK)
+		rc = pkid_file_write(cs->state, b.p != NULL ? b.p :
+		    (const uint8_t *)"", b.len, 0600, &e);
+	if (rc != PKID_OK)
+		pkid_log_err(PKID_LOG_WARN, &e, "certsrv: keeping the AD CS "
+		    "request ids of pending requests across a restart");
+	pkid_buf_free(&b);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* One state line "HEX64 REQID" (n bytes at p, no newline) into *out. */
+static int
+state_line(const char *p, size_t n, struct pending *out)
+{
+	int i, hi, lo;
+
+	if (n < 66 || n > 64 + 1 + 9 || p[64] != ' ')
+		return 0;
+	for (i = 0; i < 32; i++) {
+		if ((hi = hexval(p[2 * i])) < 0 ||
+		    (lo = hexval(p[2 * i + 1])) < 0)
+			return 0;
+		out->key[i] = (uint8_t)(hi << 4 | lo);
+	}
+	out->reqid = digits(p + 65, p + n);
+	return out->reqid > 0;
+}
+
+void
+pkid_certsrv_state_parse(struct pkid_certsrv *cs, const char *p, size_t len)
+{
+	const char *end = p + len, *nl;
+	int bad = 0;
+
+	pthread_mutex_lock(&cs->mu);
+	cs->npending = 0;
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		if (cs->npending < PKID_CERTSRV_MAX_PENDING &&
+		    state_line(p, (size_t)(nl - p),
+		    &cs->pending[cs->npending]))
+			cs->npending++;
+		else
+			bad++;
+		p = nl < end ? nl + 1 : end;
+	}
+	pthread_mutex_unlock(&cs->mu);
+	if (bad > 0)
+		pkid_log(PKID_LOG_WARN, "certsrv: %d line(s) of %s skipped "
+		    "(not 'SHA256HEX REQID', or more than %d)", bad,
+		    cs->state[0] ? cs->state : "the state",
+		    PKID_CERTSRV_MAX_PENDING);
+}
+
+int
+pkid_certsrv_npending(struct pkid_certsrv *cs)
+{
+	int n;
+
+	pthread_mutex_lock(&cs->mu);
+	n = cs->npending;
+	pthread_mutex_unlock(&cs->mu);
+	return n;
+}
+
+void
+pkid_certsrv_state(struct pkid_certsrv *cs, const char *path)
+{
+	struct pkid_buf b;
+	struct pkid_err e;
+
+	snprintf(cs->state, sizeof(cs->state), "%s", path);
+	memset(&b, 0, sizeof(b));
+	pkid_err_clear(&e);
+	if (pkid_buf_read_file(&b, path, (size_t)PKID_CERTSRV_MAX_PENDING *
+	    80, &e) == PKID_OK) {
+		pkid_certsrv_state_parse(cs, (const char *)b.p, b.len);
+		if (cs->npending > 0)
+			pkid_log(PKID_LOG_INFO, "certsrv %s: %d request(s) "
+			    "waiting for approval, from %s", cs->base,
+			    cs->npending, path);
+	} else if (e.code != PKID_E_IO_OPEN)
+		pkid_log_err(PKID_LOG_WARN, &e, "certsrv: reading the pending "
+		    "requests");
+	pkid_buf_free(&b);
+}
+
 /* The kept request id for key (0 none); with set, keep or (reqid 0)
  * forget it. */
 static long
@@ -643,6 +761,8 @@ pending(struct pkid_certsrv *cs, const uint8_t key[32], int set, long reqid)
 		if (i == cs->npending)
 			cs->npending++;
 	}
+	if (set)
+		save(cs);
 	pthread_mutex_unlock(&cs->mu);
 	return found;
 }

@@ -48,6 +48,20 @@ struct pkid_certsrv *pkid_certsrv_new(const struct pkid_est_label *cfg,
 void pkid_certsrv_free(struct pkid_certsrv *cs);
 
 /*
+ * Keep the AD CS request ids of requests held for approval in path (a
+ * file of lines "SHA256HEX REQID", rewritten on each change), reading
+ * those kept there before. A file that cannot be read or written is
+ * logged; then they are kept in memory only.
+ */
+void pkid_certsrv_state(struct pkid_certsrv *cs, const char *path);
+/* Replace the pending requests with those of a state file's text (len
+ * bytes); malformed lines are skipped and logged. For tests too. */
+void pkid_certsrv_state_parse(struct pkid_certsrv *cs, const char *p,
+    size_t len);
+/* How many requests are held for approval. */
+int pkid_certsrv_npending(struct pkid_certsrv *cs);
+
+/*
  * Enroll csr with the template: login (GET /certsrv/), submit
  * (certfnsh.asp) or, for a request AD CS holds for approval, the kept
  * request id; then fetch (certnew.cer, and the chain from certnew.p7b).

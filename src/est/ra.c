@@ -455,6 +455,13 @@ out:
 	return rc;
 }
 
+void
+pkid_est_ra_state(struct est_upstream *up, const char *path)
+{
+	if (up != NULL && up->cs != NULL)
+		pkid_certsrv_state(up->cs, path);
+}
+
 const char *
 pkid_est_ra_url(const struct est_upstream *up)
 {

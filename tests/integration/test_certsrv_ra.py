@@ -141,6 +141,32 @@ def test_pending_then_issued(tmp_path):
         "\n".join(dbl.log)
 
 
+def test_pending_across_restart(tmp_path):
+    """The AD CS request id of a held request survives a restart of the
+    RA (DIR/certsrv-est.pending): the device's try after the approval
+    fetches it instead of submitting again."""
+    with CertsrvDouble(tmp_path) as dbl:
+        dbl.pending = True
+        d = make_ra(tmp_path, "ra", dbl)
+        with Pkid(d) as ra:
+            st, _, _ = enroll(ra, tmp_path)
+            assert st == 202
+            clean_stop(ra)
+        rid = list(dbl.requests)[0]
+        kept = (d / "certsrv-est.pending").read_text()
+        assert kept.endswith(f" {rid}\n")
+        assert oct((d / "certsrv-est.pending").stat().st_mode & 0o777) \
+            == "0o600"
+        dbl.approve(rid)
+        with Pkid(d) as ra:
+            st, _, body = enroll(ra, tmp_path)
+            assert st == 200, body
+            log = clean_stop(ra)
+        assert len(dbl.requests) == 1
+        assert "1 request(s) waiting for approval" in log
+        assert (d / "certsrv-est.pending").read_text() == ""
+
+
 def test_pending_then_denied(tmp_path):
     """A CA manager denies a held request: the device's next try gets
     upstream-denied with the CA's message; a try after that is a new

@@ -4,17 +4,21 @@
  * the maintained certsrv client reads them (issued link, Certificate
  * Pending with its request id, the disposition message of a denial), a
  * template denial told from another, and malformed pages: cut short,
- * overlong ids, no markers, bytes that are not text.
+ * overlong ids, no markers, bytes that are not text. Also the state file
+ * of requests held for approval (pkid_certsrv_state).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "core/cfg.h"
 #include "core/limits.h"
 #include "est/certsrv.h"
 
@@ -134,6 +138,69 @@ test_malformed(void **state)
 	free(huge);
 }
 
+/* The state file of requests held for approval: good lines kept, each
+ * malformed one skipped, never more than PKID_CERTSRV_MAX_PENDING. */
+static void
+test_state(void **state)
+{
+	static struct pkid_est_label l;
+	static const char key[] = "00112233445566778899aabbccddeeff"
+	    "00112233445566778899aabbccddeeff";
+	struct pkid_certsrv *cs;
+	struct pkid_err e;
+	char dir[] = "/tmp/pkid-certsrv-XXXXXX", pw[256], st[256], *big;
+	FILE *f;
+	size_t i, n = (size_t)(PKID_CERTSRV_MAX_PENDING + 5) * 75 + 1;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(pw, sizeof(pw), "%s/pw", dir);
+	assert_non_null(f = fopen(pw, "w"));
+	fputs("secret\n", f);
+	fclose(f);
+	memset(&l, 0, sizeof(l));
+	snprintf(l.upstream, sizeof(l.upstream),
+	    "certsrv+https://dc.example/certsrv");
+	l.upstream_certsrv = 1;
+	snprintf(l.upstream_template, sizeof(l.upstream_template), "T");
+	snprintf(l.upstream_user, sizeof(l.upstream_user), "LAB\\svc");
+	snprintf(l.upstream_password_file, sizeof(l.upstream_password_file),
+	    "%s", pw);
+	l.upstream_timeout = 10;
+	pkid_err_clear(&e);
+	assert_non_null(cs = pkid_certsrv_new(&l, &e));
+	/* No state file yet: nothing pending. */
+	snprintf(st, sizeof(st), "%s/certsrv.pending", dir);
+	pkid_certsrv_state(cs, st);
+	assert_int_equal(pkid_certsrv_npending(cs), 0);
+	/* Two good lines, then broken ones. */
+	assert_non_null(f = fopen(st, "w"));
+	fprintf(f, "%s 12\n%s 13\n", key, key);
+	fputs("zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	    " 14\n", f);
+	fprintf(f, "%s\n%s 0\n%s x1\n%s 1234567890123\n%.60s 5\n\n", key,
+	    key, key, key, key);
+	fprintf(f, "%s 77", key);	/* no final newline: kept */
+	fclose(f);
+	pkid_certsrv_state(cs, st);
+	assert_int_equal(pkid_certsrv_npending(cs), 3);
+	/* Past the bound, the rest is skipped. */
+	assert_non_null(big = malloc(n));
+	big[0] = '\0';
+	for (i = 0; i < PKID_CERTSRV_MAX_PENDING + 5; i++)
+		snprintf(big + strlen(big), n - strlen(big), "%s %zu\n", key,
+		    i + 1);
+	pkid_certsrv_state_parse(cs, big, strlen(big));
+	assert_int_equal(pkid_certsrv_npending(cs), PKID_CERTSRV_MAX_PENDING);
+	pkid_certsrv_state_parse(cs, "", 0);
+	assert_int_equal(pkid_certsrv_npending(cs), 0);
+	free(big);
+	pkid_certsrv_free(cs);
+	unlink(st);
+	unlink(pw);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -142,6 +209,7 @@ main(void)
 		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_denied),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
