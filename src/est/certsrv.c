@@ -828,8 +828,8 @@ fetch(struct pkid_certsrv *cs, struct sess *s, long reqid,
 			goto out;
 		}
 		PKID_CHECK(0, template_msg(msg) ? PKID_E_UPSTREAM_TEMPLATE :
-		    PKID_E_UPSTREAM_DENIED, "upstream %s: request %ld (template "
-		    "%s): the CA says: %s", cs->base, reqid,
+		    PKID_E_UPSTREAM_DENIED, "upstream %s: request %ld "
+		    "(template %s): the CA says: %s", cs->base, reqid,
 		    cs->cfg->upstream_template, msg);
 	}
 	if (certs_of(&s->body, &leaf, e) != PKID_OK) {
