@@ -25,6 +25,7 @@ _pkictl() {
 	--csr|--out|--cert|--key|--cacert|--trust|--untrusted|--crl|--password-file|--key-out|--anchor|--sign-cert|--sign-key|--chain)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--profile|--key-uri) return ;;
+	--auth) COMPREPLY=($(compgen -W "basic ntlm" -- "$cur")); return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(pkictl $w1 $w2 --help 2>/dev/null | grep -o -- '--[a-z][a-z-]*' | sort -u)" -- "$cur"))

@@ -3,7 +3,7 @@
 # print the one apt-get line to run. Usage: tools/deps.sh [build|test]
 set -eu
 want="build-essential cmake pkg-config libssl-dev libevent-dev \
-libsqlite3-dev libjansson-dev libinih-dev openssl scdoc"
+libsqlite3-dev libjansson-dev libinih-dev libcurl4-openssl-dev openssl scdoc"
 # CA keys in a PKCS#11 token: the header to reach a module, the engine
 # that signs through it (src/ca/hsm*.c).
 want="$want libp11-kit-dev libengine-pkcs11-openssl"

@@ -12,24 +12,36 @@
  * unknown-issuer remedy names the 'pkictl trust import' that installs
  * it; --bundle-anchor checks the bundle's signer as the import would.
  *
+ *   pkictl diagnose certsrv+https://HOST[:PORT]/certsrv --trust FILE
+ *       --user U --password-file F [--auth basic|ntlm]
+ *
+ * walks the same steps to IIS, then logs in to AD CS web enrollment as the
+ * RA's service account (GET /certsrv/, est/certsrv.c) and names the phase
+ * that fails, with the code pkid's RA would log.
+ *
  * Exit 0 when nothing is wrong, 1 with findings, 2 on a usage error.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "cli/cli.h"
 #include "cli/trust_load.h"
 #include "core/clock.h"
 #include "diag/diag.h"
+#include "est/certsrv.h"
 #include "http/get.h"
 #include "trust/bundle.h"
 
 #define DIAG_USAGE "pkictl diagnose https://HOST[:PORT] [--sni NAME] " \
 	"[--trust FILE|DIR]... [--store DIR] [--bundle URL|FILE " \
-	"[--bundle-anchor FILE]] [--timeout S] [--json]"
+	"[--bundle-anchor FILE]] [--timeout S] [--json] | pkictl diagnose " \
+	"certsrv+https://HOST[:PORT]/certsrv --trust FILE --user U " \
+	"--password-file F [--auth basic|ntlm]"
 /* Most --trust options. */
 #define MAX_TRUST 32
 
@@ -41,6 +53,11 @@ struct dargs {
 	const char *bundle;		/* --bundle */
 	const char *bundle_anchor;	/* --bundle-anchor */
 	int json;			/* --json */
+	const char *user;		/* --user (certsrv) */
+	const char *password_file;	/* --password-file (certsrv) */
+	int ntlm;			/* --auth ntlm */
+	const char *certsrv_url;	/* the certsrv+https:// URL */
+	char tls_url[1024];		/* https://HOST[:PORT] of it */
 	struct pkid_diag_opts o;	/* what to diagnose */
 };
 
@@ -55,6 +72,9 @@ parse_args(int argc, char **argv, struct dargs *a)
 		{ "bundle-anchor", required_argument, NULL, 'B' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "password-file", required_argument, NULL, 'p' },
+		{ "auth", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pkid_err e;
@@ -96,6 +116,19 @@ parse_args(int argc, char **argv, struct dargs *a)
 		case 'B':
 			a->bundle_anchor = optarg;
 			break;
+		case 'u':
+			a->user = optarg;
+			break;
+		case 'p':
+			a->password_file = optarg;
+			break;
+		case 'a':
+			if (strcmp(optarg, "basic") != 0 &&
+			    strcmp(optarg, "ntlm") != 0)
+				return pkictl_usage_err(DIAG_USAGE, "--auth is "
+				    "basic or ntlm, not '%s'", optarg);
+			a->ntlm = strcmp(optarg, "ntlm") == 0;
+			break;
 		default:
 			return pkictl_usage_err(DIAG_USAGE, "unknown option "
 			    "or missing value: %s", argv[optind - 1]);
@@ -107,7 +140,56 @@ parse_args(int argc, char **argv, struct dargs *a)
 		return pkictl_usage_err(DIAG_USAGE, "--bundle-anchor goes with "
 		    "--bundle");
 	a->o.url = argv[optind];
+	if (strncasecmp(a->o.url, "certsrv+https://", 16) == 0) {
+		if (a->user == NULL || a->password_file == NULL ||
+		    a->ntrust != 1)
+			return pkictl_usage_err(DIAG_USAGE, "a certsrv+https:// "
+			    "URL takes --user, --password-file and one --trust "
+			    "FILE (the RA's upstream_cacert)");
+		a->certsrv_url = a->o.url;
+		/* The TLS steps go to https://HOST[:PORT]. */
+		snprintf(a->tls_url, sizeof(a->tls_url), "https://%.*s",
+		    (int)strcspn(a->o.url + 16, "/"), a->o.url + 16);
+	} else if (a->user != NULL || a->password_file != NULL || a->ntlm)
+		return pkictl_usage_err(DIAG_USAGE, "--user, --password-file "
+		    "and --auth go with a certsrv+https:// URL");
 	return 0;
+}
+
+/* certsrv: log in as the service account; 0 when it worked. */
+static int
+certsrv_login(const struct dargs *a)
+{
+	struct pkid_buf pw;
+	struct pkid_err e;
+	char pass[256], msg[1024];
+	const char *phase = "login";
+	enum pkid_code rc;
+
+	memset(&pw, 0, sizeof(pw));
+	pkid_err_clear(&e);
+	if ((rc = pkid_buf_read_file(&pw, a->password_file, sizeof(pass) - 1,
+	    &e)) == PKID_OK) {
+		snprintf(pass, sizeof(pass), "%.*s", (int)strcspn(
+		    (const char *)pw.p, "\r\n"), (const char *)pw.p);
+		rc = pkid_certsrv_probe(a->certsrv_url, a->trust[0], a->user, pass,
+		    a->ntlm, a->o.timeout_s > 0 ? a->o.timeout_s :
+		    PKID_DIAG_TIMEOUT_S, NULL, &phase, &e);
+		OPENSSL_cleanse(pass, sizeof(pass));
+	}
+	pkid_buf_free(&pw);
+	if (rc == PKID_OK) {
+		printf("login: AD CS web enrollment accepts %s (%s)\n",
+		    a->user, a->ntlm ? "NTLM" : "Basic");
+		printf("template: not checked: AD CS tells whether a template "
+		    "may be used only when a request is submitted\n");
+		return 0;
+	}
+	printf("%s: FAILED: %s\n", phase, pkid_err_id(e.code));
+	fflush(stdout);
+	pkictl_print_finding(stderr, e.code, pkid_err_message(&e, msg,
+	    sizeof(msg)), pkid_err_remedy(e.code));
+	return 1;
 }
 
 static json_t *
@@ -297,6 +379,8 @@ pkictl_cmd_diagnose(int argc, char **argv)
 	}
 	a.o.trust = anchors;
 	a.o.store = a.store;
+	if (a.tls_url[0] != '\0')
+		a.o.url = a.tls_url;
 	if (a.bundle != NULL) {
 		load_bundle(&a, anchors, &db);
 		a.o.bundle = db.b != NULL ? db.b->anchors : NULL;
@@ -324,6 +408,10 @@ pkictl_cmd_diagnose(int argc, char **argv)
 	else
 		print_text(r);
 	rc = r->nfindings == 0 ? PKICTL_EXIT_OK : PKICTL_EXIT_FAIL;
+	/* certsrv: the login phase, once TLS is sound. */
+	if (a.tls_url[0] != '\0' && !a.json && rc == PKICTL_EXIT_OK &&
+	    certsrv_login(&a) != 0)
+		rc = PKICTL_EXIT_FAIL;
 out:
 	pkid_trust_bundle_free(db.b);
 	pkid_diag_result_free(r);

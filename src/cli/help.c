@@ -118,9 +118,13 @@ static const struct help tab[] = {
 	    "pkictl verify --trust root.pem --untrusted issuing.pem --host "
 	    "dev1.example.com dev.pem" },
 	{ "diagnose", "pkictl diagnose https://HOST[:PORT] [--sni NAME] "
-	    "[--trust FILE|DIR]... [--timeout S] [--json]",
+	    "[--trust FILE|DIR]... [--timeout S] [--json] | pkictl diagnose "
+	    "certsrv+https://HOST/certsrv --trust FILE --user U "
+	    "--password-file F [--auth basic|ntlm]",
 	    "probe a TLS server step by step and explain each failure",
-	    "  --trust          anchors for the server's chain\n",
+	    "  --trust          anchors for the server's chain\n"
+	    "  --user, --password-file, --auth   AD CS web enrollment: log in\n"
+	    "                   as the RA's service account after the TLS steps\n",
 	    "pkictl diagnose https://localhost:8443 --trust var/demo/root.pem" },
 	{ "explain", "pkictl explain CODE|NUMBER [--json] | pkictl explain "
 	    "--list [--json]", "what an error code means and what to do",

@@ -121,6 +121,12 @@ enum pkid_upstream_rev {
 	PKID_UPSTREAM_REV_OFF,	/* not checked (warned at start) */
 };
 
+/* How an RA authenticates to a certsrv (AD CS web enrollment) upstream. */
+enum pkid_upstream_auth {
+	PKID_UPSTREAM_AUTH_BASIC,	/* HTTP Basic over TLS */
+	PKID_UPSTREAM_AUTH_NTLM,	/* NTLM (Windows integrated auth) */
+};
+
 /*
  * How EST answers lay out their base64 (RFC 7030 4.1.3 via RFC 2045 6.8:
  * lines of at most 76 characters; RFC 8951 3). libEST's clients need the
@@ -156,6 +162,12 @@ struct pkid_est_label {
 				 * https) of devices' certificates that
 				 * name no CRL distribution point, "" none */
 	enum pkid_upstream_rev upstream_revocation; /* crl (default), off */
+	/* upstream = certsrv+https://HOST/certsrv: AD CS web enrollment. */
+	int upstream_certsrv;	/* 1: upstream is a certsrv URL */
+	char upstream_template[128]; /* certificate template name */
+	char upstream_user[256]; /* service account (DOMAIN\\user or UPN) */
+	char upstream_password_file[1024]; /* file with its password */
+	enum pkid_upstream_auth upstream_auth; /* basic (default), ntlm */
 };
 
 /* The whole configuration. */

@@ -25,6 +25,14 @@
  * upstream_crl =         CRL URL (http:// or https://) for certificates
  *                        that name no CRL distribution point
  *
+ * upstream = certsrv+https://HOST[:PORT]/certsrv   RA in front of Microsoft
+ *                        AD CS web enrollment (src/est/certsrv.c); then:
+ * upstream_template =    certificate template name (required)
+ * upstream_user =        service account (DOMAIN\user or user@domain)
+ * upstream_password_file = file holding its password (first line)
+ * upstream_auth = basic  basic | ntlm
+ * (upstream_timeout is then per phase: TLS, login, submit, fetch)
+ *
  * [est LABEL] takes the same keys for /.well-known/est/LABEL/<op>.
  */
 #include <stdio.h>
@@ -43,6 +51,11 @@ static const char *const auth_names[] = {
  * order. */
 static const char *const rev_names[] = {
 	"crl", "off", NULL,
+};
+
+/* Words of the upstream_auth key, in enum pkid_upstream_auth order. */
+static const char *const uauth_names[] = {
+	"basic", "ntlm", NULL,
 };
 
 /* Words of the channel_binding key, in enum pkid_cb_mode order. */
@@ -263,6 +276,47 @@ upstream_authority(const char *a, size_t n)
 	    "from 1 to 65535";
 }
 
+#define CERTSRV_FORM "certsrv+https://HOST[:PORT][/PATH] (AD CS web " \
+	"enrollment; PATH defaults to /certsrv)"
+
+/* upstream = certsrv+https://...: kept as certsrv+https://HOST[:PORT]/PATH
+ * without trailing '/'. */
+static enum pkid_code
+set_certsrv(struct pkid_est_label *l, const char *v, struct pkid_err *e)
+{
+	const char *rest = v + 16, *slash, *why = NULL;
+	char path[1024], out[sizeof(l->upstream)];
+	size_t alen, plen, i;
+
+	slash = strchr(rest, '/');
+	alen = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+	if (strchr(v, '?') != NULL)
+		why = "it has a query string ('?')";
+	else if (strchr(v, '#') != NULL)
+		why = "it has a fragment ('#')";
+	else
+		why = upstream_authority(rest, alen);
+	snprintf(path, sizeof(path), "%s", slash != NULL ? slash : "");
+	plen = strlen(path);
+	while (plen > 0 && path[plen - 1] == '/')
+		path[--plen] = '\0';
+	for (i = 0; why == NULL && i < plen; i++)
+		if ((unsigned char)path[i] <= ' ' ||
+		    (unsigned char)path[i] >= 0x7f || path[i] == '\\')
+			why = "its path holds a space or another character a "
+			    "URL cannot";
+	if (why != NULL)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream is "
+		    CERTSRV_FORM ", not '%s': %s", v, why);
+	if ((size_t)snprintf(out, sizeof(out), "certsrv+https://%.*s%s",
+	    (int)alen, rest, plen > 0 ? path : "/certsrv") >= sizeof(out))
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream is "
+		    "longer than %zu characters", sizeof(out) - 1);
+	memcpy(l->upstream, out, strlen(out) + 1);
+	l->upstream_certsrv = 1;
+	return PKID_OK;
+}
+
 /*
  * upstream: the EST server's URL, given with or without its
  * /.well-known/est (and a label), with or without a trailing '/', kept
@@ -279,10 +333,13 @@ set_upstream(struct pkid_est_label *l, const char *v, struct pkid_err *e)
 	size_t alen, plen;
 	struct pkid_err le;
 
+	l->upstream_certsrv = 0;
 	if (v[0] == '\0') {
 		l->upstream[0] = '\0';
 		return PKID_OK;
 	}
+	if (strncasecmp(v, "certsrv+https://", 16) == 0)
+		return set_certsrv(l, v, e);
 	if (strlen(v) >= sizeof(out))
 		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "upstream is "
 		    "longer than %zu characters", sizeof(out) - 1);
@@ -364,12 +421,43 @@ upstream_set(struct pkid_est_label *l, const char *k, const char *v,
 			l->upstream_revocation = (enum pkid_upstream_rev)n;
 		return rc;
 	}
+	if (strcmp(k, "upstream_auth") == 0) {
+		if ((rc = set_word(uauth_names, k, v, &n, e)) == PKID_OK)
+			l->upstream_auth = (enum pkid_upstream_auth)n;
+		return rc;
+	}
+	if (strcmp(k, "upstream_template") == 0) {
+		if (strlen(v) >= sizeof(l->upstream_template) ||
+		    strpbrk(v, "&=%+\r\n") != NULL)
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "upstream_template is a template name of at most "
+			    "%zu characters without &, =, %%, +, not '%s'",
+			    sizeof(l->upstream_template) - 1, v);
+		snprintf(l->upstream_template, sizeof(l->upstream_template),
+		    "%s", v);
+		return PKID_OK;
+	}
+	if (strcmp(k, "upstream_user") == 0) {
+		if (strlen(v) >= sizeof(l->upstream_user) ||
+		    strpbrk(v, ":\r\n") != NULL)
+			return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE,
+			    "upstream_user is DOMAIN\\user or user@domain "
+			    "of at most %zu characters without ':', not '%s'",
+			    sizeof(l->upstream_user) - 1, v);
+		snprintf(l->upstream_user, sizeof(l->upstream_user), "%s", v);
+		return PKID_OK;
+	}
+	if (strcmp(k, "upstream_password_file") == 0)
+		return set_path(l->upstream_password_file,
+		    sizeof(l->upstream_password_file), k, v, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY, "unknown key '%s' in "
 	    "[est%s%s] (known: profile, auth, channel_binding, client_ca, "
 	    "allow_subject_change, base64, upstream, upstream_cacert, "
 	    "upstream_cert, "
 	    "upstream_key, upstream_timeout, upstream_revocation, "
-	    "upstream_crl)", k, l->name[0] ? " " : "", l->name);
+	    "upstream_crl, upstream_template, upstream_user, "
+	    "upstream_password_file, upstream_auth)", k,
+	    l->name[0] ? " " : "", l->name);
 }
 
 static enum pkid_code
@@ -462,6 +550,12 @@ pkid_cfg_est_write(const struct pkid_config *c, struct pkid_buf *b,
 			    l->upstream_key, l->upstream_timeout,
 			    rev_names[l->upstream_revocation],
 			    l->upstream_crl);
+		if (rc == PKID_OK && l->upstream_certsrv)
+			rc = pkid_buf_printf(b, e, "upstream_template = %s\n"
+			    "upstream_user = %s\nupstream_password_file = "
+			    "%s\nupstream_auth = %s\n", l->upstream_template,
+			    l->upstream_user, l->upstream_password_file,
+			    uauth_names[l->upstream_auth]);
 	}
 	return rc;
 }

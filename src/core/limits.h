@@ -172,6 +172,14 @@
  * long one may stay idle, seconds. */
 #define PKID_EST_UPSTREAM_POOL 4
 #define PKID_EST_UPSTREAM_IDLE_S 20
+/* RA in front of AD CS web enrollment (certsrv): the largest page or
+ * certificate read from it, bytes; requests kept waiting for a CA
+ * manager's approval (their certsrv request ids), per label. */
+#define PKID_CERTSRV_MAX_BODY (256 * 1024)
+#define PKID_CERTSRV_MAX_PENDING 1024
+/* Seconds an EST client is told to wait before asking again while AD CS
+ * holds its request for approval (Retry-After of the 202). */
+#define PKID_CERTSRV_RETRY_AFTER_S 60
 /* RA mode (EST and SCEP): the upstream's CA certificates (its /cacerts:
  * intermediates of a device's certificate for simplereenroll and
  * RenewalReq, SCEP GetCACert) are kept this long, seconds, then fetched

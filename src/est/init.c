@@ -48,6 +48,7 @@ label_init(struct pkid_est *est, struct est_label *l,
 {
 	struct pkid_buf der;
 	const char *name = cfg->name[0] ? cfg->name : "(default)";
+	char state[1200];
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(&der, 0, sizeof(der));
@@ -69,6 +70,11 @@ label_init(struct pkid_est *est, struct est_label *l,
 	if (cfg->upstream[0] != '\0')
 		PKID_OSSL_PTR(l->up = pkid_est_ra_new(cfg, e), e->code,
 		    "upstream");
+	if (l->up != NULL && cfg->upstream_certsrv) {
+		snprintf(state, sizeof(state), "%s/certsrv-est%s%s.pending",
+		    est->ca->dir, cfg->name[0] ? "-" : "", cfg->name);
+		pkid_est_ra_state(l->up, state);
+	}
 	PKID_TRY(pkid_est_csrattrs_der(l->profile, cfg->channel_binding, &der,
 	    e));
 	PKID_TRY(pkid_base64_encode(der.p, der.len, 0, &l->csrattrs, e));

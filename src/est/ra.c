@@ -32,6 +32,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/trace.h"
+#include "est/certsrv.h"
 #include "est/client.h"
 #include "est/est_int.h"
 #include "est/msg.h"
@@ -64,6 +65,8 @@ struct est_upstream {
 					 * anchors (keyed with the CAs used
 					 * as intermediates); revocation is
 					 * checked every time */
+	struct pkid_certsrv *cs;	/* an AD CS (certsrv) upstream, NULL
+					 * for an EST one */
 };
 
 /* How the CRL cache fetches: the upstream's budget; an https CRL server
@@ -143,6 +146,9 @@ pkid_est_ra_new(const struct pkid_est_label *cfg, struct pkid_err *e)
 			    sk_X509_value(up->certs, i)), PKID_E_NOMEM,
 			    "no memory");
 	}
+	if (cfg->upstream_certsrv)
+		PKID_OSSL_PTR(up->cs = pkid_certsrv_new(cfg, e), e->code,
+		    "certsrv");
 	pkid_log(PKID_LOG_INFO, "est label %s: registration authority for "
 	    "%s (timeout %d s, %s)", name, cfg->upstream,
 	    cfg->upstream_timeout, up->key != NULL ? "RA client certificate "
@@ -178,6 +184,7 @@ pkid_est_ra_free(struct est_upstream *up)
 	sk_X509_pop_free(up->cas, X509_free);
 	pkid_ra_crl_free(up->crls);
 	pkid_ccache_free(up->chains);
+	pkid_certsrv_free(up->cs);
 	pthread_mutex_destroy(&up->mu);
 	free(up);
 }
@@ -351,6 +358,65 @@ out:
 	return rc;
 }
 
+/* One of the upstream-* codes (logged once per cause)? */
+static int
+is_upstream_code(enum pkid_code c)
+{
+	return (c >= PKID_E_UPSTREAM_UNTRUSTED &&
+	    c <= PKID_E_UPSTREAM_BAD_RESPONSE) ||
+	    c == PKID_E_UPSTREAM_LOGIN_FAILED ||
+	    c == PKID_E_UPSTREAM_TEMPLATE || c == PKID_E_UPSTREAM_DENIED;
+}
+
+/*
+ * An AD CS upstream (certsrv.c) answers as an EST upstream would: the
+ * CA certificate for cacerts, 200 with the issued certificate (and its
+ * chain), or 202 + Retry-After while a CA manager has not approved it.
+ */
+static enum pkid_code
+certsrv_forward(struct est_upstream *up, const char *op,
+    const struct pkid_buf *body, struct pkid_http_resp *resp,
+    struct pkid_err *e)
+{
+	static const char wait[] = "the AD CS upstream holds the request for "
+	    "a CA manager's approval; send the same request again later\n";
+	STACK_OF(X509) *certs = NULL;
+	struct pkid_buf der, one;
+	X509_REQ *csr = NULL;
+	char ra[16];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&der, 0, sizeof(der));
+	memset(&one, 0, sizeof(one));
+	if (strcmp(op, "cacerts") == 0)
+		PKID_TRY(pkid_certsrv_cacerts(up->cs, &certs, e));
+	else {
+		PKID_CHECK(body != NULL, PKID_E_INTERNAL, "no request");
+		PKID_TRY(pkid_base64_decode((const char *)body->p, body->len,
+		    &der, PKID_MAX_CSR_SIZE, e));
+		PKID_TRY(pkid_x509_load_csr(der.p, der.len, &csr, e));
+		PKID_TRY(pkid_certsrv_enroll(up->cs, csr, &certs, e));
+	}
+	if (certs == NULL) {
+		PKID_TRY(pkid_http_resp_body(resp, "text/plain", wait,
+		    sizeof(wait) - 1, e));
+		resp->status = 202;
+		snprintf(ra, sizeof(ra), "%d", PKID_CERTSRV_RETRY_AFTER_S);
+		pkid_http_resp_header(resp, "Retry-After", ra);
+		rc = PKID_OK;
+		goto out;
+	}
+	PKID_TRY(pkid_est_certs_b64(certs, &one, e));
+	PKID_TRY(pkid_est_resp_b64(resp, PKID_EST_CT_CERTS, &one, 0, e));
+	rc = PKID_OK;
+out:
+	pkid_buf_free(&der);
+	pkid_buf_free(&one);
+	X509_REQ_free(csr);
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
 enum pkid_code
 pkid_est_ra_forward(struct est_upstream *up, const char *op,
     const struct pkid_buf *body, struct pkid_http_resp *resp,
@@ -364,6 +430,10 @@ pkid_est_ra_forward(struct est_upstream *up, const char *op,
 
 	memset(&r, 0, sizeof(r));
 	pkid_err_clear(&ie);
+	if (up->cs != NULL) {
+		rc = certsrv_forward(up, op, body, resp, e);
+		goto out;
+	}
 	snprintf(path, sizeof(path), "/%s", op);
 	if ((h = take(up, &ie)) == NULL ||
 	    pkid_https_request(h, body != NULL ? PKID_HTTP_POST :
@@ -383,9 +453,7 @@ pkid_est_ra_forward(struct est_upstream *up, const char *op,
 	h = NULL;
 	rc = PKID_OK;
 out:
-	if (rc == PKID_OK || ((unsigned)e->code >> 16 == PKID_CAT_PROTO &&
-	    e->code >= PKID_E_UPSTREAM_UNTRUSTED && e->code <=
-	    PKID_E_UPSTREAM_BAD_RESPONSE)) {
+	if (rc == PKID_OK || is_upstream_code(e->code)) {
 		log_cause(up, rc == PKID_OK ? &ie : e);
 		pkid_trace_upstream(up->cfg->upstream, rc == PKID_OK ?
 		    PKID_OK : e->code);
@@ -393,6 +461,13 @@ out:
 	pkid_https_free(h);
 	pkid_https_resp_free(&r);
 	return rc;
+}
+
+void
+pkid_est_ra_state(struct est_upstream *up, const char *path)
+{
+	if (up != NULL && up->cs != NULL)
+		pkid_certsrv_state(up->cs, path);
 }
 
 const char *

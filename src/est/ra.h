@@ -119,6 +119,10 @@ enum pkid_code pkid_est_ra_cacerts(struct est_upstream *up,
 enum pkid_code pkid_est_ra_cas(struct est_upstream *up, int refresh,
     STACK_OF(X509) **out, int *fetched, struct pkid_err *e);
 
+/* An AD CS (certsrv) upstream keeps the request ids of requests held
+ * for approval in path across restarts (certsrv.h); others: nothing. */
+void pkid_est_ra_state(struct est_upstream *up, const char *path);
+
 /* The upstream URL, for messages (borrowed). */
 const char *pkid_est_ra_url(const struct est_upstream *up);
 

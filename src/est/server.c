@@ -96,7 +96,11 @@ status_for(enum pkid_code code)
 	case PKID_E_UPSTREAM_CLOCK:
 	case PKID_E_UPSTREAM_TLS:
 	case PKID_E_UPSTREAM_BAD_RESPONSE:
+	case PKID_E_UPSTREAM_LOGIN_FAILED:
+	case PKID_E_UPSTREAM_TEMPLATE:
 		return 502;
+	case PKID_E_UPSTREAM_DENIED:
+		return 403;
 	default:
 		break;
 	}

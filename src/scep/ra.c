@@ -30,6 +30,7 @@ pkid_scep_ra_new(struct pkid_scep *s, struct pkid_err *e)
 	const struct pkid_config *c = &s->ca->cfg;
 	const struct pkid_est_label *l;
 	const char *name = c->scep_upstream_label;
+	char state[1200];
 
 	l = pkid_config_est_label(c, name);
 	if (l == NULL)
@@ -41,6 +42,11 @@ pkid_scep_ra_new(struct pkid_scep *s, struct pkid_err *e)
 	if ((s->up = pkid_est_ra_new(l, e)) == NULL) {
 		pkid_err_ctx(e, "setting up SCEP registration-authority mode");
 		return e->code;
+	}
+	if (l->upstream_certsrv) {
+		snprintf(state, sizeof(state), "%s/certsrv-scep.pending",
+		    s->ca->dir);
+		pkid_est_ra_state(s->up, state);
 	}
 	pkid_log(PKID_LOG_INFO, "scep: registration authority: requests "
 	    "authorised here are issued by %s (EST label %s)", l->upstream,
@@ -326,7 +332,9 @@ static int
 transient(enum pkid_code c)
 {
 	return c != PKID_E_UPSTREAM_BAD_RESPONSE &&
-	    c != PKID_E_UPSTREAM_AUTH_FAILED;
+	    c != PKID_E_UPSTREAM_AUTH_FAILED &&
+	    c != PKID_E_UPSTREAM_LOGIN_FAILED &&
+	    c != PKID_E_UPSTREAM_TEMPLATE && c != PKID_E_UPSTREAM_DENIED;
 }
 
 enum pkid_code

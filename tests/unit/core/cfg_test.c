@@ -289,6 +289,70 @@ test_est_upstream(void **state)
 	upstream_case("https://[::1/", NULL, "']'");
 }
 
+/* upstream = certsrv+https://...: AD CS web enrollment, its keys, and a
+ * roundtrip through the written file. */
+static void
+test_est_certsrv(void **state)
+{
+	static struct pkid_config a, b;
+	static const char conf[] = "[est]\n"
+	    "upstream = certsrv+https://lab-dc.example.com/certsrv/\n"
+	    "upstream_cacert = /etc/pkid/lab-root.pem\n"
+	    "upstream_template = PkidDevice\n"
+	    "upstream_user = LAB\\svc-pkid\n"
+	    "upstream_password_file = /etc/pkid/svc.pw\n"
+	    "upstream_auth = ntlm\n"
+	    "upstream_timeout = 5s\n";
+	struct pkid_buf out;
+	struct pkid_err e;
+
+	(void)state;
+	assert_int_equal(parse(conf, &a, &e), PKID_OK);
+	assert_string_equal(a.est[0].upstream,
+	    "certsrv+https://lab-dc.example.com/certsrv");
+	assert_int_equal(a.est[0].upstream_certsrv, 1);
+	assert_string_equal(a.est[0].upstream_template, "PkidDevice");
+	assert_string_equal(a.est[0].upstream_user, "LAB\\svc-pkid");
+	assert_string_equal(a.est[0].upstream_password_file,
+	    "/etc/pkid/svc.pw");
+	assert_int_equal(a.est[0].upstream_auth, PKID_UPSTREAM_AUTH_NTLM);
+	assert_int_equal(a.est[0].upstream_timeout, 5);
+	assert_int_equal(pkid_config_write(&a, &out, &e), PKID_OK);
+	assert_non_null(strstr((char *)out.p, "upstream_auth = ntlm\n"));
+	pkid_config_defaults(&b);
+	if (pkid_config_parse(&b, "t.conf", (char *)out.p, out.len, &e) !=
+	    PKID_OK)
+		fail_msg("%s\n%s", e.detail, (char *)out.p);
+	assert_memory_equal(&a.est[0], &b.est[0], sizeof(a.est[0]));
+	pkid_buf_free(&out);
+	/* The default path, defaults of the keys. */
+	assert_int_equal(parse("[est]\nupstream = certsrv+https://dc:8443\n",
+	    &a, &e), PKID_OK);
+	assert_string_equal(a.est[0].upstream, "certsrv+https://dc:8443/certsrv");
+	assert_int_equal(a.est[0].upstream_auth, PKID_UPSTREAM_AUTH_BASIC);
+	assert_int_equal(a.est[0].upstream_timeout, 10);
+	/* A plain URL again is an EST upstream. */
+	assert_int_equal(parse("[est]\nupstream = certsrv+https://dc\n"
+	    "upstream = https://ca.example\n", &a, &e), PKID_OK);
+	assert_int_equal(a.est[0].upstream_certsrv, 0);
+	expect_err("[est]\nupstream = certsrv+https://u@dc/certsrv\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[est]\nupstream = certsrv+https://dc/certsrv?x\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[est]\nupstream = certsrv+https://dc:99999/certsrv\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[est]\nupstream = certsrv+https:///certsrv\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[est]\nupstream_auth = kerberos\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[est]\nupstream_template = a&b=c\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[est]\nupstream_user = LAB\\svc:x\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[est]\nupstream_certsrv = 1\n",
+	    PKID_E_CONFIG_UNKNOWN_KEY, 2);
+}
+
 static void
 test_syntax(void **state)
 {
@@ -557,6 +621,7 @@ main(void)
 		cmocka_unit_test(test_writable_values),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_est_upstream),
+		cmocka_unit_test(test_est_certsrv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
