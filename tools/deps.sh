@@ -3,11 +3,11 @@
 # print the one apt-get line to run. Usage: tools/deps.sh [build|test]
 set -eu
 want="build-essential cmake pkg-config libssl-dev libevent-dev \
-libsqlite3-dev libjansson-dev libinih-dev openssl scdoc"
+libsqlite3-dev libpq-dev libjansson-dev libinih-dev openssl scdoc"
 if [ "${1:-build}" = test ]; then
 	want="$want libcmocka-dev python3-pytest curl clang libclang-rt-14-dev \
 certmonger dbus strongswan-pki libstrongswan-standard-plugins \
-libstrongswan-extra-plugins sqlite3 \
+libstrongswan-extra-plugins sqlite3 postgresql \
 publicsuffix scep python3-cryptography faketime chromium \
 python3-prometheus-client man-db systemd ca-certificates"
 fi
