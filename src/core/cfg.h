@@ -214,6 +214,10 @@ struct pkid_config {
 				 * ("" = pkid's own /errors/CODE) */
 	/* [log] */
 	int log_json;		/* 1: one JSON object per line */
+	/* [store] */
+	char store_url[PKID_STORE_URL_MAX]; /* "sqlite:PATH" (relative to
+				 * the CA directory) or a PostgreSQL URL or
+				 * conninfo string */
 };
 
 /* 1 when the address text addr is inside one of the n ranges r. */
