@@ -17,10 +17,14 @@ struct pkid_store {
 int
 pkid_store_url_is_pg(const char *url)
 {
-	return strncmp(url, "postgresql://", 13) == 0 ||
-	    strncmp(url, "postgres://", 11) == 0 ||
-	    strncmp(url, "postgresql:", 11) == 0 ||
-	    (strchr(url, '=') != NULL && strchr(url, '/') == NULL);
+	size_t n = strspn(url, "abcdefghijklmnopqrstuvwxyz_");
+
+	if (strncmp(url, "postgresql://", 13) == 0 ||
+	    strncmp(url, "postgres://", 11) == 0)
+		return 1;
+	/* A libpq "keyword = value ..." string ("host=/run/postgresql
+	 * dbname=pkid"); a path never starts with a keyword and '='. */
+	return n > 0 && url[n + strspn(url + n, " ")] == '=';
 }
 
 enum pkid_code
