@@ -395,7 +395,7 @@ conn_open(struct pkid_pg *s, struct pg_conn *c, struct pkid_err *e)
 {
 	static const char *const keys[] = { "dbname", "connect_timeout",
 	    "application_name", NULL };
-	char tmo[16], msg[256];
+	char tmo[16], msg[256], where[sizeof(s->where)];
 	const char *vals[4];
 	PGconn *pc;
 
@@ -409,17 +409,18 @@ conn_open(struct pkid_pg *s, struct pg_conn *c, struct pkid_err *e)
 	if (pc == NULL)
 		return PKID_ERR(e, PKID_E_NOMEM, "no memory for a PostgreSQL "
 		    "connection");
-	if (s->where[0] == '\0' || PQstatus(pc) != CONNECTION_OK)
-		snprintf(s->where, sizeof(s->where), "host %s port %s "
-		    "database %s", PQhost(pc) != NULL && PQhost(pc)[0] ?
-		    PQhost(pc) : "(default socket)", PQport(pc) != NULL &&
-		    PQport(pc)[0] ? PQport(pc) : "5432", PQdb(pc) != NULL ?
-		    PQdb(pc) : "?");
+	snprintf(where, sizeof(where), "host %s port %s database %s",
+	    PQhost(pc) != NULL && PQhost(pc)[0] ? PQhost(pc) :
+	    "(default socket)", PQport(pc) != NULL && PQport(pc)[0] ?
+	    PQport(pc) : "5432", PQdb(pc) != NULL ? PQdb(pc) : "?");
+	pthread_mutex_lock(&s->mu);
+	snprintf(s->where, sizeof(s->where), "%s", where);
+	pthread_mutex_unlock(&s->mu);
 	if (PQstatus(pc) != CONNECTION_OK) {
 		first_line(PQerrorMessage(pc), msg, sizeof(msg));
 		PQfinish(pc);
 		return PKID_ERR(e, PKID_E_STORE_UNAVAILABLE, "cannot connect "
-		    "to PostgreSQL at %s: %s", s->where, msg);
+		    "to PostgreSQL at %s: %s", where, msg);
 	}
 	PQsetNoticeProcessor(pc, quiet, NULL);
 	c->c = pc;
@@ -522,6 +523,11 @@ again:
 	}
 	us = pkid_mono_us() - t0;
 	pthread_mutex_lock(&s->mu);
+	/* A commit after the database was lost: it is back, and /healthz
+	 * need not wait out the window (a full disk is the database
+	 * server's to report). */
+	if (s->health.code == PKID_E_STORE_UNAVAILABLE)
+		s->health_at = 0;
 	s->commits++;
 	s->ops++;
 	if (s->commit_fn != NULL)
