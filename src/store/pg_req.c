@@ -530,7 +530,9 @@ enum pkid_code
 pkid_pgs_challenge_revoke(struct pkid_pg *s, const char *id,
     const char *actor, struct pkid_challenge_rec *out, struct pkid_err *e)
 {
+	static _Thread_local char profile[64];
 	struct chal_revoke a;
+	enum pkid_code rc;
 	char low[65];
 	size_t i, n = strlen(id);
 
@@ -554,7 +556,12 @@ pkid_pgs_challenge_revoke(struct pkid_pg *s, const char *id,
 	a.id = low;
 	a.actor = actor;
 	a.out = out;
-	return pkid_pg_write(s, w_chal_revoke, NULL, &a, e);
+	rc = pkid_pg_write(s, w_chal_revoke, NULL, &a, e);
+	/* out->profile outlives a (store.h: valid until the next call). */
+	snprintf(profile, sizeof(profile), "%s", a.profile);
+	if (out->profile != NULL)
+		out->profile = profile;
+	return rc;
 }
 
 /* ---- bounded reads of the status page ------------------------------------ */

@@ -223,7 +223,9 @@ enum pkid_code
 pkid_sqs_challenge_revoke(struct pkid_sq *s, const char *id,
     const char *actor, struct pkid_challenge_rec *out, struct pkid_err *e)
 {
+	static _Thread_local char profile[64];
 	struct chal_revoke a;
+	enum pkid_code rc;
 	char low[65];
 	size_t i, n = strlen(id);
 
@@ -248,7 +250,12 @@ pkid_sqs_challenge_revoke(struct pkid_sq *s, const char *id,
 	a.id = low;
 	a.actor = actor;
 	a.out = out;
-	return pkid_sq_submit(s, apply_chal_revoke, NULL, &a, e);
+	rc = pkid_sq_submit(s, apply_chal_revoke, NULL, &a, e);
+	/* out->profile outlives a (store.h: valid until the next call). */
+	snprintf(profile, sizeof(profile), "%s", a.profile);
+	if (out->profile != NULL)
+		out->profile = profile;
+	return rc;
 }
 
 /* ---- the audit log ----------------------------------------------------------- */
