@@ -11,9 +11,11 @@ cd "$ROOT"
 N=${BENCH_EST_COUNT:-2000}
 C=${BENCH_CONC:-32}
 tmp=$(mktemp -d /tmp/pkid-pgbench.XXXXXX)
-PIDS=""
+chmod 711 "$tmp"	# the postgres user reaches $tmp/pg
 cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	for f in "$tmp"/*.pid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+	done
 	tools/pg-test.sh stop "$tmp/pg" >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
@@ -35,26 +37,28 @@ mkca "$tmp/sq"
 mkca "$tmp/pga" --set "store.url=$URL"
 cp -a "$tmp/pga" "$tmp/pgb"
 
-# start DIR: a pkid on a kernel-chosen port; prints the port.
+# start DIR: a pkid on a kernel-chosen port, written to DIR.port.
 start() {
 	"$BUILD/pkid" --dir "$1" --listen 127.0.0.1:0 --http 127.0.0.1:0 \
 	    --quiet >"$1.out" 2>"$1.err" &
-	PIDS="$PIDS $!"
 	echo $! >"$1.pid"
 	for i in $(seq 1 200); do
 		grep -q "^pkid: ready" "$1.out" 2>/dev/null && break
 		sleep 0.1
 	done
-	sed -n 's/^pkid: https on port \([0-9]*\)/\1/p' "$1.out"
+	sed -n 's/^pkid: https on port \([0-9]*\).*/\1/p' "$1.out" >"$1.port"
 }
 load() {	# PORT DIR COUNT
 	"$BUILD/est_load" --port "$1" --cacert "$2/root.pem" --user bench \
 	    --password "$PW" --concurrency "$C" --count "$3" \
-	    --server-pid "$(cat "$2.pid")"
+	    --server-pid "$(cat "$2.pid")" || true
 }
-SQ=$(start "$tmp/sq")
-PA=$(start "$tmp/pga")
-PB=$(start "$tmp/pgb")
+start "$tmp/sq"
+start "$tmp/pga"
+start "$tmp/pgb"
+SQ=$(cat "$tmp/sq.port")
+PA=$(cat "$tmp/pga.port")
+PB=$(cat "$tmp/pgb.port")
 for p in "$SQ:sq" "$PA:pga" "$PB:pgb"; do	# warm the password cache
 	"$BUILD/est_load" --port "${p%%:*}" --cacert "$tmp/${p#*:}/root.pem" \
 	    --user bench --password "$PW" --concurrency 1 --count 1 \
