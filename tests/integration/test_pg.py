@@ -199,9 +199,9 @@ def test_database_restart_under_load(tmp_path, pg):
     url, pgdir = pg
     ca = pg_ca(tmp_path, url)
     csrs = csr_pool(tmp_path, 16)
-    with Pkid(ca, "--quiet") as srv:
+    with Pkid(ca, stderr_path=tmp_path / "pkid.log") as srv:
         load = Load(srv.tls_port, str(ca / "root.pem"), USER, PASSWORD,
-                    csrs, clients=4, timeout=60, pause_503=(0.05, 0.1))
+                    csrs, clients=4, timeout=30, pause_503=(0.05, 0.1))
         load.start()
         t0 = time.monotonic()
         while (sum(1 for x in load.attempts if x.status == 200) < 5 and
@@ -219,7 +219,7 @@ def test_database_restart_under_load(tmp_path, pg):
         t1 = time.monotonic()
         n_up = len(load.attempts)
         while (sum(1 for x in load.attempts[n_up:] if x.status == 200) < 5
-               and time.monotonic() - t1 < 60):
+               and time.monotonic() - t1 < 90):
             time.sleep(0.05)
         attempts = load.finish()
         _, _, err = srv.stop()
@@ -235,7 +235,9 @@ def test_database_restart_under_load(tmp_path, pg):
             round(x.took, 1)) for x in attempts if x.status not in (200, 503)]
     assert all(o[0] == 0 and "Timeout" in (o[2] or "") for o in odd), odd
     assert len(odd) <= len(attempts) // 10, odd
-    assert sum(1 for x in attempts[n_up:] if x.status == 200) >= 5
+    slow = [ln for ln in (tmp_path / "pkid.log").read_text().splitlines()
+            if " ms=" in ln and int(ln.split(" ms=")[1].split()[0]) > 5000]
+    assert sum(1 for x in attempts[n_up:] if x.status == 200) >= 5, slow
     # Nothing half-written: every certificate a client got is stored,
     # and every stored certificate has its audit row.
     got = {c.serial_number for x in attempts if x.status == 200
