@@ -3,14 +3,14 @@
 # print the one apt-get line to run. Usage: tools/deps.sh [build|test]
 set -eu
 want="build-essential cmake pkg-config libssl-dev libevent-dev \
-libsqlite3-dev libjansson-dev libinih-dev libcurl4-openssl-dev openssl scdoc"
+libsqlite3-dev libpq-dev libjansson-dev libinih-dev libcurl4-openssl-dev openssl scdoc"
 # CA keys in a PKCS#11 token: the header to reach a module, the engine
 # that signs through it (src/ca/hsm*.c).
 want="$want libp11-kit-dev libengine-pkcs11-openssl"
 if [ "${1:-build}" = test ]; then
 	want="$want libcmocka-dev python3-pytest curl clang libclang-rt-14-dev \
 certmonger dbus strongswan-pki libstrongswan-standard-plugins \
-libstrongswan-extra-plugins sqlite3 \
+libstrongswan-extra-plugins sqlite3 postgresql \
 publicsuffix scep python3-cryptography faketime chromium \
 python3-prometheus-client man-db systemd ca-certificates"
 	# tests/integration/test_hsm.py: a token to keep CA keys in.

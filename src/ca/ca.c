@@ -41,6 +41,36 @@ path_of(char *out, size_t len, const char *dir, const char *file)
 	snprintf(out, len, "%s/%s", dir, file);
 }
 
+/*
+ * The store of the CA in dir: [store] url, "sqlite:PATH" relative to dir
+ * (pkid.db by default) or a PostgreSQL URL as it is.
+ */
+static void
+store_url(const char *dir, const struct pkid_config *cfg, char *out,
+    size_t len)
+{
+	const char *u = cfg->store_url[0] != '\0' ? cfg->store_url :
+	    "sqlite:" F_DB;
+
+	if (strncmp(u, "sqlite:", 7) != 0)
+		snprintf(out, len, "%s", u);
+	else if (u[7] == '/')
+		snprintf(out, len, "%s", u);
+	else
+		snprintf(out, len, "sqlite:%s/%s", dir, u + 7);
+}
+
+/* Counts the generations a store already has (ca init on a shared
+ * database that holds a CA). */
+static enum pkid_code
+count_gen(const struct pkid_ca_gen *g, void *arg, struct pkid_err *e)
+{
+	(void)g;
+	(void)e;
+	(*(int *)arg)++;
+	return PKID_OK;
+}
+
 static int
 exists(const char *dir, const char *file)
 {
@@ -483,8 +513,9 @@ pkid_ca_init(const char *dir, const struct pkid_ca_init_opts *o,
 	struct init_state s;
 	struct pkid_config *cfg = NULL;
 	struct pkid_buf conf;
-	char p[1200];
+	char p[1200], url[PKID_STORE_URL_MAX + 1200];
 	int64_t iss_id = 0;
+	int ngen = 0;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	memset(&s, 0, sizeof(s));
@@ -500,6 +531,14 @@ pkid_ca_init(const char *dir, const struct pkid_ca_init_opts *o,
 	PKID_TRY(pkid_rollover_plan(cfg, pkid_ca_cert_nb(s.iss != NULL ? s.iss :
 	    s.root), pkid_ca_cert_na(s.iss != NULL ? s.iss : s.root), &plan, e));
 	PKID_TRY(mkdirs(dir, e));
+	/* The store first: a shared database that holds a CA already
+	 * refuses before any key is written. */
+	store_url(dir, cfg, url, sizeof(url));
+	PKID_TRY(pkid_store_open(url, &s.store, e));
+	PKID_TRY(pkid_store_ca_gen_list(s.store, NULL, count_gen, &ngen, e));
+	PKID_CHECK(ngen == 0, PKID_E_CA_EXISTS, "the store of [store] url "
+	    "already holds a CA (%d generations): one CA per database",
+	    ngen);
 	/* Keys in a token stay there: no file. */
 	if (!pkid_hsm_is_uri(s.root_ref))
 		PKID_TRY(pkid_ca_write_pem(dir, F_ROOT_KEY, NULL, s.root_key,
@@ -511,8 +550,6 @@ pkid_ca_init(const char *dir, const struct pkid_ca_init_opts *o,
 			    s.iss_key, NULL, e));
 		PKID_TRY(pkid_ca_write_pem(dir, F_ISSUING, s.iss, NULL, NULL, e));
 	}
-	path_of(p, sizeof(p), dir, F_DB);
-	PKID_TRY(pkid_store_open(p, &s.store, e));
 	PKID_TRY(pkid_ca_record_gen(s.store, cfg->ca_name, "root", s.root,
 	    s.root_ref, s.iss == NULL ? &iss_id : NULL, e));
 	if (s.iss != NULL)
@@ -556,7 +593,7 @@ pkid_ca_open_config(const char *dir, const char *conf, struct pkid_ca **out,
     struct pkid_err *e)
 {
 	struct pkid_ca *ca;
-	char p[1200];
+	char p[1200], url[PKID_STORE_URL_MAX + 1200];
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	*out = NULL;
@@ -572,8 +609,8 @@ pkid_ca_open_config(const char *dir, const char *conf, struct pkid_ca **out,
 	else
 		path_of(p, sizeof(p), dir, F_CONF);
 	PKID_TRY(pkid_config_load(&ca->cfg, p, e));
-	path_of(p, sizeof(p), dir, F_DB);
-	PKID_TRY(pkid_store_open(p, &ca->store, e));
+	store_url(dir, &ca->cfg, url, sizeof(url));
+	PKID_TRY(pkid_store_open(url, &ca->store, e));
 	/* The generations in the store are the truth; root.pem and
 	 * issuing.pem are exports of the current ones (gen.c). */
 	PKID_TRY(pkid_ca_gens_load(ca, e));

@@ -2,7 +2,8 @@
  * ca.h - a CA on disk: its configuration, keys, certificates and store.
  *
  * DIR/pkid.conf      configuration (INI)
- * DIR/pkid.db        store (SQLite)
+ * DIR/pkid.db        store (SQLite), or the PostgreSQL database [store] url
+ *                    names (several nodes share it)
  * DIR/root.pem       root CA certificate
  * DIR/issuing.pem    issuing CA certificate (absent with --root-only)
  * DIR/keys/NAME.key  CA keys, mode 0600

@@ -171,6 +171,7 @@ static int
 ca_init(struct ca_opts *o, struct pkid_err *e)
 {
 	struct pkid_ca_init_opts io;
+	int i, pg = 0;
 
 	memset(&io, 0, sizeof(io));
 	io.subject = o->subject;
@@ -187,8 +188,16 @@ ca_init(struct ca_opts *o, struct pkid_err *e)
 	printf("created CA in %s\n  root:    %s/root.pem\n", o->dir, o->dir);
 	if (!o->root_only)
 		printf("  issuing: %s/issuing.pem\n", o->dir);
-	printf("  config:  %s/pkid.conf\n  store:   %s/pkid.db\n"
-	    "  tls:     %s/tls/server.pem\n", o->dir, o->dir, o->dir);
+	for (i = 0; i < o->n_sets; i++)
+		if (strncmp(o->sets[i], "store.url=", 10) == 0 &&
+		    strncmp(o->sets[i] + 10, "sqlite:", 7) != 0)
+			pg = 1;
+	printf("  config:  %s/pkid.conf\n", o->dir);
+	if (pg)
+		printf("  store:   PostgreSQL ([store] url in pkid.conf)\n");
+	else
+		printf("  store:   %s/pkid.db\n", o->dir);
+	printf("  tls:     %s/tls/server.pem\n", o->dir);
 	if (o->key_uri != NULL)
 		printf("  CA keys: in the PKCS#11 token (%s), no key file\n",
 		    o->key_uri);

@@ -14,6 +14,7 @@
 
 #include "core/cfg_int.h"
 #include "core/clock.h"
+#include "store/store.h"
 
 /* inih (Debian build) splits lines longer than this; we refuse them. */
 #define CFG_MAX_LINE 199
@@ -91,6 +92,7 @@ pkid_config_defaults(struct pkid_config *c)
 
 	memset(c, 0, sizeof(*c));
 	copy_str(c->ca_name, sizeof(c->ca_name), "ca");
+	copy_str(c->store_url, sizeof(c->store_url), "sqlite:pkid.db");
 	copy_str(c->digest, sizeof(c->digest), "sha256");
 	c->crl_next_update = 7 * 86400;
 	copy_str(c->crl_url, sizeof(c->crl_url), "auto");
@@ -689,6 +691,27 @@ value_writable(const char *v)
 	return 1;
 }
 
+/* [store] url: where the CA's records are (store.h). */
+static enum pkid_code
+set_store_key(struct pkid_config *c, const char *k, const char *v,
+    struct pkid_err *e)
+{
+	if (strcmp(k, "url") != 0)
+		return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY, "unknown key '%s' "
+		    "in [store] (known: url)", k);
+	if (strlen(v) >= sizeof(c->store_url))
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "[store] url is "
+		    "longer than %zu characters", sizeof(c->store_url) - 1);
+	if (!(strncmp(v, "sqlite:", 7) == 0 && v[7] != '\0') &&
+	    !(strncmp(v, "sqlite:", 7) != 0 && pkid_store_url_is_pg(v)))
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "[store] url is "
+		    "sqlite:PATH (relative to the CA directory), "
+		    "postgresql://USER@HOST:PORT/DB or a libpq connection "
+		    "string (host=... dbname=...), not '%s'", v);
+	copy_str(c->store_url, sizeof(c->store_url), v);
+	return PKID_OK;
+}
+
 /* Set one key of one section, "profile NAME" included. */
 static enum pkid_code
 config_set_kv(struct pkid_config *c, const char *section, const char *k,
@@ -721,11 +744,12 @@ config_set_kv(struct pkid_config *c, const char *section, const char *k,
 		return pkid_cfg_status_set(c, section, k, v, e);
 	if (strcmp(section, "hsm") == 0)
 		return pkid_cfg_hsm_set(c, k, v, e);
+	if (strcmp(section, "store") == 0)
+		return set_store_key(c, k, v, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
 	    "unknown section [%s] (known: [ca], [server], [scep], "
 	    "[profile NAME], [est], [est LABEL], [trust], [status], [log], "
-	    "[hsm])",
-	    section);
+	    "[hsm], [store])", section);
 }
 
 /*
@@ -1042,6 +1066,11 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	PKID_TRY(pkid_cfg_trust_write(c, b, e));
 	PKID_TRY(pkid_cfg_status_write(c, b, e));
 	PKID_TRY(pkid_cfg_hsm_write(c, b, e));
+	PKID_TRY(pkid_buf_printf(b, e, "\n; where the records are: "
+	    "sqlite:PATH (relative to this directory) or\n; "
+	    "postgresql://USER@HOST:PORT/DB, shared by several pkid nodes "
+	    "(a password\n; belongs in ~/.pgpass, not here)\n[store]\n"
+	    "url = %s\n", c->store_url));
 	rc = PKID_OK;
 out:
 	if (rc != PKID_OK)

@@ -236,6 +236,10 @@ struct pkid_config {
 	char hsm_module[1024];	/* PKCS#11 module path */
 	char hsm_pin_file[1024]; /* file holding the user PIN, "" none */
 	char hsm_pin_env[64];	/* environment variable holding it, "" none */
+	/* [store] */
+	char store_url[PKID_STORE_URL_MAX]; /* "sqlite:PATH" (relative to
+				 * the CA directory) or a PostgreSQL URL or
+				 * conninfo string */
 };
 
 /* The PKCS#11 module [hsm] module defaults to (Debian's SoftHSM2). */

@@ -111,6 +111,18 @@
 #define PKID_STORE_HEALTH_WINDOW_S 60
 /* Milliseconds SQLite waits on a lock before store-busy. */
 #define PKID_STORE_BUSY_MS 5000
+/* PostgreSQL store (pg.c): connections kept per pkid process, shared by
+ * the workers; seconds a connection attempt may take; prepared
+ * statements kept per connection; times a write is retried after a
+ * serialization failure or a connection found dead before its BEGIN;
+ * Retry-After seconds of a request refused while the database is down;
+ * longest store URL. */
+#define PKID_PG_POOL 8
+#define PKID_PG_CONNECT_TIMEOUT_S 5
+#define PKID_PG_PREPARED_MAX 96
+#define PKID_PG_RETRIES 3
+#define PKID_PG_RETRY_AFTER_S 2
+#define PKID_STORE_URL_MAX 1024
 
 /* Most EST labels ([est LABEL] sections) in one configuration. */
 #define PKID_MAX_EST_LABELS 32

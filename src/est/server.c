@@ -84,6 +84,7 @@ status_for(enum pkid_code code)
 	case PKID_E_AUTH_THROTTLED:
 		return 429;	/* RFC 6585 4, with Retry-After */
 	case PKID_E_STORE_BUSY:
+	case PKID_E_STORE_UNAVAILABLE:
 	case PKID_E_RATE_LIMITED:
 		return 503;
 	case PKID_E_UPSTREAM_TIMEOUT:
@@ -139,6 +140,16 @@ fail(struct est_call *c)
 	if (c->e.code == PKID_E_REVOCATION_UNKNOWN && c->label != NULL)
 		retry = pkid_est_ra_retry_after(c->label->up,
 		    c->req->peer_cert);
+	/* The database is away (restarting, a failover): try again soon;
+	 * pkid reconnects by itself. */
+	if (c->e.code == PKID_E_STORE_UNAVAILABLE ||
+	    c->e.code == PKID_E_STORE_BUSY) {
+		unsigned char j = 0;
+
+		/* Spread the retries of many clients a little. */
+		(void)RAND_bytes(&j, 1);
+		retry = PKID_PG_RETRY_AFTER_S + j % (PKID_PG_RETRY_AFTER_S + 1);
+	}
 	if (retry > 0)
 		status = 503;
 	pkid_http_resp_error(c->resp, status, &c->e);

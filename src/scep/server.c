@@ -504,6 +504,20 @@ pki_operation(struct pkid_scep *s, const struct pkid_http_req *req,
 	count(s, &o);
 	trace_outcome(&m, &o, &e);
 	log_outcome(&m, &o, req->client_addr, &e);
+	if (e.code == PKID_E_STORE_UNAVAILABLE || e.code == PKID_E_STORE_BUSY) {
+		/* The database is away: nothing was recorded, and a FAILURE
+		 * would be final for the client. 503 + Retry-After: it sends
+		 * the same transaction again (pkid reconnects by itself). */
+		unsigned char j = 0;
+		char ra[16];
+
+		(void)RAND_bytes(&j, 1);
+		snprintf(ra, sizeof(ra), "%d", PKID_PG_RETRY_AFTER_S +
+		    j % (PKID_PG_RETRY_AFTER_S + 1));
+		pkid_http_resp_error(resp, 503, &e);
+		pkid_http_resp_header(resp, "Retry-After", ra);
+		goto out;
+	}
 	if (certrep(s, &m, &o, cipher_nid, resp, &e2) != PKID_OK) {
 		pkid_log_err(PKID_LOG_ERROR, &e2, "scep CertRep");
 		pkid_http_resp_error(resp, 500, &e2);

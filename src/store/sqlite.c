@@ -45,7 +45,7 @@ static const char *const wsql[WS_MAX] = {
 
 /* Run one of the cached statements that return no rows. */
 static enum pkid_code
-wexec(struct pkid_store *s, enum wstmt which, struct pkid_err *e)
+wexec(struct pkid_sq *s, enum wstmt which, struct pkid_err *e)
 {
 	sqlite3_stmt *st = pkid_sq_wstmt(s, which, e);
 	enum pkid_code rc;
@@ -172,7 +172,8 @@ open_conn(const char *path, sqlite3 **out, struct pkid_err *e)
 		sqlite3_close(db);
 		return PKID_E_STORE_OPEN;
 	}
-	if (pkid_sq_exec_sql(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+	if (pkid_sq_exec_sql(db,
+	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
 	    "PRAGMA foreign_keys=ON;", e) != PKID_OK) {
 		sqlite3_close(db);
 		pkid_err_ctx(e, "opening %s", path);
@@ -253,10 +254,10 @@ test_hooks(sqlite3 *db)
 #endif
 
 enum pkid_code
-pkid_store_open(const char *path, struct pkid_store **out,
+pkid_sqs_open(const char *path, struct pkid_sq **out,
     struct pkid_err *e)
 {
-	struct pkid_store *s;
+	struct pkid_sq *s;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	*out = NULL;
@@ -279,12 +280,12 @@ pkid_store_open(const char *path, struct pkid_store **out,
 	*out = s;
 	return PKID_OK;
 out:
-	pkid_store_close(s);
+	pkid_sqs_close(s);
 	return rc;
 }
 
 void
-pkid_store_close(struct pkid_store *s)
+pkid_sqs_close(struct pkid_sq *s)
 {
 	int i;
 
@@ -312,7 +313,7 @@ pkid_store_close(struct pkid_store *s)
 
 /* A cached statement of the write connection, reset and ready to bind. */
 sqlite3_stmt *
-pkid_sq_wstmt(struct pkid_store *s, enum wstmt which, struct pkid_err *e)
+pkid_sq_wstmt(struct pkid_sq *s, enum wstmt which, struct pkid_err *e)
 {
 	if (s->ws[which] == NULL &&
 	    sqlite3_prepare_v2(s->wdb, wsql[which], -1, &s->ws[which], NULL) !=
@@ -326,7 +327,7 @@ pkid_sq_wstmt(struct pkid_store *s, enum wstmt which, struct pkid_err *e)
 }
 
 sqlite3_stmt *
-pkid_sq_rstmt(struct pkid_store *s, enum rstmt which, const char *sql,
+pkid_sq_rstmt(struct pkid_sq *s, enum rstmt which, const char *sql,
     struct pkid_err *e)
 {
 	int r;
@@ -355,7 +356,7 @@ pkid_sq_rdone(sqlite3_stmt *st)
  * took, 0 for one that failed.
  */
 static void
-commit_batch(struct pkid_store *s, struct wop *batch, struct pkid_err *health,
+commit_batch(struct pkid_sq *s, struct wop *batch, struct pkid_err *health,
     uint64_t *us)
 {
 	struct pkid_err e;
@@ -405,7 +406,7 @@ commit_batch(struct pkid_store *s, struct wop *batch, struct pkid_err *health,
 }
 
 void
-pkid_store_health(struct pkid_store *s, struct pkid_err *last)
+pkid_sqs_health(struct pkid_sq *s, struct pkid_err *last)
 {
 	pthread_mutex_lock(&s->mu);
 	pkid_err_clear(last);
@@ -418,7 +419,7 @@ pkid_store_health(struct pkid_store *s, struct pkid_err *last)
 static void *
 committer_main(void *arg)
 {
-	struct pkid_store *s = arg;
+	struct pkid_sq *s = arg;
 	struct wop *batch, *w, **tailp;
 	struct pkid_err health;
 	uint64_t us;
@@ -471,7 +472,7 @@ committer_main(void *arg)
 
 /* Queue a write and wait until it is durable (or failed). */
 enum pkid_code
-pkid_sq_submit(struct pkid_store *s, wop_fn fn, const void *arg, void *out,
+pkid_sq_submit(struct pkid_sq *s, wop_fn fn, const void *arg, void *out,
     struct pkid_err *e)
 {
 	struct wop w;
@@ -497,7 +498,7 @@ pkid_sq_submit(struct pkid_store *s, wop_fn fn, const void *arg, void *out,
 }
 
 void
-pkid_store_set_commit_hook(struct pkid_store *s, pkid_store_commit_fn fn,
+pkid_sqs_set_commit_hook(struct pkid_sq *s, pkid_store_commit_fn fn,
     void *arg)
 {
 	pthread_mutex_lock(&s->mu);
@@ -507,13 +508,32 @@ pkid_store_set_commit_hook(struct pkid_store *s, pkid_store_commit_fn fn,
 }
 
 void
-pkid_store_commit_stats(struct pkid_store *s, uint64_t *commits,
+pkid_sqs_commit_stats(struct pkid_sq *s, uint64_t *commits,
     uint64_t *ops)
 {
 	pthread_mutex_lock(&s->mu);
 	*commits = s->commits;
 	*ops = s->ops;
 	pthread_mutex_unlock(&s->mu);
+}
+
+enum pkid_code
+pkid_sq_rprepare(struct pkid_sq *s, const char *sql, sqlite3_stmt **st,
+    struct pkid_err *e)
+{
+	int r = sqlite3_prepare_v2(s->rdb, sql, -1, st, NULL);
+
+	if (r != SQLITE_OK)
+		return pkid_sq_db_err(e, s->rdb, r, "prepare");
+	return PKID_OK;
+}
+
+const char *
+pkid_sq_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? (const char *)t : "";
 }
 
 /* ---- binding helpers --------------------------------------------------- */
@@ -542,7 +562,7 @@ pkid_sq_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what,
 
 
 enum pkid_code
-pkid_sq_audit_insert(struct pkid_store *s, const struct audit_arg *a,
+pkid_sq_audit_insert(struct pkid_sq *s, const struct audit_arg *a,
     struct pkid_err *e)
 {
 	sqlite3_stmt *st = pkid_sq_wstmt(s, WS_AUDIT_INSERT, e);
@@ -559,7 +579,7 @@ pkid_sq_audit_insert(struct pkid_store *s, const struct audit_arg *a,
 }
 
 enum pkid_code
-pkid_sq_audit_ok(struct pkid_store *s, const char *actor, const char *action,
+pkid_sq_audit_ok(struct pkid_sq *s, const char *actor, const char *action,
     const char *object, const char *detail, int64_t at, struct pkid_err *e)
 {
 	struct audit_arg au = { actor, action, object, "ok", detail, at };
@@ -568,13 +588,13 @@ pkid_sq_audit_ok(struct pkid_store *s, const char *actor, const char *action,
 }
 
 static enum pkid_code
-apply_audit(struct pkid_store *s, struct wop *w)
+apply_audit(struct pkid_sq *s, struct wop *w)
 {
 	return pkid_sq_audit_insert(s, w->arg, &w->err);
 }
 
 enum pkid_code
-pkid_store_audit(struct pkid_store *s, const char *actor, const char *action,
+pkid_sqs_audit(struct pkid_sq *s, const char *actor, const char *action,
     const char *object, const char *result, const char *detail,
     struct pkid_err *e)
 {

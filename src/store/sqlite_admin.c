@@ -11,29 +11,10 @@
 #include "core/clock.h"
 #include "store/sqlite_int.h"
 
-static const char *
-text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t != NULL ? (const char *)t : "";
-}
-
-static enum pkid_code
-rprepare(struct pkid_store *s, const char *sql, sqlite3_stmt **st,
-    struct pkid_err *e)
-{
-	int q = sqlite3_prepare_v2(s->rdb, sql, -1, st, NULL);
-
-	if (q != SQLITE_OK)
-		return pkid_sq_db_err(e, s->rdb, q, "prepare");
-	return PKID_OK;
-}
-
 /* ---- EST users ------------------------------------------------------------ */
 
 enum pkid_code
-pkid_store_user_list(struct pkid_store *s, pkid_user_fn fn, void *arg,
+pkid_sqs_user_list(struct pkid_sq *s, pkid_user_fn fn, void *arg,
     struct pkid_err *e)
 {
 	sqlite3_stmt *st = NULL;
@@ -43,10 +24,11 @@ pkid_store_user_list(struct pkid_store *s, pkid_user_fn fn, void *arg,
 
 	pthread_mutex_lock(&s->rmu);
 	/* The hash column is never selected. */
-	PKID_TRY(rprepare(s, "SELECT name, created_at FROM app_user ORDER BY "
+	PKID_TRY(pkid_sq_rprepare(s,
+	    "SELECT name, created_at FROM app_user ORDER BY "
 	    "name", &st, e));
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
-		u.name = text(st, 0);
+		u.name = pkid_sq_text(st, 0);
 		u.created_at = sqlite3_column_int64(st, 1);
 		PKID_TRY(fn(&u, arg, e));
 	}
@@ -68,7 +50,7 @@ struct user_change {
 };
 
 static enum pkid_code
-apply_user_change(struct pkid_store *s, struct wop *w)
+apply_user_change(struct pkid_sq *s, struct wop *w)
 {
 	const struct user_change *u = w->arg;
 	struct pkid_err *e = &w->err;
@@ -103,7 +85,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_user_passwd(struct pkid_store *s, const char *name,
+pkid_sqs_user_passwd(struct pkid_sq *s, const char *name,
     const char *hash, const char *actor, struct pkid_err *e)
 {
 	struct user_change u = { name, hash, actor };
@@ -114,7 +96,7 @@ pkid_store_user_passwd(struct pkid_store *s, const char *name,
 }
 
 enum pkid_code
-pkid_store_user_del(struct pkid_store *s, const char *name,
+pkid_sqs_user_del(struct pkid_sq *s, const char *name,
     const char *actor, struct pkid_err *e)
 {
 	struct user_change u = { name, NULL, actor };
@@ -125,7 +107,7 @@ pkid_store_user_del(struct pkid_store *s, const char *name,
 /* ---- SCEP one-time challenges ---------------------------------------------- */
 
 enum pkid_code
-pkid_store_challenge_list(struct pkid_store *s, pkid_challenge_fn fn,
+pkid_sqs_challenge_list(struct pkid_sq *s, pkid_challenge_fn fn,
     void *arg, struct pkid_err *e)
 {
 	sqlite3_stmt *st = NULL;
@@ -134,14 +116,15 @@ pkid_store_challenge_list(struct pkid_store *s, pkid_challenge_fn fn,
 	int q;
 
 	pthread_mutex_lock(&s->rmu);
-	PKID_TRY(rprepare(s, "SELECT hash, profile, created_at, expires_at, "
+	PKID_TRY(pkid_sq_rprepare(s,
+	    "SELECT hash, profile, created_at, expires_at, "
 	    "used_at FROM scep_challenge ORDER BY created_at, hash", &st, e));
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&c, 0, sizeof(c));
 		/* Only the prefix leaves the store. */
 		snprintf(c.id, sizeof(c.id), "%.*s", PKID_CHALLENGE_ID_LEN,
-		    text(st, 0));
-		c.profile = text(st, 1);
+		    pkid_sq_text(st, 0));
+		c.profile = pkid_sq_text(st, 1);
 		c.created_at = sqlite3_column_int64(st, 2);
 		c.expires_at = sqlite3_column_int64(st, 3);
 		c.used_at = sqlite3_column_type(st, 4) == SQLITE_NULL ? 0 :
@@ -167,7 +150,7 @@ struct chal_revoke {
 };
 
 static enum pkid_code
-apply_chal_revoke(struct pkid_store *s, struct wop *w)
+apply_chal_revoke(struct pkid_sq *s, struct wop *w)
 {
 	struct chal_revoke *a = w->out;
 	struct pkid_err *e = &w->err;
@@ -191,8 +174,9 @@ apply_chal_revoke(struct pkid_store *s, struct wop *w)
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n++ > 0)
 			break;
-		snprintf(hash, sizeof(hash), "%s", text(st, 0));
-		snprintf(a->profile, sizeof(a->profile), "%s", text(st, 1));
+		snprintf(hash, sizeof(hash), "%s", pkid_sq_text(st, 0));
+		snprintf(a->profile, sizeof(a->profile), "%s", pkid_sq_text(st,
+		    1));
 		snprintf(a->out->id, sizeof(a->out->id), "%.*s",
 		    PKID_CHALLENGE_ID_LEN, hash);
 		a->out->profile = a->profile;
@@ -236,10 +220,12 @@ out:
 }
 
 enum pkid_code
-pkid_store_challenge_revoke(struct pkid_store *s, const char *id,
+pkid_sqs_challenge_revoke(struct pkid_sq *s, const char *id,
     const char *actor, struct pkid_challenge_rec *out, struct pkid_err *e)
 {
+	static _Thread_local char profile[64];
 	struct chal_revoke a;
+	enum pkid_code rc;
 	char low[65];
 	size_t i, n = strlen(id);
 
@@ -264,13 +250,18 @@ pkid_store_challenge_revoke(struct pkid_store *s, const char *id,
 	a.id = low;
 	a.actor = actor;
 	a.out = out;
-	return pkid_sq_submit(s, apply_chal_revoke, NULL, &a, e);
+	rc = pkid_sq_submit(s, apply_chal_revoke, NULL, &a, e);
+	/* out->profile outlives a (store.h: valid until the next call). */
+	snprintf(profile, sizeof(profile), "%s", a.profile);
+	if (out->profile != NULL)
+		out->profile = profile;
+	return rc;
 }
 
 /* ---- the audit log ----------------------------------------------------------- */
 
 enum pkid_code
-pkid_store_audit_page(struct pkid_store *s, int64_t since, int64_t before,
+pkid_sqs_audit_page(struct pkid_sq *s, int64_t since, int64_t before,
     int limit, pkid_audit_fn fn, void *arg, int64_t *older,
     struct pkid_err *e)
 {
@@ -287,7 +278,8 @@ pkid_store_audit_page(struct pkid_store *s, int64_t since, int64_t before,
 		before = INT64_MAX;
 	pthread_mutex_lock(&s->rmu);
 	/* Is there a row past the page that since still admits? */
-	PKID_TRY(rprepare(s, "SELECT at FROM audit WHERE id < ? ORDER BY id "
+	PKID_TRY(pkid_sq_rprepare(s,
+	    "SELECT at FROM audit WHERE id < ? ORDER BY id "
 	    "DESC LIMIT 1 OFFSET ?", &st, e));
 	sqlite3_bind_int64(st, 1, before);
 	sqlite3_bind_int(st, 2, limit);
@@ -307,7 +299,8 @@ pkid_store_audit_page(struct pkid_store *s, int64_t since, int64_t before,
 	 * since, if any, are the oldest of the window: filtered out, and
 	 * nothing before them matches either.
 	 */
-	PKID_TRY(rprepare(s, "SELECT id, at, actor, action, object, result, "
+	PKID_TRY(pkid_sq_rprepare(s,
+	    "SELECT id, at, actor, action, object, result, "
 	    "detail FROM (SELECT id, at, actor, action, object, result, "
 	    "detail FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?) "
 	    "WHERE at >= ? ORDER BY id", &st, e));
@@ -317,11 +310,11 @@ pkid_store_audit_page(struct pkid_store *s, int64_t since, int64_t before,
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
 		a.id = sqlite3_column_int64(st, 0);
 		a.at = sqlite3_column_int64(st, 1);
-		a.actor = text(st, 2);
-		a.action = text(st, 3);
-		a.object = text(st, 4);
-		a.result = text(st, 5);
-		a.detail = text(st, 6);
+		a.actor = pkid_sq_text(st, 2);
+		a.action = pkid_sq_text(st, 3);
+		a.object = pkid_sq_text(st, 4);
+		a.result = pkid_sq_text(st, 5);
+		a.detail = pkid_sq_text(st, 6);
 		if (first == 0)
 			first = a.id;
 		PKID_TRY(fn(&a, arg, e));

@@ -17,7 +17,7 @@ struct chal_add {
 };
 
 static enum pkid_code
-apply_chal_add(struct pkid_store *s, struct wop *w)
+apply_chal_add(struct pkid_sq *s, struct wop *w)
 {
 	const struct chal_add *a = w->arg;
 	struct pkid_err *e = &w->err;
@@ -47,7 +47,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_challenge_add(struct pkid_store *s, const char *hash,
+pkid_sqs_challenge_add(struct pkid_sq *s, const char *hash,
     const char *profile, int64_t expires_at, struct pkid_err *e)
 {
 	struct chal_add a = { hash, profile, expires_at };
@@ -63,7 +63,7 @@ struct chal_take {
 };
 
 enum pkid_code
-pkid_sq_challenge_use(struct pkid_store *s, const char *hash, int64_t now,
+pkid_sq_challenge_use(struct pkid_sq *s, const char *hash, int64_t now,
     struct pkid_err *e)
 {
 	sqlite3_stmt *st = NULL;
@@ -89,7 +89,7 @@ out:
 }
 
 static enum pkid_code
-apply_chal_take(struct pkid_store *s, struct wop *w)
+apply_chal_take(struct pkid_sq *s, struct wop *w)
 {
 	const struct chal_take *t = w->arg;
 	struct pkid_err *e = &w->err;
@@ -117,7 +117,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_challenge_peek(struct pkid_store *s, const char *hash,
+pkid_sqs_challenge_peek(struct pkid_sq *s, const char *hash,
     int64_t now, char *profile, size_t len, struct pkid_err *e)
 {
 	sqlite3_stmt *st = NULL;
@@ -154,7 +154,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_challenge_take(struct pkid_store *s, const char *hash,
+pkid_sqs_challenge_take(struct pkid_sq *s, const char *hash,
     int64_t now, char *profile, size_t len, struct pkid_err *e)
 {
 	struct chal_take t = { hash, now, profile, len };

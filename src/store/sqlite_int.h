@@ -10,10 +10,10 @@
 #include <sqlite3.h>
 
 #include "core/err.h"
-#include "store/store.h"
+#include "store/backend.h"
 
 struct wop;
-typedef enum pkid_code (*wop_fn)(struct pkid_store *s, struct wop *w);
+typedef enum pkid_code (*wop_fn)(struct pkid_sq *s, struct wop *w);
 
 /* One queued write: applied by the committer inside a savepoint. */
 struct wop {
@@ -49,7 +49,7 @@ enum rstmt {
 	RS_MAX,
 };
 
-struct pkid_store {
+struct pkid_sq {
 	sqlite3 *wdb;			/* write connection (committer only) */
 	sqlite3 *rdb;			/* read connection */
 	pthread_mutex_t rmu;		/* serialises rdb */
@@ -83,37 +83,42 @@ struct audit_arg {
 
 enum pkid_code pkid_sq_db_err(struct pkid_err *e, sqlite3 *db, int r,
     const char *what);
+/* Prepare sql on the read connection; the caller holds s->rmu. */
+enum pkid_code pkid_sq_rprepare(struct pkid_sq *s, const char *sql,
+    sqlite3_stmt **st, struct pkid_err *e);
+/* Column i as text, "" when NULL (valid until the next step). */
+const char *pkid_sq_text(sqlite3_stmt *st, int i);
 enum pkid_code pkid_sq_exec_sql(sqlite3 *db, const char *sql,
     struct pkid_err *e);
-sqlite3_stmt *pkid_sq_wstmt(struct pkid_store *s, enum wstmt which,
+sqlite3_stmt *pkid_sq_wstmt(struct pkid_sq *s, enum wstmt which,
     struct pkid_err *e);
 /* Queue a write and wait until it is durable (or failed). */
-enum pkid_code pkid_sq_submit(struct pkid_store *s, wop_fn fn,
+enum pkid_code pkid_sq_submit(struct pkid_sq *s, wop_fn fn,
     const void *arg, void *out, struct pkid_err *e);
 /*
  * A cached statement of the read connection, prepared from sql (always
  * the same text for one slot) on first use; the caller holds s->rmu and
  * ends with pkid_sq_rdone so no read transaction stays open.
  */
-sqlite3_stmt *pkid_sq_rstmt(struct pkid_store *s, enum rstmt which,
+sqlite3_stmt *pkid_sq_rstmt(struct pkid_sq *s, enum rstmt which,
     const char *sql, struct pkid_err *e);
 void pkid_sq_rdone(sqlite3_stmt *st);
 int pkid_sq_bind_text(sqlite3_stmt *st, int i, const char *v);
 enum pkid_code pkid_sq_step_done(sqlite3 *db, sqlite3_stmt *st,
     const char *what, struct pkid_err *e);
 /* Insert one request row on the write connection (committer only). */
-enum pkid_code pkid_sq_request_insert(struct pkid_store *s,
+enum pkid_code pkid_sq_request_insert(struct pkid_sq *s,
     const struct pkid_request *r, int64_t *id, struct pkid_err *e);
 /*
  * Mark one-time challenge hash used at now (committer only):
  * challenge-bad unless it exists, is unused and unexpired.
  */
-enum pkid_code pkid_sq_challenge_use(struct pkid_store *s, const char *hash,
+enum pkid_code pkid_sq_challenge_use(struct pkid_sq *s, const char *hash,
     int64_t now, struct pkid_err *e);
-enum pkid_code pkid_sq_audit_insert(struct pkid_store *s,
+enum pkid_code pkid_sq_audit_insert(struct pkid_sq *s,
     const struct audit_arg *a, struct pkid_err *e);
 /* The "ok" audit row of a write that succeeded (committer only). */
-enum pkid_code pkid_sq_audit_ok(struct pkid_store *s, const char *actor,
+enum pkid_code pkid_sq_audit_ok(struct pkid_sq *s, const char *actor,
     const char *action, const char *object, const char *detail, int64_t at,
     struct pkid_err *e);
 

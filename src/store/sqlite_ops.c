@@ -12,30 +12,10 @@
 
 /* ---- reads ---------------------------------------------------------------- */
 
-/* Prepare on the read connection; the caller holds s->rmu. */
-static enum pkid_code
-rprepare(struct pkid_store *s, const char *sql, sqlite3_stmt **st,
-    struct pkid_err *e)
-{
-	int r = sqlite3_prepare_v2(s->rdb, sql, -1, st, NULL);
-
-	if (r != SQLITE_OK)
-		return pkid_sq_db_err(e, s->rdb, r, "prepare");
-	return PKID_OK;
-}
-
-static const char *
-col_text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t != NULL ? (const char *)t : "";
-}
-
 /* ---- CA generations --------------------------------------------------- */
 
 static enum pkid_code
-apply_ca_gen_add(struct pkid_store *s, struct wop *w)
+apply_ca_gen_add(struct pkid_sq *s, struct wop *w)
 {
 	const struct pkid_ca_gen *g = w->arg;
 	sqlite3_stmt *st = NULL;
@@ -66,14 +46,14 @@ apply_ca_gen_add(struct pkid_store *s, struct wop *w)
 }
 
 enum pkid_code
-pkid_store_ca_gen_add(struct pkid_store *s, struct pkid_ca_gen *g,
+pkid_sqs_ca_gen_add(struct pkid_sq *s, struct pkid_ca_gen *g,
     struct pkid_err *e)
 {
 	return pkid_sq_submit(s, apply_ca_gen_add, g, &g->id, e);
 }
 
 enum pkid_code
-pkid_store_ca_gen_list(struct pkid_store *s, const char *ca_name,
+pkid_sqs_ca_gen_list(struct pkid_sq *s, const char *ca_name,
     pkid_ca_gen_fn fn, void *arg, struct pkid_err *e)
 {
 	sqlite3_stmt *st = NULL;
@@ -82,7 +62,8 @@ pkid_store_ca_gen_list(struct pkid_store *s, const char *ca_name,
 	int r;
 
 	pthread_mutex_lock(&s->rmu);
-	PKID_TRY(rprepare(s, "SELECT id, ca_name, generation, role, state, "
+	PKID_TRY(pkid_sq_rprepare(s,
+	    "SELECT id, ca_name, generation, role, state, "
 	    "subject, not_before, not_after, cert_der, key_ref, activate_at "
 	    "FROM ca_generation WHERE (? IS NULL OR ca_name = ?) ORDER BY id",
 	    &st, e));
@@ -91,16 +72,19 @@ pkid_store_ca_gen_list(struct pkid_store *s, const char *ca_name,
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&g, 0, sizeof(g));
 		g.id = sqlite3_column_int64(st, 0);
-		snprintf(g.ca_name, sizeof(g.ca_name), "%s", col_text(st, 1));
+		snprintf(g.ca_name, sizeof(g.ca_name), "%s", pkid_sq_text(st,
+		    1));
 		g.generation = sqlite3_column_int(st, 2);
-		snprintf(g.role, sizeof(g.role), "%s", col_text(st, 3));
-		snprintf(g.state, sizeof(g.state), "%s", col_text(st, 4));
-		snprintf(g.subject, sizeof(g.subject), "%s", col_text(st, 5));
+		snprintf(g.role, sizeof(g.role), "%s", pkid_sq_text(st, 3));
+		snprintf(g.state, sizeof(g.state), "%s", pkid_sq_text(st, 4));
+		snprintf(g.subject, sizeof(g.subject), "%s", pkid_sq_text(st,
+		    5));
 		g.not_before = sqlite3_column_int64(st, 6);
 		g.not_after = sqlite3_column_int64(st, 7);
 		g.der = sqlite3_column_blob(st, 8);
 		g.der_len = (size_t)sqlite3_column_bytes(st, 8);
-		snprintf(g.key_ref, sizeof(g.key_ref), "%s", col_text(st, 9));
+		snprintf(g.key_ref, sizeof(g.key_ref), "%s", pkid_sq_text(st,
+		    9));
 		g.activate_at = sqlite3_column_int64(st, 10);
 		PKID_TRY(fn(&g, arg, e));
 	}
@@ -123,7 +107,7 @@ struct gen_resched {
 };
 
 static enum pkid_code
-apply_ca_gen_reschedule(struct pkid_store *s, struct wop *w)
+apply_ca_gen_reschedule(struct pkid_sq *s, struct wop *w)
 {
 	const struct gen_resched *a = w->arg;
 	struct pkid_err *e = &w->err;
@@ -151,7 +135,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_ca_gen_reschedule(struct pkid_store *s, int64_t id, int64_t at,
+pkid_sqs_ca_gen_reschedule(struct pkid_sq *s, int64_t id, int64_t at,
     const char *actor, struct pkid_err *e)
 {
 	struct gen_resched a = { id, at, actor };
@@ -169,7 +153,7 @@ struct gen_activate {
 };
 
 static enum pkid_code
-apply_ca_gen_activate(struct pkid_store *s, struct wop *w)
+apply_ca_gen_activate(struct pkid_sq *s, struct wop *w)
 {
 	const struct gen_activate *a = w->arg;
 	struct pkid_err *e = &w->err;
@@ -212,7 +196,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_ca_gen_activate(struct pkid_store *s, const char *ca_name,
+pkid_sqs_ca_gen_activate(struct pkid_sq *s, const char *ca_name,
     const char *role, int64_t id, const char *actor, struct pkid_err *e)
 {
 	struct gen_activate a = { ca_name, role, id, actor,
@@ -224,7 +208,7 @@ pkid_store_ca_gen_activate(struct pkid_store *s, const char *ca_name,
 /* ---- certificates ---------------------------------------------------------- */
 
 static enum pkid_code
-apply_cert_add(struct pkid_store *s, struct wop *w)
+apply_cert_add(struct pkid_sq *s, struct wop *w)
 {
 	const struct pkid_cert_rec *c = w->arg;
 	sqlite3_stmt *st = pkid_sq_wstmt(s, WS_CERT_INSERT, &w->err);
@@ -260,7 +244,7 @@ apply_cert_add(struct pkid_store *s, struct wop *w)
 }
 
 enum pkid_code
-pkid_store_cert_add(struct pkid_store *s, const struct pkid_cert_rec *r,
+pkid_sqs_cert_add(struct pkid_sq *s, const struct pkid_cert_rec *r,
     struct pkid_err *e)
 {
 	return pkid_sq_submit(s, apply_cert_add, r, NULL, e);
@@ -273,7 +257,7 @@ struct cert_req {
 };
 
 static enum pkid_code
-apply_cert_add_request(struct pkid_store *s, struct wop *w)
+apply_cert_add_request(struct pkid_sq *s, struct wop *w)
 {
 	const struct cert_req *cr = w->arg;
 	struct wop inner = *w;
@@ -289,7 +273,8 @@ apply_cert_add_request(struct pkid_store *s, struct wop *w)
 	 * caller should retry: say what it is. */
 	if (rc == PKID_E_STORE_CONSTRAINT) {
 		pkid_err_clear(&w->err);
-		rc = PKID_ERR(&w->err, PKID_E_REQUEST_STATE, "a %s request with "
+		rc = PKID_ERR(&w->err, PKID_E_REQUEST_STATE,
+		    "a %s request with "
 		    "transaction id %s is already recorded", cr->req->kind,
 		    cr->req->transaction_id != NULL ?
 		    cr->req->transaction_id : "(none)");
@@ -298,14 +283,14 @@ apply_cert_add_request(struct pkid_store *s, struct wop *w)
 }
 
 enum pkid_code
-pkid_store_cert_add_request(struct pkid_store *s,
+pkid_sqs_cert_add_request(struct pkid_sq *s,
     const struct pkid_cert_rec *r, const struct pkid_request *req,
     int64_t *req_id, struct pkid_err *e)
 {
 	struct cert_req cr = { r, req };
 
 	if (req == NULL)
-		return pkid_store_cert_add(s, r, e);
+		return pkid_sqs_cert_add(s, r, e);
 	return pkid_sq_submit(s, apply_cert_add_request, &cr, req_id, e);
 }
 
@@ -319,26 +304,26 @@ static void
 cert_from_row(sqlite3_stmt *st, struct pkid_cert_rec *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->serial = col_text(st, 0);
+	c->serial = pkid_sq_text(st, 0);
 	c->ca_gen = sqlite3_column_int64(st, 1);
-	c->subject = col_text(st, 2);
-	c->sans = col_text(st, 3);
-	c->profile = col_text(st, 4);
-	c->requester = col_text(st, 5);
+	c->subject = pkid_sq_text(st, 2);
+	c->sans = pkid_sq_text(st, 3);
+	c->profile = pkid_sq_text(st, 4);
+	c->requester = pkid_sq_text(st, 5);
 	c->request_id = sqlite3_column_int64(st, 6);
 	c->not_before = sqlite3_column_int64(st, 7);
 	c->not_after = sqlite3_column_int64(st, 8);
 	c->issued_at = sqlite3_column_int64(st, 9);
 	c->der = sqlite3_column_blob(st, 10);
 	c->der_len = (size_t)sqlite3_column_bytes(st, 10);
-	c->fingerprint = col_text(st, 11);
+	c->fingerprint = pkid_sq_text(st, 11);
 	c->revoked = sqlite3_column_type(st, 12) != SQLITE_NULL;
 	c->revoked_at = sqlite3_column_int64(st, 12);
 	c->reason = sqlite3_column_int(st, 13);
 }
 
 static enum pkid_code
-cert_query(struct pkid_store *s, const char *serial, pkid_cert_fn fn,
+cert_query(struct pkid_sq *s, const char *serial, pkid_cert_fn fn,
     void *arg, int *found, struct pkid_err *e)
 {
 	sqlite3_stmt *st = NULL, *cached = NULL;
@@ -356,7 +341,7 @@ cert_query(struct pkid_store *s, const char *serial, pkid_cert_fn fn,
 		PKID_CHECK(cached != NULL, e->code, "certificate query");
 		pkid_sq_bind_text(cached, 1, serial);
 	} else {
-		PKID_TRY(rprepare(s, "SELECT " CERT_COLS CERT_FROM
+		PKID_TRY(pkid_sq_rprepare(s, "SELECT " CERT_COLS CERT_FROM
 		    " ORDER BY c.issued_at, c.serial", &st, e));
 	}
 	while ((r = sqlite3_step(cached != NULL ? cached : st)) ==
@@ -378,7 +363,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_cert_get(struct pkid_store *s, const char *serial, pkid_cert_fn fn,
+pkid_sqs_cert_get(struct pkid_sq *s, const char *serial, pkid_cert_fn fn,
     void *arg, struct pkid_err *e)
 {
 	int found;
@@ -391,7 +376,7 @@ pkid_store_cert_get(struct pkid_store *s, const char *serial, pkid_cert_fn fn,
 }
 
 enum pkid_code
-pkid_store_cert_list(struct pkid_store *s, pkid_cert_fn fn, void *arg,
+pkid_sqs_cert_list(struct pkid_sq *s, pkid_cert_fn fn, void *arg,
     struct pkid_err *e)
 {
 	int found;
@@ -424,7 +409,7 @@ like_operand(const char *pat, char *out, size_t len)
 }
 
 enum pkid_code
-pkid_store_cert_find(struct pkid_store *s, const struct pkid_cert_filter *f,
+pkid_sqs_cert_find(struct pkid_sq *s, const struct pkid_cert_filter *f,
     pkid_cert_fn fn, void *arg, struct pkid_err *e)
 {
 	char sql[1024], like[2 * PKID_CERT_PATTERN_MAX + 3];
@@ -449,7 +434,7 @@ pkid_store_cert_find(struct pkid_store *s, const struct pkid_cert_filter *f,
 	    f->expires_to > 0 ? "c.not_after, c.serial" :
 	    "c.issued_at, c.serial");
 	pthread_mutex_lock(&s->rmu);
-	PKID_TRY(rprepare(s, sql, &st, e));
+	PKID_TRY(pkid_sq_rprepare(s, sql, &st, e));
 	if (f->expires_to > 0) {
 		sqlite3_bind_int64(st, k++, f->expires_from);
 		sqlite3_bind_int64(st, k++, f->expires_to);
@@ -476,11 +461,11 @@ out:
 }
 
 static enum pkid_code
-count_query(struct pkid_store *s, const char *sql, const char *p1,
+count_query(struct pkid_sq *s, const char *sql, const char *p1,
     const char *p2, int64_t *n, struct pkid_err *e);
 
 enum pkid_code
-pkid_store_revoked_count(struct pkid_store *s, int64_t ca_gen, int64_t *n,
+pkid_sqs_revoked_count(struct pkid_sq *s, int64_t ca_gen, int64_t *n,
     struct pkid_err *e)
 {
 	char gen[32];
@@ -492,7 +477,7 @@ pkid_store_revoked_count(struct pkid_store *s, int64_t ca_gen, int64_t *n,
 }
 
 enum pkid_code
-pkid_store_revoked_mark(struct pkid_store *s, int64_t *mark,
+pkid_sqs_revoked_mark(struct pkid_sq *s, int64_t *mark,
     struct pkid_err *e)
 {
 	/* The newest revocation row: one step down the rowid B-tree, however
@@ -504,7 +489,7 @@ pkid_store_revoked_mark(struct pkid_store *s, int64_t *mark,
 }
 
 static enum pkid_code
-count_query(struct pkid_store *s, const char *sql, const char *p1,
+count_query(struct pkid_sq *s, const char *sql, const char *p1,
     const char *p2, int64_t *n, struct pkid_err *e)
 {
 	sqlite3_stmt *st = NULL;
@@ -512,7 +497,7 @@ count_query(struct pkid_store *s, const char *sql, const char *p1,
 	int r;
 
 	pthread_mutex_lock(&s->rmu);
-	PKID_TRY(rprepare(s, sql, &st, e));
+	PKID_TRY(pkid_sq_rprepare(s, sql, &st, e));
 	if (p1 != NULL)
 		pkid_sq_bind_text(st, 1, p1);
 	if (p2 != NULL)
@@ -530,14 +515,14 @@ out:
 }
 
 enum pkid_code
-pkid_store_cert_count(struct pkid_store *s, int64_t *n, struct pkid_err *e)
+pkid_sqs_cert_count(struct pkid_sq *s, int64_t *n, struct pkid_err *e)
 {
 	return count_query(s, "SELECT COUNT(*) FROM certificate", NULL, NULL,
 	    n, e);
 }
 
 enum pkid_code
-pkid_store_audit_count(struct pkid_store *s, const char *action,
+pkid_sqs_audit_count(struct pkid_sq *s, const char *action,
     const char *result, int64_t *n, struct pkid_err *e)
 {
 	return count_query(s, "SELECT COUNT(*) FROM audit WHERE action = ? "
@@ -547,7 +532,7 @@ pkid_store_audit_count(struct pkid_store *s, const char *action,
 /* ---- revocation ------------------------------------------------------------ */
 
 enum pkid_code
-pkid_store_key_compromised(struct pkid_store *s, const char *spki_sha256,
+pkid_sqs_key_compromised(struct pkid_sq *s, const char *spki_sha256,
     char *serial, size_t len, struct pkid_err *e)
 {
 	sqlite3_stmt *st;
@@ -564,7 +549,7 @@ pkid_store_key_compromised(struct pkid_store *s, const char *spki_sha256,
 	pkid_sq_bind_text(st, 1, spki_sha256);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW) {
-		snprintf(serial, len, "%s", col_text(st, 0));
+		snprintf(serial, len, "%s", pkid_sq_text(st, 0));
 		rc = PKID_OK;
 	} else if (r == SQLITE_DONE) {
 		rc = PKID_ERR(e, PKID_E_NOT_FOUND, "no certificate with this "
@@ -586,7 +571,7 @@ struct revoke_arg {
 };
 
 static enum pkid_code
-apply_revoke(struct pkid_store *s, struct wop *w)
+apply_revoke(struct pkid_sq *s, struct wop *w)
 {
 	const struct revoke_arg *a = w->arg;
 	sqlite3_stmt *st = NULL;
@@ -650,7 +635,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_revoke(struct pkid_store *s, const char *serial, int reason,
+pkid_sqs_revoke(struct pkid_sq *s, const char *serial, int reason,
     int64_t when, const char *actor, struct pkid_err *e)
 {
 	struct revoke_arg a = { serial, reason, when, actor };
@@ -659,7 +644,7 @@ pkid_store_revoke(struct pkid_store *s, const char *serial, int reason,
 }
 
 static enum pkid_code
-apply_unrevoke(struct pkid_store *s, struct wop *w)
+apply_unrevoke(struct pkid_sq *s, struct wop *w)
 {
 	const struct revoke_arg *a = w->arg;
 	sqlite3_stmt *st = NULL;
@@ -714,7 +699,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_unrevoke(struct pkid_store *s, const char *serial, int64_t when,
+pkid_sqs_unrevoke(struct pkid_sq *s, const char *serial, int64_t when,
     const char *actor, struct pkid_err *e)
 {
 	struct revoke_arg a = { serial, 6, when, actor };
@@ -723,7 +708,7 @@ pkid_store_unrevoke(struct pkid_store *s, const char *serial, int64_t when,
 }
 
 enum pkid_code
-pkid_store_revoked_list(struct pkid_store *s, int64_t ca_gen,
+pkid_sqs_revoked_list(struct pkid_sq *s, int64_t ca_gen,
     pkid_revoked_fn fn, void *arg, struct pkid_err *e)
 {
 	sqlite3_stmt *st = NULL;
@@ -736,13 +721,13 @@ pkid_store_revoked_list(struct pkid_store *s, int64_t ca_gen,
 	 * reorder it): one certificate lookup per revoked serial, rather
 	 * than a revocation lookup per certificate of the generation, which
 	 * may be millions. No ORDER BY: the CRL sorts its entries. */
-	PKID_TRY(rprepare(s, "SELECT r.serial, r.revoked_at, r.reason FROM "
+	PKID_TRY(pkid_sq_rprepare(s, "SELECT r.serial, r.revoked_at, r.reason FROM "
 	    "revocation r CROSS JOIN certificate c ON c.serial = r.serial "
 	    "WHERE c.ca_gen = ? AND c.not_after >= ?", &st, e));
 	sqlite3_bind_int64(st, 1, ca_gen);
 	sqlite3_bind_int64(st, 2, (int64_t)pkid_now());
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		rv.serial = col_text(st, 0);
+		rv.serial = pkid_sq_text(st, 0);
 		rv.revoked_at = sqlite3_column_int64(st, 1);
 		rv.reason = sqlite3_column_int(st, 2);
 		PKID_TRY(fn(&rv, arg, e));
@@ -761,7 +746,7 @@ out:
 /* ---- CRL numbers -------------------------------------------------------- */
 
 static enum pkid_code
-apply_crl_next(struct pkid_store *s, struct wop *w)
+apply_crl_next(struct pkid_sq *s, struct wop *w)
 {
 	const char *name = w->arg;
 	sqlite3_stmt *st = NULL;
@@ -799,7 +784,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_crl_number_next(struct pkid_store *s, const char *ca_name,
+pkid_sqs_crl_number_next(struct pkid_sq *s, const char *ca_name,
     int64_t *out, struct pkid_err *e)
 {
 	return pkid_sq_submit(s, apply_crl_next, ca_name, out, e);

@@ -17,7 +17,7 @@ col(sqlite3_stmt *st, int i)
 }
 
 enum pkid_code
-pkid_sq_request_insert(struct pkid_store *s, const struct pkid_request *r,
+pkid_sq_request_insert(struct pkid_sq *s, const struct pkid_request *r,
     int64_t *id, struct pkid_err *e)
 {
 	sqlite3_stmt *st;
@@ -58,13 +58,13 @@ pkid_sq_request_insert(struct pkid_store *s, const struct pkid_request *r,
 }
 
 static enum pkid_code
-apply_request_add(struct pkid_store *s, struct wop *w)
+apply_request_add(struct pkid_sq *s, struct wop *w)
 {
 	return pkid_sq_request_insert(s, w->arg, w->out, &w->err);
 }
 
 enum pkid_code
-pkid_store_request_add(struct pkid_store *s, const struct pkid_request *r,
+pkid_sqs_request_add(struct pkid_sq *s, const struct pkid_request *r,
     int64_t *id, struct pkid_err *e)
 {
 	return pkid_sq_submit(s, apply_request_add, r, id, e);
@@ -80,7 +80,7 @@ pkid_store_request_add(struct pkid_store *s, const struct pkid_request *r,
  * listings prepare theirs.
  */
 static enum pkid_code
-request_query(struct pkid_store *s, enum rstmt which, const char *where,
+request_query(struct pkid_sq *s, enum rstmt which, const char *where,
     const char *p1, const char *p2, int64_t id, pkid_request_fn fn,
     void *arg, int *found, struct pkid_err *e)
 {
@@ -147,7 +147,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_request_find(struct pkid_store *s, const char *kind,
+pkid_sqs_request_find(struct pkid_sq *s, const char *kind,
     const char *transaction_id, pkid_request_fn fn, void *arg,
     struct pkid_err *e)
 {
@@ -163,7 +163,7 @@ pkid_store_request_find(struct pkid_store *s, const char *kind,
 }
 
 enum pkid_code
-pkid_store_request_get(struct pkid_store *s, int64_t id, pkid_request_fn fn,
+pkid_sqs_request_get(struct pkid_sq *s, int64_t id, pkid_request_fn fn,
     void *arg, struct pkid_err *e)
 {
 	int found;
@@ -181,7 +181,7 @@ pkid_store_request_get(struct pkid_store *s, int64_t id, pkid_request_fn fn,
 }
 
 enum pkid_code
-pkid_store_request_list(struct pkid_store *s, const char *state,
+pkid_sqs_request_list(struct pkid_sq *s, const char *state,
     pkid_request_fn fn, void *arg, struct pkid_err *e)
 {
 	int found;
@@ -201,7 +201,7 @@ struct request_set {
 };
 
 static enum pkid_code
-apply_request_set(struct pkid_store *s, struct wop *w)
+apply_request_set(struct pkid_sq *s, struct wop *w)
 {
 	const struct request_set *a = w->arg;
 	sqlite3_stmt *st = NULL;
@@ -235,7 +235,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_request_set(struct pkid_store *s, int64_t id, const char *state,
+pkid_sqs_request_set(struct pkid_sq *s, int64_t id, const char *state,
     const char *cert_serial, const char *detail, const char *actor,
     struct pkid_err *e)
 {
@@ -251,7 +251,7 @@ struct request_retire {
 };
 
 static enum pkid_code
-apply_request_retire(struct pkid_store *s, struct wop *w)
+apply_request_retire(struct pkid_sq *s, struct wop *w)
 {
 	const struct request_retire *a = w->arg;
 	sqlite3_stmt *st = NULL;
@@ -280,7 +280,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_request_retire(struct pkid_store *s, int64_t id,
+pkid_sqs_request_retire(struct pkid_sq *s, int64_t id,
     const char *actor, struct pkid_err *e)
 {
 	struct request_retire a = { id, actor };
@@ -289,7 +289,7 @@ pkid_store_request_retire(struct pkid_store *s, int64_t id,
 }
 
 enum pkid_code
-pkid_store_request_set_cert(struct pkid_store *s, int64_t id,
+pkid_sqs_request_set_cert(struct pkid_sq *s, int64_t id,
     const char *cert_serial, const uint8_t *der, size_t len,
     const char *actor, struct pkid_err *e)
 {
@@ -308,7 +308,7 @@ struct user_put {
 };
 
 static enum pkid_code
-apply_user_put(struct pkid_store *s, struct wop *w)
+apply_user_put(struct pkid_sq *s, struct wop *w)
 {
 	const struct user_put *u = w->arg;
 	sqlite3_stmt *st = NULL;
@@ -343,7 +343,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_user_put(struct pkid_store *s, const char *name, const char *hash,
+pkid_sqs_user_put(struct pkid_sq *s, const char *name, const char *hash,
     struct pkid_err *e)
 {
 	struct user_put u = { name, hash };
@@ -352,7 +352,7 @@ pkid_store_user_put(struct pkid_store *s, const char *name, const char *hash,
 }
 
 enum pkid_code
-pkid_store_user_get(struct pkid_store *s, const char *name, char *out,
+pkid_sqs_user_get(struct pkid_sq *s, const char *name, char *out,
     size_t len, struct pkid_err *e)
 {
 	sqlite3_stmt *st = NULL;

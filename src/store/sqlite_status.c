@@ -8,17 +8,9 @@
 
 #include "store/sqlite_int.h"
 
-static const char *
-text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t != NULL ? (const char *)t : "";
-}
-
 /* Run count_sql (a COUNT over a LIMITed subquery) with its bindings. */
 static enum pkid_code
-bounded_count(struct pkid_store *s, sqlite3_stmt *st, int64_t *count,
+bounded_count(struct pkid_sq *s, sqlite3_stmt *st, int64_t *count,
     struct pkid_err *e)
 {
 	int r = sqlite3_step(st);
@@ -29,24 +21,13 @@ bounded_count(struct pkid_store *s, sqlite3_stmt *st, int64_t *count,
 	return PKID_OK;
 }
 
-static enum pkid_code
-prepare(struct pkid_store *s, const char *sql, sqlite3_stmt **st,
-    struct pkid_err *e)
-{
-	int r = sqlite3_prepare_v2(s->rdb, sql, -1, st, NULL);
-
-	if (r != SQLITE_OK)
-		return pkid_sq_db_err(e, s->rdb, r, "status query");
-	return PKID_OK;
-}
-
 /* "Not revoked" is a primary-key probe of revocation per row. */
 #define EXPIRING_WHERE " FROM certificate c WHERE c.not_after >= ? AND " \
 	"c.not_after < ? AND NOT EXISTS (SELECT 1 FROM revocation r " \
 	"WHERE r.serial = c.serial)"
 
 enum pkid_code
-pkid_store_cert_expiring(struct pkid_store *s, int64_t from, int64_t to,
+pkid_sqs_cert_expiring(struct pkid_sq *s, int64_t from, int64_t to,
     int limit, int count_max, pkid_cert_fn fn, void *arg, int64_t *count,
     struct pkid_err *e)
 {
@@ -57,7 +38,7 @@ pkid_store_cert_expiring(struct pkid_store *s, int64_t from, int64_t to,
 
 	*count = 0;
 	pthread_mutex_lock(&s->rmu);
-	PKID_TRY(prepare(s, "SELECT c.serial, c.subject, c.profile, "
+	PKID_TRY(pkid_sq_rprepare(s, "SELECT c.serial, c.subject, c.profile, "
 	    "c.not_after, c.requester" EXPIRING_WHERE " ORDER BY c.not_after "
 	    "LIMIT ?", &st, e));
 	sqlite3_bind_int64(st, 1, from);
@@ -65,18 +46,19 @@ pkid_store_cert_expiring(struct pkid_store *s, int64_t from, int64_t to,
 	sqlite3_bind_int(st, 3, limit);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&c, 0, sizeof(c));
-		c.serial = text(st, 0);
-		c.subject = text(st, 1);
-		c.profile = text(st, 2);
+		c.serial = pkid_sq_text(st, 0);
+		c.subject = pkid_sq_text(st, 1);
+		c.profile = pkid_sq_text(st, 2);
 		c.not_after = sqlite3_column_int64(st, 3);
-		c.requester = text(st, 4);
+		c.requester = pkid_sq_text(st, 4);
 		PKID_TRY(fn(&c, arg, e));
 	}
 	if (r != SQLITE_DONE) {
 		rc = pkid_sq_db_err(e, s->rdb, r, "expiring certificates");
 		goto out;
 	}
-	PKID_TRY(prepare(s, "SELECT COUNT(*) FROM (SELECT 1" EXPIRING_WHERE
+	PKID_TRY(pkid_sq_rprepare(s, "SELECT COUNT(*) FROM (SELECT 1"
+	    EXPIRING_WHERE
 	    " LIMIT ?)", &cs, e));
 	sqlite3_bind_int64(cs, 1, from);
 	sqlite3_bind_int64(cs, 2, to);
@@ -90,7 +72,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_request_recent(struct pkid_store *s, const char *state,
+pkid_sqs_request_recent(struct pkid_sq *s, const char *state,
     int limit, int count_max, pkid_request_fn fn, void *arg, int64_t *count,
     struct pkid_err *e)
 {
@@ -101,7 +83,8 @@ pkid_store_request_recent(struct pkid_store *s, const char *state,
 
 	*count = 0;
 	pthread_mutex_lock(&s->rmu);
-	PKID_TRY(prepare(s, "SELECT id, kind, transaction_id, state, profile, "
+	PKID_TRY(pkid_sq_rprepare(s,
+	    "SELECT id, kind, transaction_id, state, profile, "
 	    "requester, csr_der, created_at, updated_at FROM request WHERE "
 	    "state = ? ORDER BY id LIMIT ?", &st, e));
 	pkid_sq_bind_text(st, 1, state);
@@ -109,11 +92,11 @@ pkid_store_request_recent(struct pkid_store *s, const char *state,
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&q, 0, sizeof(q));
 		q.id = sqlite3_column_int64(st, 0);
-		q.kind = text(st, 1);
-		q.transaction_id = text(st, 2);
-		q.state = text(st, 3);
-		q.profile = text(st, 4);
-		q.requester = text(st, 5);
+		q.kind = pkid_sq_text(st, 1);
+		q.transaction_id = pkid_sq_text(st, 2);
+		q.state = pkid_sq_text(st, 3);
+		q.profile = pkid_sq_text(st, 4);
+		q.requester = pkid_sq_text(st, 5);
 		q.csr_der = sqlite3_column_blob(st, 6);
 		q.csr_len = (size_t)sqlite3_column_bytes(st, 6);
 		q.created_at = sqlite3_column_int64(st, 7);
@@ -124,7 +107,8 @@ pkid_store_request_recent(struct pkid_store *s, const char *state,
 		rc = pkid_sq_db_err(e, s->rdb, r, "requests by state");
 		goto out;
 	}
-	PKID_TRY(prepare(s, "SELECT COUNT(*) FROM (SELECT 1 FROM request "
+	PKID_TRY(pkid_sq_rprepare(s,
+	    "SELECT COUNT(*) FROM (SELECT 1 FROM request "
 	    "WHERE state = ? LIMIT ?)", &cs, e));
 	pkid_sq_bind_text(cs, 1, state);
 	sqlite3_bind_int(cs, 2, count_max);
@@ -137,7 +121,7 @@ out:
 }
 
 enum pkid_code
-pkid_store_totals(struct pkid_store *s, int64_t *certs, int64_t *revoked,
+pkid_sqs_totals(struct pkid_sq *s, int64_t *certs, int64_t *revoked,
     struct pkid_err *e)
 {
 	sqlite3_stmt *st = NULL;
@@ -146,7 +130,8 @@ pkid_store_totals(struct pkid_store *s, int64_t *certs, int64_t *revoked,
 
 	*certs = *revoked = 0;
 	pthread_mutex_lock(&s->rmu);
-	PKID_TRY(prepare(s, "SELECT (SELECT COALESCE(MAX(rowid), 0) FROM "
+	PKID_TRY(pkid_sq_rprepare(s,
+	    "SELECT (SELECT COALESCE(MAX(rowid), 0) FROM "
 	    "certificate), (SELECT COALESCE(MAX(rowid), 0) FROM revocation)",
 	    &st, e));
 	if ((r = sqlite3_step(st)) != SQLITE_ROW) {

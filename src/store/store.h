@@ -8,8 +8,12 @@
  * write queued meanwhile and commits them under one fsync (group commit),
  * each in its own savepoint so one refused write never undoes another.
  *
- * SQLite is the implementation today; PostgreSQL comes behind the same
- * functions, so the SQL stays portable (no SQLite-only types or upserts).
+ * Two implementations behind these functions (store.c picks one by the
+ * URL): SQLite (sqlite*.c) and PostgreSQL (pg*.c), where several pkid
+ * nodes share one database; there each write is one transaction that
+ * returns once committed, and the rules that must hold across nodes are
+ * the database's (unique serials, one row lock per CRL number, one
+ * UPDATE per one-time challenge). The SQL stays portable.
  */
 #ifndef PKID_STORE_STORE_H
 #define PKID_STORE_STORE_H
@@ -74,9 +78,15 @@ struct pkid_revoked {
 	int reason;		/* CRL reason code (RFC 5280 5.3.1) */
 };
 
-/* Open (creating and migrating) the SQLite store at path. */
-enum pkid_code pkid_store_open(const char *path, struct pkid_store **out,
+/*
+ * Open (creating and migrating) the store at url: "sqlite:PATH" or a plain
+ * path is SQLite; "postgresql://USER@HOST:PORT/DB" or a libpq connection
+ * string ("host=... dbname=...") is PostgreSQL (src/store/pg*.c).
+ */
+enum pkid_code pkid_store_open(const char *url, struct pkid_store **out,
     struct pkid_err *e);
+/* Whether url names a PostgreSQL database (else a SQLite file). */
+int pkid_store_url_is_pg(const char *url);
 /* Finish queued writes, stop the committer, close. NULL is a no-op. */
 void pkid_store_close(struct pkid_store *s);
 

@@ -63,7 +63,7 @@ def test_man_pages_render(prefix, page, title):
         for sub in SUBCOMMANDS:
             assert sub in cp.stdout, sub
     if title == "pkid.conf(5)":
-        for sec in ("[status]", "[log]", "[server]", "[est]"):
+        for sec in ("[status]", "[log]", "[server]", "[est]", "[store]"):
             assert sec in cp.stdout
 
 

@@ -462,6 +462,50 @@ test_set(void **state)
 	    &e), PKID_E_CONFIG_BAD_VALUE);
 }
 
+/* [store] url: SQLite by default, PostgreSQL as a URL or conninfo
+ * string; anything else refused; written and read back. */
+static void
+test_store_url(void **state)
+{
+	static struct pkid_config c, d;
+	struct pkid_buf out;
+	struct pkid_err e;
+
+	(void)state;
+	pkid_config_defaults(&c);
+	assert_string_equal(c.store_url, "sqlite:pkid.db");
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_config_set(&c, "store.url=sqlite:/var/x.db",
+	    &e), PKID_OK);
+	assert_int_equal(pkid_config_set(&c, "store.url=host=db.example "
+	    "dbname=pkid user=pkid", &e), PKID_OK);
+	assert_int_equal(pkid_config_set(&c, "store.url=host=/run/postgresql "
+	    "dbname=pkid", &e), PKID_OK);
+	assert_int_equal(pkid_config_set(&c,
+	    "store.url=postgresql://pkid@db.example:5432/pkid", &e), PKID_OK);
+	assert_string_equal(c.store_url,
+	    "postgresql://pkid@db.example:5432/pkid");
+	assert_int_equal(pkid_config_set(&c, "store.url=mysql://db/pkid", &e),
+	    PKID_E_CONFIG_BAD_VALUE);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_config_set(&c, "store.url=sqlite:", &e),
+	    PKID_E_CONFIG_BAD_VALUE);
+	pkid_err_clear(&e);
+	assert_int_equal(pkid_config_set(&c, "store.path=x", &e),
+	    PKID_E_CONFIG_UNKNOWN_KEY);
+	pkid_err_clear(&e);
+	expect_err("[store]\nurl = /var/lib/pkid.db\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	assert_int_equal(pkid_config_write(&c, &out, &e), PKID_OK);
+	assert_non_null(strstr((char *)out.p, "[store]\nurl = "
+	    "postgresql://pkid@db.example:5432/pkid\n"));
+	pkid_config_defaults(&d);
+	assert_int_equal(pkid_config_parse(&d, "", (char *)out.p, out.len,
+	    &e), PKID_OK);
+	assert_string_equal(d.store_url, c.store_url);
+	pkid_buf_free(&out);
+}
+
 /* Inputs config_fuzz found that did not read back as written. */
 static void
 test_writable_values(void **state)
@@ -620,6 +664,7 @@ main(void)
 		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_writable_values),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_store_url),
 		cmocka_unit_test(test_est_upstream),
 		cmocka_unit_test(test_est_certsrv),
 	};

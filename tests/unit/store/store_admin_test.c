@@ -17,8 +17,10 @@
 
 #include "core/clock.h"
 #include "store/store.h"
+#include "store_backend.h"
 
-static char dbpath[256];
+static char dbpath[1024];
+static char tmpdir[64];
 
 static int
 setup(void **state)
@@ -28,8 +30,8 @@ setup(void **state)
 	(void)state;
 	if (mkdtemp(tmpl) == NULL)
 		return -1;
-	snprintf(dbpath, sizeof(dbpath), "%s/pkid.db", tmpl);
-	return 0;
+	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
+	return tb_setup(tmpdir, dbpath, sizeof(dbpath));
 }
 
 static int
@@ -39,7 +41,7 @@ teardown(void **state)
 
 	(void)state;
 	pkid_clock_set(0);
-	snprintf(cmd, sizeof(cmd), "rm -rf \"$(dirname '%s')\"", dbpath);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 

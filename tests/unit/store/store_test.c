@@ -16,8 +16,10 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store_backend.h"
 
-static char dbpath[256];
+static char dbpath[1024];
+static char tmpdir[64];
 
 static int
 setup(void **state)
@@ -27,8 +29,8 @@ setup(void **state)
 	(void)state;
 	if (mkdtemp(tmpl) == NULL)
 		return -1;
-	snprintf(dbpath, sizeof(dbpath), "%s/pkid.db", tmpl);
-	return 0;
+	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
+	return tb_setup(tmpdir, dbpath, sizeof(dbpath));
 }
 
 static int
@@ -37,7 +39,7 @@ teardown(void **state)
 	char cmd[300];
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf \"$(dirname '%s')\"", dbpath);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -233,7 +235,6 @@ test_audit_append_only(void **state)
 {
 	struct pkid_store *s = open_store();
 	struct pkid_err e;
-	sqlite3 *db;
 	int64_t n = 0;
 
 	(void)state;
@@ -244,12 +245,10 @@ test_audit_append_only(void **state)
 	    PKID_OK);
 	assert_int_equal(n, 1);
 	pkid_store_close(s);
-	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET actor='x'",
-	    NULL, NULL, NULL), SQLITE_OK);
-	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL,
-	    NULL), SQLITE_OK);
-	sqlite3_close(db);
+	/* Refused by the database itself (a trigger on either). */
+	assert_int_equal(tb_exec(dbpath, "SELECT COUNT(*) FROM audit"), 0);
+	assert_int_not_equal(tb_exec(dbpath, "UPDATE audit SET actor='x'"), 0);
+	assert_int_not_equal(tb_exec(dbpath, "DELETE FROM audit"), 0);
 }
 
 static void
@@ -257,14 +256,11 @@ test_newer_schema_refused(void **state)
 {
 	struct pkid_store *s = open_store();
 	struct pkid_err e;
-	sqlite3 *db;
 
 	(void)state;
 	pkid_store_close(s);
-	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET "
-	    "version = 99", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	assert_int_equal(tb_exec(dbpath, "UPDATE schema_version SET "
+	    "version = 99"), 0);
 	pkid_err_clear(&e);
 	s = NULL;
 	assert_int_equal(pkid_store_open(dbpath, &s, &e), PKID_E_STORE_SCHEMA);
@@ -325,7 +321,10 @@ test_group_commit(void **state)
 	/* 800 certificates plus the generation; sharing commits means
 	 * fewer commits than operations. */
 	assert_int_equal(ops, 801);
-	assert_true(commits < ops);
+	if (tb_pg_url() == NULL)
+		assert_true(commits < ops);
+	else	/* one transaction each; the server groups the fsyncs */
+		assert_int_equal(commits, ops);
 	pkid_store_close(s);
 }
 
