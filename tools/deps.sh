@@ -9,7 +9,7 @@ if [ "${1:-build}" = test ]; then
 certmonger dbus strongswan-pki libstrongswan-standard-plugins \
 libstrongswan-extra-plugins sqlite3 \
 publicsuffix scep python3-cryptography faketime chromium \
-python3-prometheus-client man-db systemd ca-certificates"
+python3-prometheus-client man-db systemd ca-certificates wrk"
 fi
 missing=""
 for p in $want; do

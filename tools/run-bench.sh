@@ -373,3 +373,7 @@ echo "   then one every 20 s so pkid's 30 s idle timeout keeps them)"
 "$BUILD/fleet" --idle "$NI" --est-port "$FT" --cacert "$tmp/fleet/root.pem" \
     --pid "$FLEET_PID" --hold 10 --refresh 20 --settle 15 \
     --time-limit 600 || true
+
+# ---- OCSP: responses per server CPU-second (tools/bench-ocsp.sh) ----
+echo
+"$ROOT/tools/bench-ocsp.sh" "$BUILD"
