@@ -519,6 +519,9 @@
 #define PKID_OCSP_RESPONDER_LIFETIME_S (7 * 86400)
 /* It is renewed when less than this is left. */
 #define PKID_OCSP_RESPONDER_RENEW_S (2 * 86400)
+/* Signing generations the responder answers for (the current one and
+ * the retired ones whose certificates still live). */
+#define PKID_OCSP_MAX_GENS 8
 /* Pre-signed responses kept (one per serial asked for, 4-way set
  * associative, the oldest of a set replaced). */
 #define PKID_OCSP_CACHE_SLOTS 8192

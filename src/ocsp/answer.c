@@ -40,6 +40,30 @@ pkid_ocsp_answer_free(struct pkid_ocsp_answer *a)
 	pkid_buf_free(&a->der);
 }
 
+/* Retired signing generations still valid, after the current one. */
+static enum pkid_code
+gen_cb(const struct pkid_ca_gen *g, void *arg, struct pkid_err *e)
+{
+	struct pkid_ocsp *o = arg;
+	struct pkid_ocsp_gen *og;
+	const unsigned char *p = g->der;
+
+	if (strcmp(g->role, o->ca->root_only ? "root" : "issuing") != 0 ||
+	    strcmp(g->state, "retired") != 0 ||
+	    g->generation == o->ca->generation ||
+	    g->not_after <= (int64_t)pkid_now() ||
+	    o->n_gens >= PKID_OCSP_MAX_GENS)
+		return PKID_OK;
+	og = &o->gens[o->n_gens];
+	if ((og->issuer = d2i_X509(NULL, &p, (long)g->der_len)) == NULL)
+		return PKID_ERR(e, PKID_E_STORE_IO, "generation %d does not "
+		    "decode", g->generation);
+	og->generation = g->generation;
+	og->gen_id = g->id;
+	o->n_gens++;
+	return PKID_OK;
+}
+
 struct pkid_ocsp *
 pkid_ocsp_new(struct pkid_ca *ca, struct pkid_err *e)
 {
@@ -54,6 +78,20 @@ pkid_ocsp_new(struct pkid_ca *ca, struct pkid_err *e)
 	o->ca = ca;
 	pthread_mutex_init(&o->mu, NULL);
 	pthread_mutex_init(&o->issue_mu, NULL);
+	if (X509_up_ref(ca->issuing) != 1) {
+		PKID_ERR(e, PKID_E_NOMEM, "no memory");
+		pkid_ocsp_free(o);
+		return NULL;
+	}
+	o->gens[0].generation = ca->generation;
+	o->gens[0].gen_id = ca->issuing_gen;
+	o->gens[0].issuer = ca->issuing;
+	o->n_gens = 1;
+	if (pkid_store_ca_gen_list(ca->store, ca->cfg.ca_name, gen_cb, o,
+	    e) != PKID_OK) {
+		pkid_ocsp_free(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -75,30 +113,37 @@ pkid_ocsp_free(struct pkid_ocsp *o)
 	for (i = 0; i < PKID_OCSP_CACHE_SLOTS; i++)
 		entry_clear(&o->cache[i]);
 	free(o->cache);
-	X509_free(o->rcert);
-	EVP_PKEY_free(o->rkey);
+	for (i = 0; i < o->n_gens; i++) {
+		X509_free(o->gens[i].issuer);
+		X509_free(o->gens[i].rcert);
+		EVP_PKEY_free(o->gens[i].rkey);
+	}
 	pthread_mutex_destroy(&o->mu);
 	pthread_mutex_destroy(&o->issue_mu);
 	free(o);
 }
 
-/* Is cid about a certificate o's issuer signed (same hash of its name
- * and key, RFC 6960 4.1.1)? */
+/* Which of o's generations signed the certificate cid is about (same
+ * hash of the issuer's name and key, RFC 6960 4.1.1); -1 when none. */
 static int
 ours(struct pkid_ocsp *o, OCSP_CERTID *cid)
 {
 	ASN1_OBJECT *md_obj = NULL;
 	const EVP_MD *md;
 	OCSP_CERTID *mine;
-	int r;
+	int i, r = -1;
 
 	if (!OCSP_id_get0_info(NULL, &md_obj, NULL, NULL, cid) ||
 	    (md = EVP_get_digestbyobj(md_obj)) == NULL)
-		return 0;
-	if ((mine = OCSP_cert_to_id(md, NULL, o->ca->issuing)) == NULL)
-		return 0;
-	r = OCSP_id_issuer_cmp(mine, cid) == 0;
-	OCSP_CERTID_free(mine);
+		return -1;
+	for (i = 0; i < o->n_gens && r < 0; i++) {
+		if ((mine = OCSP_cert_to_id(md, NULL, o->gens[i].issuer)) ==
+		    NULL)
+			return -1;
+		if (OCSP_id_issuer_cmp(mine, cid) == 0)
+			r = i;
+		OCSP_CERTID_free(mine);
+	}
 	return r;
 }
 
@@ -125,7 +170,7 @@ lookup_cb(const struct pkid_cert_rec *r, void *arg, struct pkid_err *e)
 /* The serial of cid in hex ("" when longer than RFC 5280 4.1.2.2's 20
  * octets: no certificate of ours), and its status. */
 static enum pkid_code
-status_of(struct pkid_ocsp *o, OCSP_CERTID *cid, char serial[48],
+status_of(struct pkid_ocsp *o, int gen, OCSP_CERTID *cid, char serial[48],
     struct pkid_ocsp_status *st, struct pkid_err *e)
 {
 	ASN1_INTEGER *sn = NULL;
@@ -140,7 +185,7 @@ status_of(struct pkid_ocsp *o, OCSP_CERTID *cid, char serial[48],
 	    ASN1_STRING_type(sn) != V_ASN1_INTEGER)
 		return PKID_OK;
 	pkid_x509_serial_hex(sn, serial, 48);
-	l.gen_id = o->ca->issuing_gen;
+	l.gen_id = o->gens[gen].gen_id;
 	l.st = st;
 	rc = pkid_store_cert_get(o->ca->store, serial, lookup_cb, &l, e);
 	if (rc == PKID_E_NOT_FOUND) {
@@ -175,7 +220,8 @@ fail_answer(struct pkid_ocsp_answer *a, int status, enum pkid_code why,
 
 /* One SingleResponse per CertID, the nonce copied when req has one. */
 static enum pkid_code
-sign_answer(struct pkid_ocsp *o, OCSP_REQUEST *req, OCSP_CERTID **ids,
+sign_answer(struct pkid_ocsp *o, int gen, OCSP_REQUEST *req,
+    OCSP_CERTID **ids,
     const struct pkid_ocsp_status *st, int n, int64_t now,
     unsigned char **der, int *len, int64_t *next, struct pkid_err *e)
 {
@@ -189,7 +235,8 @@ sign_answer(struct pkid_ocsp *o, OCSP_REQUEST *req, OCSP_CERTID **ids,
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	*der = NULL;
-	PKID_TRY(pkid_ocsp_responder_get(o, 0, &rcert, &rkey, e));
+	PKID_TRY(pkid_ocsp_responder_get(o, &o->gens[gen], 0, &rcert, &rkey,
+	    e));
 	/* Never beyond the responder certificate's end. */
 	na = now + o->ca->cfg.ocsp_next_update;
 	if (pkid_ca_cert_na(rcert) < na)
@@ -316,7 +363,7 @@ etag_of(const unsigned char *der, size_t len, char out[40])
  * Keep a signed response (der, consumed) for (serial, cid). Under mu.
  */
 static void
-keep(struct pkid_ocsp *o, const char *serial, OCSP_CERTID *cid,
+keep(struct pkid_ocsp *o, int gen, const char *serial, OCSP_CERTID *cid,
     const struct pkid_ocsp_status *st, unsigned char *der, int len,
     int64_t now, int64_t next)
 {
@@ -332,6 +379,7 @@ keep(struct pkid_ocsp *o, const char *serial, OCSP_CERTID *cid,
 	OPENSSL_free(en->der);
 	snprintf(en->serial, sizeof(en->serial), "%s", serial);
 	en->cid = dup;
+	en->gen = gen;
 	en->status = st->status;
 	en->revoked_at = st->revoked_at;
 	en->reason = st->reason;
@@ -389,23 +437,28 @@ answer_ok(struct pkid_ocsp *o, OCSP_REQUEST *req, struct pkid_ocsp_answer *a,
 	char serial[PKID_OCSP_MAX_IDS][48];
 	unsigned char *der = NULL;
 	int64_t now = (int64_t)pkid_now(), next = 0;
-	int i, n = OCSP_request_onereq_count(req), len = 0, nonce;
+	int i, n = OCSP_request_onereq_count(req), len = 0, nonce, g, gen = 0;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
 	nonce = OCSP_REQUEST_get_ext_by_NID(req, NID_id_pkix_OCSP_Nonce,
 	    -1) >= 0;
 	for (i = 0; i < n && i < PKID_OCSP_MAX_IDS; i++) {
 		ids[i] = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i));
-		/* RFC 6960 2.3: not authoritative for another issuer. */
-		if (!ours(o, ids[i])) {
+		/* RFC 6960 2.3: not authoritative for another issuer; one
+		 * responder certificate signs, so one generation per
+		 * request. */
+		if ((g = ours(o, ids[i])) < 0 || (i > 0 && g != gen)) {
 			pkid_err_clear(e);
 			PKID_ERR(e, PKID_E_NOT_FOUND, "OCSP: CertID %d names "
-			    "an issuer other than %s generation %d", i,
-			    o->ca->cfg.ca_name, o->ca->generation);
+			    "%s than CA %s's signing generations", i,
+			    g < 0 ? "an issuer other" : "another generation",
+			    o->ca->cfg.ca_name);
 			return fail_answer(a, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
 			    PKID_E_NOT_FOUND, e);
 		}
-		if (status_of(o, ids[i], serial[i], &st[i], e) != PKID_OK)
+		gen = g;
+		if (status_of(o, gen, ids[i], serial[i], &st[i], e) !=
+		    PKID_OK)
 			return fail_answer(a, OCSP_RESPONSE_STATUS_TRYLATER,
 			    e->code, e);
 	}
@@ -415,8 +468,8 @@ answer_ok(struct pkid_ocsp *o, OCSP_REQUEST *req, struct pkid_ocsp_answer *a,
 		a->presigned = 1;
 		return PKID_OK;
 	}
-	if ((rc = sign_answer(o, req, ids, st, n, now, &der, &len, &next,
-	    e)) != PKID_OK) {
+	if ((rc = sign_answer(o, gen, req, ids, st, n, now, &der, &len,
+	    &next, e)) != PKID_OK) {
 		pkid_log_err(PKID_LOG_ERROR, e, "ocsp");
 		return fail_answer(a, OCSP_RESPONSE_STATUS_INTERNALERROR,
 		    e->code, e);
@@ -433,7 +486,7 @@ answer_ok(struct pkid_ocsp *o, OCSP_REQUEST *req, struct pkid_ocsp_answer *a,
 		etag_of(der, (size_t)len, a->etag);
 		if (serial[0][0] != '\0') {
 			pthread_mutex_lock(&o->mu);
-			keep(o, serial[0], ids[0], &st[0], der, len, now,
+			keep(o, gen, serial[0], ids[0], &st[0], der, len, now,
 			    next);
 			pthread_mutex_unlock(&o->mu);
 			der = NULL;
@@ -465,7 +518,7 @@ refresh_one(struct pkid_ocsp *o, int i, int recheck, int64_t now)
 	unsigned char *der = NULL;
 	char serial[48], s2[48];
 	int64_t next = 0;
-	int len = 0, due, made = 0;
+	int len = 0, due, made = 0, gen = 0;
 
 	pkid_err_clear(&e);
 	pthread_mutex_lock(&o->mu);
@@ -473,11 +526,12 @@ refresh_one(struct pkid_ocsp *o, int i, int recheck, int64_t now)
 	if (due) {
 		snprintf(serial, sizeof(serial), "%s", en->serial);
 		cid = OCSP_CERTID_dup(en->cid);
+		gen = en->gen;
 	}
 	pthread_mutex_unlock(&o->mu);
 	if (!due || cid == NULL)
 		goto out;
-	if (status_of(o, cid, s2, &st, &e) != PKID_OK)
+	if (status_of(o, gen, cid, s2, &st, &e) != PKID_OK)
 		goto out;
 	pthread_mutex_lock(&o->mu);
 	/* Only a change of status, or age, needs a signature. */
@@ -486,14 +540,14 @@ refresh_one(struct pkid_ocsp *o, int i, int recheck, int64_t now)
 	pthread_mutex_unlock(&o->mu);
 	if (!due)
 		goto out;
-	if (sign_answer(o, NULL, &cid, &st, 1, now, &der, &len, &next,
+	if (sign_answer(o, gen, NULL, &cid, &st, 1, now, &der, &len, &next,
 	    &e) != PKID_OK) {
 		pkid_log_err(PKID_LOG_ERROR, &e, "ocsp refresh");
 		goto out;
 	}
 	pthread_mutex_lock(&o->mu);
 	if (en->der != NULL && strcmp(en->serial, serial) == 0) {
-		keep(o, serial, cid, &st, der, len, now, next);
+		keep(o, gen, serial, cid, &st, der, len, now, next);
 		der = NULL;
 	}
 	pthread_mutex_unlock(&o->mu);
@@ -511,21 +565,28 @@ pkid_ocsp_tick(struct pkid_ocsp *o)
 	X509 *c = NULL;
 	EVP_PKEY *k = NULL;
 	int64_t now = (int64_t)pkid_now(), mark = 0;
-	int i, made = 0, recheck, active;
+	int i, made = 0, recheck, active = 0;
 
 	pkid_err_clear(&e);
 	pthread_mutex_lock(&o->mu);
-	active = o->rcert != NULL;
+	for (i = 0; i < o->n_gens; i++)
+		active |= o->gens[i].rcert != NULL;
 	pthread_mutex_unlock(&o->mu);
 	if (!active)
 		return;		/* nothing asked yet */
-	if (pkid_ocsp_responder_due(o)) {
+	for (i = 0; i < o->n_gens; i++) {
+		if (!pkid_ocsp_responder_due(o, &o->gens[i]))
+			continue;
 		/* Kept responses stay valid: their nextUpdate is never past
 		 * the old certificate's end. */
-		if (pkid_ocsp_responder_get(o, 1, &c, &k, &e) != PKID_OK)
+		if (pkid_ocsp_responder_get(o, &o->gens[i], 1, &c, &k, &e) !=
+		    PKID_OK)
 			pkid_log_err(PKID_LOG_ERROR, &e, "ocsp responder");
 		X509_free(c);
 		EVP_PKEY_free(k);
+		c = NULL;
+		k = NULL;
+		pkid_err_clear(&e);
 	}
 	if (pkid_store_revoked_mark(o->ca->store, &mark, &e) != PKID_OK) {
 		pkid_log_err(PKID_LOG_ERROR, &e, "ocsp");

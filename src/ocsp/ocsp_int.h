@@ -29,15 +29,28 @@ struct pkid_ocsp_entry {
 	int64_t resign_at;		/* re-signed by the tick from then */
 	char etag[40];			/* quoted hex of its SHA-256 */
 	int64_t used;			/* last served, for replacement */
+	int gen;			/* index in pkid_ocsp.gens */
+};
+
+/* A signing generation the responder answers for, with its own
+ * delegated responder certificate. */
+struct pkid_ocsp_gen {
+	int generation;			/* its number */
+	int64_t gen_id;			/* its ca_generation row */
+	X509 *issuer;			/* its certificate (owned reference) */
+	X509 *rcert;			/* responder certificate, NULL until
+					 * first needed; under mu */
+	EVP_PKEY *rkey;			/* its key; under mu */
+	int64_t r_not_after;		/* its notAfter; under mu */
 };
 
 struct pkid_ocsp {
 	struct pkid_ca *ca;		/* the CA (borrowed) */
 	pthread_mutex_t mu;		/* guards what follows */
-	X509 *rcert;			/* responder certificate, NULL until
-					 * first needed */
-	EVP_PKEY *rkey;			/* its key */
-	int64_t r_not_after;		/* its notAfter */
+	struct pkid_ocsp_gen gens[PKID_OCSP_MAX_GENS]; /* [0]: the current
+					 * generation, then retired ones
+					 * still valid */
+	int n_gens;			/* entries used */
 	pthread_mutex_t issue_mu;	/* one issuance at a time */
 	int64_t mark;			/* store's revocation mark at the last
 					 * refresh */
@@ -59,9 +72,10 @@ struct pkid_ocsp_status {
  * first when there is none, renewed when force or close to its end);
  * the caller frees both. responder.c.
  */
-enum pkid_code pkid_ocsp_responder_get(struct pkid_ocsp *o, int force,
-    X509 **cert, EVP_PKEY **key, struct pkid_err *e);
-/* 1 when the responder certificate should be renewed now. */
-int pkid_ocsp_responder_due(struct pkid_ocsp *o);
+enum pkid_code pkid_ocsp_responder_get(struct pkid_ocsp *o,
+    struct pkid_ocsp_gen *g, int force, X509 **cert, EVP_PKEY **key,
+    struct pkid_err *e);
+/* 1 when g's responder certificate exists and should be renewed now. */
+int pkid_ocsp_responder_due(struct pkid_ocsp *o, struct pkid_ocsp_gen *g);
 
 #endif

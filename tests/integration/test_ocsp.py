@@ -252,3 +252,34 @@ def test_ocsp_url_config(tmp_path):
     assert "OCSP - URI:http://192.0.2.1:8080/ocsp" in text, text
     conf = (d2 / "pkid.conf").read_text()
     assert "ocsp_url = auto" in conf and "ocsp_next_update = 1h" in conf
+
+
+def test_each_generation_answers(tmp_path):
+    """After a rollover the retired generation's certificates are
+    answered too, each by a responder its own generation issued."""
+    import shutil
+    d = make_ca(tmp_path)
+    old = tmp_path / "issuing-1.pem"
+    shutil.copy(d / "issuing.pem", old)
+    a = issue(d, tmp_path, "a")
+    pkictl("ca", "rollover", "--dir", d, "--now", check=True)
+    b = issue(d, tmp_path, "b")
+    pkictl("ca", "revoke", "--dir", d, serial_of(a), check=True)
+    with Pkid(d, stderr_path=tmp_path / "log") as srv:
+        url = f"http://127.0.0.1:{srv.http_port}/ocsp"
+        for issuer, leaf, want in ((old, a, "revoked"),
+                                   (d / "issuing.pem", b, "good")):
+            cp = openssl("ocsp", "-issuer", issuer, "-cert", leaf, "-url",
+                         url, "-CAfile", d / "root.pem", "-timeout", "10")
+            out = cp.stdout + cp.stderr
+            assert cp.returncode == 0 and "Response verify OK" in out, out
+            assert f"{leaf}: {want}" in out, out
+        # b asked under the old issuer: not that generation's.
+        cp = openssl("ocsp", "-issuer", old, "-cert", b, "-url", url,
+                     "-CAfile", d / "root.pem", "-timeout", "10")
+        assert "unknown" in cp.stdout, cp.stdout + cp.stderr
+    for g, issuer in ((1, old), (2, d / "issuing.pem")):
+        pem = d / "ocsp" / f"responder-{g}.pem"
+        cp = openssl("verify", "-CAfile", d / "root.pem", "-untrusted",
+                     issuer, "-partial_chain", pem)
+        assert cp.returncode == 0, cp.stdout + cp.stderr
