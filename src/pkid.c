@@ -220,6 +220,7 @@ announce_pub(const struct pkid_config *cfg)
 	} k[] = {
 		{ PKID_PUB_CRL, "CRL distribution point", "crl_url" },
 		{ PKID_PUB_CA_ISSUERS, "AIA caIssuers", "ca_issuers_url" },
+		{ PKID_PUB_OCSP, "AIA OCSP", "ocsp_url" },
 	};
 	char u[PKID_RA_CRL_MAX_URL + 1];
 	const char *why;

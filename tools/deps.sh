@@ -12,7 +12,7 @@ if [ "${1:-build}" = test ]; then
 certmonger dbus strongswan-pki libstrongswan-standard-plugins \
 libstrongswan-extra-plugins sqlite3 postgresql \
 publicsuffix scep python3-cryptography faketime chromium \
-python3-prometheus-client man-db systemd ca-certificates"
+python3-prometheus-client man-db systemd ca-certificates wrk"
 	# tests/integration/test_hsm.py: a token to keep CA keys in.
 	want="$want softhsm2 opensc"
 fi

@@ -374,6 +374,10 @@ echo "   then one every 20 s so pkid's 30 s idle timeout keeps them)"
     --pid "$FLEET_PID" --hold 10 --refresh 20 --settle 15 \
     --time-limit 600 || true
 
+# ---- OCSP: responses per server CPU-second (tools/bench-ocsp.sh) ----
+echo
+"$ROOT/tools/bench-ocsp.sh" "$BUILD"
+
 # ---- Cost against the store's size (BENCH_STORE_CERTS=0 skips it) ----
 if [ "${BENCH_STORE_CERTS:-1000000}" != 0 ]; then
 	echo

@@ -176,24 +176,19 @@ out:
 	return rc;
 }
 
-/*
- * RFC 5280 4.2.2.1: one AccessDescription, id-ad-caIssuers with a URI
- * naming the issuer's certificate (DER over http); non-critical.
- */
+/* One AccessDescription: method with a URI. */
 static enum pkid_code
-add_aia(X509 *x, const char *url, struct pkid_err *e)
+push_ad(AUTHORITY_INFO_ACCESS *aia, int nid, const char *url,
+    struct pkid_err *e)
 {
-	AUTHORITY_INFO_ACCESS *aia = NULL;
 	ACCESS_DESCRIPTION *ad = NULL;
 	ASN1_IA5STRING *uri = NULL;
 	enum pkid_code rc = PKID_E_INTERNAL;
 
-	PKID_OSSL_PTR(aia = AUTHORITY_INFO_ACCESS_new(), PKID_E_NOMEM,
-	    "no memory");
 	PKID_OSSL_PTR(ad = ACCESS_DESCRIPTION_new(), PKID_E_NOMEM,
 	    "no memory");
 	ASN1_OBJECT_free(ad->method);
-	ad->method = OBJ_nid2obj(NID_ad_ca_issuers);
+	ad->method = OBJ_nid2obj(nid);
 	PKID_OSSL_PTR(uri = ASN1_IA5STRING_new(), PKID_E_NOMEM, "no memory");
 	PKID_OSSL(ASN1_STRING_set(uri, url, -1), PKID_E_NOMEM, "no memory");
 	GENERAL_NAME_set0_value(ad->location, GEN_URI, uri);
@@ -201,12 +196,49 @@ add_aia(X509 *x, const char *url, struct pkid_err *e)
 	PKID_OSSL(sk_ACCESS_DESCRIPTION_push(aia, ad), PKID_E_NOMEM,
 	    "no memory");
 	ad = NULL;
-	PKID_TRY(add_ext(x, NID_info_access, 0, aia, e));
 	rc = PKID_OK;
 out:
 	ASN1_IA5STRING_free(uri);
 	ACCESS_DESCRIPTION_free(ad);
+	return rc;
+}
+
+/*
+ * RFC 5280 4.2.2.1: id-ad-ocsp with the responder's URI, then
+ * id-ad-caIssuers with a URI naming the issuer's certificate (DER over
+ * http); non-critical. Either may be NULL.
+ */
+static enum pkid_code
+add_aia(X509 *x, const char *ca_url, const char *ocsp_url,
+    struct pkid_err *e)
+{
+	AUTHORITY_INFO_ACCESS *aia = NULL;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	PKID_OSSL_PTR(aia = AUTHORITY_INFO_ACCESS_new(), PKID_E_NOMEM,
+	    "no memory");
+	if (ocsp_url != NULL)
+		PKID_TRY(push_ad(aia, NID_ad_OCSP, ocsp_url, e));
+	if (ca_url != NULL)
+		PKID_TRY(push_ad(aia, NID_ad_ca_issuers, ca_url, e));
+	PKID_TRY(add_ext(x, NID_info_access, 0, aia, e));
+	rc = PKID_OK;
+out:
 	AUTHORITY_INFO_ACCESS_free(aia);
+	return rc;
+}
+
+/* RFC 6960 4.2.2.2.1: id-pkix-ocsp-nocheck, NULL value, non-critical. */
+static enum pkid_code
+add_nocheck(X509 *x, struct pkid_err *e)
+{
+	ASN1_NULL *n = ASN1_NULL_new();
+	enum pkid_code rc;
+
+	if (n == NULL)
+		return PKID_ERR(e, PKID_E_NOMEM, "no memory");
+	rc = add_ext(x, NID_id_pkix_OCSP_noCheck, 0, n, e);
+	ASN1_NULL_free(n);
 	return rc;
 }
 
@@ -285,8 +317,10 @@ pkid_cert_build(const struct pkid_certspec *s, X509 **out,
 		    (void *)s->sans, e));
 	if (s->crl_url != NULL)
 		PKID_TRY(add_crl_dp(x, s->crl_url, e));
-	if (s->aia_url != NULL)
-		PKID_TRY(add_aia(x, s->aia_url, e));
+	if (s->aia_url != NULL || s->ocsp_url != NULL)
+		PKID_TRY(add_aia(x, s->aia_url, s->ocsp_url, e));
+	if (s->ocsp_nocheck)
+		PKID_TRY(add_nocheck(x, e));
 	*out = x;
 	x = NULL;
 	rc = PKID_OK;

@@ -28,13 +28,18 @@ struct pkid_certspec {
 	const char *crl_url;		/* CRL distribution point URI,
 					 * NULL = none */
 	const char *aia_url;		/* AIA caIssuers URI, NULL = none */
+	const char *ocsp_url;		/* AIA OCSP URI, NULL = none */
+	int ocsp_nocheck;		/* id-pkix-ocsp-nocheck (a delegated
+					 * OCSP responder, RFC 6960
+					 * 4.2.2.2.1) */
 };
 
 /*
  * Build the unsigned certificate with a fresh 128-bit positive random
  * serial (RFC 5280 4.1.2.2), SKI always, AKI from the issuer's SKI, a
  * CRL distribution point when s->crl_url is set (RFC 5280 4.2.1.13), an
- * AIA caIssuers access description when s->aia_url is (4.2.2.1).
+ * AIA caIssuers access description when s->aia_url is and an OCSP one
+ * when s->ocsp_url is (4.2.2.1), id-pkix-ocsp-nocheck when asked.
  * serial_hex receives the serial in hex. Caller frees *out.
  */
 enum pkid_code pkid_cert_build(const struct pkid_certspec *s, X509 **out,

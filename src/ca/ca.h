@@ -276,6 +276,16 @@ enum pkid_code pkid_ca_crl(struct pkid_ca *ca, X509_CRL **out,
 enum pkid_code pkid_ca_crl_gen(struct pkid_ca *ca, int generation,
     X509_CRL **out, int64_t *gen_id, struct pkid_err *e);
 /*
+ * The certificate and a new signer of signing generation number
+ * generation (retired while valid; the current one too, through a second
+ * signer), for what it signs besides certificates: its OCSP responder's
+ * (src/ocsp/). *gen_id receives its row. The caller frees *cert and *sg
+ * (*sg borrows *cert: free it first). not-found as for CRLs.
+ */
+enum pkid_code pkid_ca_gen_signer(struct pkid_ca *ca, int generation,
+    X509 **cert, struct pkid_signer **sg, int64_t *gen_id,
+    struct pkid_err *e);
+/*
  * The CRL of root generation number generation (the issuing CA
  * certificates it revoked: none today), so that a relying party that
  * checks every certificate of the path (openssl verify -crl_check_all)

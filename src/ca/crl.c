@@ -266,6 +266,39 @@ out:
 }
 
 enum pkid_code
+pkid_ca_gen_signer(struct pkid_ca *ca, int generation, X509 **cert,
+    struct pkid_signer **sg, int64_t *gen_id, struct pkid_err *e)
+{
+	struct gen_find f;
+	char p[1400];
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	*cert = NULL;
+	*sg = NULL;
+	memset(&f, 0, sizeof(f));
+	f.role = ca->root_only ? "root" : "issuing";
+	f.generation = generation;
+	PKID_TRY(pkid_store_ca_gen_list(ca->store, ca->cfg.ca_name,
+	    gen_find_cb, &f, e));
+	PKID_CHECK(f.cert != NULL, PKID_E_NOT_FOUND, "CA %s has no %s "
+	    "generation %d that issued certificates", ca->cfg.ca_name, f.role,
+	    generation);
+	PKID_CHECK(f.not_after > (int64_t)pkid_now(), PKID_E_NOT_FOUND,
+	    "%s generation %d of CA %s has ended", f.role, generation,
+	    ca->cfg.ca_name);
+	snprintf(p, sizeof(p), "%s/%s", ca->dir, f.key_ref);
+	PKID_OSSL_PTR(*sg = pkid_signer_open(p, f.cert, ca->cfg.digest, e),
+	    e->code, "signer of %s generation %d", f.role, generation);
+	*gen_id = f.id;
+	*cert = f.cert;
+	f.cert = NULL;
+	rc = PKID_OK;
+out:
+	X509_free(f.cert);
+	return rc;
+}
+
+enum pkid_code
 pkid_ca_crl_gen(struct pkid_ca *ca, int generation, X509_CRL **out,
     int64_t *gen_id, struct pkid_err *e)
 {

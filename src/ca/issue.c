@@ -134,6 +134,7 @@ pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
 	struct pkid_certspec spec;
 	struct pkid_ca_checked c;
 	char cdp[PKID_RA_CRL_MAX_URL + 32], aia[PKID_RA_CRL_MAX_URL + 32];
+	char ocsp[PKID_RA_CRL_MAX_URL + 32];
 	X509 *x = NULL;
 	int64_t now = (int64_t)pkid_now();
 	int attempt;
@@ -160,6 +161,10 @@ pkid_ca_issue_record(struct pkid_ca *ca, X509_REQ *csr, const char *profile,
 	    ca->generation, cdp, sizeof(cdp));
 	spec.aia_url = pkid_ca_pub_url(&ca->cfg, PKID_PUB_CA_ISSUERS, 0,
 	    ca->generation, aia, sizeof(aia));
+	/* One responder URL for every generation (src/ocsp/). */
+	if (pkid_config_pub_url(&ca->cfg, PKID_PUB_OCSP, ocsp, sizeof(ocsp),
+	    NULL))
+		spec.ocsp_url = ocsp;
 	validity(ca, p, now, &spec.not_before, &spec.not_after, res);
 	/* A serial collision (2^-64 odds per pair) is redrawn, twice. */
 	for (attempt = 0; attempt < 3; attempt++) {

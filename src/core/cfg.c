@@ -97,6 +97,8 @@ pkid_config_defaults(struct pkid_config *c)
 	c->crl_next_update = 7 * 86400;
 	copy_str(c->crl_url, sizeof(c->crl_url), "auto");
 	copy_str(c->ca_issuers_url, sizeof(c->ca_issuers_url), "auto");
+	c->ocsp_url[0] = '\0';
+	c->ocsp_next_update = PKID_OCSP_DEFAULT_NEXT_UPDATE_S;
 	c->rollover_overlap = 0;
 	c->rollover_margin = PKID_DEFAULT_ROLLOVER_MARGIN_S;
 	copy_str(c->listen, sizeof(c->listen), "127.0.0.1:8443");
@@ -422,7 +424,8 @@ int
 pkid_config_pub_url(const struct pkid_config *c, enum pkid_pub_kind kind,
     char *buf, size_t len, const char **why)
 {
-	const char *u = kind == PKID_PUB_CRL ? c->crl_url : c->ca_issuers_url;
+	const char *u = kind == PKID_PUB_CRL ? c->crl_url :
+	    kind == PKID_PUB_OCSP ? c->ocsp_url : c->ca_issuers_url;
 	const char *colon, *why_local;
 	char host[256];
 	size_t n;
@@ -475,10 +478,35 @@ pkid_config_pub_url(const struct pkid_config *c, enum pkid_pub_kind kind,
 			return 0;
 		}
 	}
+	if (kind == PKID_PUB_OCSP) {
+		/* One responder answers for every generation. */
+		snprintf(buf, len, "http://%s%s%s:%s/ocsp", v6 ? "[" : "",
+		    host, v6 ? "]" : "", colon + 1);
+		return 1;
+	}
 	snprintf(buf, len, "http://%s%s%s:%s/%s/%s.%s", v6 ? "[" : "", host,
 	    v6 ? "]" : "", colon + 1, kind == PKID_PUB_CRL ? "crl" : "ca",
 	    c->ca_name, kind == PKID_PUB_CRL ? "crl" : "cer");
 	return 1;
+}
+
+/* An OCSP response's validity: a minute to a week (RFC 5019 4: caches
+ * keep it until nextUpdate, so a revocation shows within it). */
+static enum pkid_code
+set_ocsp_next_update(struct pkid_config *c, const char *v,
+    struct pkid_err *e)
+{
+	int64_t d;
+	enum pkid_code rc;
+
+	if ((rc = pkid_duration_parse(v, &d, e)) != PKID_OK)
+		return rc;
+	if (d < 60 || d > 7 * 86400)
+		return PKID_ERR(e, PKID_E_CONFIG_BAD_VALUE, "ocsp_next_update "
+		    "is from 1m to 7d (a revocation shows within it), not "
+		    "'%s'", v);
+	c->ocsp_next_update = d;
+	return PKID_OK;
 }
 
 static enum pkid_code
@@ -515,6 +543,10 @@ set_ca_key(struct pkid_config *c, const char *k, const char *v,
 	if (strcmp(k, "ca_issuers_url") == 0)
 		return set_pub_url(c->ca_issuers_url,
 		    sizeof(c->ca_issuers_url), k, v, e);
+	if (strcmp(k, "ocsp_url") == 0)
+		return set_pub_url(c->ocsp_url, sizeof(c->ocsp_url), k, v, e);
+	if (strcmp(k, "ocsp_next_update") == 0)
+		return set_ocsp_next_update(c, v, e);
 	if (strcmp(k, "rollover_overlap") == 0)
 		return strcmp(v, "derived") == 0 || v[0] == '\0' ?
 		    (c->rollover_overlap = 0, PKID_OK) :
@@ -523,7 +555,8 @@ set_ca_key(struct pkid_config *c, const char *k, const char *v,
 		return pkid_duration_parse(v, &c->rollover_margin, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
 	    "unknown key '%s' in [ca] (known: name, digest, crl_next_update, "
-	    "crl_url, ca_issuers_url, rollover_overlap, rollover_margin)", k);
+	    "crl_url, ca_issuers_url, ocsp_url, ocsp_next_update, "
+	    "rollover_overlap, rollover_margin)", k);
 }
 
 /* A request deadline: a duration from 1 s to an hour. */
@@ -1039,6 +1072,10 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	    dur_text(c->crl_next_update, d, sizeof(d)),
 	    c->crl_url[0] != '\0' ? c->crl_url : "off",
 	    c->ca_issuers_url[0] != '\0' ? c->ca_issuers_url : "off"));
+	PKID_TRY(pkid_buf_printf(b, e, "; the AIA OCSP URL of issued "
+	    "certificates (auto: http://HOST:PORT/ocsp)\nocsp_url = %s\n"
+	    "ocsp_next_update = %s\n", c->ocsp_url[0] != '\0' ? c->ocsp_url :
+	    "off", dur_text(c->ocsp_next_update, d, sizeof(d))));
 	PKID_TRY(pkid_buf_printf(b, e, "; derived: the longest profile "
 	    "lifetime plus rollover_margin\nrollover_overlap = %s\n"
 	    "rollover_margin = %s\n", c->rollover_overlap > 0 ?

@@ -188,6 +188,12 @@ struct pkid_config {
 	char ca_issuers_url[PKID_RA_CRL_MAX_URL + 1]; /* http:// URI of the
 				 * issuing CA certificate (AIA
 				 * caIssuers), "" for none, "auto" */
+	char ocsp_url[PKID_RA_CRL_MAX_URL + 1]; /* http:// URI of pkid's
+				 * OCSP responder (AIA OCSP, RFC 5280
+				 * 4.2.2.1), "" for none (default),
+				 * "auto" */
+	int64_t ocsp_next_update; /* nextUpdate - thisUpdate of an OCSP
+				 * response, seconds */
 	/* [server] */
 	char listen[128];	/* TLS listener ADDR:PORT */
 	char http[128];		/* plain HTTP listener, "off" for none */
@@ -274,12 +280,13 @@ enum pkid_code pkid_config_write(const struct pkid_config *c,
 enum pkid_pub_kind {
 	PKID_PUB_CRL,		/* [ca] crl_url: /crl/NAME.crl */
 	PKID_PUB_CA_ISSUERS,	/* [ca] ca_issuers_url: /ca/NAME.cer */
+	PKID_PUB_OCSP,		/* [ca] ocsp_url: /ocsp */
 };
 
 /*
  * The generation-1 URL of kind as issued certificates carry it: the
  * configured one, or with "auto" http://HOST:PORT/crl/NAME.crl (or
- * /ca/NAME.cer) on the plain HTTP listener, HOST being its address or,
+ * /ca/NAME.cer, /ocsp) on the plain HTTP listener, HOST being its address or,
  * when it listens on every address, the first of tls_names. "" (returns
  * 0) when none is configured, the listener is off, or it listens on
  * loopback only (a demo no one else reaches); why in *why when given.

@@ -528,4 +528,33 @@
 #define PKID_AUDIT_PAGE_DEFAULT 50
 #define PKID_AUDIT_PAGE_MAX 10000
 
+/* OCSP responder (src/ocsp/, RFC 6960). Largest OCSP request, DER (a
+ * POST body, or decoded from a GET path): one CertID is ~80 bytes, a
+ * nonce and a few extensions fit easily; signed requests are refused. */
+#define PKID_OCSP_MAX_REQUEST 4096
+/* Longest base64 in a GET path (RFC 6960 A.1: 255 bytes is the norm). */
+#define PKID_OCSP_MAX_GET_B64 (((PKID_OCSP_MAX_REQUEST + 2) / 3) * 4)
+/* Most CertIDs in one request (openssl ocsp sends one per -cert). */
+#define PKID_OCSP_MAX_IDS 8
+/* Longest nonce echoed (RFC 8954 2.1: 1 to 32 octets). */
+#define PKID_OCSP_MAX_NONCE 32
+/* Default [ca] ocsp_next_update: an hour (caches serve a response
+ * that long, so a revocation shows within it). */
+#define PKID_OCSP_DEFAULT_NEXT_UPDATE_S 3600
+/* Lifetime of the delegated responder certificate: short, as it carries
+ * id-pkix-ocsp-nocheck and so cannot itself be checked (RFC 6960
+ * 4.2.2.2.1). */
+#define PKID_OCSP_RESPONDER_LIFETIME_S (7 * 86400)
+/* It is renewed when less than this is left. */
+#define PKID_OCSP_RESPONDER_RENEW_S (2 * 86400)
+/* Signing generations the responder answers for (the current one and
+ * the retired ones whose certificates still live). */
+#define PKID_OCSP_MAX_GENS 8
+/* Pre-signed responses kept (one per serial asked for, 4-way set
+ * associative, the oldest of a set replaced). */
+#define PKID_OCSP_CACHE_SLOTS 8192
+/* Most responses re-signed per housekeeping tick (once a second), so a
+ * change of revocations never stalls the thread for long. */
+#define PKID_OCSP_REFRESH_PER_TICK 2048
+
 #endif

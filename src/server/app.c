@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "est/est.h"
+#include "ocsp/ocsp.h"
 #include "scep/scep.h"
 
 enum pkid_code
@@ -39,6 +40,8 @@ pkid_app_free(struct pkid_app *app)
 	app->est = NULL;
 	pkid_scep_free(app->scep);
 	app->scep = NULL;
+	pkid_ocsp_free(app->ocsp);
+	app->ocsp = NULL;
 	X509_STORE_free(app->status_ca);
 	app->status_ca = NULL;
 	for (i = 0; i < PKID_CRL_CACHE_GENS; i++) {
@@ -203,6 +206,8 @@ pkid_app_tick(struct pkid_app *app)
 	pkid_err_clear(&e);
 	if (crl_make(app, app->ca->generation, &e) != PKID_OK)
 		pkid_log_err(PKID_LOG_ERROR, &e, "crl");
+	if (app->ocsp != NULL)
+		pkid_ocsp_tick(app->ocsp);
 }
 
 static void
@@ -316,6 +321,8 @@ pkid_app_routes(struct pkid_app *app, struct pkid_router *r,
 		return rc;
 	if ((rc = pkid_router_add(r, "/crl/", 1, PKID_HTTP_GET |
 	    PKID_HTTP_HEAD, crl_handler, app, e)) != PKID_OK)
+		return rc;
+	if ((rc = pkid_app_ocsp_routes(app, r, e)) != PKID_OK)
 		return rc;
 	return pkid_app_bundle_routes(app, r, e);
 }

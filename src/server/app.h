@@ -16,6 +16,7 @@
 #include "trust/publish.h"
 
 struct pkid_est;
+struct pkid_ocsp;
 struct pkid_scep;
 struct pkid_status;
 
@@ -40,6 +41,7 @@ struct pkid_app {
 	int64_t count_at;		/* when, 0: never */
 	struct pkid_est *est;		/* EST server state (est/est.h) */
 	struct pkid_scep *scep;		/* SCEP server state (scep/scep.h) */
+	struct pkid_ocsp *ocsp;		/* OCSP responder (ocsp/ocsp.h) */
 	struct pkid_trust_pub bundle;	/* /trust/bundle.p7b, made when the
 					 * application is built; read-only */
 	struct pkid_status *status;	/* process-wide counters (borrowed),
@@ -52,7 +54,8 @@ struct pkid_app {
 enum pkid_code pkid_app_init(struct pkid_app *app, struct pkid_ca *ca,
     struct pkid_err *e);
 /* Work done off the request path, once a second (src/server/live.c):
- * the current generation's CRL made again when revocations changed. */
+ * the current generation's CRL made again when revocations changed, the
+ * OCSP responder's certificate renewed and its kept answers re-signed. */
 void pkid_app_tick(struct pkid_app *app);
 void pkid_app_free(struct pkid_app *app);
 /* [status] client_ca loaded into app->status_ca (status.c). */
@@ -62,9 +65,12 @@ enum pkid_code pkid_app_status_routes(struct pkid_app *app,
     struct pkid_router *r, struct pkid_err *e);
 /* Register /healthz, /crl/<name>.crl (generation 1) and
  * /crl/<name>-<N>.crl (generation N), /.well-known/est/, /scep,
- * /cgi-bin/pkiclient.exe and /trust/bundle.p7b on r. */
+ * /cgi-bin/pkiclient.exe, /ocsp and /trust/bundle.p7b on r. */
 enum pkid_code pkid_app_routes(struct pkid_app *app, struct pkid_router *r,
     struct pkid_err *e);
+/* Register /ocsp (ocsp_route.c), the responder made first. */
+enum pkid_code pkid_app_ocsp_routes(struct pkid_app *app,
+    struct pkid_router *r, struct pkid_err *e);
 /* Make the trust bundle (trust/publish.h) and route /trust/bundle.p7b
  * (bundle.c), on both listeners: it is signed. */
 enum pkid_code pkid_app_bundle_routes(struct pkid_app *app,

@@ -172,6 +172,25 @@ printf 'aGVsbG8' > "$C/base64/nopad"
 : > "$C/base64/empty"
 printf 'YQ==YQ==' > "$C/base64/padmiddle"
 openssl req -in leaf.csr -outform DER | openssl base64 > "$C/base64/csr.b64"
+# ocsp_request: first byte even = POST body (DER), odd = GET path (base64)
+rm -rf "$C/ocsp_request"
+mkdir -p "$C/ocsp_request"
+seed() { { printf "$1"; cat "$2"; } > "$C/ocsp_request/$3"; }
+openssl ocsp -issuer ca.pem -cert leaf.pem -no_nonce -reqout o1.der
+openssl ocsp -issuer ca.pem -cert leaf.pem -reqout o2.der
+openssl ocsp -issuer ca.pem -sha256 -serial 1 -serial 2 -serial 3 \
+    -reqout o3.der
+head -c 30 o2.der > o4.der
+seed '\000' o1.der post-no-nonce
+seed '\000' o2.der post-nonce
+seed '\000' o3.der post-three-sha256
+seed '\000' o4.der post-truncated
+base64 -w0 o1.der > o1.b64
+base64 -w0 o2.der > o2.b64
+seed '\001' o1.b64 get-no-nonce
+seed '\001' o2.b64 get-nonce
+printf '\001MEow' > "$C/ocsp_request/get-truncated"
+
 echo "corpus regenerated in $C"
 
 # trust_bundle, trust_state: made with pkictl (PKICTL=build/pkictl; the

@@ -71,6 +71,40 @@ test_auto(void **state)
 	assert_string_equal(u, "http://x/a.crt");
 }
 
+/* [ca] ocsp_url: off by default, auto is /ocsp on the http listener
+ * (one URL for every generation), or as given. */
+static void
+test_ocsp_url(void **state)
+{
+	static struct pkid_config c;
+	const char *why;
+	char u[1100];
+
+	(void)state;
+	conf(&c, "[server]\nhttp = 10.0.0.1:8080\n");
+	assert_string_equal(c.ocsp_url, "");
+	assert_int_equal(pkid_config_pub_url(&c, PKID_PUB_OCSP, u, sizeof(u),
+	    &why), 0);
+	assert_non_null(strstr(why, "not configured"));
+	conf(&c, "[ca]\nocsp_url = auto\n[server]\nhttp = 10.0.0.1:8080\n");
+	assert_int_equal(pkid_config_pub_url(&c, PKID_PUB_OCSP, u, sizeof(u),
+	    NULL), 1);
+	assert_string_equal(u, "http://10.0.0.1:8080/ocsp");
+	conf(&c, "[ca]\nocsp_url = auto\n[server]\nhttp = [::]:80\n"
+	    "tls_names = pki.example.com\n");
+	assert_int_equal(pkid_config_pub_url(&c, PKID_PUB_OCSP, u, sizeof(u),
+	    NULL), 1);
+	assert_string_equal(u, "http://pki.example.com:80/ocsp");
+	conf(&c, "[ca]\nocsp_url = auto\n");
+	assert_int_equal(pkid_config_pub_url(&c, PKID_PUB_OCSP, u, sizeof(u),
+	    &why), 0);
+	assert_non_null(strstr(why, "loopback"));
+	conf(&c, "[ca]\nocsp_url = http://ocsp.example.com/\n");
+	assert_int_equal(pkid_config_pub_url(&c, PKID_PUB_OCSP, u, sizeof(u),
+	    NULL), 1);
+	assert_string_equal(u, "http://ocsp.example.com/");
+}
+
 static void
 test_generations(void **state)
 {
@@ -133,6 +167,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_auto),
 		cmocka_unit_test(test_generations),
+		cmocka_unit_test(test_ocsp_url),
 		cmocka_unit_test(test_paths),
 	};
 

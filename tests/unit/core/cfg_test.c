@@ -54,6 +54,8 @@ test_defaults(void **state)
 	assert_string_equal(c.ca_name, "ca");
 	assert_string_equal(c.digest, "sha256");
 	assert_int_equal(c.crl_next_update, 7 * 86400);
+	assert_string_equal(c.ocsp_url, "");
+	assert_int_equal(c.ocsp_next_update, PKID_OCSP_DEFAULT_NEXT_UPDATE_S);
 	assert_int_equal(c.max_conns, PKID_DEFAULT_MAX_CONNS);
 	assert_int_equal(c.max_body, PKID_MAX_HTTP_BODY);
 	assert_int_equal(c.max_conns_per_addr, PKID_DEFAULT_MAX_CONNS_PER_ADDR);
@@ -88,6 +90,8 @@ static const char good_conf[] =
 	"name = corp-ca\n"
 	"digest = sha384\n"
 	"crl_next_update = 2d\n"
+	"ocsp_url = http://ocsp.example:8080/ocsp\n"
+	"ocsp_next_update = 30m\n"
 	"\n"
 	"[server]\r\n"
 	"listen = 0.0.0.0:9443\r\n"
@@ -133,6 +137,8 @@ test_parse_good(void **state)
 	assert_string_equal(c.ca_name, "corp-ca");
 	assert_string_equal(c.digest, "sha384");
 	assert_int_equal(c.crl_next_update, 2 * 86400);
+	assert_string_equal(c.ocsp_url, "http://ocsp.example:8080/ocsp");
+	assert_int_equal(c.ocsp_next_update, 30 * 60);
 	assert_string_equal(c.listen, "0.0.0.0:9443");
 	assert_string_equal(c.http, "off");
 	assert_int_equal(c.workers, 4);
@@ -212,6 +218,14 @@ test_bad_value(void **state)
 	expect_err("[server]\nmax_queue_delay = xms\n",
 	    PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("[ca]\ndigest = md5\n", PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[ca]\nocsp_url = https://x/ocsp\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[ca]\nocsp_url = http://x/a b\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[ca]\nocsp_next_update = 59s\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[ca]\nocsp_next_update = 8d\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("[ca]\nname = a b\n", PKID_E_CONFIG_BAD_VALUE, 2);
 	expect_err("; c\n[profile device]\nlifetime = 10\n",
 	    PKID_E_CONFIG_BAD_VALUE, 3);
