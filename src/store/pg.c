@@ -474,10 +474,12 @@ static enum pkid_code
 conn_reopen(struct pkid_pg *s, struct pg_conn *c, struct pkid_err *e)
 {
 	enum pkid_code rc;
-	uint64_t now = pkid_mono_ms();
+	uint64_t now;
 	int probe = 0;
 
 	pthread_mutex_lock(&s->mu);
+	/* Read under the lock: never before a down_at another thread set. */
+	now = pkid_mono_ms();
 	if (s->down_at != 0) {
 		if (s->probing || now - s->down_at < PKID_PG_RECONNECT_MS) {
 			if (e != NULL)
