@@ -3,7 +3,9 @@
 # P-256 CSRs, HTTP Basic) against one pkid on SQLite, one pkid on
 # PostgreSQL, and two pkid nodes sharing that PostgreSQL (loaded at once:
 # their combined rate). A private PostgreSQL (tools/pg-test.sh) on this
-# machine, so the nodes and the database share its cores.
+# machine, so the nodes and the database share its cores. With each
+# row, the store's commit latency over that run (mean and p99, from the
+# pkid_store_commit_duration_seconds histogram of each node's /metrics).
 set -eu
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,29 +66,80 @@ for p in "$SQ:sq" "$PA:pga" "$PB:pgb"; do	# warm the password cache
 	    --user bench --password "$PW" --concurrency 1 --count 1 \
 	    >/dev/null || true
 done
+# metrics DIR PORT OUT: the node's /metrics (loopback may see it).
+metrics() {
+	curl -s --max-time 30 --cacert "$1/root.pem" \
+	    "https://localhost:$2/metrics" >"$3" || true
+}
+metrics "$tmp/sq" "$SQ" "$tmp/sq.m0"
+metrics "$tmp/pga" "$PA" "$tmp/pga.m0"
 load "$SQ" "$tmp/sq" "$N" >"$tmp/sq.json"
+metrics "$tmp/sq" "$SQ" "$tmp/sq.m1"
 load "$PA" "$tmp/pga" "$N" >"$tmp/pg1.json"
+metrics "$tmp/pga" "$PA" "$tmp/pga.m1"
+metrics "$tmp/pgb" "$PB" "$tmp/pgb.m1"
 load "$PA" "$tmp/pga" "$N" >"$tmp/two.json" &
 L1=$!
 load "$PB" "$tmp/pgb" "$N" >>"$tmp/two.b.json"
 wait $L1
+metrics "$tmp/pga" "$PA" "$tmp/pga.m2"
+metrics "$tmp/pgb" "$PB" "$tmp/pgb.m2"
 psql "$URL" -tAc "SELECT COUNT(*), COUNT(DISTINCT serial) FROM certificate" \
     >"$tmp/count"
 /usr/bin/python3 - "$tmp" "$C" <<'PYEOF'
-import json, sys
+import json, os, re, sys
 tmp, conc = sys.argv[1], sys.argv[2]
+H = "pkid_store_commit_duration_seconds"
 def one(p):
     return json.loads(open(p).read().strip().splitlines()[-1])
+def hist(p):
+    """{le: count}, sum, count of the commit histogram in a scrape."""
+    b, sm, n = {}, 0.0, 0
+    if not os.path.exists(p):
+        return b, sm, n
+    for ln in open(p):
+        m = re.match(H + r'_bucket\{le="([^"]+)"\} (\S+)', ln)
+        if m:
+            b[m.group(1)] = float(m.group(2))
+        elif ln.startswith(H + "_sum "):
+            sm = float(ln.split()[1])
+        elif ln.startswith(H + "_count "):
+            n = float(ln.split()[1])
+    return b, sm, n
+def commits(*pairs):
+    """Mean and p99 (a bucket's bound) commit ms between scrapes."""
+    b, sm, n = {}, 0.0, 0.0
+    for p0, p1 in pairs:
+        b0, s0, n0 = hist(p0)
+        b1, s1, n1 = hist(p1)
+        for le, v in b1.items():
+            b[le] = b.get(le, 0) + v - b0.get(le, 0)
+        sm, n = sm + s1 - s0, n + n1 - n0
+    if n <= 0:
+        return "      -       -"
+    p99 = "inf"
+    for le in sorted((x for x in b if x != "+Inf"), key=float):
+        if b[le] >= 0.99 * n:
+            p99 = f"{float(le) * 1000:.0f}"
+            break
+    return f"{sm / n * 1000:>7.1f} {p99:>7}"
 sq, pg1 = one(f"{tmp}/sq.json"), one(f"{tmp}/pg1.json")
 a, b = one(f"{tmp}/two.json"), one(f"{tmp}/two.b.json")
 print(f"{'EST simpleenroll, conc ' + conc:34} {'req/s':>7} {'p50 ms':>7} "
-      f"{'p99 ms':>7}  outcomes")
-for name, r in (("1 node, SQLite", sq), ("1 node, PostgreSQL", pg1),
-                ("2 nodes, one PostgreSQL: node A", a),
-                ("2 nodes, one PostgreSQL: node B", b)):
+      f"{'p99 ms':>7} {'commit':>7} {'p99':>7}  outcomes")
+print(f"{'':34} {'':>7} {'':>7} {'':>7} {'mean ms':>7} {'<= ms':>7}")
+for name, r, c in (
+        ("1 node, SQLite", sq, ((f"{tmp}/sq.m0", f"{tmp}/sq.m1"),)),
+        ("1 node, PostgreSQL", pg1, ((f"{tmp}/pga.m0", f"{tmp}/pga.m1"),)),
+        ("2 nodes, one PostgreSQL: node A", a,
+         ((f"{tmp}/pga.m1", f"{tmp}/pga.m2"),)),
+        ("2 nodes, one PostgreSQL: node B", b,
+         ((f"{tmp}/pgb.m1", f"{tmp}/pgb.m2"),))):
     print(f"{name:34} {r['per_second']:>7.0f} {r['p50_ms']:>7.1f} "
-          f"{r['p99_ms']:>7.1f}  {r['outcomes']}")
-print(f"{'2 nodes, combined':34} {a['per_second'] + b['per_second']:>7.0f}")
+          f"{r['p99_ms']:>7.1f} {commits(*c)}  {r['outcomes']}")
+print(f"{'2 nodes, combined':34} {a['per_second'] + b['per_second']:>7.0f}"
+      f" {'':>7} {'':>7} "
+      f"{commits((f'{tmp}/pga.m1', f'{tmp}/pga.m2'), (f'{tmp}/pgb.m1', f'{tmp}/pgb.m2'))}")
 n, d = open(f"{tmp}/count").read().strip().split("|")
 print(f"PostgreSQL holds {n} certificates, {d} distinct serials")
 PYEOF

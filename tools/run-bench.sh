@@ -383,3 +383,12 @@ if [ "${BENCH_STORE_CERTS:-1000000}" != 0 ]; then
 	echo
 	tools/bench-store.sh "$BUILD" || true
 fi
+
+# ---- Two nodes on one PostgreSQL next to one on SQLite, with the store's
+# commit latency (tools/pg-bench.sh; BENCH_PG=0 skips it) ----
+if [ "${BENCH_PG:-1}" != 0 ]; then
+	echo
+	echo "== EST over two pkid nodes sharing one PostgreSQL (private server"
+	echo "   on this machine), next to one node on SQLite"
+	tools/pg-bench.sh "$BUILD" || true
+fi

@@ -122,6 +122,28 @@
 #define PKID_PG_PREPARED_MAX 96
 #define PKID_PG_RETRIES 3
 #define PKID_PG_RETRY_AFTER_S 2
+/*
+ * PostgreSQL store, failing fast: after a connection attempt failed, the
+ * others fail at once (store-unavailable, 503) and one attempt at a time
+ * is made, at most one per PKID_PG_RECONNECT_MS, so the handlers never
+ * queue up behind connect_timeout while the database is away and it is
+ * found again within that interval once it is back. Longest wait for a
+ * free pooled connection, ms. TCP keepalive (idle, interval seconds,
+ * probes) and TCP_USER_TIMEOUT (ms) of each connection, so a query on a
+ * connection whose server vanished (host down, network cut) fails
+ * instead of blocking on libpq for the kernel's retransmission timeout;
+ * lock_timeout (a row held by a stuck node: store-busy, retried) and
+ * idle_in_transaction_session_timeout (a frozen node does not hold its
+ * locks), ms. Each keepalive setting may be overridden in [store] url.
+ */
+#define PKID_PG_RECONNECT_MS 100
+#define PKID_PG_POOL_WAIT_MS 5000
+#define PKID_PG_KEEPALIVE_IDLE_S 10
+#define PKID_PG_KEEPALIVE_INTERVAL_S 3
+#define PKID_PG_KEEPALIVE_COUNT 3
+#define PKID_PG_TCP_USER_TIMEOUT_MS 20000
+#define PKID_PG_LOCK_TIMEOUT_MS 5000
+#define PKID_PG_IDLE_TX_TIMEOUT_MS 60000
 #define PKID_STORE_URL_MAX 1024
 
 /* Most EST labels ([est LABEL] sections) in one configuration. */

@@ -13,11 +13,18 @@
  *
  * A lost connection (the server restarted) is store-unavailable, which
  * the HTTP layer answers 503 with Retry-After; the connection is made
- * again at its next use, so service resumes by itself.
+ * again at its next use, so service resumes by itself. While the
+ * database is away, requests fail at once: after a failed connect only
+ * one attempt at a time is made (every PKID_PG_RECONNECT_MS at most),
+ * and no libpq call can block for long (connect_timeout, TCP keepalive,
+ * TCP_USER_TIMEOUT, lock_timeout; a bounded wait for a pooled
+ * connection).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "store/pg_int.h"
@@ -393,17 +400,31 @@ quiet(void *arg, const char *msg)
 static enum pkid_code
 conn_open(struct pkid_pg *s, struct pg_conn *c, struct pkid_err *e)
 {
-	static const char *const keys[] = { "dbname", "connect_timeout",
-	    "application_name", NULL };
-	char tmo[16], msg[256], where[sizeof(s->where)];
-	const char *vals[4];
+	/* The defaults come before dbname, which the URL expands into:
+	 * a setting in [store] url overrides them (libpq keeps the last). */
+	static const char *const keys[] = { "keepalives", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+	    "dbname", "connect_timeout", "application_name", NULL };
+	char tmo[16], idle[16], ival[16], cnt[16], uto[16], msg[256];
+	char where[sizeof(s->where)], set[160];
+	const char *vals[9];
+	PGresult *res;
 	PGconn *pc;
 
 	snprintf(tmo, sizeof(tmo), "%d", PKID_PG_CONNECT_TIMEOUT_S);
-	vals[0] = s->conninfo;
-	vals[1] = tmo;
-	vals[2] = "pkid";
-	vals[3] = NULL;
+	snprintf(idle, sizeof(idle), "%d", PKID_PG_KEEPALIVE_IDLE_S);
+	snprintf(ival, sizeof(ival), "%d", PKID_PG_KEEPALIVE_INTERVAL_S);
+	snprintf(cnt, sizeof(cnt), "%d", PKID_PG_KEEPALIVE_COUNT);
+	snprintf(uto, sizeof(uto), "%d", PKID_PG_TCP_USER_TIMEOUT_MS);
+	vals[0] = "1";
+	vals[1] = idle;
+	vals[2] = ival;
+	vals[3] = cnt;
+	vals[4] = uto;
+	vals[5] = s->conninfo;
+	vals[6] = tmo;
+	vals[7] = "pkid";
+	vals[8] = NULL;
 	/* expand_dbname: conninfo is a URL or key=value string. */
 	pc = PQconnectdbParams(keys, vals, 1);
 	if (pc == NULL)
@@ -423,9 +444,65 @@ conn_open(struct pkid_pg *s, struct pg_conn *c, struct pkid_err *e)
 		    "to PostgreSQL at %s: %s", where, msg);
 	}
 	PQsetNoticeProcessor(pc, quiet, NULL);
+	/* No statement waits long on a row another node holds, and a node
+	 * that stops inside a transaction does not keep its locks. */
+	snprintf(set, sizeof(set), "SET lock_timeout = %d; "
+	    "SET idle_in_transaction_session_timeout = %d",
+	    PKID_PG_LOCK_TIMEOUT_MS, PKID_PG_IDLE_TX_TIMEOUT_MS);
+	res = PQexec(pc, set);
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		first_line(res != NULL ? PQresultErrorMessage(res) :
+		    PQerrorMessage(pc), msg, sizeof(msg));
+		PQclear(res);
+		PQfinish(pc);
+		return PKID_ERR(e, PKID_E_STORE_UNAVAILABLE, "cannot set up "
+		    "the connection to PostgreSQL at %s: %s", where, msg);
+	}
+	PQclear(res);
 	c->c = pc;
 	c->nprep = 0;
 	return PKID_OK;
+}
+
+/*
+ * Connect c unless the database was found away a moment ago, or another
+ * thread is trying it now: then fail at once with why the last attempt
+ * failed. The first attempt after a failure that finds it back ends the
+ * outage for all.
+ */
+static enum pkid_code
+conn_reopen(struct pkid_pg *s, struct pg_conn *c, struct pkid_err *e)
+{
+	enum pkid_code rc;
+	uint64_t now;
+	int probe = 0;
+
+	pthread_mutex_lock(&s->mu);
+	/* Read under the lock: never before a down_at another thread set. */
+	now = pkid_mono_ms();
+	if (s->down_at != 0) {
+		if (s->probing || now - s->down_at < PKID_PG_RECONNECT_MS) {
+			if (e != NULL)
+				*e = s->down;
+			pthread_mutex_unlock(&s->mu);
+			return PKID_E_STORE_UNAVAILABLE;
+		}
+		s->probing = probe = 1;
+	}
+	pthread_mutex_unlock(&s->mu);
+	rc = conn_open(s, c, e);
+	pthread_mutex_lock(&s->mu);
+	if (probe)
+		s->probing = 0;
+	if (rc == PKID_OK) {
+		s->down_at = 0;
+	} else if (rc == PKID_E_STORE_UNAVAILABLE) {
+		s->down_at = pkid_mono_ms();
+		if (e != NULL)
+			s->down = *e;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }
 
 enum pkid_code
@@ -434,16 +511,32 @@ pkid_pg_acquire(struct pkid_pg *s, struct pg_conn **out, struct pkid_err *e)
 	struct pg_conn *c;
 	enum pkid_code rc;
 
+	struct timespec until;
+
 	*out = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += PKID_PG_POOL_WAIT_MS / 1000;
+	until.tv_nsec += (long)(PKID_PG_POOL_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&s->mu);
 	while (s->free == NULL)
-		pthread_cond_wait(&s->cv, &s->mu);
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &until) ==
+		    ETIMEDOUT && s->free == NULL) {
+			pthread_mutex_unlock(&s->mu);
+			return PKID_ERR(e, PKID_E_STORE_BUSY, "all %d "
+			    "connections to PostgreSQL at %s stayed busy for "
+			    "%d ms", PKID_PG_POOL, s->where,
+			    PKID_PG_POOL_WAIT_MS);
+		}
 	c = s->free;
 	s->free = c->next;
 	pthread_mutex_unlock(&s->mu);
 	if (c->c != NULL && PQstatus(c->c) != CONNECTION_OK)
 		conn_lost(c);
-	if (c->c == NULL && (rc = conn_open(s, c, e)) != PKID_OK) {
+	if (c->c == NULL && (rc = conn_reopen(s, c, e)) != PKID_OK) {
 		pkid_pg_release(s, c);
 		return rc;
 	}
@@ -550,7 +643,9 @@ migrate(struct pkid_pg *s, struct pkid_err *e)
 
 	PKID_TRY(pkid_pg_acquire(s, &c, e));
 	PKID_TRY(pkid_pg_exec(c, "BEGIN", NULL, e));
-	/* One node migrates; the others wait here, then find it done. */
+	/* One node migrates; the others wait here (as long as it takes:
+	 * no lock_timeout), then find it done. */
+	PKID_TRY(pkid_pg_exec(c, "SET LOCAL lock_timeout = 0", NULL, e));
 	PKID_TRY(pkid_pg_exec(c, "SELECT pg_advisory_xact_lock("
 	    PG_SCHEMA_LOCK ")", NULL, e));
 	PKID_CHECK((res = pkid_pg_run(c, "SELECT to_regclass('schema_version')"
@@ -588,6 +683,7 @@ enum pkid_code
 pkid_pgs_open(const char *conninfo, struct pkid_pg **out, struct pkid_err *e)
 {
 	struct pkid_pg *s;
+	pthread_condattr_t ca;
 	enum pkid_code rc = PKID_E_INTERNAL;
 	int i;
 
@@ -599,7 +695,16 @@ pkid_pgs_open(const char *conninfo, struct pkid_pg **out, struct pkid_err *e)
 		return PKID_ERR(e, PKID_E_NOMEM, "no memory for the store");
 	snprintf(s->conninfo, sizeof(s->conninfo), "%s", conninfo);
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	/* The bounded wait for a connection counts on the monotonic clock. */
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&s->cv, &ca) != 0) {
+		pthread_mutex_destroy(&s->mu);
+		free(s);
+		return PKID_ERR(e, PKID_E_INTERNAL, "cannot set up the "
+		    "connection pool's condition variable");
+	}
+	pthread_condattr_destroy(&ca);
 	for (i = PKID_PG_POOL - 1; i >= 0; i--) {
 		s->conns[i].next = s->free;
 		s->free = &s->conns[i];

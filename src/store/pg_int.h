@@ -30,6 +30,9 @@ struct pkid_pg {
 	pthread_cond_t cv;	/* a connection came back */
 	struct pg_conn conns[PKID_PG_POOL];
 	struct pg_conn *free;	/* idle connections */
+	uint64_t down_at;	/* last failed connect, pkid_mono_ms(); 0: up */
+	int probing;		/* a connect after a failure is under way */
+	struct pkid_err down;	/* why the last connect failed */
 	uint64_t commits;	/* write transactions committed */
 	uint64_t ops;		/* operations committed */
 	struct pkid_err health;	/* last failure of a write */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -260,6 +261,15 @@ test_two_nodes(void **state)
 		pkid_store_close(node[i]);
 }
 
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int
 pg_ctl(const char *what)
 {
@@ -282,6 +292,8 @@ test_restart(void **state)
 	struct pkid_store *s = open_store();
 	struct pkid_err e, h;
 	int64_t gen = add_gen(s), n = 0;
+	double t0;
+	int i;
 
 	(void)state;
 	pkid_err_clear(&e);
@@ -300,9 +312,26 @@ test_restart(void **state)
 	    PKID_E_STORE_UNAVAILABLE);
 	pkid_store_health(s, &h);
 	assert_int_equal(h.code, PKID_E_STORE_UNAVAILABLE);
+	/* While it is away every call fails at once, naming where. */
+	t0 = mono_s();
+	for (i = 0; i < 200; i++) {
+		pkid_err_clear(&e);
+		assert_int_equal(pkid_store_cert_count(s, &n, &e),
+		    PKID_E_STORE_UNAVAILABLE);
+		assert_non_null(strstr(e.detail, "127.0.0.1"));
+	}
+	assert_true(mono_s() - t0 < 2.0);
 	assert_int_equal(pg_ctl("up"), 0);
-	pkid_err_clear(&e);
-	assert_int_equal(add_cert(s, gen, "04", &e), PKID_OK);
+	/* Found again within a reconnect interval of its return. */
+	t0 = mono_s();
+	do {
+		pkid_err_clear(&e);
+		if (add_cert(s, gen, "04", &e) == PKID_OK)
+			break;
+		assert_int_equal(e.code, PKID_E_STORE_UNAVAILABLE);
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	} while (mono_s() - t0 < 2.0);
+	assert_int_equal(e.code, PKID_OK);
 	/* Back: /healthz need not wait out its window. */
 	pkid_store_health(s, &h);
 	assert_int_equal(h.code, PKID_OK);
