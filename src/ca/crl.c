@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/x509v3.h>
 
 #include "ca/ca.h"
@@ -24,18 +25,6 @@ struct crl_build {
 	unsigned char sn[64];		/* serial bytes, scratch */
 };
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A stored serial (hex) as the magnitude an ASN1_INTEGER holds: big-endian
  * bytes without leading zero bytes (the encoder adds the sign byte). */
 static enum pkid_code
@@ -49,8 +38,9 @@ serial_bytes(const char *hex, unsigned char *b, size_t cap, size_t *len,
 		return PKID_ERR(e, PKID_E_INTERNAL, "stored serial '%s' is "
 		    "empty or over %zu bytes", hex, cap);
 	for (i = 0, j = 0; i < n; j++) {
-		hi = (n - i) % 2 == 1 && i == 0 ? 0 : hexval(hex[i++]);
-		lo = hexval(hex[i++]);
+		hi = (n - i) % 2 == 1 && i == 0 ? 0 :
+		    OPENSSL_hexchar2int((unsigned char)hex[i++]);
+		lo = OPENSSL_hexchar2int((unsigned char)hex[i++]);
 		if (hi < 0 || lo < 0)
 			return PKID_ERR(e, PKID_E_INTERNAL, "stored serial "
 			    "'%s' is not hex", hex);

@@ -28,18 +28,6 @@ pkid_hsm_is_uri(const char *ref)
 	return ref != NULL && strncmp(ref, "pkcs11:", 7) == 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..len) into out (at most max bytes); -1 when bad. */
 static long
 pct_decode(const char *s, size_t len, unsigned char *out, size_t max)
@@ -51,8 +39,10 @@ pct_decode(const char *s, size_t len, unsigned char *out, size_t max)
 		if (n >= max)
 			return -1;
 		if (s[i] == '%') {
-			if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0)
+			if (i + 2 >= len || (hi = OPENSSL_hexchar2int(
+			    (unsigned char)s[i + 1])) < 0 ||
+			    (lo = OPENSSL_hexchar2int(
+			    (unsigned char)s[i + 2])) < 0)
 				return -1;
 			out[n++] = (unsigned char)(hi << 4 | lo);
 			i += 2;

@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -642,16 +643,6 @@ save(struct pkid_certsrv *cs)
 	pkid_buf_free(&b);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* One state line "HEX64 REQID" (n bytes at p, no newline) into *out. */
 static int
 state_line(const char *p, size_t n, struct pending *out)
@@ -661,8 +652,9 @@ state_line(const char *p, size_t n, struct pending *out)
 	if (n < 66 || n > 64 + 1 + 9 || p[64] != ' ')
 		return 0;
 	for (i = 0; i < 32; i++) {
-		if ((hi = hexval(p[2 * i])) < 0 ||
-		    (lo = hexval(p[2 * i + 1])) < 0)
+		if ((hi = OPENSSL_hexchar2int((unsigned char)p[2 * i])) < 0 ||
+		    (lo = OPENSSL_hexchar2int(
+		    (unsigned char)p[2 * i + 1])) < 0)
 			return 0;
 		out->key[i] = (uint8_t)(hi << 4 | lo);
 	}
