@@ -752,7 +752,7 @@ validate_http01(struct pkid_acme *a, const char *name, const char *token,
 	snprintf(url, sizeof(url), "http://%s:%d/.well-known/acme-challenge/%s",
 	    host, c->acme_http_port, token);
 	snprintf(want, sizeof(want), "%s.%s", token, thumb);
-	rc = pkid_http_get(url, NULL, PKID_ACME_VALIDATE_TIMEOUT_S,
+	rc = pkid_http_get_host(url, name, PKID_ACME_VALIDATE_TIMEOUT_S,
 	    PKID_ACME_VALIDATE_MAX_BODY, &body, e);
 	if (rc != PKID_OK) {
 		char why[400];
