@@ -256,8 +256,8 @@ def http01(acme):
     srv.server_close()
 
 
-def make_csr(names, cn=None):
-    key = ec.generate_private_key(ec.SECP256R1())
+def make_csr(names, cn=None, key=None):
+    key = key or ec.generate_private_key(ec.SECP256R1())
     b = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(
         [x509.NameAttribute(NameOID.COMMON_NAME, cn)] if cn else []))
     b = b.add_extension(x509.SubjectAlternativeName(
@@ -402,8 +402,10 @@ def test_order_policy_validation_finalize(acme, http01, tmp_path):
     other.register()
     problem(other.post(loc, None), 404, "malformed", "not-found")
     # The right CSR: valid, and the chain verifies.
+    ckey = ec.generate_private_key(ec.SECP256R1())
     st, _, o = c.post(o["finalize"], {"csr": make_csr(
-        ["www.example.com", "d.example.com"], cn="d.example.com")})
+        ["www.example.com", "d.example.com"], cn="d.example.com",
+        key=ckey)})
     assert st == 200 and o["status"] == "valid", o
     st, h, pem = c.post(o["certificate"], None)
     assert st == 200, pem
@@ -425,3 +427,21 @@ def test_order_policy_validation_finalize(acme, http01, tmp_path):
     problem(c.post(o["finalize"], {"csr": make_csr(
         ["www.example.com", "d.example.com"])}), 403, "orderNotReady",
         "acme-order-not-ready")
+
+    # revokeCert: not by another account; by the certificate's own key
+    # (RFC 8555 7.6); then it is already revoked.
+    der = b64u(certs[0].public_bytes(serialization.Encoding.DER))
+    problem(other.post(other.dir["revokeCert"], {"certificate": der}),
+            403, "unauthorized", "acme-unauthorized")
+    bykey = Client(acme, key=ckey)
+    st, _, _ = bykey.post(bykey.dir["revokeCert"], {"certificate": der,
+                                                    "reason": 1},
+                          use_jwk=True)
+    assert st == 200
+    sn = format(certs[0].serial_number, "x")
+    rows = [r for r in pkictl("ca", "list", "--dir", acme.dir,
+                              check=True).stdout.splitlines()
+            if sn in r.lower().replace(":", "")]
+    assert rows and "revoked" in rows[0], rows
+    problem(c.post(c.dir["revokeCert"], {"certificate": der}), 400,
+            "alreadyRevoked", "already-revoked")
