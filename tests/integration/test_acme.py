@@ -1,7 +1,7 @@
 """The ACME server (issue 18, RFC 8555) against real clients: Debian's
 certbot obtains (http-01, standalone), renews and revokes a certificate
-whose chain openssl verify accepts, and which pkictl ca list shows; lego
-obtains one too. Bad input, with a small JWS client made here (the
+whose chain openssl verify accepts, and which pkictl ca list shows;
+dehydrated (webroot) does the same; lego obtains one. Bad input, with a small JWS client made here (the
 cryptography package certbot depends on): malformed JWS, replayed nonce,
 wrong url, unknown kid, onlyReturnExisting, an identifier the profile
 forbids, a challenge answered with the wrong key authorization or not at
@@ -137,6 +137,54 @@ def test_lego_obtain(acme, tmp_path):
     cp = openssl("verify", "-CAfile", srv.dir / "root.pem", "-untrusted",
                  chain, leaf)
     assert cp.returncode == 0, cp.stdout + cp.stderr
+
+
+@pytest.mark.skipif(shutil.which("dehydrated") is None,
+                    reason="no dehydrated")
+def test_dehydrated_obtain_renew_revoke(acme, tmp_path):
+    """dehydrated (curl underneath) with a webroot served here."""
+    srv = acme
+    www = tmp_path / "www"
+    wk = www / ".well-known" / "acme-challenge"
+    wk.mkdir(parents=True)
+    (tmp_path / "dh").mkdir()
+    conf = tmp_path / "dh.conf"
+    conf.write_text(f'CA="{srv.directory}"\nCHALLENGETYPE="http-01"\n'
+                    f'BASEDIR="{tmp_path}/dh"\nWELLKNOWN="{wk}"\n')
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(www), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", srv.vport), Quiet)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    env = {"CURL_CA_BUNDLE": str(srv.dir / "root.pem")}
+    try:
+        def dh(*args):
+            cp = run(["dehydrated", "-f", conf, *args], env=env,
+                     timeout=180)
+            assert cp.returncode == 0, cp.stdout + cp.stderr
+            return cp.stdout
+        dh("--register", "--accept-terms")
+        dh("-c", "-d", "b.example.com")
+        live = tmp_path / "dh" / "certs" / "b.example.com"
+        first = serial(live / "cert.pem")
+        cp = openssl("verify", "-CAfile", srv.dir / "root.pem",
+                     "-untrusted", live / "chain.pem", live / "cert.pem")
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+        dh("-c", "-d", "b.example.com", "--force")
+        second = serial(live / "cert.pem")
+        assert second != first
+        dh("--revoke", live / "cert.pem")
+        rows = [r for r in ca_list(srv).splitlines()
+                if second in r.lower()]
+        assert rows and "revoked" in rows[0], ca_list(srv)
+    finally:
+        web.shutdown()
+        web.server_close()
 
 
 # ---- a small ACME client for the bad-input tests -------------------------
