@@ -48,7 +48,7 @@ struct authz {
 	char token[48];
 	enum st status;		/* of the authorization */
 	enum st chall;		/* of its http-01 challenge */
-	char error[512];	/* why the challenge failed */
+	char error[320];	/* why the challenge failed */
 	int64_t validated;
 };
 
@@ -784,7 +784,7 @@ challenge(struct rq *q, const char *id)
 	struct authz *z;
 	char name[254], token[48], up[600];
 	int k, go = 0;
-	enum pkid_code vrc;
+	enum pkid_code vrc = PKID_OK;
 
 	pkid_err_clear(&e);
 	pkid_err_clear(&ve);
@@ -824,7 +824,7 @@ challenge(struct rq *q, const char *id)
 			z->validated = (int64_t)pkid_now();
 		} else if (go) {
 			z->chall = z->status = ST_INVALID;
-			snprintf(z->error, sizeof(z->error), "%s: %.440s",
+			snprintf(z->error, sizeof(z->error), "%s: %.280s",
 			    pkid_err_id(ve.code), ve.detail);
 		}
 		order_update(o);
@@ -927,7 +927,7 @@ static void
 finalize(struct rq *q, const char *id)
 {
 	struct pkid_err e;
-	struct order *o, snap;
+	struct order *o, snap = { 0 };
 	struct pkid_buf der;
 	struct pkid_issue_result res;
 	struct pkid_requester who;

@@ -570,7 +570,7 @@
 /* Accounts, orders and authorizations kept in memory (rings: the oldest
  * is forgotten when full). They do not survive a restart. */
 #define PKID_ACME_MAX_ACCOUNTS 1024
-#define PKID_ACME_MAX_ORDERS 4096
+#define PKID_ACME_MAX_ORDERS 1024
 /* Identifiers in one order. */
 #define PKID_ACME_MAX_IDS 8
 /* Lifetime of an order and its authorizations, seconds. */

@@ -61,6 +61,9 @@ def acme(tmp_path):
         srv.dir = d
         srv.directory = srv.url("/acme/server/directory")
         yield srv
+        rc, _, err = srv.stop()
+        assert rc == 0, err
+        assert "Sanitizer" not in err and "runtime error" not in err, err
 
 
 def certbot(srv, tmp, *args):
