@@ -49,6 +49,7 @@ struct authz {
 	enum st status;		/* of the authorization */
 	enum st chall;		/* of its http-01 challenge */
 	char error[320];	/* why the challenge failed */
+	int unreachable;	/* it failed to connect: "connection" */
 	int64_t validated;
 };
 
@@ -559,9 +560,10 @@ chall_json(struct rq *q, const struct authz *z)
 		json_object_set_new(j, "validated", json_string(t));
 	}
 	if (z->chall == ST_INVALID)
-		json_object_set_new(j, "error", json_pack("{s:s, s:s, s:i}",
-		    "type", "urn:ietf:params:acme:error:incorrectResponse",
-		    "detail", z->error, "status", 403));
+		json_object_set_new(j, "error", json_pack("{s:s+, s:s, s:i}",
+		    "type", "urn:ietf:params:acme:error:", z->unreachable ?
+		    "connection" : "incorrectResponse", "detail", z->error,
+		    "status", 403));
 	return j;
 }
 
@@ -730,7 +732,7 @@ get_authz(struct rq *q, const char *id)
 /* http-01 (RFC 8555 8.3): fetch the key authorization from name. */
 static enum pkid_code
 validate_http01(struct pkid_acme *a, const char *name, const char *token,
-    const char *thumb, struct pkid_err *e)
+    const char *thumb, int *unreachable, struct pkid_err *e)
 {
 	const struct pkid_config *c = &a->ca->cfg;
 	char host[300], url[700], want[128], map[sizeof(c->acme_resolve)];
@@ -757,6 +759,8 @@ validate_http01(struct pkid_acme *a, const char *name, const char *token,
 	if (rc != PKID_OK) {
 		char why[400];
 
+		*unreachable = rc == PKID_E_CONNECT_REFUSED ||
+		    rc == PKID_E_CONNECT_TIMEOUT || rc == PKID_E_DNS_FAILURE;
 		snprintf(why, sizeof(why), "%.390s", e->detail);
 		pkid_buf_free(&body);
 		return PKID_ERR(e, PKID_E_ACME_VALIDATION_FAILED, "http-01 "
@@ -783,7 +787,7 @@ challenge(struct rq *q, const char *id)
 	struct order *o;
 	struct authz *z;
 	char name[254], token[48], up[600];
-	int k, go = 0;
+	int k, go = 0, unreachable = 0;
 	enum pkid_code vrc = PKID_OK;
 
 	pkid_err_clear(&e);
@@ -809,7 +813,8 @@ challenge(struct rq *q, const char *id)
 		return;
 	}
 	if (go) {
-		vrc = validate_http01(q->a, name, token, q->acct.thumb, &ve);
+		vrc = validate_http01(q->a, name, token, q->acct.thumb,
+		    &unreachable, &ve);
 		pkid_log(PKID_LOG_INFO, "acme http-01 %s for %s (account %s)%s"
 		    "%s", vrc == PKID_OK ? "valid" : "invalid", name,
 		    q->acct.id, vrc == PKID_OK ? "" : ": ", vrc == PKID_OK ?
@@ -824,6 +829,7 @@ challenge(struct rq *q, const char *id)
 			z->validated = (int64_t)pkid_now();
 		} else if (go) {
 			z->chall = z->status = ST_INVALID;
+			z->unreachable = unreachable;
 			snprintf(z->error, sizeof(z->error), "%s: %.280s",
 			    pkid_err_id(ve.code), ve.detail);
 		}

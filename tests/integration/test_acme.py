@@ -55,7 +55,8 @@ def acme(tmp_path):
            "--set", "acme.profiles=server",
            "--set", f"acme.validation_ports=http:{vport}",
            "--set", "acme.resolve=" +
-           ",".join(f"{n}=127.0.0.1" for n in NAMES), check=True)
+           ",".join(f"{n}=127.0.0.1" for n in NAMES) +
+           ",e.example.com=127.0.0.2", check=True)
     with Pkid(d, stderr_path=tmp_path / "log") as srv:
         srv.vport = vport
         srv.dir = d
@@ -414,6 +415,7 @@ def test_order_policy_validation_finalize(acme, http01, tmp_path):
     st, _, ch2 = c.post(ch["url"], {})
     assert st == 200 and ch2["status"] == "invalid", ch2
     assert "acme-validation-failed" in ch2["error"]["detail"], ch2
+    assert ch2["error"]["type"].endswith(":incorrectResponse"), ch2
     st, _, o = c.post(loc, None)
     assert o["status"] == "invalid", o
     problem(c.post(o["finalize"], {"csr": make_csr(["a.example.com"])}),
@@ -424,6 +426,15 @@ def test_order_policy_validation_finalize(acme, http01, tmp_path):
     _, _, az = c.post(o["authorizations"][0], None)
     st, _, ch = c.post(az["challenges"][0]["url"], {})
     assert ch["status"] == "invalid", ch
+    assert ch["error"]["type"] == "urn:ietf:params:acme:error:incorrectResponse"
+
+    # An address where nothing listens: connection.
+    loc, o = order(c, ["e.example.com"])
+    _, _, az = c.post(o["authorizations"][0], None)
+    st, _, ch = c.post(az["challenges"][0]["url"], {})
+    assert ch["status"] == "invalid", ch
+    assert ch["error"]["type"] == "urn:ietf:params:acme:error:connection", ch
+    assert "connect" in ch["error"]["detail"], ch
 
     # Finalize before validation: orderNotReady.
     loc, o = order(c, ["d.example.com", "www.example.com"])
