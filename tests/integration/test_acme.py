@@ -1,22 +1,22 @@
 """The ACME server (issue 18, RFC 8555) against real clients: Debian's
 certbot obtains (http-01, standalone), renews and revokes a certificate
 whose chain openssl verify accepts, and which pkictl ca list shows;
-dehydrated (webroot) does the same; lego obtains one. Bad input, with a small JWS client made here (the
-cryptography package certbot depends on): malformed JWS, replayed nonce,
-wrong url, unknown kid, onlyReturnExisting, an identifier the profile
-forbids, a challenge answered with the wrong key authorization or not at
-all, finalize before the order is ready, a CSR whose names differ from
-the order's. Each answer is application/problem+json with the RFC 8555
-type and pkid's code in the detail, and carries a fresh Replay-Nonce."""
+dehydrated (webroot) does the same; lego obtains one. Bad input, with a
+small JWS client made here (the cryptography package certbot depends
+on): malformed JWS, replayed nonce, wrong url, unknown kid,
+onlyReturnExisting, an identifier the profile forbids, a challenge
+answered with the wrong key authorization, unanswered or unreachable,
+finalize before the order is ready, a CSR whose names differ from the
+order's, revokeCert by another account and by the certificate's key.
+Each answer is application/problem+json with the RFC 8555 type and
+pkid's code in the detail, and carries a fresh Replay-Nonce."""
 import base64
 import hashlib
 import http.server
 import json
-import os
 import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import urllib.error
 import urllib.request
@@ -426,7 +426,7 @@ def test_order_policy_validation_finalize(acme, http01, tmp_path):
     _, _, az = c.post(o["authorizations"][0], None)
     st, _, ch = c.post(az["challenges"][0]["url"], {})
     assert ch["status"] == "invalid", ch
-    assert ch["error"]["type"] == "urn:ietf:params:acme:error:incorrectResponse"
+    assert ch["error"]["type"].endswith(":incorrectResponse"), ch
 
     # An address where nothing listens: connection.
     loc, o = order(c, ["e.example.com"])

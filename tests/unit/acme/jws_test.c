@@ -114,7 +114,8 @@ jwk_of(EVP_PKEY *key, char *out, size_t len)
 		    OSSL_PKEY_PARAM_EC_PUB_Y, &b));
 		b64u_bn(a, bits / 8, x, sizeof(x));
 		b64u_bn(b, bits / 8, y, sizeof(y));
-		snprintf(out, len, "{\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"%s\","
+		snprintf(out, len, "{\"kty\":\"EC\",\"crv\":\"%s\","
+		    "\"x\":\"%s\","
 		    "\"y\":\"%s\"}", bits == 256 ? "P-256" : "P-384", x, y);
 		break;
 	case EVP_PKEY_RSA:
@@ -124,8 +125,8 @@ jwk_of(EVP_PKEY *key, char *out, size_t len)
 		    &b));
 		b64u_bn(a, BN_num_bytes(a), x, sizeof(x));
 		b64u_bn(b, BN_num_bytes(b), y, sizeof(y));
-		snprintf(out, len, "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"%s\"}",
-		    x, y);
+		snprintf(out, len, "{\"kty\":\"RSA\",\"n\":\"%s\","
+		    "\"e\":\"%s\"}", x, y);
 		break;
 	default:
 		assert_true(EVP_PKEY_get_raw_public_key(key, raw, &rl));
@@ -146,7 +147,7 @@ make_jws(EVP_PKEY *key, const char *alg, const char *payload)
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	uint8_t sig[1024], raw[96];
 	const uint8_t *sp = sig;
-	size_t sl = sizeof(sig), half = 0;
+	size_t sl = sizeof(sig), half = 0, n;
 	ECDSA_SIG *es;
 
 	jwk_of(key, jwk, sizeof(jwk));
@@ -175,8 +176,9 @@ make_jws(EVP_PKEY *key, const char *alg, const char *payload)
 		sl = 2 * half;
 	}
 	assert_true(pkid_b64url_encode(sig, sl, sb, sizeof(sb)));
-	out = malloc(strlen(ph) + strlen(pp) + strlen(sb) + 64);
-	snprintf(out, strlen(ph) + strlen(pp) + strlen(sb) + 64, "{\"protected\":\"%s\",\"payload\":\"%s\","
+	n = strlen(ph) + strlen(pp) + strlen(sb) + 64;
+	out = malloc(n);
+	snprintf(out, n, "{\"protected\":\"%s\",\"payload\":\"%s\","
 	    "\"signature\":\"%s\"}", ph, pp, sb);
 	free(in);
 	EVP_MD_CTX_free(ctx);
