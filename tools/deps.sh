@@ -15,6 +15,8 @@ publicsuffix scep python3-cryptography faketime chromium \
 python3-prometheus-client man-db systemd ca-certificates wrk"
 	# tests/integration/test_hsm.py: a token to keep CA keys in.
 	want="$want softhsm2 opensc"
+	# tests/integration/test_acme.py: ACME clients against pkid.
+	want="$want certbot lego dehydrated"
 fi
 missing=""
 for p in $want; do

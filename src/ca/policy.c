@@ -198,6 +198,20 @@ check_gn(const struct pkid_profile *p, const GENERAL_NAME *gn,
 	}
 }
 
+enum pkid_code
+pkid_policy_names_allowed(const struct pkid_profile *p,
+    const GENERAL_NAMES *g, struct pkid_err *e)
+{
+	enum pkid_code rc;
+	int i;
+
+	for (i = 0; i < sk_GENERAL_NAME_num(g); i++)
+		if ((rc = check_gn(p, sk_GENERAL_NAME_value(g, i), e)) !=
+		    PKID_OK)
+			return rc;
+	return PKID_OK;
+}
+
 GENERAL_NAMES *
 pkid_csr_sans(X509_REQ *csr)
 {

@@ -23,6 +23,9 @@ const char *pkid_key_describe(EVP_PKEY *key, char *out, size_t len);
  */
 enum pkid_code pkid_policy_sans(const struct pkid_profile *p, X509_REQ *csr,
     const X509_NAME *subject, GENERAL_NAMES **out, struct pkid_err *e);
+/* Each of g's names against the profile's limits: san-not-allowed. */
+enum pkid_code pkid_policy_names_allowed(const struct pkid_profile *p,
+    const GENERAL_NAMES *g, struct pkid_err *e);
 /* The CSR's requested subjectAltNames, NULL when none (caller frees). */
 GENERAL_NAMES *pkid_csr_sans(X509_REQ *csr);
 /* "DNS:a, IP:1.2.3.4" text of names (empty when NULL). */

@@ -138,6 +138,7 @@ pkid_config_defaults(struct pkid_config *c)
 	pkid_cfg_est_defaults(c);
 	pkid_cfg_status_defaults(c);
 	pkid_cfg_hsm_defaults(c);
+	pkid_cfg_acme_defaults(c);
 }
 
 const struct pkid_profile *
@@ -777,12 +778,14 @@ config_set_kv(struct pkid_config *c, const char *section, const char *k,
 		return pkid_cfg_status_set(c, section, k, v, e);
 	if (strcmp(section, "hsm") == 0)
 		return pkid_cfg_hsm_set(c, k, v, e);
+	if (strcmp(section, "acme") == 0)
+		return pkid_cfg_acme_set(c, k, v, e);
 	if (strcmp(section, "store") == 0)
 		return set_store_key(c, k, v, e);
 	return PKID_ERR(e, PKID_E_CONFIG_UNKNOWN_KEY,
 	    "unknown section [%s] (known: [ca], [server], [scep], "
 	    "[profile NAME], [est], [est LABEL], [trust], [status], [log], "
-	    "[hsm], [store])", section);
+	    "[hsm], [acme], [store])", section);
 }
 
 /*
@@ -1103,6 +1106,7 @@ pkid_config_write(const struct pkid_config *c, struct pkid_buf *b,
 	PKID_TRY(pkid_cfg_trust_write(c, b, e));
 	PKID_TRY(pkid_cfg_status_write(c, b, e));
 	PKID_TRY(pkid_cfg_hsm_write(c, b, e));
+	PKID_TRY(pkid_cfg_acme_write(c, b, e));
 	PKID_TRY(pkid_buf_printf(b, e, "\n; where the records are: "
 	    "sqlite:PATH (relative to this directory) or\n; "
 	    "postgresql://USER@HOST:PORT/DB, shared by several pkid nodes "

@@ -238,6 +238,13 @@ struct pkid_config {
 				 * ("" = pkid's own /errors/CODE) */
 	/* [log] */
 	int log_json;		/* 1: one JSON object per line */
+	/* [acme] (cfg_acme.c) */
+	char acme_profiles[256]; /* profiles served at /acme/NAME/, "" =
+				 * ACME off */
+	int acme_http_port;	/* TEST ONLY: port http-01 is validated on
+				 * (validation_ports = http:PORT), 80 */
+	char acme_resolve[512];	/* TEST ONLY: "NAME=IP,..." used instead
+				 * of DNS for validation, "" = none */
 	/* [hsm] (cfg_hsm.c) */
 	char hsm_module[1024];	/* PKCS#11 module path */
 	char hsm_pin_file[1024]; /* file holding the user PIN, "" none */

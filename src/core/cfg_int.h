@@ -29,6 +29,12 @@ enum pkid_code pkid_cfg_status_set(struct pkid_config *c, const char *section,
     const char *k, const char *v, struct pkid_err *e);
 enum pkid_code pkid_cfg_status_write(const struct pkid_config *c,
     struct pkid_buf *b, struct pkid_err *e);
+/* [acme] (cfg_acme.c): defaults, one key, INI text (only when set). */
+void pkid_cfg_acme_defaults(struct pkid_config *c);
+enum pkid_code pkid_cfg_acme_set(struct pkid_config *c, const char *k,
+    const char *v, struct pkid_err *e);
+enum pkid_code pkid_cfg_acme_write(const struct pkid_config *c,
+    struct pkid_buf *b, struct pkid_err *e);
 /* [hsm] (cfg_hsm.c): defaults, one key, INI text (only when set). */
 void pkid_cfg_hsm_defaults(struct pkid_config *c);
 enum pkid_code pkid_cfg_hsm_set(struct pkid_config *c, const char *k,

@@ -579,4 +579,28 @@
  * change of revocations never stalls the thread for long. */
 #define PKID_OCSP_REFRESH_PER_TICK 2048
 
+/* ACME server (src/acme/, RFC 8555). Largest JWS body: a CSR with an
+ * RSA-4096 key and a few names is ~2 kB, base64url twice. */
+#define PKID_ACME_MAX_JWS 16384
+/* Longest protected header, decoded, and a JWK's base64url member. */
+#define PKID_ACME_MAX_HEADER 4096
+/* Largest CSR in finalize, DER. */
+#define PKID_ACME_MAX_CSR 8192
+/* Nonces outstanding (a ring: the oldest is forgotten, its use answered
+ * badNonce, which clients retry). */
+#define PKID_ACME_MAX_NONCES 4096
+/* Accounts, orders and authorizations kept in memory (rings: the oldest
+ * is forgotten when full). They do not survive a restart. */
+#define PKID_ACME_MAX_ACCOUNTS 1024
+#define PKID_ACME_MAX_ORDERS 1024
+/* Identifiers in one order. */
+#define PKID_ACME_MAX_IDS 8
+/* Lifetime of an order and its authorizations, seconds. */
+#define PKID_ACME_ORDER_LIFETIME_S 3600
+/* http-01 validation: connect to last byte, and the body's bound. */
+#define PKID_ACME_VALIDATE_TIMEOUT_S 10
+#define PKID_ACME_VALIDATE_MAX_BODY 1024
+/* Smallest RSA account key. */
+#define PKID_ACME_MIN_RSA_BITS 2048
+
 #endif

@@ -87,8 +87,9 @@ fetch_failed(struct fetch *f, const char *url, int timeout_s, size_t max,
 
 /* Send the GET; the connection and request then belong to base. */
 static enum pkid_code
-start(const struct evhttp_uri *u, struct fetch *f, int timeout_s,
-    size_t max, struct evhttp_connection **conn, struct pkid_err *e)
+start(const struct evhttp_uri *u, const char *host, struct fetch *f,
+    int timeout_s, size_t max, struct evhttp_connection **conn,
+    struct pkid_err *e)
 {
 	struct evhttp_request *req;
 	char target[PKID_DIAG_MAX_URL + 2];
@@ -108,7 +109,7 @@ start(const struct evhttp_uri *u, struct fetch *f, int timeout_s,
 		return PKID_ERR(e, PKID_E_NOMEM, "no memory for a request");
 	evhttp_request_set_error_cb(req, on_error);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Host",
-	    evhttp_uri_get_host(u));
+	    host != NULL ? host : evhttp_uri_get_host(u));
 	snprintf(target, sizeof(target), "%s%s%s", path != NULL &&
 	    path[0] != '\0' ? path : "/", q != NULL ? "?" : "",
 	    q != NULL ? q : "");
@@ -140,8 +141,9 @@ resolve(const char *url, const char *host, struct pkid_err *e)
 /* http://: evhttp on an event base of its own. Any status is an
  * answer: got says which, the body is kept for a 200. */
 static enum pkid_code
-get_plain(const char *url, const struct evhttp_uri *u, int timeout_s,
-    size_t max, struct pkid_buf *out, struct got *got, struct pkid_err *e)
+get_plain(const char *url, const struct evhttp_uri *u, const char *host,
+    int timeout_s, size_t max, struct pkid_buf *out, struct got *got,
+    struct pkid_err *e)
 {
 	struct evhttp_connection *conn = NULL;
 	struct fetch f;
@@ -154,7 +156,7 @@ get_plain(const char *url, const struct evhttp_uri *u, int timeout_s,
 	PKID_TRY(resolve(url, evhttp_uri_get_host(u), e));
 	PKID_CHECK((f.base = event_base_new()) != NULL, PKID_E_NOMEM,
 	    "no memory for an event base");
-	PKID_TRY(start(u, &f, timeout_s, max, &conn, e));
+	PKID_TRY(start(u, host, &f, timeout_s, max, &conn, e));
 	/* The whole fetch, connect to last byte, within the budget. */
 	tv.tv_sec = timeout_s + 1;
 	tv.tv_usec = 0;
@@ -228,7 +230,7 @@ get_once(const char *url, STACK_OF(X509) *trust, int timeout_s, size_t max,
 	    (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https")
 	    == 0), PKID_E_USAGE, "%s: not an http:// or https:// URL", url);
 	if (strcasecmp(scheme, "http") == 0)
-		rc = get_plain(url, u, timeout_s, max, out, got, e);
+		rc = get_plain(url, u, NULL, timeout_s, max, out, got, e);
 	else
 		rc = get_tls(url, u, trust, timeout_s, max, out, got, e);
 out:
@@ -251,6 +253,34 @@ pkid_http_get(const char *url, STACK_OF(X509) *trust, int timeout_s,
 		return PKID_ERR(e, PKID_E_NOT_FOUND, "%s: HTTP status %d", url,
 		    got.status);
 	return PKID_OK;
+}
+
+enum pkid_code
+pkid_http_get_host(const char *url, const char *host, int timeout_s,
+    size_t max, struct pkid_buf *out, struct pkid_err *e)
+{
+	struct evhttp_uri *u = NULL;
+	const char *scheme;
+	struct got got;
+	enum pkid_code rc = PKID_E_INTERNAL;
+
+	memset(&got, 0, sizeof(got));
+	pkid_buf_init(out, max);
+	PKID_CHECK(strlen(url) <= PKID_DIAG_MAX_URL && (u =
+	    evhttp_uri_parse(url)) != NULL, PKID_E_USAGE, "'%s' is not a "
+	    "URL", url);
+	scheme = evhttp_uri_get_scheme(u);
+	PKID_CHECK(scheme != NULL && evhttp_uri_get_host(u) != NULL &&
+	    strcasecmp(scheme, "http") == 0, PKID_E_USAGE, "%s: not an "
+	    "http:// URL", url);
+	PKID_TRY(get_plain(url, u, host, timeout_s, max, out, &got, e));
+	PKID_CHECK(got.status == 200, PKID_E_NOT_FOUND, "%s: HTTP status %d",
+	    url, got.status);
+	rc = PKID_OK;
+out:
+	if (u != NULL)
+		evhttp_uri_free(u);
+	return rc;
 }
 
 /* The URL a redirect from cur to loc leads to, into next. */

@@ -30,6 +30,13 @@ enum pkid_code pkid_http_get(const char *url, STACK_OF(X509) *trust,
     int timeout_s, size_t max, struct pkid_buf *out, struct pkid_err *e);
 
 /*
+ * The same for an http:// URL only, sending host as its Host header
+ * (ACME http-01, RFC 8555 8.3: the URL names the address validated).
+ */
+enum pkid_code pkid_http_get_host(const char *url, const char *host,
+    int timeout_s, size_t max, struct pkid_buf *out, struct pkid_err *e);
+
+/*
  * The same, following up to max_redirects redirects (301, 302, 303, 307,
  * 308 with a Location that is absolute, or a path on the same server;
  * http and https either way: for signed objects, whose signature is what

@@ -10,6 +10,7 @@
 
 #include <openssl/x509.h>
 
+#include "acme/acme.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "est/est.h"
@@ -42,6 +43,8 @@ pkid_app_free(struct pkid_app *app)
 	app->scep = NULL;
 	pkid_ocsp_free(app->ocsp);
 	app->ocsp = NULL;
+	pkid_acme_free(app->acme);
+	app->acme = NULL;
 	X509_STORE_free(app->status_ca);
 	app->status_ca = NULL;
 	for (i = 0; i < PKID_CRL_CACHE_GENS; i++) {
@@ -324,5 +327,12 @@ pkid_app_routes(struct pkid_app *app, struct pkid_router *r,
 		return rc;
 	if ((rc = pkid_app_ocsp_routes(app, r, e)) != PKID_OK)
 		return rc;
+	if (app->ca->cfg.acme_profiles[0] != '\0') {
+		if (app->acme == NULL && (app->acme = pkid_acme_new(app->ca,
+		    e)) == NULL)
+			return e->code;
+		if ((rc = pkid_acme_routes(app->acme, r, e)) != PKID_OK)
+			return rc;
+	}
 	return pkid_app_bundle_routes(app, r, e);
 }

@@ -15,6 +15,7 @@
 #include "http/http.h"
 #include "trust/publish.h"
 
+struct pkid_acme;
 struct pkid_est;
 struct pkid_ocsp;
 struct pkid_scep;
@@ -42,6 +43,8 @@ struct pkid_app {
 	struct pkid_est *est;		/* EST server state (est/est.h) */
 	struct pkid_scep *scep;		/* SCEP server state (scep/scep.h) */
 	struct pkid_ocsp *ocsp;		/* OCSP responder (ocsp/ocsp.h) */
+	struct pkid_acme *acme;		/* ACME server (acme/acme.h), NULL
+					 * when [acme] profiles is empty */
 	struct pkid_trust_pub bundle;	/* /trust/bundle.p7b, made when the
 					 * application is built; read-only */
 	struct pkid_status *status;	/* process-wide counters (borrowed),

@@ -662,11 +662,45 @@ test_hsm(void **state)
 	assert_string_equal(a.hsm_pin_env, "HSM_PIN");
 }
 
+static void
+test_acme(void **state)
+{
+	static struct pkid_config c;
+	struct pkid_err e;
+	struct pkid_buf b;
+
+	(void)state;
+	pkid_config_defaults(&c);
+	assert_string_equal(c.acme_profiles, "");
+	assert_int_equal(c.acme_http_port, 80);
+	assert_int_equal(parse("[acme]\nprofiles = device\nvalidation_ports = "
+	    "http:5002\nresolve = a.example.com=127.0.0.1,b=::1\n", &c, &e),
+	    PKID_OK);
+	assert_string_equal(c.acme_profiles, "device");
+	assert_int_equal(c.acme_http_port, 5002);
+	assert_string_equal(c.acme_resolve, "a.example.com=127.0.0.1,b=::1");
+	pkid_buf_init(&b, 1 << 20);
+	assert_int_equal(pkid_config_write(&c, &b, &e), PKID_OK);
+	assert_non_null(memmem(b.p, b.len, "validation_ports = http:5002",
+	    28));
+	pkid_buf_free(&b);
+	expect_err("[acme]\nvalidation_ports = tls:5001\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[acme]\nvalidation_ports = http:70000\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[acme]\nresolve = a.example.com\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[acme]\nresolve = a=300.1.1.1\n",
+	    PKID_E_CONFIG_BAD_VALUE, 2);
+	expect_err("[acme]\nbogus = 1\n", PKID_E_CONFIG_UNKNOWN_KEY, 2);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hsm),
+		cmocka_unit_test(test_acme),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_unknown_key_and_section),
